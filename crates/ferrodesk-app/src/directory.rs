@@ -1,0 +1,1145 @@
+//! Use cases for users, organizations, groups and statuses.
+
+use ferrodesk_core::audit::FieldChange;
+use ferrodesk_core::validate::{self, FieldError, Problems};
+use ferrodesk_core::{GroupId, OrganizationId, Role, TicketScope, UserAccess, UserId};
+use ferrodesk_store::directory::{
+    self as store, Group, NewUser, Organization, OrganizationFields, Status, User, UserFilter,
+    UserUpdate,
+};
+use ferrodesk_store::{Conn, StoreError, Tx};
+
+use crate::dto::{
+    GroupIn, GroupOut, MembershipIn, OrganizationIn, OrganizationOut, Page, StatusOut, UserIn,
+    UserOut, UserPatch, rfc3339,
+};
+use crate::{Actor, App, AppError, Principal, Result, diff};
+
+/// Commits a transaction.
+pub(crate) async fn commit(tx: Tx) -> Result<()> {
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Page size: 25 by default, 1 to 100.
+pub fn page_size(limit: Option<i64>) -> Result<i64> {
+    match limit {
+        None => Ok(25),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::invalid(
+            "limit",
+            "out_of_range",
+            "limit must be between 1 and 100",
+        )),
+    }
+}
+
+/// Parses a cursor (an id, as text).
+pub fn cursor(c: Option<&str>) -> Result<Option<i64>> {
+    match c {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::invalid("cursor", "invalid", "cursor is not one this API gave out")
+            }),
+    }
+}
+
+/// Builds a page from `limit + 1` fetched rows.
+pub(crate) fn page<T, O>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> i64,
+    out: impl FnMut(T) -> O,
+) -> Page<O> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| key(r).to_string())
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(out).collect(),
+        next_cursor,
+    }
+}
+
+/// The API view of a user, as `p` may see it.
+pub fn user_out(p: Option<&Principal>, u: User) -> UserOut {
+    let show_email = p.is_none_or(|p| p.is_staff() || p.user.id == u.id);
+    UserOut {
+        id: u.id.0,
+        name: u.name,
+        email: show_email.then_some(u.email),
+        role: u.role,
+        ticket_scope: (u.role == Role::Agent).then_some(u.ticket_scope),
+        access: (u.role == Role::EndUser).then_some(u.access),
+        suspended: u.suspended,
+        organization_ids: u.organization_ids.iter().map(|o| o.0).collect(),
+        default_organization_id: u.default_organization_id.map(|o| o.0),
+        group_ids: u.group_ids.iter().map(|g| g.0).collect(),
+        created_at: rfc3339(u.created_at),
+        updated_at: rfc3339(u.updated_at),
+    }
+}
+
+fn organization_out(p: &Principal, o: Organization) -> OrganizationOut {
+    let staff = p.is_staff();
+    OrganizationOut {
+        id: o.id.0,
+        name: o.name,
+        domain_names: if staff { o.domain_names } else { Vec::new() },
+        details: staff.then_some(o.details),
+        notes: staff.then_some(o.notes),
+        tags: if staff { o.tags } else { Vec::new() },
+        sharing: o.sharing,
+        sharing_blocked: staff.then_some(o.sharing_blocked),
+        sharing_blocked_reason: staff.then_some(o.sharing_blocked_reason),
+        auto_join_by_domain: staff.then_some(o.auto_join_by_domain),
+        created_at: rfc3339(o.created_at),
+        updated_at: rfc3339(o.updated_at),
+    }
+}
+
+fn group_out(g: Group) -> GroupOut {
+    GroupOut {
+        id: g.id.0,
+        name: g.name,
+        agent_ids: g.agent_ids.iter().map(|u| u.0).collect(),
+        created_at: rfc3339(g.created_at),
+        updated_at: rfc3339(g.updated_at),
+    }
+}
+
+/// The API view of a status; end users see the customer label as the name.
+pub fn status_out(p: &Principal, s: Status) -> StatusOut {
+    let staff = p.is_staff();
+    StatusOut {
+        id: s.id.0,
+        name: if staff {
+            s.name
+        } else {
+            s.customer_label.clone()
+        },
+        customer_label: s.customer_label,
+        category: s.category,
+        built_in: s.built_in,
+        position: s.position,
+        internal_group_ids: if staff {
+            s.internal_group_ids.iter().map(|g| g.0).collect()
+        } else {
+            Vec::new()
+        },
+        all_groups: staff && s.all_groups,
+    }
+}
+
+/// Checks that every id names an organization; problems name `field[i]`.
+async fn check_organizations(
+    c: &mut Conn,
+    field: &str,
+    ids: &[i64],
+    problems: &mut Problems,
+) -> Result<()> {
+    let existing = store::organization_ids_existing(c, ids).await?;
+    for (i, id) in ids.iter().enumerate() {
+        if !existing.contains(id) {
+            problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_found",
+                format!("organization {id} does not exist"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every id names an agent or admin.
+pub(crate) async fn check_staff(
+    c: &mut Conn,
+    field: &str,
+    ids: &[i64],
+    problems: &mut Problems,
+) -> Result<()> {
+    let roles = store::user_roles(c, ids).await?;
+    for (i, id) in ids.iter().enumerate() {
+        match roles.iter().find(|(u, _)| u == id) {
+            None => problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_found",
+                format!("user {id} does not exist"),
+            )),
+            Some((_, Role::EndUser)) => problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_an_agent",
+                format!("user {id} is an end user, not an agent"),
+            )),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn check_groups(
+    c: &mut Conn,
+    field: &str,
+    ids: &[i64],
+    problems: &mut Problems,
+) -> Result<()> {
+    let groups = store::list_groups(c, None).await?;
+    for (i, id) in ids.iter().enumerate() {
+        if !groups.iter().any(|g| g.id.0 == *id) {
+            problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_found",
+                format!("group {id} does not exist"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl App {
+    // ------------------------------------------------------------ users
+
+    /// The caller.
+    pub async fn me(&self, p: &Principal) -> UserOut {
+        user_out(Some(p), p.user.clone())
+    }
+
+    /// Lists users (agents and admins).
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        mut filter: UserFilter,
+        cursor_text: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<UserOut>> {
+        p.require_staff()?;
+        let limit = page_size(limit)?;
+        filter.after = cursor(cursor_text)?.map(UserId);
+        filter.limit = limit + 1;
+        let mut c = self.store().read().await?;
+        let users = store::list_users(&mut c, &filter).await?;
+        Ok(page(users, limit, |u| u.id.0, |u| user_out(Some(p), u)))
+    }
+
+    /// Reads a user: staff read anyone, end users only themselves.
+    pub async fn get_user(&self, p: &Principal, id: UserId) -> Result<UserOut> {
+        if !p.is_staff() && p.user.id != id {
+            return Err(AppError::NotFound("user"));
+        }
+        let mut c = self.store().read().await?;
+        let u = store::get_user(&mut c, id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        Ok(user_out(Some(p), u))
+    }
+
+    /// Creates a user. Admins create anyone; agents create end users.
+    pub async fn create_user(&self, p: &Principal, input: UserIn) -> Result<UserOut> {
+        p.require_staff()?;
+        let role = input.role.unwrap_or(Role::EndUser);
+        if role != Role::EndUser {
+            p.require_admin()?;
+        }
+        let mut problems = Problems::default();
+        let name = problems.check(validate::name("name", &input.name, 200));
+        let email = problems.check(validate::email("email", &input.email));
+        let password = match &input.password {
+            Some(pw) => problems.check(validate::password("password", pw)),
+            None => None,
+        };
+        if role != Role::EndUser
+            && (!input.organization_ids.is_empty() || input.default_organization_id.is_some())
+        {
+            problems.push(FieldError::new(
+                "organization_ids",
+                "not_allowed",
+                "only end users belong to organizations",
+            ));
+        }
+        if role == Role::EndUser && !input.group_ids.is_empty() {
+            problems.push(FieldError::new(
+                "group_ids",
+                "not_allowed",
+                "only agents and admins belong to groups",
+            ));
+        }
+        if role != Role::Agent && input.ticket_scope.is_some() {
+            problems.push(FieldError::new(
+                "ticket_scope",
+                "not_allowed",
+                "only agents have a ticket scope",
+            ));
+        }
+        if role != Role::EndUser && input.access.is_some() {
+            problems.push(FieldError::new(
+                "access",
+                "not_allowed",
+                "only end users have an access setting",
+            ));
+        }
+        if let Some(d) = input.default_organization_id
+            && !input.organization_ids.contains(&d)
+        {
+            problems.push(FieldError::new(
+                "default_organization_id",
+                "not_a_member",
+                "the default organization must be one of organization_ids",
+            ));
+        }
+        let mut orgs = input.organization_ids.clone();
+        orgs.sort();
+        orgs.dedup();
+        let mut groups = input.group_ids.clone();
+        groups.sort();
+        groups.dedup();
+        let mut tx = self.store().begin().await?;
+        check_organizations(&mut tx, "organization_ids", &orgs, &mut problems).await?;
+        check_groups(&mut tx, "group_ids", &groups, &mut problems).await?;
+        problems.finish().map_err(AppError::Invalid)?;
+        let (Some(name), Some(email)) = (name, email) else {
+            unreachable!("problems were reported above")
+        };
+        let password_hash = match password {
+            Some(pw) => Some(self.hash_password(pw).await?),
+            None => None,
+        };
+        let now = self.now();
+        let id = store::insert_user(
+            &mut tx,
+            &NewUser {
+                name: name.clone(),
+                email: email.clone(),
+                role,
+                ticket_scope: input.ticket_scope.unwrap_or(TicketScope::Global),
+                access: input.access.unwrap_or(UserAccess::Requested),
+                password_hash,
+            },
+            now,
+        )
+        .await?;
+        for o in &orgs {
+            store::add_member(&mut tx, OrganizationId(*o), id, now).await?;
+        }
+        for g in &groups {
+            store::add_group_member(&mut tx, GroupId(*g), id, now).await?;
+        }
+        let default_org = input.default_organization_id.or(orgs.first().copied());
+        if default_org.is_some() {
+            store::update_user(
+                &mut tx,
+                id,
+                &UserUpdate {
+                    default_organization_id: Some(default_org.map(OrganizationId)),
+                    ..UserUpdate::default()
+                },
+                now,
+            )
+            .await?;
+        }
+        let changes = vec![
+            FieldChange::new("name", (), &name),
+            FieldChange::new("email", (), &email),
+            FieldChange::new("role", (), role),
+            FieldChange::new("organization_ids", (), &orgs),
+            FieldChange::new("group_ids", (), &groups),
+        ];
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("user", id.0),
+            "created",
+            changes,
+            None,
+        )
+        .await?;
+        let user = store::get_user(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        commit(tx).await?;
+        Ok(user_out(Some(p), user))
+    }
+
+    /// Creates the first admin, or any user, from the command line.
+    pub async fn create_user_as_system(&self, input: UserIn) -> Result<UserOut> {
+        let system = self.system_principal();
+        self.create_user(&system, input).await
+    }
+
+    /// A principal for changes made by Ferrodesk itself (CLI, demo data).
+    pub fn system_principal(&self) -> Principal {
+        let now = self.now();
+        Principal {
+            user: User {
+                id: UserId(0),
+                name: "Ferrodesk".into(),
+                email: String::new(),
+                role: Role::Admin,
+                ticket_scope: TicketScope::Global,
+                access: UserAccess::Requested,
+                suspended: false,
+                has_password: false,
+                organization_ids: Vec::new(),
+                default_organization_id: None,
+                group_ids: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            },
+            viewer: ferrodesk_core::policy::Viewer {
+                user_id: UserId(0),
+                role: Role::Admin,
+                ticket_scope: TicketScope::Global,
+                group_ids: Vec::new(),
+                access: UserAccess::Requested,
+                memberships: Vec::new(),
+                suspended: false,
+            },
+            via: ferrodesk_core::Channel::Cli,
+        }
+    }
+
+    /// Changes a user. Admins change anything but their own role and suspension; agents
+    /// change end users' name, email and access; anyone changes their own name and password.
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        id: UserId,
+        patch: UserPatch,
+    ) -> Result<UserOut> {
+        let mut tx = self.store().begin().await?;
+        let before = match store::get_user(&mut tx, id).await? {
+            Some(u) if p.is_staff() || p.user.id == id => u,
+            _ => return Err(AppError::NotFound("user")),
+        };
+        let is_admin = p.user.role == Role::Admin;
+        let is_self = p.user.id == id;
+        let mut problems = Problems::default();
+        let mut deny = |field: &str, allowed: bool, why: &str| {
+            if !allowed {
+                problems.push(FieldError::new(field, "not_allowed", why));
+            }
+        };
+        let staff_on_end_user = p.is_staff() && before.role == Role::EndUser;
+        if patch.name.is_some() {
+            deny(
+                "name",
+                is_admin || is_self || staff_on_end_user,
+                "you may not rename this user",
+            );
+        }
+        if patch.email.is_some() {
+            deny(
+                "email",
+                is_admin || staff_on_end_user,
+                "you may not change this user's email",
+            );
+        }
+        if patch.role.is_some() {
+            deny(
+                "role",
+                is_admin && !is_self,
+                "only admins change roles, and not their own",
+            );
+        }
+        if patch.ticket_scope.is_some() {
+            deny("ticket_scope", is_admin, "only admins change ticket scopes");
+        }
+        if patch.access.is_some() {
+            deny(
+                "access",
+                is_admin || staff_on_end_user,
+                "you may not change this user's access",
+            );
+        }
+        if patch.suspended.is_some() {
+            deny(
+                "suspended",
+                is_admin && !is_self,
+                "only admins suspend users, and not themselves",
+            );
+        }
+        if patch.password.is_some() {
+            deny(
+                "password",
+                is_admin || is_self,
+                "you may not change this user's password",
+            );
+        }
+        if patch.default_organization_id.is_some() {
+            deny(
+                "default_organization_id",
+                p.is_staff(),
+                "only agents change default organizations",
+            );
+        }
+        let name = patch
+            .name
+            .as_deref()
+            .and_then(|n| problems.check(validate::name("name", n, 200)));
+        let email = patch
+            .email
+            .as_deref()
+            .and_then(|e| problems.check(validate::email("email", e)));
+        let password = patch
+            .password
+            .as_deref()
+            .and_then(|pw| problems.check(validate::password("password", pw)));
+        let role = patch.role.unwrap_or(before.role);
+        if patch.ticket_scope.is_some() && role != Role::Agent {
+            problems.push(FieldError::new(
+                "ticket_scope",
+                "not_allowed",
+                "only agents have a ticket scope",
+            ));
+        }
+        if patch.access.is_some() && role != Role::EndUser {
+            problems.push(FieldError::new(
+                "access",
+                "not_allowed",
+                "only end users have an access setting",
+            ));
+        }
+        if role != before.role && (role == Role::EndUser) != (before.role == Role::EndUser) {
+            problems.push(FieldError::new(
+                "role",
+                "not_allowed",
+                "a user cannot move between staff and end user roles; create a new user",
+            ));
+        }
+        if let Some(Some(o)) = patch.default_organization_id
+            && !before.organization_ids.contains(&OrganizationId(o))
+        {
+            problems.push(FieldError::new(
+                "default_organization_id",
+                "not_a_member",
+                "the user is not a member of that organization",
+            ));
+        }
+        problems.finish().map_err(AppError::Invalid)?;
+        let password_hash = match password {
+            Some(pw) => Some(self.hash_password(pw).await?),
+            None => None,
+        };
+        let update = UserUpdate {
+            name,
+            email,
+            role: patch.role,
+            ticket_scope: patch.ticket_scope,
+            access: patch.access,
+            suspended: patch.suspended,
+            password_hash,
+            default_organization_id: patch.default_organization_id.map(|o| o.map(OrganizationId)),
+        };
+        store::update_user(&mut tx, id, &update, self.now()).await?;
+        let after = store::get_user(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let mut changes = Vec::new();
+        diff(&mut changes, "name", &before.name, &after.name);
+        diff(&mut changes, "email", &before.email, &after.email);
+        diff(
+            &mut changes,
+            "role",
+            &before.role.as_str(),
+            &after.role.as_str(),
+        );
+        diff(
+            &mut changes,
+            "ticket_scope",
+            &before.ticket_scope.as_str(),
+            &after.ticket_scope.as_str(),
+        );
+        diff(
+            &mut changes,
+            "access",
+            &before.access.as_str(),
+            &after.access.as_str(),
+        );
+        diff(
+            &mut changes,
+            "suspended",
+            &before.suspended,
+            &after.suspended,
+        );
+        diff(
+            &mut changes,
+            "default_organization_id",
+            &before.default_organization_id,
+            &after.default_organization_id,
+        );
+        if update.password_hash.is_some() {
+            changes.push(FieldChange::new("password", "(hidden)", "(changed)"));
+        }
+        if !changes.is_empty() {
+            self.audit(
+                &mut tx,
+                Actor::from(p),
+                ("user", id.0),
+                "updated",
+                changes,
+                None,
+            )
+            .await?;
+        }
+        commit(tx).await?;
+        Ok(user_out(Some(p), after))
+    }
+
+    // ------------------------------------------------------------ organizations
+
+    /// Lists organizations: staff see all, end users their own.
+    pub async fn list_organizations(
+        &self,
+        p: &Principal,
+        cursor_text: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<OrganizationOut>> {
+        let limit = page_size(limit)?;
+        let after = cursor(cursor_text)?.map(OrganizationId);
+        let only = (!p.is_staff()).then(|| p.user.organization_ids.clone());
+        let mut c = self.store().read().await?;
+        let orgs = store::list_organizations(&mut c, only.as_deref(), after, limit + 1).await?;
+        Ok(page(orgs, limit, |o| o.id.0, |o| organization_out(p, o)))
+    }
+
+    /// Reads an organization (end users: only their own).
+    pub async fn get_organization(
+        &self,
+        p: &Principal,
+        id: OrganizationId,
+    ) -> Result<OrganizationOut> {
+        if !p.is_staff() && !p.user.organization_ids.contains(&id) {
+            return Err(AppError::NotFound("organization"));
+        }
+        let mut c = self.store().read().await?;
+        let o = store::get_organization(&mut c, id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        Ok(organization_out(p, o))
+    }
+
+    fn organization_fields(input: &OrganizationIn, problems: &mut Problems) -> OrganizationFields {
+        if input.sharing.is_some() {
+            problems.push(FieldError::new(
+                "sharing",
+                "use_sharing_workflow",
+                "sharing changes only through POST /api/v1/organizations/{id}/sharing-changes, \
+                 tied to the customer's request ticket",
+            ));
+        }
+        let domains = input.domain_names.as_ref().map(|ds| {
+            let mut out: Vec<String> = ds
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| {
+                    problems.check(validate::domain(&format!("domain_names[{i}]"), d))
+                })
+                .collect();
+            out.sort();
+            out.dedup();
+            out
+        });
+        if input.domain_names.as_ref().is_some_and(|d| d.len() > 50) {
+            problems.push(FieldError::new(
+                "domain_names",
+                "too_many",
+                "at most 50 domain names",
+            ));
+        }
+        OrganizationFields {
+            name: input
+                .name
+                .as_deref()
+                .and_then(|n| problems.check(validate::name("name", n, 200))),
+            domain_names: domains,
+            details: input
+                .details
+                .as_deref()
+                .and_then(|d| problems.check(validate::text("details", d, 0, 65_536))),
+            notes: input
+                .notes
+                .as_deref()
+                .and_then(|d| problems.check(validate::text("notes", d, 0, 65_536))),
+            tags: input
+                .tags
+                .as_deref()
+                .and_then(|t| problems.check(validate::tags("tags", t, 50))),
+            sharing_blocked: input.sharing_blocked,
+            sharing_blocked_reason: input
+                .sharing_blocked_reason
+                .as_deref()
+                .and_then(|d| problems.check(validate::text("sharing_blocked_reason", d, 0, 2000))),
+            auto_join_by_domain: input.auto_join_by_domain,
+            sharing: None,
+        }
+    }
+
+    /// Creates an organization (admins).
+    pub async fn create_organization(
+        &self,
+        p: &Principal,
+        input: OrganizationIn,
+    ) -> Result<OrganizationOut> {
+        p.require_admin()?;
+        let mut problems = Problems::default();
+        if input.name.is_none() {
+            problems.push(FieldError::new(
+                "name",
+                "required",
+                "name must not be empty",
+            ));
+        }
+        let fields = Self::organization_fields(&input, &mut problems);
+        problems.finish().map_err(AppError::Invalid)?;
+        let mut tx = self.store().begin().await?;
+        let id = store::insert_organization(&mut tx, &fields, self.now()).await?;
+        let o = store::get_organization(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        let changes = org_changes(None, &o);
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("organization", id.0),
+            "created",
+            changes,
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(organization_out(p, o))
+    }
+
+    /// Changes an organization. Admins change everything but sharing; agents only notes.
+    pub async fn update_organization(
+        &self,
+        p: &Principal,
+        id: OrganizationId,
+        input: OrganizationIn,
+    ) -> Result<OrganizationOut> {
+        p.require_staff()?;
+        let mut problems = Problems::default();
+        let fields = Self::organization_fields(&input, &mut problems);
+        if p.user.role != Role::Admin {
+            let admin_only = [
+                ("name", input.name.is_some()),
+                ("domain_names", input.domain_names.is_some()),
+                ("details", input.details.is_some()),
+                ("tags", input.tags.is_some()),
+                ("sharing_blocked", input.sharing_blocked.is_some()),
+                (
+                    "sharing_blocked_reason",
+                    input.sharing_blocked_reason.is_some(),
+                ),
+                ("auto_join_by_domain", input.auto_join_by_domain.is_some()),
+            ];
+            for (field, set) in admin_only {
+                if set {
+                    problems.push(FieldError::new(
+                        field,
+                        "not_allowed",
+                        "agents may change only notes",
+                    ));
+                }
+            }
+        }
+        problems.finish().map_err(AppError::Invalid)?;
+        let mut tx = self.store().begin().await?;
+        let before = store::get_organization(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        store::update_organization(&mut tx, id, &fields, self.now()).await?;
+        let after = store::get_organization(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        let changes = org_changes(Some(&before), &after);
+        if !changes.is_empty() {
+            self.audit(
+                &mut tx,
+                Actor::from(p),
+                ("organization", id.0),
+                "updated",
+                changes,
+                None,
+            )
+            .await?;
+        }
+        commit(tx).await?;
+        Ok(organization_out(p, after))
+    }
+
+    /// Adds an end user to an organization (admins).
+    pub async fn add_member(
+        &self,
+        p: &Principal,
+        org: OrganizationId,
+        user: UserId,
+        input: MembershipIn,
+    ) -> Result<UserOut> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        store::get_organization(&mut tx, org)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        let u = store::get_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        if u.role != Role::EndUser {
+            return Err(AppError::invalid(
+                "user_id",
+                "not_an_end_user",
+                "only end users belong to organizations",
+            ));
+        }
+        let now = self.now();
+        let added = store::add_member(&mut tx, org, user, now).await?;
+        let make_default = input.default || u.default_organization_id.is_none();
+        if make_default && u.default_organization_id != Some(org) {
+            store::update_user(
+                &mut tx,
+                user,
+                &UserUpdate {
+                    default_organization_id: Some(Some(org)),
+                    ..UserUpdate::default()
+                },
+                now,
+            )
+            .await?;
+        }
+        if added || make_default {
+            let mut changes = Vec::new();
+            if added {
+                changes.push(FieldChange::new("organization_ids", (), org.0));
+            }
+            if make_default && u.default_organization_id != Some(org) {
+                changes.push(FieldChange::new(
+                    "default_organization_id",
+                    u.default_organization_id,
+                    org.0,
+                ));
+            }
+            self.audit(
+                &mut tx,
+                Actor::from(p),
+                ("user", user.0),
+                "membership_added",
+                changes.clone(),
+                None,
+            )
+            .await?;
+            self.audit(
+                &mut tx,
+                Actor::from(p),
+                ("organization", org.0),
+                "member_added",
+                vec![FieldChange::new("member", (), user.0)],
+                None,
+            )
+            .await?;
+        }
+        let u = store::get_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        commit(tx).await?;
+        Ok(user_out(Some(p), u))
+    }
+
+    /// Removes an end user from an organization (admins). Their non-closed tickets in it
+    /// lose the organization (SPEC §2.2); closed tickets keep it.
+    pub async fn remove_member(
+        &self,
+        p: &Principal,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<()> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        store::get_organization(&mut tx, org)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        let u = store::get_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        if !store::remove_member(&mut tx, org, user).await? {
+            return Err(AppError::NotFound("membership"));
+        }
+        let now = self.now();
+        if u.default_organization_id == Some(org) {
+            let next = u.organization_ids.iter().copied().find(|o| *o != org);
+            store::update_user(
+                &mut tx,
+                user,
+                &UserUpdate {
+                    default_organization_id: Some(next),
+                    ..UserUpdate::default()
+                },
+                now,
+            )
+            .await?;
+        }
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("organization", org.0),
+            "member_removed",
+            vec![FieldChange::new("member", user.0, ())],
+            None,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("user", user.0),
+            "membership_removed",
+            vec![FieldChange::new("organization_ids", org.0, ())],
+            None,
+        )
+        .await?;
+        self.detach_tickets_from_organization(&mut tx, Actor::from(p), org, user)
+            .await?;
+        commit(tx).await
+    }
+
+    // ------------------------------------------------------------ groups
+
+    /// Lists groups (staff).
+    pub async fn list_groups(&self, p: &Principal) -> Result<Page<GroupOut>> {
+        p.require_staff()?;
+        let mut c = self.store().read().await?;
+        let groups = store::list_groups(&mut c, None).await?;
+        Ok(Page {
+            items: groups.into_iter().map(group_out).collect(),
+            next_cursor: None,
+        })
+    }
+
+    /// Reads a group (staff).
+    pub async fn get_group(&self, p: &Principal, id: GroupId) -> Result<GroupOut> {
+        p.require_staff()?;
+        let mut c = self.store().read().await?;
+        store::get_group(&mut c, id)
+            .await?
+            .map(group_out)
+            .ok_or(AppError::NotFound("group"))
+    }
+
+    /// Creates a group (admins).
+    pub async fn create_group(&self, p: &Principal, input: GroupIn) -> Result<GroupOut> {
+        p.require_admin()?;
+        let mut problems = Problems::default();
+        let name = match &input.name {
+            Some(n) => problems.check(validate::name("name", n, 100)),
+            None => {
+                problems.push(FieldError::new(
+                    "name",
+                    "required",
+                    "name must not be empty",
+                ));
+                None
+            }
+        };
+        let mut agents = input.agent_ids.clone();
+        agents.sort();
+        agents.dedup();
+        let mut tx = self.store().begin().await?;
+        check_staff(&mut tx, "agent_ids", &agents, &mut problems).await?;
+        problems.finish().map_err(AppError::Invalid)?;
+        let name = name.unwrap_or_default();
+        let now = self.now();
+        let id = store::insert_group(&mut tx, &name, now).await?;
+        for a in &agents {
+            store::add_group_member(&mut tx, id, UserId(*a), now).await?;
+        }
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("group", id.0),
+            "created",
+            vec![
+                FieldChange::new("name", (), &name),
+                FieldChange::new("agent_ids", (), &agents),
+            ],
+            None,
+        )
+        .await?;
+        let g = store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        commit(tx).await?;
+        Ok(group_out(g))
+    }
+
+    /// Renames a group (admins).
+    pub async fn update_group(
+        &self,
+        p: &Principal,
+        id: GroupId,
+        input: GroupIn,
+    ) -> Result<GroupOut> {
+        p.require_admin()?;
+        if !input.agent_ids.is_empty() {
+            return Err(AppError::invalid(
+                "agent_ids",
+                "not_allowed",
+                "change members with PUT/DELETE /api/v1/groups/{id}/members/{user_id}",
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        let before = store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        if let Some(n) = &input.name {
+            let name = validate::name("name", n, 100).map_err(|e| AppError::Invalid(vec![e]))?;
+            if name != before.name {
+                store::rename_group(&mut tx, id, &name, self.now()).await?;
+                self.audit(
+                    &mut tx,
+                    Actor::from(p),
+                    ("group", id.0),
+                    "updated",
+                    vec![FieldChange::new("name", &before.name, &name)],
+                    None,
+                )
+                .await?;
+            }
+        }
+        let g = store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        commit(tx).await?;
+        Ok(group_out(g))
+    }
+
+    /// Adds an agent to a group (admins).
+    pub async fn add_group_member(
+        &self,
+        p: &Principal,
+        id: GroupId,
+        user: UserId,
+    ) -> Result<GroupOut> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        let mut problems = Problems::default();
+        check_staff(&mut tx, "user_id", &[user.0], &mut problems).await?;
+        if let Err(mut errs) = problems.finish() {
+            errs[0].field = "user_id".into();
+            return Err(AppError::Invalid(errs));
+        }
+        if store::add_group_member(&mut tx, id, user, self.now()).await? {
+            self.audit(
+                &mut tx,
+                Actor::from(p),
+                ("group", id.0),
+                "member_added",
+                vec![FieldChange::new("agent_ids", (), user.0)],
+                None,
+            )
+            .await?;
+        }
+        let g = store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        commit(tx).await?;
+        Ok(group_out(g))
+    }
+
+    /// Removes an agent from a group (admins); tickets whose internal agent they were in
+    /// that group lose the internal agent (reason `agent_left_group`).
+    pub async fn remove_group_member(
+        &self,
+        p: &Principal,
+        id: GroupId,
+        user: UserId,
+    ) -> Result<()> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        if !store::remove_group_member(&mut tx, id, user).await? {
+            return Err(AppError::NotFound("membership"));
+        }
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("group", id.0),
+            "member_removed",
+            vec![FieldChange::new("agent_ids", user.0, ())],
+            None,
+        )
+        .await?;
+        self.cascade_agent_left_group(&mut tx, Actor::from(p), id, user)
+            .await?;
+        commit(tx).await
+    }
+
+    /// Deletes a group (admins). Its tickets lose it as group (and assignee) or as internal
+    /// owner, each with an audit event (reason `group_deleted`).
+    pub async fn delete_group(&self, p: &Principal, id: GroupId) -> Result<()> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        let g = store::get_group(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("group"))?;
+        self.cascade_group_deleted(&mut tx, Actor::from(p), id)
+            .await?;
+        store::delete_group(&mut tx, id).await?;
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("group", id.0),
+            "deleted",
+            vec![FieldChange::new("name", &g.name, ())],
+            None,
+        )
+        .await?;
+        commit(tx).await
+    }
+
+    // ------------------------------------------------------------ statuses
+
+    /// Every status with its mapped groups.
+    pub async fn list_statuses(&self, p: &Principal) -> Result<Page<StatusOut>> {
+        let mut c = self.store().read().await?;
+        let statuses = store::list_statuses(&mut c).await?;
+        Ok(Page {
+            items: statuses.into_iter().map(|s| status_out(p, s)).collect(),
+            next_cursor: None,
+        })
+    }
+}
+
+fn org_changes(before: Option<&Organization>, after: &Organization) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let b = before.cloned();
+    let get = |f: fn(&Organization) -> serde_json::Value| {
+        b.as_ref().map(f).unwrap_or(serde_json::Value::Null)
+    };
+    let fields: [(&str, fn(&Organization) -> serde_json::Value); 9] = [
+        ("name", |o| o.name.clone().into()),
+        ("domain_names", |o| o.domain_names.clone().into()),
+        ("details", |o| o.details.clone().into()),
+        ("notes", |o| o.notes.clone().into()),
+        ("tags", |o| o.tags.clone().into()),
+        ("sharing", |o| o.sharing.as_str().into()),
+        ("sharing_blocked", |o| o.sharing_blocked.into()),
+        ("sharing_blocked_reason", |o| {
+            o.sharing_blocked_reason.clone().into()
+        }),
+        ("auto_join_by_domain", |o| o.auto_join_by_domain.into()),
+    ];
+    for (name, f) in fields {
+        diff(&mut out, name, &get(f), &f(after));
+    }
+    out
+}

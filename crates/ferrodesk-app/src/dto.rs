@@ -1,0 +1,535 @@
+//! The JSON shapes of the API (`*In` for requests, `*Out` for answers), separate from the
+//! stored records so that the API can stay stable while storage changes. Requests refuse
+//! unknown fields.
+
+use std::collections::BTreeMap;
+
+use ferrodesk_core::{Channel, Priority, Role, Sharing, StatusCategory, TicketScope, UserAccess};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+/// Deserializes a field that may be absent (outer `None`), `null` (`Some(None)`) or a value.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// RFC 3339 text of a stored timestamp.
+pub fn rfc3339(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountOut {
+    /// How many.
+    pub count: i64,
+}
+
+// ---------------------------------------------------------------- auth
+
+/// Password sign-in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A request for an API token.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    /// A name to recognise the token by.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A new API token: shown once, stored only as a hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    /// Token id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The secret, for `Authorization: Bearer …`.
+    pub token: String,
+}
+
+// ---------------------------------------------------------------- users
+
+/// A user as the API shows it. Fields that do not apply to the role are left out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email; left out when an end user looks at someone else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Role.
+    #[schema(value_type = String, example = "agent")]
+    pub role: Role,
+    /// Agents: `global`, `group` or `assigned`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub ticket_scope: Option<TicketScope>,
+    /// End users: `requested` or `organization`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub access: Option<UserAccess>,
+    /// Suspended.
+    pub suspended: bool,
+    /// End users' organizations.
+    pub organization_ids: Vec<i64>,
+    /// End users' default organization.
+    pub default_organization_id: Option<i64>,
+    /// Agents' groups.
+    pub group_ids: Vec<i64>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    /// Name.
+    pub name: String,
+    /// Email (unique, case-insensitive).
+    pub email: String,
+    /// Role; `end_user` when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    /// Agents' scope; `global` when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ticket_scope: Option<TicketScope>,
+    /// End users' access; `requested` when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub access: Option<UserAccess>,
+    /// Password (8 characters or more), for users who sign in.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// End users: organizations to join.
+    #[serde(default)]
+    pub organization_ids: Vec<i64>,
+    /// End users: the default one (one of `organization_ids`; the first when left out).
+    #[serde(default)]
+    pub default_organization_id: Option<i64>,
+    /// Agents: groups to join.
+    #[serde(default)]
+    pub group_ids: Vec<i64>,
+}
+
+/// Changes to a user; fields left out stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Role.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    /// Agents' scope.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ticket_scope: Option<TicketScope>,
+    /// End users' access.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub access: Option<UserAccess>,
+    /// Suspend (true) or reinstate (false); suspending ends sessions and tokens at once.
+    #[serde(default)]
+    pub suspended: Option<bool>,
+    /// New password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Default organization (null clears).
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_organization_id: Option<Option<i64>>,
+}
+
+// ---------------------------------------------------------------- organizations
+
+/// An organization as agents see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email domains.
+    pub domain_names: Vec<String>,
+    /// Details (agents only; holds the sharing log lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    /// Notes (agents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Sharing mode.
+    #[schema(value_type = String, example = "own_only")]
+    pub sharing: Sharing,
+    /// Sharing may not be enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_blocked: Option<bool>,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_blocked_reason: Option<String>,
+    /// New end users with a matching domain join automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_join_by_domain: Option<bool>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A new organization, or changes to one (every field optional on PATCH).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationIn {
+    /// Name (unique).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email domains.
+    #[serde(default)]
+    pub domain_names: Option<Vec<String>>,
+    /// Details.
+    #[serde(default)]
+    pub details: Option<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Block sharing.
+    #[serde(default)]
+    pub sharing_blocked: Option<bool>,
+    /// Why it is blocked.
+    #[serde(default)]
+    pub sharing_blocked_reason: Option<String>,
+    /// Auto-join by domain.
+    #[serde(default)]
+    pub auto_join_by_domain: Option<bool>,
+    /// Refused: sharing changes only through the sharing workflow.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub sharing: Option<Sharing>,
+}
+
+/// Adds a member: optionally as their default organization.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipIn {
+    /// Make this the user's default organization.
+    #[serde(default)]
+    pub default: bool,
+}
+
+// ---------------------------------------------------------------- groups
+
+/// A group of agents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Member agents.
+    pub agent_ids: Vec<i64>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A new group, or changes to one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupIn {
+    /// Name (unique).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Members (on create).
+    #[serde(default)]
+    pub agent_ids: Vec<i64>,
+}
+
+// ---------------------------------------------------------------- statuses
+
+/// A status with its mapped internal groups.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusOut {
+    /// Id.
+    pub id: i64,
+    /// Name agents see.
+    pub name: String,
+    /// Label customers see.
+    pub customer_label: String,
+    /// Category.
+    #[schema(value_type = String, example = "open")]
+    pub category: StatusCategory,
+    /// Built in (cannot be deleted, renamed or mapped).
+    pub built_in: bool,
+    /// Order.
+    pub position: i64,
+    /// Groups that may be a ticket's internal group in this status.
+    pub internal_group_ids: Vec<i64>,
+    /// Every group, including ones created later.
+    pub all_groups: bool,
+}
+
+// ---------------------------------------------------------------- tickets
+
+/// A ticket. End users get no internal fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketOut {
+    /// Id.
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Requester.
+    pub requester_id: i64,
+    /// Organization.
+    pub organization_id: Option<i64>,
+    /// Status name (end users: the customer label).
+    pub status: String,
+    /// Status id.
+    pub status_id: i64,
+    /// Status category.
+    #[schema(value_type = String)]
+    pub status_category: StatusCategory,
+    /// Priority.
+    #[schema(value_type = String, example = "normal")]
+    pub priority: Priority,
+    /// Group (agents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Option<i64>>,
+    /// Assignee.
+    pub assignee_id: Option<i64>,
+    /// Internal group (agents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_group_id: Option<Option<i64>>,
+    /// Internal agent (agents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_agent_id: Option<Option<i64>>,
+    /// CC'd users.
+    pub cc_ids: Vec<i64>,
+    /// Tags (agents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Custom fields by key.
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// How it came in.
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    /// The sharing pre-checks recorded on this ticket (agents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_check: Option<serde_json::Value>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+    /// Version for `If-Match`.
+    pub version: i64,
+}
+
+/// A new ticket.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketIn {
+    /// Subject.
+    pub subject: String,
+    /// The first comment.
+    pub description: String,
+    /// Whether the description is public (agents only; default true).
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// Requester (agents; end users are always the requester).
+    #[serde(default)]
+    pub requester_id: Option<i64>,
+    /// Organization (one the requester belongs to; their default when left out).
+    #[serde(default)]
+    pub organization_id: Option<i64>,
+    /// Status by name.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Status by id.
+    #[serde(default)]
+    pub status_id: Option<i64>,
+    /// Priority.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub priority: Option<Priority>,
+    /// Group.
+    #[serde(default)]
+    pub group_id: Option<i64>,
+    /// Assignee.
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    /// Internal group.
+    #[serde(default)]
+    pub internal_group_id: Option<i64>,
+    /// Internal agent.
+    #[serde(default)]
+    pub internal_agent_id: Option<i64>,
+    /// CC'd users.
+    #[serde(default)]
+    pub cc_ids: Option<Vec<i64>>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Custom fields by key.
+    #[serde(default)]
+    pub custom_fields: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Changes to a ticket; fields left out stay, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    /// Subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Requester.
+    #[serde(default)]
+    pub requester_id: Option<i64>,
+    /// Organization.
+    #[serde(default, deserialize_with = "double_option")]
+    pub organization_id: Option<Option<i64>>,
+    /// Status by name.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Status by id.
+    #[serde(default)]
+    pub status_id: Option<i64>,
+    /// Priority.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub priority: Option<Priority>,
+    /// Group.
+    #[serde(default, deserialize_with = "double_option")]
+    pub group_id: Option<Option<i64>>,
+    /// Assignee.
+    #[serde(default, deserialize_with = "double_option")]
+    pub assignee_id: Option<Option<i64>>,
+    /// Internal group.
+    #[serde(default, deserialize_with = "double_option")]
+    pub internal_group_id: Option<Option<i64>>,
+    /// Internal agent.
+    #[serde(default, deserialize_with = "double_option")]
+    pub internal_agent_id: Option<Option<i64>>,
+    /// CC'd users (replaces the list).
+    #[serde(default)]
+    pub cc_ids: Option<Vec<i64>>,
+    /// Tags (replaces the list).
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Custom fields to set (null clears one).
+    #[serde(default)]
+    pub custom_fields: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A comment as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentOut {
+    /// Id.
+    pub id: i64,
+    /// Ticket.
+    pub ticket_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// Author's name.
+    pub author_name: String,
+    /// Text.
+    pub body: String,
+    /// Public reply or private note.
+    pub public: bool,
+    /// How it came in.
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A new comment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentIn {
+    /// Text.
+    pub body: String,
+    /// Public reply (default) or private note (agents only).
+    #[serde(default)]
+    pub public: Option<bool>,
+}
+
+/// One event of a ticket's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// Id.
+    pub id: i64,
+    /// Who: a user, a rule or the system.
+    pub actor: ActorOut,
+    /// Channel.
+    pub via: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What happened.
+    pub action: String,
+    /// Each changed field, before and after.
+    pub changes: Vec<ChangeOut>,
+    /// Why, when nobody asked for the change directly.
+    pub reason: Option<String>,
+}
+
+/// Who made a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorOut {
+    /// `user`, `rule` or `system`.
+    pub kind: String,
+    /// The user or rule id.
+    pub id: Option<i64>,
+    /// The user's name.
+    pub name: Option<String>,
+}
+
+/// One field's change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeOut {
+    /// Field.
+    pub field: String,
+    /// Before.
+    pub from: serde_json::Value,
+    /// After.
+    pub to: serde_json::Value,
+}

@@ -1,0 +1,208 @@
+//! Ferrodesk's use cases. Each public method of [`App`] is one use case: it takes the
+//! [`Principal`] making the request, asks the access policy, and writes the change, its
+//! audit events and its outbox jobs in one transaction.
+
+pub mod auth;
+pub mod demo;
+pub mod directory;
+pub mod dto;
+pub mod error;
+pub mod ownership;
+pub mod tickets;
+
+use std::sync::Arc;
+
+use ferrodesk_core::audit::{ActorKind, FieldChange};
+use ferrodesk_core::policy::Viewer;
+use ferrodesk_core::{Channel, Role};
+use ferrodesk_store::audit::NewEvent;
+use ferrodesk_store::directory::User;
+use ferrodesk_store::{Conn, Store};
+
+pub use error::AppError;
+
+/// Result of a use case.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Where time comes from; tests inject a fixed clock.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Microseconds since the Unix epoch.
+    fn now_micros(&self) -> i64;
+}
+
+/// The real clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_micros(&self) -> i64 {
+        jiff::Timestamp::now().as_microsecond()
+    }
+}
+
+/// Settings that come from the command line or environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a browser session lasts, in seconds.
+    pub session_ttl_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            session_ttl_secs: 14 * 24 * 3600,
+        }
+    }
+}
+
+/// The application: storage, clock and configuration. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: Arc<Config>,
+}
+
+/// The user making a request, authenticated, with the facts the access policy needs
+/// (read from the database for this request).
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user.
+    pub user: User,
+    /// The policy's view of them.
+    pub viewer: Viewer,
+    /// Through which interface they act.
+    pub via: Channel,
+}
+
+impl Principal {
+    /// Admins only.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.user.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("admin_only", "only admins may do this"))
+        }
+    }
+
+    /// Agents and admins only.
+    pub fn require_staff(&self) -> Result<()> {
+        if self.is_staff() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "staff_only",
+                "only agents and admins may do this",
+            ))
+        }
+    }
+
+    /// Agent or admin.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.user.role, Role::Admin | Role::Agent)
+    }
+}
+
+/// Who an audit event is attributed to.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    /// User, rule or system.
+    pub kind: ActorKind,
+    /// The user or rule id.
+    pub id: Option<i64>,
+    /// Channel.
+    pub via: Channel,
+}
+
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Actor {
+        if p.user.id.0 == 0 {
+            return Actor::system(p.via);
+        }
+        Actor {
+            kind: ActorKind::User,
+            id: Some(p.user.id.0),
+            via: p.via,
+        }
+    }
+}
+
+impl Actor {
+    /// Ferrodesk itself, through `via`.
+    pub fn system(via: Channel) -> Actor {
+        Actor {
+            kind: ActorKind::System,
+            id: None,
+            via,
+        }
+    }
+}
+
+impl App {
+    /// An app over `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
+        App {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Now, in microseconds since the epoch.
+    pub fn now(&self) -> i64 {
+        self.clock.now_micros()
+    }
+
+    /// Writes an audit event in the caller's transaction.
+    pub(crate) async fn audit(
+        &self,
+        c: &mut Conn,
+        actor: Actor,
+        entity: (&'static str, i64),
+        action: &'static str,
+        changes: Vec<FieldChange>,
+        reason: Option<String>,
+    ) -> Result<()> {
+        ferrodesk_store::audit::append(
+            c,
+            &NewEvent {
+                at: self.now(),
+                actor_kind: actor.kind.as_str(),
+                actor_id: actor.id,
+                via: actor.via.as_str(),
+                entity_type: entity.0,
+                entity_id: entity.1,
+                action,
+                changes,
+                reason,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Verifies the audit chain: `Ok(count)` or the first break.
+    pub async fn verify_audit(
+        &self,
+    ) -> Result<std::result::Result<i64, ferrodesk_store::audit::ChainBreak>> {
+        let mut c = self.store.read().await?;
+        Ok(ferrodesk_store::audit::verify(&mut c).await?)
+    }
+}
+
+/// Pushes a change of `field` when `before != after`.
+pub(crate) fn diff<T: PartialEq + serde::Serialize>(
+    out: &mut Vec<FieldChange>,
+    field: &str,
+    before: &T,
+    after: &T,
+) {
+    if before != after {
+        out.push(FieldChange::new(field, before, after));
+    }
+}

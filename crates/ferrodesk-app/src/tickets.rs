@@ -1,0 +1,839 @@
+//! Ticket use cases: every read and write asks the access policy first.
+
+use std::collections::BTreeMap;
+
+use ferrodesk_core::audit::FieldChange;
+use ferrodesk_core::policy::{self, Decision};
+use ferrodesk_core::validate::{self, FieldError, Problems};
+use ferrodesk_core::{
+    Channel, CommentId, GroupId, OrganizationId, Priority, Role, StatusCategory, StatusId,
+    TicketId, UserId,
+};
+use ferrodesk_store::directory::{self as dir, Status};
+use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket, TicketFilter};
+use ferrodesk_store::{Conn, StoreError};
+
+use crate::directory::{commit, cursor, page, page_size};
+use crate::dto::{
+    ActorOut, ChangeOut, CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut,
+    TicketPatch, rfc3339,
+};
+use crate::ownership::{Explicit, enforce, status_of};
+use crate::{Actor, App, AppError, Principal, Result, diff};
+
+/// Longest comment body, in characters.
+pub const MAX_COMMENT_CHARS: usize = 65_536;
+
+/// The API view of a ticket, as `p` may see it.
+pub fn ticket_out(p: &Principal, t: &Ticket, statuses: &[Status]) -> TicketOut {
+    let staff = p.is_staff();
+    let status = statuses.iter().find(|s| s.id == t.status_id);
+    let internal = |v: Option<i64>| staff.then_some(v);
+    TicketOut {
+        id: t.id.0,
+        subject: t.subject.clone(),
+        requester_id: t.requester_id.0,
+        organization_id: t.organization_id.map(|o| o.0),
+        status: status
+            .map(|s| {
+                if staff {
+                    s.name.clone()
+                } else {
+                    s.customer_label.clone()
+                }
+            })
+            .unwrap_or_default(),
+        status_id: t.status_id.0,
+        status_category: status.map_or(StatusCategory::Open, |s| s.category),
+        priority: t.priority,
+        group_id: internal(t.group_id.map(|g| g.0)),
+        assignee_id: t.assignee_id.map(|u| u.0),
+        internal_group_id: internal(t.internal_group_id.map(|g| g.0)),
+        internal_agent_id: internal(t.internal_agent_id.map(|u| u.0)),
+        cc_ids: t.cc_ids.iter().map(|u| u.0).collect(),
+        tags: staff.then(|| t.tags.clone()),
+        custom_fields: t.custom_fields.clone(),
+        channel: t.channel,
+        sharing_check: if staff { t.sharing_check.clone() } else { None },
+        created_at: rfc3339(t.created_at),
+        updated_at: rfc3339(t.updated_at),
+        version: t.version,
+    }
+}
+
+/// Every audited field of a ticket, as JSON, for diffs.
+fn ticket_fields(t: &Ticket) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("subject", json!(t.subject)),
+        ("requester_id", json!(t.requester_id)),
+        ("organization_id", json!(t.organization_id)),
+        ("status_id", json!(t.status_id)),
+        ("priority", json!(t.priority)),
+        ("group_id", json!(t.group_id)),
+        ("assignee_id", json!(t.assignee_id)),
+        ("internal_group_id", json!(t.internal_group_id)),
+        ("internal_agent_id", json!(t.internal_agent_id)),
+        ("cc_ids", json!(t.cc_ids)),
+        ("tags", json!(t.tags)),
+        ("custom_fields", json!(t.custom_fields)),
+    ]
+}
+
+fn ticket_changes(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let b = before.map(ticket_fields);
+    for (i, (name, value)) in ticket_fields(after).into_iter().enumerate() {
+        let old = b
+            .as_ref()
+            .map_or(serde_json::Value::Null, |b| b[i].1.clone());
+        let empty = value.is_null()
+            || value.as_array().is_some_and(|a| a.is_empty())
+            || value.as_object().is_some_and(|o| o.is_empty());
+        if before.is_some() || !empty {
+            diff(&mut out, name, &old, &value);
+        }
+    }
+    out
+}
+
+/// Resolves a status given by name or id.
+fn pick_status(
+    statuses: &[Status],
+    name: Option<&str>,
+    id: Option<i64>,
+    problems: &mut Problems,
+) -> Option<StatusId> {
+    let by_name = name.map(|n| {
+        statuses
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(n.trim()))
+            .map(|s| s.id)
+            .ok_or_else(|| {
+                let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
+                FieldError::new(
+                    "status",
+                    "not_found",
+                    format!("status must be one of: {}", names.join(", ")),
+                )
+            })
+    });
+    let by_id = id.map(|i| {
+        statuses
+            .iter()
+            .find(|s| s.id.0 == i)
+            .map(|s| s.id)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "status_id",
+                    "not_found",
+                    format!("status {i} does not exist"),
+                )
+            })
+    });
+    match (by_name, by_id) {
+        (None, None) => None,
+        (Some(r), None) | (None, Some(r)) => problems.check(r),
+        (Some(a), Some(b)) => {
+            let (a, b) = (problems.check(a), problems.check(b));
+            if a.is_some() && b.is_some() && a != b {
+                problems.push(FieldError::new(
+                    "status",
+                    "conflict",
+                    "status and status_id name different statuses",
+                ));
+            }
+            a
+        }
+    }
+}
+
+/// Checks custom field values against their definitions.
+fn check_custom_fields(
+    defs: &[CustomField],
+    values: &BTreeMap<String, serde_json::Value>,
+    problems: &mut Problems,
+) -> BTreeMap<String, serde_json::Value> {
+    let mut out = BTreeMap::new();
+    for (key, value) in values {
+        let field = format!("custom_fields.{key}");
+        let Some(def) = defs.iter().find(|d| &d.key == key && d.active) else {
+            problems.push(FieldError::new(
+                field,
+                "unknown_field",
+                format!("there is no active custom field {key:?}"),
+            ));
+            continue;
+        };
+        let ok = match (def.field_type.as_str(), value) {
+            (_, serde_json::Value::Null) => true,
+            ("text", serde_json::Value::String(s)) => s.chars().count() <= 10_000,
+            ("number", serde_json::Value::Number(_)) => true,
+            ("checkbox", serde_json::Value::Bool(_)) => true,
+            ("dropdown", serde_json::Value::String(s)) => def.options.contains(s),
+            ("date", serde_json::Value::String(s)) => s.parse::<jiff::civil::Date>().is_ok(),
+            _ => false,
+        };
+        if ok {
+            out.insert(key.clone(), value.clone());
+        } else {
+            let expected = match def.field_type.as_str() {
+                "text" => "a string of at most 10000 characters".to_owned(),
+                "number" => "a number".to_owned(),
+                "checkbox" => "true or false".to_owned(),
+                "dropdown" => format!("one of: {}", def.options.join(", ")),
+                _ => "a date as YYYY-MM-DD".to_owned(),
+            };
+            problems.push(FieldError::new(
+                field,
+                "invalid_value",
+                format!("{key} must be {expected}"),
+            ));
+        }
+    }
+    out
+}
+
+fn field_ids(defs: &[CustomField]) -> BTreeMap<String, i64> {
+    defs.iter().map(|d| (d.key.clone(), d.id)).collect()
+}
+
+/// CC list: existing users, at most 50, sorted and unique.
+async fn check_ccs(c: &mut Conn, ids: &[i64], problems: &mut Problems) -> Result<Vec<UserId>> {
+    if ids.len() > 50 {
+        problems.push(FieldError::new("cc_ids", "too_many", "at most 50 CCs"));
+        return Ok(Vec::new());
+    }
+    let roles = dir::user_roles(c, ids).await?;
+    let mut out = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if roles.iter().any(|(u, _)| u == id) {
+            out.push(UserId(*id));
+        } else {
+            problems.push(FieldError::new(
+                format!("cc_ids[{i}]"),
+                "not_found",
+                format!("user {id} does not exist"),
+            ));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+impl App {
+    /// Loads a ticket and the caller's decision on it; 404 when they may not see it.
+    async fn visible_ticket(
+        &self,
+        c: &mut Conn,
+        p: &Principal,
+        id: TicketId,
+    ) -> Result<(Ticket, Decision)> {
+        let t = store::get_ticket(c, id)
+            .await?
+            .ok_or(AppError::NotFound("ticket"))?;
+        let d = policy::decide(&p.viewer, &t.facts());
+        if !d.can_view() {
+            return Err(AppError::NotFound("ticket"));
+        }
+        Ok((t, d))
+    }
+
+    /// Writes `after` over `before` with its audit event, in the caller's transaction.
+    /// Checks nothing but the version: callers check permissions and invariants.
+    pub(crate) async fn save_ticket(
+        &self,
+        c: &mut Conn,
+        actor: Actor,
+        before: &Ticket,
+        after: &mut Ticket,
+        reason: Option<String>,
+    ) -> Result<()> {
+        let changes = ticket_changes(Some(before), after);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        after.updated_at = self.now();
+        let defs = store::custom_fields(c).await?;
+        store::update_ticket(c, after, before.version, &field_ids(&defs))
+            .await
+            .map_err(|e| match e {
+                StoreError::Stale => AppError::Stale {
+                    current: before.version + 1,
+                },
+                e => e.into(),
+            })?;
+        after.version = before.version + 1;
+        let lost_internal_agent = before.internal_agent_id.is_some()
+            && before.internal_agent_id != after.internal_agent_id;
+        self.audit(
+            c,
+            actor,
+            ("ticket", before.id.0),
+            "updated",
+            changes,
+            reason.clone(),
+        )
+        .await?;
+        if lost_internal_agent {
+            self.notify_internal_owner_removed(c, before, reason.as_deref().unwrap_or("changed"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Creates a ticket with its description as first comment.
+    pub async fn create_ticket(&self, p: &Principal, input: TicketIn) -> Result<TicketOut> {
+        let mut problems = Problems::default();
+        let staff = p.is_staff();
+        if !staff {
+            let agent_only = [
+                ("public", input.public.is_some()),
+                (
+                    "requester_id",
+                    input.requester_id.is_some_and(|r| r != p.user.id.0),
+                ),
+                ("status", input.status.is_some()),
+                ("status_id", input.status_id.is_some()),
+                ("group_id", input.group_id.is_some()),
+                ("assignee_id", input.assignee_id.is_some()),
+                ("internal_group_id", input.internal_group_id.is_some()),
+                ("internal_agent_id", input.internal_agent_id.is_some()),
+                ("cc_ids", input.cc_ids.is_some()),
+                ("tags", input.tags.is_some()),
+            ];
+            for (field, set) in agent_only {
+                if set {
+                    problems.push(FieldError::new(
+                        field,
+                        "not_allowed",
+                        format!("end users may not set {field}"),
+                    ));
+                }
+            }
+        }
+        let subject = problems.check(validate::name("subject", &input.subject, 250));
+        let description = problems.check(validate::text(
+            "description",
+            &input.description,
+            1,
+            MAX_COMMENT_CHARS,
+        ));
+        let tags = input
+            .tags
+            .as_deref()
+            .map(|t| problems.check(validate::tags("tags", t, 50)))
+            .unwrap_or(Some(Vec::new()));
+        let mut tx = self.store().begin().await?;
+        let statuses = dir::list_statuses(&mut tx).await?;
+        let defs = store::custom_fields(&mut tx).await?;
+        let requester_id = UserId(input.requester_id.unwrap_or(p.user.id.0));
+        let requester = dir::get_user(&mut tx, requester_id).await?;
+        if requester.is_none() {
+            problems.push(FieldError::new(
+                "requester_id",
+                "not_found",
+                format!("user {requester_id} does not exist"),
+            ));
+        }
+        let organization_id = match (input.organization_id, &requester) {
+            (Some(o), Some(r)) => {
+                if r.organization_ids.contains(&OrganizationId(o)) {
+                    Some(OrganizationId(o))
+                } else {
+                    problems.push(FieldError::new(
+                        "organization_id",
+                        "not_a_member",
+                        format!("the requester is not a member of organization {o}"),
+                    ));
+                    None
+                }
+            }
+            (None, Some(r)) => r.default_organization_id,
+            _ => None,
+        };
+        let open = statuses
+            .iter()
+            .find(|s| s.built_in && s.name == "Open")
+            .map(|s| s.id)
+            .unwrap_or(StatusId(1));
+        let status_id = pick_status(
+            &statuses,
+            input.status.as_deref(),
+            input.status_id,
+            &mut problems,
+        )
+        .unwrap_or(open);
+        let cc_ids = check_ccs(
+            &mut tx,
+            input.cc_ids.as_deref().unwrap_or_default(),
+            &mut problems,
+        )
+        .await?;
+        let custom_fields = check_custom_fields(
+            &defs,
+            &input.custom_fields.unwrap_or_default(),
+            &mut problems,
+        );
+        let now = self.now();
+        let channel = match p.via {
+            Channel::Web if !staff => Channel::Portal,
+            Channel::Cli | Channel::System => Channel::Api,
+            v => v,
+        };
+        let mut ticket = Ticket {
+            id: TicketId(0),
+            subject: subject.clone().unwrap_or_default(),
+            requester_id,
+            organization_id,
+            status_id,
+            priority: input.priority.unwrap_or(Priority::Normal),
+            group_id: input.group_id.map(GroupId),
+            assignee_id: input.assignee_id.map(UserId),
+            internal_group_id: input.internal_group_id.map(GroupId),
+            internal_agent_id: input.internal_agent_id.map(UserId),
+            cc_ids,
+            tags: tags.unwrap_or_default(),
+            custom_fields,
+            channel,
+            sharing_check: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        enforce(
+            &mut tx,
+            &statuses,
+            None,
+            &mut ticket,
+            Explicit::default(),
+            &mut problems,
+        )
+        .await?;
+        problems.finish().map_err(AppError::Invalid)?;
+        let id = store::insert_ticket(&mut tx, &ticket, &field_ids(&defs)).await?;
+        ticket.id = id;
+        let comment = Comment {
+            id: CommentId(0),
+            ticket_id: id,
+            author_id: if staff && p.user.id.0 != 0 {
+                p.user.id
+            } else {
+                requester_id
+            },
+            body: description.unwrap_or_default(),
+            public: input.public.unwrap_or(true),
+            channel,
+            created_at: now,
+        };
+        let comment_id = store::insert_comment(&mut tx, &comment).await?;
+        let mut changes = ticket_changes(None, &ticket);
+        changes.push(FieldChange::new(
+            "comment",
+            (),
+            serde_json::json!({"id": comment_id, "public": comment.public}),
+        ));
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("ticket", id.0),
+            "created",
+            changes,
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(ticket_out(p, &ticket, &statuses))
+    }
+
+    /// Reads a ticket (404 when the caller may not see it).
+    pub async fn get_ticket(&self, p: &Principal, id: TicketId) -> Result<TicketOut> {
+        let mut c = self.store().read().await?;
+        let (t, _) = self.visible_ticket(&mut c, p, id).await?;
+        let statuses = dir::list_statuses(&mut c).await?;
+        Ok(ticket_out(p, &t, &statuses))
+    }
+
+    /// Lists the tickets the caller may see, newest first, filtered in SQL.
+    pub async fn list_tickets(
+        &self,
+        p: &Principal,
+        filter: TicketFilter,
+        cursor_text: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<TicketOut>> {
+        let limit = page_size(limit)?;
+        let before = cursor(cursor_text)?.map(TicketId);
+        let filter = self.filter_for(p, filter)?;
+        let scope = policy::list_scope(&p.viewer);
+        let mut c = self.store().read().await?;
+        let tickets = store::list_tickets(&mut c, &scope, &filter, before, limit + 1).await?;
+        let statuses = dir::list_statuses(&mut c).await?;
+        Ok(page(
+            tickets,
+            limit,
+            |t| t.id.0,
+            |t| ticket_out(p, &t, &statuses),
+        ))
+    }
+
+    /// Counts the tickets the caller may see.
+    pub async fn count_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<CountOut> {
+        let filter = self.filter_for(p, filter)?;
+        let scope = policy::list_scope(&p.viewer);
+        let mut c = self.store().read().await?;
+        Ok(CountOut {
+            count: store::count_tickets(&mut c, &scope, &filter).await?,
+        })
+    }
+
+    /// End users may not filter on internal fields (it would reveal them).
+    fn filter_for(&self, p: &Principal, f: TicketFilter) -> Result<TicketFilter> {
+        if !p.is_staff() {
+            let internal = [
+                ("group_id", f.group_id.is_some()),
+                ("internal_group_id", f.internal_group_id.is_some()),
+                ("internal_agent_id", f.internal_agent_id.is_some()),
+                ("any_group_id", f.any_group_id.is_some()),
+                ("any_agent_id", f.any_agent_id.is_some()),
+            ];
+            let problems: Vec<FieldError> = internal
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(field, _)| {
+                    FieldError::new(
+                        *field,
+                        "not_allowed",
+                        format!("end users may not filter by {field}"),
+                    )
+                })
+                .collect();
+            if !problems.is_empty() {
+                return Err(AppError::Invalid(problems));
+            }
+        }
+        Ok(f)
+    }
+
+    /// Changes a ticket. `if_match` is the version the caller last saw: a stale one
+    /// answers 412 and changes nothing.
+    pub async fn update_ticket(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        if_match: Option<i64>,
+        patch: TicketPatch,
+    ) -> Result<TicketOut> {
+        let mut tx = self.store().begin().await?;
+        let (before, decision) = self.visible_ticket(&mut tx, p, id).await?;
+        let statuses = dir::list_statuses(&mut tx).await?;
+        let defs = store::custom_fields(&mut tx).await?;
+        let mut problems = Problems::default();
+        if !p.is_staff() {
+            // End users may only mark a ticket they requested as resolved.
+            let others = [
+                ("subject", patch.subject.is_some()),
+                ("requester_id", patch.requester_id.is_some()),
+                ("organization_id", patch.organization_id.is_some()),
+                ("priority", patch.priority.is_some()),
+                ("group_id", patch.group_id.is_some()),
+                ("assignee_id", patch.assignee_id.is_some()),
+                ("internal_group_id", patch.internal_group_id.is_some()),
+                ("internal_agent_id", patch.internal_agent_id.is_some()),
+                ("cc_ids", patch.cc_ids.is_some()),
+                ("tags", patch.tags.is_some()),
+                ("custom_fields", patch.custom_fields.is_some()),
+            ];
+            for (field, set) in others {
+                if set {
+                    problems.push(FieldError::new(
+                        field,
+                        "not_allowed",
+                        format!("end users may not change {field}"),
+                    ));
+                }
+            }
+            if before.requester_id != p.user.id || !decision.comment {
+                return Err(AppError::forbidden(
+                    "not_requester",
+                    "only the requester may change this ticket",
+                ));
+            }
+        }
+        if let Some(v) = if_match
+            && v != before.version
+        {
+            return Err(AppError::Stale {
+                current: before.version,
+            });
+        }
+        let mut after = before.clone();
+        if let Some(s) = &patch.subject {
+            after.subject = problems
+                .check(validate::name("subject", s, 250))
+                .unwrap_or_default();
+        }
+        if let Some(s) = pick_status(
+            &statuses,
+            patch.status.as_deref(),
+            patch.status_id,
+            &mut problems,
+        ) {
+            after.status_id = s;
+            if !p.is_staff() && status_of(&statuses, s)?.category != StatusCategory::Resolved {
+                problems.push(FieldError::new(
+                    "status",
+                    "not_allowed",
+                    "end users may only mark their ticket resolved",
+                ));
+            }
+        }
+        if let Some(r) = patch.requester_id {
+            after.requester_id = UserId(r);
+        }
+        if let Some(o) = patch.organization_id {
+            after.organization_id = o.map(OrganizationId);
+        }
+        if patch.requester_id.is_some() || patch.organization_id.is_some() {
+            match dir::get_user(&mut tx, after.requester_id).await? {
+                None => problems.push(FieldError::new(
+                    "requester_id",
+                    "not_found",
+                    "the requester does not exist",
+                )),
+                Some(r) => {
+                    if let Some(o) = after.organization_id
+                        && !r.organization_ids.contains(&o)
+                    {
+                        problems.push(FieldError::new(
+                            "organization_id",
+                            "not_a_member",
+                            format!("the requester is not a member of organization {o}"),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(pr) = patch.priority {
+            after.priority = pr;
+        }
+        if let Some(g) = patch.group_id {
+            after.group_id = g.map(GroupId);
+        }
+        if let Some(a) = patch.assignee_id {
+            after.assignee_id = a.map(UserId);
+        }
+        if let Some(g) = patch.internal_group_id {
+            after.internal_group_id = g.map(GroupId);
+        }
+        if let Some(a) = patch.internal_agent_id {
+            after.internal_agent_id = a.map(UserId);
+        }
+        if let Some(ccs) = &patch.cc_ids {
+            after.cc_ids = check_ccs(&mut tx, ccs, &mut problems).await?;
+        }
+        if let Some(tags) = &patch.tags {
+            after.tags = problems
+                .check(validate::tags("tags", tags, 50))
+                .unwrap_or_default();
+        }
+        if let Some(values) = &patch.custom_fields {
+            for (k, v) in check_custom_fields(&defs, values, &mut problems) {
+                if v.is_null() {
+                    after.custom_fields.remove(&k);
+                } else {
+                    after.custom_fields.insert(k, v);
+                }
+            }
+        }
+        let explicit = Explicit {
+            internal_group: patch.internal_group_id.is_some_and(|g| g.is_some()),
+            internal_agent: patch.internal_agent_id.is_some_and(|a| a.is_some()),
+        };
+        let removed = enforce(
+            &mut tx,
+            &statuses,
+            Some(&before),
+            &mut after,
+            explicit,
+            &mut problems,
+        )
+        .await?;
+        problems.finish().map_err(AppError::Invalid)?;
+        self.save_ticket(
+            &mut tx,
+            Actor::from(p),
+            &before,
+            &mut after,
+            removed.map(str::to_owned),
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(ticket_out(p, &after, &statuses))
+    }
+
+    /// Lists a ticket's comments; end users never get private notes.
+    pub async fn list_comments(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        cursor_text: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<CommentOut>> {
+        let limit = page_size(limit)?;
+        let after = cursor(cursor_text)?.map(CommentId);
+        let mut c = self.store().read().await?;
+        self.visible_ticket(&mut c, p, id).await?;
+        let private = policy::sees_internals(&p.viewer);
+        let comments = store::list_comments(&mut c, id, private, after, limit + 1).await?;
+        let mut authors: Vec<i64> = comments.iter().map(|m| m.author_id.0).collect();
+        authors.sort();
+        authors.dedup();
+        let names = dir::user_names(&mut c, &authors).await?;
+        Ok(page(
+            comments,
+            limit,
+            |m| m.id.0,
+            |m| comment_out(m, &names),
+        ))
+    }
+
+    /// Adds a public reply or (agents) a private note.
+    pub async fn add_comment(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        input: CommentIn,
+    ) -> Result<CommentOut> {
+        let mut tx = self.store().begin().await?;
+        let (ticket, decision) = self.visible_ticket(&mut tx, p, id).await?;
+        let public = input.public.unwrap_or(true);
+        if !public && !p.is_staff() {
+            return Err(AppError::invalid(
+                "public",
+                "not_allowed",
+                "end users cannot add private notes",
+            ));
+        }
+        if !decision.comment {
+            return Err(AppError::forbidden(
+                "comment_not_allowed",
+                "you may view this ticket but not comment on it: your organization shares tickets read only",
+            ));
+        }
+        let body = validate::text("body", &input.body, 1, MAX_COMMENT_CHARS)
+            .map_err(|e| AppError::Invalid(vec![e]))?;
+        let now = self.now();
+        let channel = match p.via {
+            Channel::Web if !p.is_staff() => Channel::Portal,
+            v => v,
+        };
+        let mut comment = Comment {
+            id: CommentId(0),
+            ticket_id: ticket.id,
+            author_id: p.user.id,
+            body,
+            public,
+            channel,
+            created_at: now,
+        };
+        comment.id = store::insert_comment(&mut tx, &comment).await?;
+        store::touch_ticket(&mut tx, ticket.id, now).await?;
+        self.audit(
+            &mut tx,
+            Actor::from(p),
+            ("ticket", ticket.id.0),
+            "comment_added",
+            vec![FieldChange::new(
+                "comment",
+                (),
+                serde_json::json!({"id": comment.id, "public": public}),
+            )],
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(comment_out(comment, &[(p.user.id.0, p.user.name.clone())]))
+    }
+
+    /// A ticket's timeline (agents and admins).
+    pub async fn list_events(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        cursor_text: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<EventOut>> {
+        let limit = page_size(limit)?;
+        let after = cursor(cursor_text)?;
+        let mut c = self.store().read().await?;
+        self.visible_ticket(&mut c, p, id).await?;
+        p.require_staff()?;
+        let events =
+            ferrodesk_store::audit::list_for(&mut c, "ticket", id.0, after, limit + 1).await?;
+        let mut users: Vec<i64> = events
+            .iter()
+            .filter(|e| e.actor_kind == "user")
+            .filter_map(|e| e.actor_id)
+            .collect();
+        users.sort();
+        users.dedup();
+        let names = dir::user_names(&mut c, &users).await?;
+        Ok(page(
+            events,
+            limit,
+            |e| e.seq,
+            |e| EventOut {
+                id: e.id,
+                actor: ActorOut {
+                    name: (e.actor_kind == "user")
+                        .then(|| {
+                            names
+                                .iter()
+                                .find(|(u, _)| Some(*u) == e.actor_id)
+                                .map(|(_, n)| n.clone())
+                        })
+                        .flatten(),
+                    kind: e.actor_kind,
+                    id: e.actor_id,
+                },
+                via: e.via,
+                at: rfc3339(e.at),
+                action: e.action,
+                changes: e
+                    .changes
+                    .into_iter()
+                    .map(|c| ChangeOut {
+                        field: c.field,
+                        from: c.from,
+                        to: c.to,
+                    })
+                    .collect(),
+                reason: e.reason,
+            },
+        ))
+    }
+}
+
+fn comment_out(m: Comment, names: &[(i64, String)]) -> CommentOut {
+    CommentOut {
+        id: m.id.0,
+        ticket_id: m.ticket_id.0,
+        author_id: m.author_id.0,
+        author_name: names
+            .iter()
+            .find(|(u, _)| *u == m.author_id.0)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default(),
+        body: m.body,
+        public: m.public,
+        channel: m.channel,
+        created_at: rfc3339(m.created_at),
+    }
+}
+
+/// Whether `role` is staff.
+pub fn is_staff_role(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Agent)
+}

@@ -1,0 +1,246 @@
+//! The `ferrodesk` command: serve the helpdesk, migrate, load demo data, create admins
+//! and tokens, verify the audit chain.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use ferrodesk_app::dto::UserIn;
+use ferrodesk_app::{Actor, App, AppError, Config, SystemClock};
+use ferrodesk_core::{Channel, Role};
+use ferrodesk_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "ferrodesk",
+    version,
+    about = "Ferrodesk, the open-source helpdesk"
+)]
+struct Cli {
+    /// Database: sqlite://path/to/file.db (created when missing) or postgres://user@host/db.
+    #[arg(
+        long,
+        env = "FERRODESK_DATABASE_URL",
+        default_value = "sqlite://ferrodesk.db",
+        global = true
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and the API (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "FERRODESK_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load demo data when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Load demo data into an empty database.
+    Demo,
+    /// Manage admins.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin who signs in with a password.
+    Create {
+        /// Email.
+        #[arg(long)]
+        email: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Password (8 characters or more).
+        #[arg(long, env = "FERRODESK_ADMIN_PASSWORD")]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it.
+    Create {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// A name for the token.
+        #[arg(long, default_value = "CLI token")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that the audit chain is intact (exit 0) or name the first bad event (exit 1).
+    Verify,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERRODESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(e: AppError) -> String {
+    match e {
+        AppError::Invalid(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+async fn open(url: &str) -> Result<App, String> {
+    let store = Store::connect(url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    Ok(App::new(store, Arc::new(SystemClock), Config::default()))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    let app = open(&cli.database_url).await?;
+    match cli.command {
+        Command::Serve { bind, demo } => {
+            if demo && app.is_empty().await.map_err(describe)? {
+                let logins = app.load_demo().await.map_err(describe)?;
+                println!(
+                    "Demo data loaded. Sign in with password {:?} as:",
+                    logins.password
+                );
+                println!("  admin     {}", logins.admin_email);
+                println!("  agent     {}", logins.agent_email);
+                println!("  customer  {}", logins.customer_email);
+                println!(
+                    "API token: ferrodesk token create --email {}",
+                    logins.admin_email
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            println!(
+                "Ferrodesk is serving on http://{addr} ({})",
+                app.store().backend().name()
+            );
+            ferrodesk_web::serve(listener, app)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Command::Migrate => println!("migrations applied"),
+        Command::Demo => {
+            if !app.is_empty().await.map_err(describe)? {
+                return Err(
+                    "the database already has users; demo data goes into an empty one".into(),
+                );
+            }
+            let logins = app.load_demo().await.map_err(describe)?;
+            println!(
+                "Demo data loaded; admin {} / {}",
+                logins.admin_email, logins.password
+            );
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    name,
+                    password,
+                },
+        } => {
+            let user = app
+                .create_user_as_system(UserIn {
+                    name,
+                    email,
+                    role: Some(Role::Admin),
+                    ticket_scope: None,
+                    access: None,
+                    password: Some(password),
+                    organization_ids: Vec::new(),
+                    default_organization_id: None,
+                    group_ids: Vec::new(),
+                })
+                .await
+                .map_err(describe)?;
+            println!(
+                "admin {} created (id {})",
+                user.email.unwrap_or_default(),
+                user.id
+            );
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, name },
+        } => {
+            let user = {
+                let mut c = app.store().read().await.map_err(|e| e.to_string())?;
+                ferrodesk_store::directory::find_user_by_email(&mut c, &email)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(|(u, _)| u)
+                    .ok_or_else(|| format!("no user with email {email}"))?
+            };
+            if user.suspended {
+                return Err(format!("{email} is suspended"));
+            }
+            let token = app
+                .issue_token(user.id, &name, Actor::system(Channel::Cli))
+                .await
+                .map_err(describe)?;
+            println!("{}", token.token);
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match app.verify_audit().await.map_err(describe)? {
+            Ok(n) => println!("audit chain intact: {n} events verified"),
+            Err(b) => {
+                eprintln!(
+                    "audit chain BROKEN at event {}: {}",
+                    b.seq.map_or("(head)".to_owned(), |s| s.to_string()),
+                    b.problem
+                );
+                return Ok(ExitCode::from(1));
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}

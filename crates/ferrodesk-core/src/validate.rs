@@ -1,0 +1,274 @@
+//! Input validation: constrained values are parsed once, at the edge, into these types;
+//! a failure names the field and a stable machine code.
+
+use serde::Serialize;
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's name in the request (`subject`, `cc_ids[2]`, …).
+    pub field: String,
+    /// A stable machine code (`required`, `too_long`, `invalid_email`, …).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects the problems of one input so that all are reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<FieldError>);
+
+impl Problems {
+    /// Records the error of `r`, if any, and gives back its value.
+    pub fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    /// Records a problem.
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+
+    /// `Ok` when nothing was recorded.
+    pub fn finish(self) -> Result<(), Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+/// Trims `value` and checks it is between `min` and `max` characters long.
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min {
+        return Err(FieldError::new(
+            field,
+            if min == 1 { "required" } else { "too_short" },
+            if min == 1 {
+                format!("{field} must not be empty")
+            } else {
+                format!("{field} must be at least {min} characters")
+            },
+        ));
+    }
+    if n > max {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// A single-line name: 1 to `max` characters, no line breaks.
+pub fn name(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = text(field, value, 1, max)?;
+    if v.contains(['\n', '\r', '\t']) {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            format!("{field} must be a single line"),
+        ));
+    }
+    Ok(v)
+}
+
+/// An email address, lowercased: one `@`, a non-empty local part, a dotted domain.
+pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim().to_lowercase();
+    let bad = || {
+        FieldError::new(
+            field,
+            "invalid_email",
+            format!("{field} must be an email address like name@example.com"),
+        )
+    };
+    if v.len() > 254 {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("{field} must be at most 254 characters"),
+        ));
+    }
+    let (local, domain) = v.split_once('@').ok_or_else(bad)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !local.contains(['@', '<', '>', '"', ',', ';']);
+    if domain_ok && local_ok {
+        Ok(v)
+    } else {
+        Err(bad())
+    }
+}
+
+/// A domain name, lowercased.
+pub fn domain(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim().trim_start_matches('@').to_lowercase();
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.contains('.')
+        && v.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_domain",
+            format!("{field} must be a domain name like example.com"),
+        ))
+    }
+}
+
+/// A tag: lowercased, 1 to 64 characters of letters, digits, `_`, `-`, `:` or `.`.
+pub fn tag(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim().to_lowercase();
+    let ok = !v.is_empty()
+        && v.chars().count() <= 64
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'));
+    if ok {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_tag",
+            "tags are 1 to 64 letters, digits, '_', '-', ':' or '.', without spaces",
+        ))
+    }
+}
+
+/// A list of tags: each checked, duplicates removed, at most `max`, sorted.
+pub fn tags(field: &str, values: &[String], max: usize) -> Result<Vec<String>, FieldError> {
+    if values.len() > max {
+        return Err(FieldError::new(
+            field,
+            "too_many",
+            format!("{field} may hold at most {max} items"),
+        ));
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        out.push(tag(&format!("{field}[{i}]"), v)?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A password: 8 to 1024 characters.
+pub fn password(field: &str, value: &str) -> Result<String, FieldError> {
+    let n = value.chars().count();
+    if n < 8 {
+        return Err(FieldError::new(
+            field,
+            "too_short",
+            format!("{field} must be at least 8 characters"),
+        ));
+    }
+    if n > 1024 {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("{field} must be at most 1024 characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            email("email", " Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@exa..mple.com",
+        ] {
+            assert_eq!(
+                email("email", bad).unwrap_err().code,
+                "invalid_email",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_names_the_field_and_the_reason() {
+        let e = text("subject", "   ", 1, 10).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("subject", "required"));
+        assert_eq!(
+            text("subject", "x".repeat(11).as_str(), 1, 10)
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+        assert_eq!(
+            text("subject", "a\u{0}b", 1, 10).unwrap_err().code,
+            "invalid_characters"
+        );
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        let t = tags("tags", &["VIP".into(), "vip".into(), "billing".into()], 10).unwrap();
+        assert_eq!(t, vec!["billing", "vip"]);
+        assert_eq!(
+            tags("tags", &["two words".into()], 10).unwrap_err().field,
+            "tags[0]"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The append-only, hash-chained audit trail (SPEC §7).
+
+use ferrodesk_core::audit::{ChainedEvent, FieldChange, GENESIS_HASH};
+
+use crate::{Conn, Micros, Result, from_json, to_json};
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// When.
+    pub at: Micros,
+    /// `user`, `rule` or `system`.
+    pub actor_kind: &'static str,
+    /// The user or rule.
+    pub actor_id: Option<i64>,
+    /// Channel (`api`, `web`, `cli`, …).
+    pub via: &'static str,
+    /// `ticket`, `user`, `organization`, `group`, …
+    pub entity_type: &'static str,
+    /// The entity's id.
+    pub entity_id: i64,
+    /// What happened.
+    pub action: &'static str,
+    /// Fields before and after.
+    pub changes: Vec<FieldChange>,
+    /// Why, for changes nobody asked for directly.
+    pub reason: Option<String>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Id.
+    pub id: i64,
+    /// Position in the chain.
+    pub seq: i64,
+    /// When.
+    pub at: Micros,
+    /// `user`, `rule` or `system`.
+    pub actor_kind: String,
+    /// The user or rule.
+    pub actor_id: Option<i64>,
+    /// Channel.
+    pub via: String,
+    /// Entity type.
+    pub entity_type: String,
+    /// Entity id.
+    pub entity_id: i64,
+    /// What happened.
+    pub action: String,
+    /// Fields before and after.
+    pub changes: Vec<FieldChange>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// Appends an event to the chain. The head row is updated first, which locks it until the
+/// transaction ends, so concurrent appends queue up instead of forking the chain.
+pub async fn append(c: &mut Conn, e: &NewEvent) -> Result<i64> {
+    let (seq, prev_hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *c)
+            .await?;
+    let changes = to_json(&e.changes);
+    let hash = ChainedEvent {
+        seq,
+        at: e.at,
+        actor_kind: e.actor_kind,
+        actor_id: e.actor_id,
+        via: e.via,
+        entity_type: e.entity_type,
+        entity_id: e.entity_id,
+        action: e.action,
+        changes: &changes,
+        reason: e.reason.as_deref(),
+        prev_hash: &prev_hash,
+    }
+    .hash();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_events (seq, at, actor_kind, actor_id, via, entity_type, entity_id, \
+         action, changes, reason, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(seq)
+    .bind(e.at)
+    .bind(e.actor_kind)
+    .bind(e.actor_id)
+    .bind(e.via)
+    .bind(e.entity_type)
+    .bind(e.entity_id)
+    .bind(e.action)
+    .bind(&changes)
+    .bind(&e.reason)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .fetch_one(&mut *c)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut *c)
+        .await?;
+    Ok(id)
+}
+
+type EventRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+);
+
+const EVENT_COLUMNS: &str =
+    "id, seq, at, actor_kind, actor_id, via, entity_type, entity_id, action, changes, reason";
+
+fn into_event(r: EventRow) -> Result<Event> {
+    Ok(Event {
+        id: r.0,
+        seq: r.1,
+        at: r.2,
+        actor_kind: r.3,
+        actor_id: r.4,
+        via: r.5,
+        entity_type: r.6,
+        entity_id: r.7,
+        action: r.8,
+        changes: from_json(&r.9)?,
+        reason: r.10,
+    })
+}
+
+/// The events of one entity, oldest first, ids above `after`.
+pub async fn list_for(
+    c: &mut Conn,
+    entity_type: &str,
+    entity_id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Event>> {
+    let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE entity_type = $1 AND entity_id = $2 \
+         AND seq > $3 ORDER BY seq LIMIT $4"
+    )))
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(after.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    rows.into_iter().map(into_event).collect()
+}
+
+/// Why the chain does not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The first event (by position) that does not verify; `None` when the break is at the head.
+    pub seq: Option<i64>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Walks the whole chain; `Ok(n)` with the number of events when it is intact.
+pub async fn verify(c: &mut Conn) -> Result<std::result::Result<i64, ChainBreak>> {
+    const PAGE: i64 = 1000;
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS_HASH.to_owned();
+    loop {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Option<i64>,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, at, actor_kind, actor_id, via, entity_type, entity_id, action, changes, \
+             reason, prev_hash, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(expected_seq)
+        .bind(PAGE)
+        .fetch_all(&mut *c)
+        .await?;
+        let n = rows.len() as i64;
+        for r in rows {
+            let seq = r.0;
+            if seq != expected_seq {
+                return Ok(Err(ChainBreak {
+                    seq: Some(expected_seq),
+                    problem: format!("event {expected_seq} is missing (next stored is {seq})"),
+                }));
+            }
+            if r.10 != prev {
+                return Ok(Err(ChainBreak {
+                    seq: Some(seq),
+                    problem: "its previous-hash does not match the event before it".into(),
+                }));
+            }
+            let hash = ChainedEvent {
+                seq,
+                at: r.1,
+                actor_kind: &r.2,
+                actor_id: r.3,
+                via: &r.4,
+                entity_type: &r.5,
+                entity_id: r.6,
+                action: &r.7,
+                changes: &r.8,
+                reason: r.9.as_deref(),
+                prev_hash: &r.10,
+            }
+            .hash();
+            if hash != r.11 {
+                return Ok(Err(ChainBreak {
+                    seq: Some(seq),
+                    problem: "its content does not match its hash (the row was altered)".into(),
+                }));
+            }
+            prev = hash;
+            expected_seq += 1;
+        }
+        if n < PAGE {
+            break;
+        }
+    }
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *c)
+            .await?;
+    let last = expected_seq - 1;
+    if head_seq != last || head_hash != prev {
+        return Ok(Err(ChainBreak {
+            seq: Some(last + 1),
+            problem: format!(
+                "the chain ends at event {last} but {head_seq} events were written (events at the end were removed)"
+            ),
+        }));
+    }
+    Ok(Ok(last))
+}

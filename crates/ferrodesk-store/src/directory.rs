@@ -1,0 +1,868 @@
+//! Users, organizations, groups, statuses, sessions and API tokens.
+
+use ferrodesk_core::policy::{Membership, Viewer};
+use ferrodesk_core::{
+    GroupId, OrganizationId, Role, Sharing, StatusCategory, StatusId, TicketScope, UserAccess,
+    UserId,
+};
+use sqlx::{Any, QueryBuilder};
+
+use crate::{Conn, Micros, Result, from_json, to_json, word};
+
+/// A user as stored, with their memberships.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Email, lowercased, unique.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Agents' ticket scope (admins and end users: `global`, unused).
+    pub ticket_scope: TicketScope,
+    /// End users' access setting.
+    pub access: UserAccess,
+    /// Suspended users can do nothing.
+    pub suspended: bool,
+    /// Whether a password is set.
+    pub has_password: bool,
+    /// End users: the organizations they belong to, ascending.
+    pub organization_ids: Vec<OrganizationId>,
+    /// End users: the default organization.
+    pub default_organization_id: Option<OrganizationId>,
+    /// Agents: their groups, ascending.
+    pub group_ids: Vec<GroupId>,
+    /// Created.
+    pub created_at: Micros,
+    /// Last changed.
+    pub updated_at: Micros,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    email: String,
+    role: String,
+    ticket_scope: String,
+    access: String,
+    suspended: i64,
+    has_password: i64,
+    default_organization_id: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, name, email, role, ticket_scope, access, suspended, \
+     CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, \
+     default_organization_id, created_at, updated_at";
+
+impl UserRow {
+    fn into_user(self) -> Result<User> {
+        Ok(User {
+            id: UserId(self.id),
+            name: self.name,
+            email: self.email,
+            role: word(&self.role)?,
+            ticket_scope: word(&self.ticket_scope)?,
+            access: word(&self.access)?,
+            suspended: self.suspended != 0,
+            has_password: self.has_password != 0,
+            organization_ids: Vec::new(),
+            default_organization_id: self.default_organization_id.map(OrganizationId),
+            group_ids: Vec::new(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Fills in organization and group ids of `users` with two queries.
+async fn attach_memberships(c: &mut Conn, users: &mut [User]) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = users.iter().map(|u| u.id.0).collect();
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT user_id, organization_id FROM organization_members WHERE user_id IN (",
+    );
+    push_ids(&mut q, &ids);
+    q.push(") ORDER BY user_id, organization_id");
+    let orgs: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let mut q =
+        QueryBuilder::<Any>::new("SELECT user_id, group_id FROM group_members WHERE user_id IN (");
+    push_ids(&mut q, &ids);
+    q.push(") ORDER BY user_id, group_id");
+    let groups: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    for u in users.iter_mut() {
+        u.organization_ids = orgs
+            .iter()
+            .filter(|(uid, _)| *uid == u.id.0)
+            .map(|(_, o)| OrganizationId(*o))
+            .collect();
+        u.group_ids = groups
+            .iter()
+            .filter(|(uid, _)| *uid == u.id.0)
+            .map(|(_, g)| GroupId(*g))
+            .collect();
+    }
+    Ok(())
+}
+
+/// Appends `a, b, c` as bound parameters.
+pub(crate) fn push_ids(q: &mut QueryBuilder<Any>, ids: &[i64]) {
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+}
+
+/// A new user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Display name.
+    pub name: String,
+    /// Email, already lowercased.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Agents' scope.
+    pub ticket_scope: TicketScope,
+    /// End users' access.
+    pub access: UserAccess,
+    /// argon2id PHC string.
+    pub password_hash: Option<String>,
+}
+
+/// Inserts a user.
+pub async fn insert_user(c: &mut Conn, u: &NewUser, now: Micros) -> Result<UserId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (name, email, email_lower, role, ticket_scope, access, suspended, \
+         password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8) \
+         RETURNING id",
+    )
+    .bind(&u.name)
+    .bind(&u.email)
+    .bind(u.email.to_lowercase())
+    .bind(u.role.as_str())
+    .bind(u.ticket_scope.as_str())
+    .bind(u.access.as_str())
+    .bind(&u.password_hash)
+    .bind(now)
+    .fetch_one(c)
+    .await?;
+    Ok(UserId(id))
+}
+
+/// Reads a user.
+pub async fn get_user(c: &mut Conn, id: UserId) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut users = [row.into_user()?];
+    attach_memberships(c, &mut users).await?;
+    let [u] = users;
+    Ok(Some(u))
+}
+
+/// Finds a user by email (case-insensitive), with their password hash.
+pub async fn find_user_by_email(
+    c: &mut Conn,
+    email: &str,
+) -> Result<Option<(User, Option<String>)>> {
+    let row: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email_lower = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some((id, hash)) = row else {
+        return Ok(None);
+    };
+    Ok(get_user(c, UserId(id)).await?.map(|u| (u, hash)))
+}
+
+/// Filters of the user list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Only members of this organization.
+    pub organization_id: Option<OrganizationId>,
+    /// Only members of this group.
+    pub group_id: Option<GroupId>,
+    /// Only ids greater than this (cursor).
+    pub after: Option<UserId>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Lists users by ascending id.
+pub async fn list_users(c: &mut Conn, f: &UserFilter) -> Result<Vec<User>> {
+    let mut q = QueryBuilder::<Any>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE 1 = 1"));
+    if let Some(r) = f.role {
+        q.push(" AND role = ").push_bind(r.as_str());
+    }
+    if let Some(o) = f.organization_id {
+        q.push(" AND id IN (SELECT user_id FROM organization_members WHERE organization_id = ")
+            .push_bind(o.0)
+            .push(")");
+    }
+    if let Some(g) = f.group_id {
+        q.push(" AND id IN (SELECT user_id FROM group_members WHERE group_id = ")
+            .push_bind(g.0)
+            .push(")");
+    }
+    if let Some(a) = f.after {
+        q.push(" AND id > ").push_bind(a.0);
+    }
+    q.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+    let rows: Vec<UserRow> = q.build_query_as().fetch_all(&mut *c).await?;
+    let mut users = rows
+        .into_iter()
+        .map(UserRow::into_user)
+        .collect::<Result<Vec<_>>>()?;
+    attach_memberships(c, &mut users).await?;
+    Ok(users)
+}
+
+/// The changes of a user update (only the fields that are `Some` change).
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New scope.
+    pub ticket_scope: Option<TicketScope>,
+    /// New access.
+    pub access: Option<UserAccess>,
+    /// Suspend or unsuspend.
+    pub suspended: Option<bool>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+    /// New default organization (`Some(None)` clears it).
+    pub default_organization_id: Option<Option<OrganizationId>>,
+}
+
+/// Applies an update to a user.
+pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) -> Result<()> {
+    let mut q = QueryBuilder::<Any>::new("UPDATE users SET updated_at = ");
+    q.push_bind(now);
+    if let Some(v) = &u.name {
+        q.push(", name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &u.email {
+        q.push(", email = ").push_bind(v.clone());
+        q.push(", email_lower = ").push_bind(v.to_lowercase());
+    }
+    if let Some(v) = u.role {
+        q.push(", role = ").push_bind(v.as_str());
+    }
+    if let Some(v) = u.ticket_scope {
+        q.push(", ticket_scope = ").push_bind(v.as_str());
+    }
+    if let Some(v) = u.access {
+        q.push(", access = ").push_bind(v.as_str());
+    }
+    if let Some(v) = u.suspended {
+        q.push(", suspended = ").push_bind(i64::from(v));
+    }
+    if let Some(v) = &u.password_hash {
+        q.push(", password_hash = ").push_bind(v.clone());
+    }
+    if let Some(v) = u.default_organization_id {
+        q.push(", default_organization_id = ")
+            .push_bind(v.map(|o| o.0));
+    }
+    q.push(" WHERE id = ").push_bind(id.0);
+    q.build().execute(&mut *c).await?;
+    if u.suspended == Some(true) {
+        end_sessions_of(c, id).await?;
+    }
+    Ok(())
+}
+
+/// The facts the access policy needs about a user, read fresh from the database.
+pub async fn load_viewer(c: &mut Conn, id: UserId) -> Result<Option<Viewer>> {
+    let Some(u) = get_user(c, id).await? else {
+        return Ok(None);
+    };
+    let memberships: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT o.id, o.sharing FROM organization_members m \
+         JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY o.id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(Some(Viewer {
+        user_id: u.id,
+        role: u.role,
+        ticket_scope: u.ticket_scope,
+        group_ids: u.group_ids,
+        access: u.access,
+        memberships: memberships
+            .into_iter()
+            .map(|(o, s)| {
+                Ok(Membership {
+                    organization_id: OrganizationId(o),
+                    sharing: word(&s)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        suspended: u.suspended,
+    }))
+}
+
+// ---------------------------------------------------------------- organizations
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// Id.
+    pub id: OrganizationId,
+    /// Unique name.
+    pub name: String,
+    /// Email domains.
+    pub domain_names: Vec<String>,
+    /// Agent-visible details (holds the sharing log lines).
+    pub details: String,
+    /// Agent-editable notes.
+    pub notes: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Sharing mode.
+    pub sharing: Sharing,
+    /// "We will not enable a shared organization for them."
+    pub sharing_blocked: bool,
+    /// Why sharing is blocked.
+    pub sharing_blocked_reason: String,
+    /// Whether new end users with a matching email domain join automatically.
+    pub auto_join_by_domain: bool,
+    /// Created.
+    pub created_at: Micros,
+    /// Last changed.
+    pub updated_at: Micros,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrganizationRow {
+    id: i64,
+    name: String,
+    domain_names: String,
+    details: String,
+    notes: String,
+    tags: String,
+    sharing: String,
+    sharing_blocked: i64,
+    sharing_blocked_reason: String,
+    auto_join_by_domain: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl OrganizationRow {
+    fn into_org(self) -> Result<Organization> {
+        Ok(Organization {
+            id: OrganizationId(self.id),
+            name: self.name,
+            domain_names: from_json(&self.domain_names)?,
+            details: self.details,
+            notes: self.notes,
+            tags: from_json(&self.tags)?,
+            sharing: word(&self.sharing)?,
+            sharing_blocked: self.sharing_blocked != 0,
+            sharing_blocked_reason: self.sharing_blocked_reason,
+            auto_join_by_domain: self.auto_join_by_domain != 0,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const ORG_COLUMNS: &str = "id, name, domain_names, details, notes, tags, sharing, sharing_blocked, \
+     sharing_blocked_reason, auto_join_by_domain, created_at, updated_at";
+
+/// The writable fields of an organization.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFields {
+    /// Name.
+    pub name: Option<String>,
+    /// Domains.
+    pub domain_names: Option<Vec<String>>,
+    /// Details.
+    pub details: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// Blocked flag.
+    pub sharing_blocked: Option<bool>,
+    /// Blocked reason.
+    pub sharing_blocked_reason: Option<String>,
+    /// Auto-join.
+    pub auto_join_by_domain: Option<bool>,
+    /// Sharing (only the sharing workflow sets this).
+    pub sharing: Option<Sharing>,
+}
+
+/// Inserts an organization (name is required).
+pub async fn insert_organization(
+    c: &mut Conn,
+    f: &OrganizationFields,
+    now: Micros,
+) -> Result<OrganizationId> {
+    let name = f.name.clone().unwrap_or_default();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO organizations (name, name_lower, domain_names, details, notes, tags, \
+         sharing_blocked, sharing_blocked_reason, auto_join_by_domain, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(&name)
+    .bind(name.to_lowercase())
+    .bind(to_json(&f.domain_names.clone().unwrap_or_default()))
+    .bind(f.details.clone().unwrap_or_default())
+    .bind(f.notes.clone().unwrap_or_default())
+    .bind(to_json(&f.tags.clone().unwrap_or_default()))
+    .bind(i64::from(f.sharing_blocked.unwrap_or(false)))
+    .bind(f.sharing_blocked_reason.clone().unwrap_or_default())
+    .bind(i64::from(f.auto_join_by_domain.unwrap_or(false)))
+    .bind(now)
+    .fetch_one(c)
+    .await?;
+    Ok(OrganizationId(id))
+}
+
+/// Applies an update to an organization.
+pub async fn update_organization(
+    c: &mut Conn,
+    id: OrganizationId,
+    f: &OrganizationFields,
+    now: Micros,
+) -> Result<()> {
+    let mut q = QueryBuilder::<Any>::new("UPDATE organizations SET updated_at = ");
+    q.push_bind(now);
+    if let Some(v) = &f.name {
+        q.push(", name = ").push_bind(v.clone());
+        q.push(", name_lower = ").push_bind(v.to_lowercase());
+    }
+    if let Some(v) = &f.domain_names {
+        q.push(", domain_names = ").push_bind(to_json(v));
+    }
+    if let Some(v) = &f.details {
+        q.push(", details = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.notes {
+        q.push(", notes = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.tags {
+        q.push(", tags = ").push_bind(to_json(v));
+    }
+    if let Some(v) = f.sharing_blocked {
+        q.push(", sharing_blocked = ").push_bind(i64::from(v));
+    }
+    if let Some(v) = &f.sharing_blocked_reason {
+        q.push(", sharing_blocked_reason = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.auto_join_by_domain {
+        q.push(", auto_join_by_domain = ").push_bind(i64::from(v));
+    }
+    if let Some(v) = f.sharing {
+        q.push(", sharing = ").push_bind(v.as_str());
+    }
+    q.push(" WHERE id = ").push_bind(id.0);
+    q.build().execute(c).await?;
+    Ok(())
+}
+
+/// Reads an organization.
+pub async fn get_organization(c: &mut Conn, id: OrganizationId) -> Result<Option<Organization>> {
+    let row: Option<OrganizationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(c)
+    .await?;
+    row.map(OrganizationRow::into_org).transpose()
+}
+
+/// Lists organizations by ascending id; `only` restricts to these ids.
+pub async fn list_organizations(
+    c: &mut Conn,
+    only: Option<&[OrganizationId]>,
+    after: Option<OrganizationId>,
+    limit: i64,
+) -> Result<Vec<Organization>> {
+    let mut q = QueryBuilder::<Any>::new(format!(
+        "SELECT {ORG_COLUMNS} FROM organizations WHERE 1 = 1"
+    ));
+    if let Some(ids) = only {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        q.push(" AND id IN (");
+        push_ids(&mut q, &ids.iter().map(|o| o.0).collect::<Vec<_>>());
+        q.push(")");
+    }
+    if let Some(a) = after {
+        q.push(" AND id > ").push_bind(a.0);
+    }
+    q.push(" ORDER BY id LIMIT ").push_bind(limit);
+    let rows: Vec<OrganizationRow> = q.build_query_as().fetch_all(c).await?;
+    rows.into_iter().map(OrganizationRow::into_org).collect()
+}
+
+/// Adds an end user to an organization; false when already a member.
+pub async fn add_member(
+    c: &mut Conn,
+    org: OrganizationId,
+    user: UserId,
+    now: Micros,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO organization_members (organization_id, user_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (organization_id, user_id) DO NOTHING",
+    )
+    .bind(org.0)
+    .bind(user.0)
+    .bind(now)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Removes an end user from an organization; false when they were not a member.
+pub async fn remove_member(c: &mut Conn, org: OrganizationId, user: UserId) -> Result<bool> {
+    let n =
+        sqlx::query("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
+            .bind(org.0)
+            .bind(user.0)
+            .execute(c)
+            .await?
+            .rows_affected();
+    Ok(n == 1)
+}
+
+// ---------------------------------------------------------------- groups
+
+/// A group of agents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Id.
+    pub id: GroupId,
+    /// Unique name.
+    pub name: String,
+    /// Members, ascending.
+    pub agent_ids: Vec<UserId>,
+    /// Created.
+    pub created_at: Micros,
+    /// Last changed.
+    pub updated_at: Micros,
+}
+
+/// Inserts a group.
+pub async fn insert_group(c: &mut Conn, name: &str, now: Micros) -> Result<GroupId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO agent_groups (name, name_lower, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         RETURNING id",
+    )
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(now)
+    .fetch_one(c)
+    .await?;
+    Ok(GroupId(id))
+}
+
+/// Renames a group.
+pub async fn rename_group(c: &mut Conn, id: GroupId, name: &str, now: Micros) -> Result<()> {
+    sqlx::query(
+        "UPDATE agent_groups SET name = $1, name_lower = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(now)
+    .bind(id.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Lists groups by ascending id; `only` restricts to these ids.
+pub async fn list_groups(c: &mut Conn, only: Option<GroupId>) -> Result<Vec<Group>> {
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT id, name, created_at, updated_at FROM agent_groups WHERE 1 = 1",
+    );
+    if let Some(g) = only {
+        q.push(" AND id = ").push_bind(g.0);
+    }
+    q.push(" ORDER BY id");
+    let rows: Vec<(i64, String, i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let mut q = QueryBuilder::<Any>::new("SELECT group_id, user_id FROM group_members");
+    if let Some(g) = only {
+        q.push(" WHERE group_id = ").push_bind(g.0);
+    }
+    q.push(" ORDER BY group_id, user_id");
+    let members: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, created_at, updated_at)| Group {
+            id: GroupId(id),
+            name,
+            agent_ids: members
+                .iter()
+                .filter(|(g, _)| *g == id)
+                .map(|(_, u)| UserId(*u))
+                .collect(),
+            created_at,
+            updated_at,
+        })
+        .collect())
+}
+
+/// Reads a group.
+pub async fn get_group(c: &mut Conn, id: GroupId) -> Result<Option<Group>> {
+    Ok(list_groups(c, Some(id)).await?.into_iter().next())
+}
+
+/// Adds an agent to a group; false when already a member.
+pub async fn add_group_member(c: &mut Conn, g: GroupId, u: UserId, now: Micros) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (group_id, user_id) DO NOTHING",
+    )
+    .bind(g.0)
+    .bind(u.0)
+    .bind(now)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Removes an agent from a group; false when they were not a member.
+pub async fn remove_group_member(c: &mut Conn, g: GroupId, u: UserId) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+        .bind(g.0)
+        .bind(u.0)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// Whether `u` is in group `g`.
+pub async fn is_group_member(c: &mut Conn, g: GroupId, u: UserId) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2",
+    )
+    .bind(g.0)
+    .bind(u.0)
+    .fetch_one(c)
+    .await?;
+    Ok(n > 0)
+}
+
+// ---------------------------------------------------------------- statuses
+
+/// A ticket status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Id.
+    pub id: StatusId,
+    /// Name agents see.
+    pub name: String,
+    /// Label customers see.
+    pub customer_label: String,
+    /// Category.
+    pub category: StatusCategory,
+    /// Open, Pending, Resolved and Closed are built in.
+    pub built_in: bool,
+    /// Order in lists.
+    pub position: i64,
+    /// Mapped to every group, including future ones.
+    pub all_groups: bool,
+    /// Groups mapped explicitly.
+    pub internal_group_ids: Vec<GroupId>,
+}
+
+impl Status {
+    /// Whether `g` may be a ticket's internal group while the ticket has this status.
+    pub fn maps(&self, g: GroupId) -> bool {
+        self.all_groups || self.internal_group_ids.contains(&g)
+    }
+}
+
+/// Lists every status in position order.
+pub async fn list_statuses(c: &mut Conn) -> Result<Vec<Status>> {
+    let rows: Vec<(i64, String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, name, customer_label, category, built_in, position, all_groups \
+         FROM statuses ORDER BY position, id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    let maps: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT status_id, group_id FROM status_groups ORDER BY status_id, group_id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(id, name, customer_label, category, built_in, position, all_groups)| {
+                Ok(Status {
+                    id: StatusId(id),
+                    name,
+                    customer_label,
+                    category: word(&category)?,
+                    built_in: built_in != 0,
+                    position,
+                    all_groups: all_groups != 0,
+                    internal_group_ids: maps
+                        .iter()
+                        .filter(|(s, _)| *s == id)
+                        .map(|(_, g)| GroupId(*g))
+                        .collect(),
+                })
+            },
+        )
+        .collect()
+}
+
+// ---------------------------------------------------------------- credentials
+
+/// Stores a session; the token itself is never stored, only its hash.
+pub async fn insert_session(
+    c: &mut Conn,
+    user: UserId,
+    token_hash: &str,
+    now: Micros,
+    expires_at: Micros,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user.0)
+    .bind(token_hash)
+    .bind(now)
+    .bind(expires_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The user of a live session.
+pub async fn session_user(c: &mut Conn, token_hash: &str, now: Micros) -> Result<Option<UserId>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.suspended = 0",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?;
+    Ok(id.map(UserId))
+}
+
+/// Ends one session.
+pub async fn delete_session(c: &mut Conn, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user.
+pub async fn end_sessions_of(c: &mut Conn, user: UserId) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Stores an API token's hash.
+pub async fn insert_token(
+    c: &mut Conn,
+    user: UserId,
+    name: &str,
+    token_hash: &str,
+    now: Micros,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id",
+    )
+    .bind(user.0)
+    .bind(name)
+    .bind(token_hash)
+    .bind(now)
+    .fetch_one(c)
+    .await?)
+}
+
+/// The user of an API token (suspended users' tokens do not work).
+pub async fn token_user(c: &mut Conn, token_hash: &str) -> Result<Option<UserId>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND u.suspended = 0",
+    )
+    .bind(token_hash)
+    .fetch_optional(c)
+    .await?;
+    Ok(id.map(UserId))
+}
+
+/// Names of the given users, by id.
+pub async fn user_names(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Any>::new("SELECT id, name FROM users WHERE id IN (");
+    push_ids(&mut q, ids);
+    q.push(")");
+    Ok(q.build_query_as().fetch_all(c).await?)
+}
+
+/// Roles of the given users, by id (missing users are left out).
+pub async fn user_roles(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, Role)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Any>::new("SELECT id, role FROM users WHERE id IN (");
+    push_ids(&mut q, ids);
+    q.push(")");
+    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(c).await?;
+    rows.into_iter()
+        .map(|(id, r)| Ok((id, word(&r)?)))
+        .collect()
+}
+
+/// Whether an organization exists.
+pub async fn organization_ids_existing(c: &mut Conn, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Any>::new("SELECT id FROM organizations WHERE id IN (");
+    push_ids(&mut q, ids);
+    q.push(")");
+    Ok(q.build_query_scalar().fetch_all(c).await?)
+}
+
+/// Deletes a group (memberships and status mappings go with it).
+pub async fn delete_group(c: &mut Conn, id: GroupId) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM agent_groups WHERE id = $1")
+        .bind(id.0)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}

@@ -1,0 +1,252 @@
+//! Ferrodesk's storage on SQLite and PostgreSQL.
+//!
+//! Both backends are reached through sqlx's `Any` driver, so one SQL text serves both
+//! wherever the dialects agree (they accept `$1` placeholders, `RETURNING` and
+//! `ON CONFLICT`); ids and timestamps are 64-bit integers on both. What truly differs
+//! (DDL) lives in the per-backend migration folders. Every function here takes an open
+//! connection or transaction: the use-case layer owns transaction boundaries.
+
+pub mod audit;
+pub mod directory;
+pub mod tickets;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use sqlx::AnyConnection as Conn;
+pub use sqlx::any::Any;
+
+/// An open transaction; commit it or it rolls back when dropped.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (one file, WAL).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "database URL must start with sqlite:// or postgres://, got {url:?}"
+            )))
+        }
+    }
+
+    /// The backend's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A storage failure. Constraint violations are told apart so the app can answer 409/422.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; carries the constraint's name (or the columns, on SQLite).
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// A foreign key pointed at nothing.
+    #[error("foreign key violated: {0}")]
+    ForeignKey(String),
+    /// Optimistic concurrency: the row changed since it was read.
+    #[error("the row was changed by someone else")]
+    Stale,
+    /// A row that must exist does not.
+    #[error("not found")]
+    NotFound,
+    /// Bad configuration (database URL).
+    #[error("{0}")]
+    Config(String),
+    /// Stored data that does not parse (should never happen).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error(transparent)]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            let name = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned());
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => return StoreError::Unique(name),
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return StoreError::ForeignKey(name);
+                }
+                _ => {}
+            }
+        }
+        if matches!(e, sqlx::Error::RowNotFound) {
+            return StoreError::NotFound;
+        }
+        StoreError::Db(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Db(sqlx::Error::Migrate(Box::new(e)))
+    }
+}
+
+/// Result of a storage call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database: a pool for reads and a pool for write transactions (one connection on
+/// SQLite, where writers are serialized anyway; the same pool on PostgreSQL).
+#[derive(Clone, Debug)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` creates the file; `postgres://…`).
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') && !url.contains(":memory:") => {
+                format!("{url}?mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let opts = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let (read, write) = match backend {
+            Backend::Sqlite => {
+                let write = pool(1).connect_with(opts.clone()).await?;
+                let read = pool(8).connect_with(opts).await?;
+                (read, write)
+            }
+            Backend::Postgres => {
+                let p = pool(16).connect_with(opts).await?;
+                (p.clone(), p)
+            }
+        };
+        Ok(Store {
+            read,
+            write,
+            backend,
+        })
+    }
+
+    /// Applies the migrations that are not applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// A connection for reads.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.read.acquire().await?)
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Microseconds since the Unix epoch, as stored.
+pub type Micros = i64;
+
+/// Reads a JSON text column.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Writes a JSON text column.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data always serializes")
+}
+
+/// Parses a stored vocabulary word.
+pub(crate) fn word<T: FromStr>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("unexpected stored value {s:?}")))
+}
+
+/// Settings: small key/value configuration kept in the database.
+pub mod settings {
+    use super::{Conn, Result};
+
+    /// Reads a setting.
+    pub async fn get(c: &mut Conn, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(c)
+                .await?,
+        )
+    }
+
+    /// Writes a setting.
+    pub async fn set(c: &mut Conn, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(c)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,628 @@
+//! Tickets, their CCs, tags and custom field values, and comments.
+
+use std::collections::BTreeMap;
+
+use ferrodesk_core::policy::{ListScope, ScopeTerm, TicketFacts};
+use ferrodesk_core::{
+    Channel, CommentId, GroupId, OrganizationId, Priority, StatusId, TicketId, UserId,
+};
+use sqlx::{Any, QueryBuilder};
+
+use crate::directory::push_ids;
+use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
+
+/// A ticket as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    /// Id (0 before insertion).
+    pub id: TicketId,
+    /// Subject.
+    pub subject: String,
+    /// Who asked.
+    pub requester_id: UserId,
+    /// Organization.
+    pub organization_id: Option<OrganizationId>,
+    /// Status.
+    pub status_id: StatusId,
+    /// Priority.
+    pub priority: Priority,
+    /// Primary owner group.
+    pub group_id: Option<GroupId>,
+    /// Primary owner agent.
+    pub assignee_id: Option<UserId>,
+    /// Internal owner group.
+    pub internal_group_id: Option<GroupId>,
+    /// Internal owner agent.
+    pub internal_agent_id: Option<UserId>,
+    /// CC'd users, ascending.
+    pub cc_ids: Vec<UserId>,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Custom field values by field key.
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// How it came in.
+    pub channel: Channel,
+    /// Metadata of the sharing pre-checks (agents only).
+    pub sharing_check: Option<serde_json::Value>,
+    /// Created.
+    pub created_at: Micros,
+    /// Last changed.
+    pub updated_at: Micros,
+    /// Optimistic-concurrency version, +1 on every write.
+    pub version: i64,
+}
+
+impl Ticket {
+    /// The facts the access policy needs.
+    pub fn facts(&self) -> TicketFacts {
+        TicketFacts {
+            id: self.id,
+            requester_id: self.requester_id,
+            organization_id: self.organization_id,
+            group_id: self.group_id,
+            assignee_id: self.assignee_id,
+            internal_group_id: self.internal_group_id,
+            internal_agent_id: self.internal_agent_id,
+            cc_ids: self.cc_ids.clone(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: i64,
+    subject: String,
+    requester_id: i64,
+    organization_id: Option<i64>,
+    status_id: i64,
+    priority: String,
+    group_id: Option<i64>,
+    assignee_id: Option<i64>,
+    internal_group_id: Option<i64>,
+    internal_agent_id: Option<i64>,
+    channel: String,
+    sharing_check: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+const TICKET_COLUMNS: &str = "t.id, t.subject, t.requester_id, t.organization_id, t.status_id, \
+     t.priority, t.group_id, t.assignee_id, t.internal_group_id, t.internal_agent_id, t.channel, \
+     t.sharing_check, t.created_at, t.updated_at, t.version";
+
+impl TicketRow {
+    fn into_ticket(self) -> Result<Ticket> {
+        Ok(Ticket {
+            id: TicketId(self.id),
+            subject: self.subject,
+            requester_id: UserId(self.requester_id),
+            organization_id: self.organization_id.map(OrganizationId),
+            status_id: StatusId(self.status_id),
+            priority: word(&self.priority)?,
+            group_id: self.group_id.map(GroupId),
+            assignee_id: self.assignee_id.map(UserId),
+            internal_group_id: self.internal_group_id.map(GroupId),
+            internal_agent_id: self.internal_agent_id.map(UserId),
+            cc_ids: Vec::new(),
+            tags: Vec::new(),
+            custom_fields: BTreeMap::new(),
+            channel: word(&self.channel)?,
+            sharing_check: self.sharing_check.as_deref().map(from_json).transpose()?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
+/// Loads CCs, tags and custom fields of `tickets` with three queries.
+async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id.0).collect();
+    let mut q =
+        QueryBuilder::<Any>::new("SELECT ticket_id, user_id FROM ticket_ccs WHERE ticket_id IN (");
+    push_ids(&mut q, &ids);
+    q.push(") ORDER BY ticket_id, user_id");
+    let ccs: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let mut q =
+        QueryBuilder::<Any>::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (");
+    push_ids(&mut q, &ids);
+    q.push(") ORDER BY ticket_id, tag");
+    let tags: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT v.ticket_id, f.key, v.value FROM ticket_field_values v \
+         JOIN custom_fields f ON f.id = v.field_id WHERE v.ticket_id IN (",
+    );
+    push_ids(&mut q, &ids);
+    q.push(")");
+    let fields: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *c).await?;
+    for t in tickets.iter_mut() {
+        let id = t.id.0;
+        t.cc_ids = ccs
+            .iter()
+            .filter(|r| r.0 == id)
+            .map(|r| UserId(r.1))
+            .collect();
+        t.tags = tags
+            .iter()
+            .filter(|r| r.0 == id)
+            .map(|r| r.1.clone())
+            .collect();
+        for (_, key, value) in fields.iter().filter(|r| r.0 == id) {
+            t.custom_fields.insert(key.clone(), from_json(value)?);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a ticket.
+pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
+    let row: Option<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut ts = [row.into_ticket()?];
+    attach_children(c, &mut ts).await?;
+    let [t] = ts;
+    Ok(Some(t))
+}
+
+/// Inserts a ticket with its CCs, tags and custom fields; returns its id.
+pub async fn insert_ticket(
+    c: &mut Conn,
+    t: &Ticket,
+    field_ids: &BTreeMap<String, i64>,
+) -> Result<TicketId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (subject, requester_id, organization_id, status_id, priority, group_id, \
+         assignee_id, internal_group_id, internal_agent_id, channel, sharing_check, created_at, \
+         updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, 1) \
+         RETURNING id",
+    )
+    .bind(&t.subject)
+    .bind(t.requester_id.0)
+    .bind(t.organization_id.map(|o| o.0))
+    .bind(t.status_id.0)
+    .bind(t.priority.as_str())
+    .bind(t.group_id.map(|g| g.0))
+    .bind(t.assignee_id.map(|u| u.0))
+    .bind(t.internal_group_id.map(|g| g.0))
+    .bind(t.internal_agent_id.map(|u| u.0))
+    .bind(t.channel.as_str())
+    .bind(t.sharing_check.as_ref().map(to_json))
+    .bind(t.created_at)
+    .fetch_one(&mut *c)
+    .await?;
+    let id = TicketId(id);
+    write_children(c, id, t, field_ids).await?;
+    Ok(id)
+}
+
+/// Writes a changed ticket if its stored version is still `expected_version`
+/// (else [`StoreError::Stale`]); the stored version becomes `expected_version + 1`.
+pub async fn update_ticket(
+    c: &mut Conn,
+    t: &Ticket,
+    expected_version: i64,
+    field_ids: &BTreeMap<String, i64>,
+) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE tickets SET subject = $1, requester_id = $2, organization_id = $3, status_id = $4, \
+         priority = $5, group_id = $6, assignee_id = $7, internal_group_id = $8, \
+         internal_agent_id = $9, sharing_check = $10, updated_at = $11, version = version + 1 \
+         WHERE id = $12 AND version = $13",
+    )
+    .bind(&t.subject)
+    .bind(t.requester_id.0)
+    .bind(t.organization_id.map(|o| o.0))
+    .bind(t.status_id.0)
+    .bind(t.priority.as_str())
+    .bind(t.group_id.map(|g| g.0))
+    .bind(t.assignee_id.map(|u| u.0))
+    .bind(t.internal_group_id.map(|g| g.0))
+    .bind(t.internal_agent_id.map(|u| u.0))
+    .bind(t.sharing_check.as_ref().map(to_json))
+    .bind(t.updated_at)
+    .bind(t.id.0)
+    .bind(expected_version)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::Stale);
+    }
+    sqlx::query("DELETE FROM ticket_ccs WHERE ticket_id = $1")
+        .bind(t.id.0)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
+        .bind(t.id.0)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM ticket_field_values WHERE ticket_id = $1")
+        .bind(t.id.0)
+        .execute(&mut *c)
+        .await?;
+    write_children(c, t.id, t, field_ids).await
+}
+
+async fn write_children(
+    c: &mut Conn,
+    id: TicketId,
+    t: &Ticket,
+    field_ids: &BTreeMap<String, i64>,
+) -> Result<()> {
+    if !t.cc_ids.is_empty() {
+        let mut q = QueryBuilder::<Any>::new("INSERT INTO ticket_ccs (ticket_id, user_id) ");
+        q.push_values(&t.cc_ids, |mut b, u| {
+            b.push_bind(id.0).push_bind(u.0);
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    if !t.tags.is_empty() {
+        let mut q = QueryBuilder::<Any>::new("INSERT INTO ticket_tags (ticket_id, tag) ");
+        q.push_values(&t.tags, |mut b, tag| {
+            b.push_bind(id.0).push_bind(tag.clone());
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    let values: Vec<(i64, String)> = t
+        .custom_fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .filter_map(|(k, v)| field_ids.get(k).map(|fid| (*fid, to_json(v))))
+        .collect();
+    if !values.is_empty() {
+        let mut q = QueryBuilder::<Any>::new(
+            "INSERT INTO ticket_field_values (ticket_id, field_id, value) ",
+        );
+        q.push_values(values, |mut b, (fid, v)| {
+            b.push_bind(id.0).push_bind(fid).push_bind(v);
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Filters of the ticket list (all optional, combined with AND).
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Status.
+    pub status_id: Option<StatusId>,
+    /// Requester.
+    pub requester_id: Option<UserId>,
+    /// Organization.
+    pub organization_id: Option<OrganizationId>,
+    /// Group.
+    pub group_id: Option<GroupId>,
+    /// Assignee.
+    pub assignee_id: Option<UserId>,
+    /// Internal group.
+    pub internal_group_id: Option<GroupId>,
+    /// Internal agent.
+    pub internal_agent_id: Option<UserId>,
+    /// Group or internal group.
+    pub any_group_id: Option<GroupId>,
+    /// Assignee or internal agent.
+    pub any_agent_id: Option<UserId>,
+}
+
+/// Appends `AND (scope)` for a list scope.
+fn push_scope(q: &mut QueryBuilder<Any>, scope: &ListScope) {
+    let terms = match scope {
+        ListScope::All => return,
+        ListScope::AnyOf(terms) => terms,
+    };
+    if terms.is_empty() {
+        q.push(" AND 1 = 0");
+        return;
+    }
+    q.push(" AND (");
+    for (i, term) in terms.iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        match term {
+            ScopeTerm::RequesterIs(u) => {
+                q.push("t.requester_id = ").push_bind(u.0);
+            }
+            ScopeTerm::CcIncludes(u) => {
+                q.push("t.id IN (SELECT ticket_id FROM ticket_ccs WHERE user_id = ")
+                    .push_bind(u.0)
+                    .push(")");
+            }
+            ScopeTerm::AssigneeIs(u) => {
+                q.push("t.assignee_id = ").push_bind(u.0);
+            }
+            ScopeTerm::InternalAgentIs(u) => {
+                q.push("t.internal_agent_id = ").push_bind(u.0);
+            }
+            ScopeTerm::GroupIn(gs) => {
+                q.push("t.group_id IN (");
+                push_ids(q, &gs.iter().map(|g| g.0).collect::<Vec<_>>());
+                q.push(")");
+            }
+            ScopeTerm::InternalGroupIn(gs) => {
+                q.push("t.internal_group_id IN (");
+                push_ids(q, &gs.iter().map(|g| g.0).collect::<Vec<_>>());
+                q.push(")");
+            }
+            ScopeTerm::OrganizationIn(os) => {
+                q.push("t.organization_id IN (");
+                push_ids(q, &os.iter().map(|o| o.0).collect::<Vec<_>>());
+                q.push(")");
+            }
+        }
+    }
+    q.push(")");
+}
+
+fn push_filter(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
+    let eq = |q: &mut QueryBuilder<Any>, col: &str, v: Option<i64>| {
+        if let Some(v) = v {
+            q.push(format!(" AND t.{col} = ")).push_bind(v);
+        }
+    };
+    eq(q, "status_id", f.status_id.map(|v| v.0));
+    eq(q, "requester_id", f.requester_id.map(|v| v.0));
+    eq(q, "organization_id", f.organization_id.map(|v| v.0));
+    eq(q, "group_id", f.group_id.map(|v| v.0));
+    eq(q, "assignee_id", f.assignee_id.map(|v| v.0));
+    eq(q, "internal_group_id", f.internal_group_id.map(|v| v.0));
+    eq(q, "internal_agent_id", f.internal_agent_id.map(|v| v.0));
+    if let Some(g) = f.any_group_id {
+        q.push(" AND (t.group_id = ")
+            .push_bind(g.0)
+            .push(" OR t.internal_group_id = ")
+            .push_bind(g.0)
+            .push(")");
+    }
+    if let Some(u) = f.any_agent_id {
+        q.push(" AND (t.assignee_id = ")
+            .push_bind(u.0)
+            .push(" OR t.internal_agent_id = ")
+            .push_bind(u.0)
+            .push(")");
+    }
+}
+
+/// Lists the tickets in `scope` matching `filter`, newest first, ids below `before`.
+pub async fn list_tickets(
+    c: &mut Conn,
+    scope: &ListScope,
+    filter: &TicketFilter,
+    before: Option<TicketId>,
+    limit: i64,
+) -> Result<Vec<Ticket>> {
+    let mut q = QueryBuilder::<Any>::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
+    ));
+    push_scope(&mut q, scope);
+    push_filter(&mut q, filter);
+    if let Some(b) = before {
+        q.push(" AND t.id < ").push_bind(b.0);
+    }
+    q.push(" ORDER BY t.id DESC LIMIT ").push_bind(limit);
+    let rows: Vec<TicketRow> = q.build_query_as().fetch_all(&mut *c).await?;
+    let mut tickets = rows
+        .into_iter()
+        .map(TicketRow::into_ticket)
+        .collect::<Result<Vec<_>>>()?;
+    attach_children(c, &mut tickets).await?;
+    Ok(tickets)
+}
+
+/// Counts the tickets in `scope` matching `filter`.
+pub async fn count_tickets(c: &mut Conn, scope: &ListScope, filter: &TicketFilter) -> Result<i64> {
+    let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+    push_scope(&mut q, scope);
+    push_filter(&mut q, filter);
+    Ok(q.build_query_scalar().fetch_one(c).await?)
+}
+
+/// The custom field definitions: key → (id, type, options).
+pub async fn custom_fields(c: &mut Conn) -> Result<Vec<CustomField>> {
+    let rows: Vec<(i64, String, String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, key, title, field_type, options, active, position FROM custom_fields \
+         ORDER BY position, id",
+    )
+    .fetch_all(c)
+    .await?;
+    rows.into_iter()
+        .map(|(id, key, title, field_type, options, active, position)| {
+            Ok(CustomField {
+                id,
+                key,
+                title,
+                field_type,
+                options: from_json(&options)?,
+                active: active != 0,
+                position,
+            })
+        })
+        .collect()
+}
+
+/// A custom ticket field definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomField {
+    /// Id.
+    pub id: i64,
+    /// Stable key used in the API.
+    pub key: String,
+    /// Title shown to people.
+    pub title: String,
+    /// `text`, `number`, `checkbox`, `dropdown` or `date`.
+    pub field_type: String,
+    /// Dropdown options.
+    pub options: Vec<String>,
+    /// Inactive fields keep their values but accept none.
+    pub active: bool,
+    /// Order.
+    pub position: i64,
+}
+
+/// Inserts a custom field definition.
+pub async fn insert_custom_field(c: &mut Conn, f: &CustomField, now: Micros) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO custom_fields (key, title, field_type, options, active, position, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(&f.key)
+    .bind(&f.title)
+    .bind(&f.field_type)
+    .bind(to_json(&f.options))
+    .bind(i64::from(f.active))
+    .bind(f.position)
+    .bind(now)
+    .fetch_one(c)
+    .await?)
+}
+
+// ---------------------------------------------------------------- comments
+
+/// A public reply or private note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    /// Id.
+    pub id: CommentId,
+    /// Ticket.
+    pub ticket_id: TicketId,
+    /// Author.
+    pub author_id: UserId,
+    /// Text.
+    pub body: String,
+    /// Public reply (true) or private note (false).
+    pub public: bool,
+    /// How it came in.
+    pub channel: Channel,
+    /// Created.
+    pub created_at: Micros,
+}
+
+/// Inserts a comment.
+pub async fn insert_comment(c: &mut Conn, m: &Comment) -> Result<CommentId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO comments (ticket_id, author_id, body, public, channel, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(m.ticket_id.0)
+    .bind(m.author_id.0)
+    .bind(&m.body)
+    .bind(i64::from(m.public))
+    .bind(m.channel.as_str())
+    .bind(m.created_at)
+    .fetch_one(c)
+    .await?;
+    Ok(CommentId(id))
+}
+
+/// Lists a ticket's comments, oldest first, ids above `after`; private notes only when asked.
+pub async fn list_comments(
+    c: &mut Conn,
+    ticket: TicketId,
+    include_private: bool,
+    after: Option<CommentId>,
+    limit: i64,
+) -> Result<Vec<Comment>> {
+    let mut q = QueryBuilder::<Any>::new(
+        "SELECT id, ticket_id, author_id, body, public, channel, created_at FROM comments \
+         WHERE ticket_id = ",
+    );
+    q.push_bind(ticket.0);
+    if !include_private {
+        q.push(" AND public = 1");
+    }
+    if let Some(a) = after {
+        q.push(" AND id > ").push_bind(a.0);
+    }
+    q.push(" ORDER BY id LIMIT ").push_bind(limit);
+    let rows: Vec<(i64, i64, i64, String, i64, String, i64)> =
+        q.build_query_as().fetch_all(c).await?;
+    rows.into_iter()
+        .map(
+            |(id, ticket_id, author_id, body, public, channel, created_at)| {
+                Ok(Comment {
+                    id: CommentId(id),
+                    ticket_id: TicketId(ticket_id),
+                    author_id: UserId(author_id),
+                    body,
+                    public: public != 0,
+                    channel: word(&channel)?,
+                    created_at,
+                })
+            },
+        )
+        .collect()
+}
+
+// ---------------------------------------------------------------- outbox
+
+/// Queues a job in the outbox, in the caller's transaction.
+pub async fn enqueue_job(
+    c: &mut Conn,
+    kind: &str,
+    payload: &serde_json::Value,
+    now: Micros,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $3) RETURNING id",
+    )
+    .bind(kind)
+    .bind(to_json(payload))
+    .bind(now)
+    .fetch_one(c)
+    .await?)
+}
+
+/// Marks a ticket as updated now (a comment was added) without changing its version.
+pub async fn touch_ticket(c: &mut Conn, id: TicketId, now: Micros) -> Result<()> {
+    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ids of tickets matching a simple column condition, for cascades.
+pub async fn ticket_ids_where(
+    c: &mut Conn,
+    column: TicketRef,
+    value: i64,
+) -> Result<Vec<TicketId>> {
+    let sql = match column {
+        TicketRef::Group => "SELECT id FROM tickets WHERE group_id = $1 ORDER BY id",
+        TicketRef::InternalGroup => {
+            "SELECT id FROM tickets WHERE internal_group_id = $1 ORDER BY id"
+        }
+        TicketRef::Assignee => "SELECT id FROM tickets WHERE assignee_id = $1 ORDER BY id",
+        TicketRef::InternalAgent => {
+            "SELECT id FROM tickets WHERE internal_agent_id = $1 ORDER BY id"
+        }
+        TicketRef::Requester => "SELECT id FROM tickets WHERE requester_id = $1 ORDER BY id",
+    };
+    let ids: Vec<i64> = sqlx::query_scalar(sql).bind(value).fetch_all(c).await?;
+    Ok(ids.into_iter().map(TicketId).collect())
+}
+
+/// A ticket column that refers to a group or user.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketRef {
+    /// `group_id`.
+    Group,
+    /// `internal_group_id`.
+    InternalGroup,
+    /// `assignee_id`.
+    Assignee,
+    /// `internal_agent_id`.
+    InternalAgent,
+    /// `requester_id`.
+    Requester,
+}

@@ -1,0 +1,102 @@
+//! Sign-in, sign-out, the current user and API tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferrodesk_app::App;
+use ferrodesk_app::dto::{LoginIn, TokenIn, TokenOut, UserOut};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Body, SESSION_COOKIE};
+
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(create_token))
+}
+
+/// Signs in with email and password; sets the session cookie used by the web app.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()),
+    request_body = LoginIn,
+    responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
+async fn login(State(app): State<App>, Body(input): Body<LoginIn>) -> Result<Response, ApiError> {
+    let grant = app.login(input).await?;
+    let principal = {
+        let mut c = app
+            .store()
+            .read()
+            .await
+            .map_err(ferrodesk_app::AppError::from)?;
+        app.principal(&mut c, grant.user_id, ferrodesk_core::Channel::Web)
+            .await?
+            .ok_or(ferrodesk_app::AppError::Unauthenticated)?
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        grant.secret, grant.max_age_secs
+    );
+    let mut res = Json(app.me(&principal).await).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// Ends the current browser session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "signed out")))]
+async fn logout(
+    State(app): State<App>,
+    req: axum::http::request::Parts,
+) -> Result<Response, ApiError> {
+    if let Some(secret) = crate::extract::cookie(&req, SESSION_COOKIE) {
+        app.logout(&secret).await?;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("ferrodesk_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/me", tag = "auth",
+    responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
+async fn me(State(app): State<App>, Auth(p): Auth) -> Json<UserOut> {
+    Json(app.me(&p).await)
+}
+
+/// Creates an API token for the caller; the secret is shown only in this answer.
+#[utoipa::path(post, path = "/tokens", tag = "auth",
+    request_body = TokenIn,
+    responses((status = 201, body = TokenOut), (status = 401, body = Problem)))]
+async fn create_token(
+    State(app): State<App>,
+    Auth(p): Auth,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    use axum::extract::FromRequest;
+    let empty = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_none_or(|v| v.as_bytes() == b"0");
+    let input = if empty {
+        TokenIn::default()
+    } else {
+        match Body::<TokenIn>::from_request(req, &app).await {
+            Ok(b) => b.0,
+            Err(rejection) => return Ok(rejection.into_response()),
+        }
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_token(&p, input).await?),
+    )
+        .into_response())
+}

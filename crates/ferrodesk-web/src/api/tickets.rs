@@ -1,0 +1,211 @@
+//! Tickets, their comments and their timelines.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferrodesk_app::App;
+use ferrodesk_app::dto::{
+    CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut, TicketPatch,
+};
+use ferrodesk_core::{GroupId, OrganizationId, StatusId, TicketId, UserId};
+use ferrodesk_store::tickets::TicketFilter;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Body, Params, if_match};
+
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tickets, create_ticket))
+        .routes(routes!(count_tickets))
+        .routes(routes!(get_ticket, update_ticket))
+        .routes(routes!(list_comments, add_comment))
+        .routes(routes!(list_events))
+}
+
+/// Ticket list filters (combined with AND) and paging.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct TicketParams {
+    /// Status id.
+    status_id: Option<i64>,
+    /// Requester.
+    requester_id: Option<i64>,
+    /// Organization.
+    organization_id: Option<i64>,
+    /// Group (agents).
+    group_id: Option<i64>,
+    /// Assignee.
+    assignee_id: Option<i64>,
+    /// Internal group (agents).
+    internal_group_id: Option<i64>,
+    /// Internal agent (agents).
+    internal_agent_id: Option<i64>,
+    /// Group or internal group (agents).
+    any_group_id: Option<i64>,
+    /// Assignee or internal agent (agents).
+    any_agent_id: Option<i64>,
+    /// Page size, 1 to 100 (default 25).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl TicketParams {
+    fn filter(&self) -> TicketFilter {
+        TicketFilter {
+            status_id: self.status_id.map(StatusId),
+            requester_id: self.requester_id.map(UserId),
+            organization_id: self.organization_id.map(OrganizationId),
+            group_id: self.group_id.map(GroupId),
+            assignee_id: self.assignee_id.map(UserId),
+            internal_group_id: self.internal_group_id.map(GroupId),
+            internal_agent_id: self.internal_agent_id.map(UserId),
+            any_group_id: self.any_group_id.map(GroupId),
+            any_agent_id: self.any_agent_id.map(UserId),
+        }
+    }
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    /// Page size, 1 to 100 (default 25).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn with_etag(t: TicketOut, status: StatusCode) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", t.version)).ok();
+    let mut res = (status, Json(t)).into_response();
+    if let Some(v) = etag {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// Lists the tickets the caller may see, newest first.
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(TicketParams),
+    responses((status = 200, body = Page<TicketOut>), (status = 422, body = Problem)))]
+async fn list_tickets(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Params(q): Params<TicketParams>,
+) -> Result<Json<Page<TicketOut>>, ApiError> {
+    Ok(Json(
+        app.list_tickets(&p, q.filter(), q.cursor.as_deref(), q.limit)
+            .await?,
+    ))
+}
+
+/// Counts the tickets the caller may see (same filters as the list).
+#[utoipa::path(get, path = "/tickets/count", tag = "tickets", params(TicketParams),
+    responses((status = 200, body = CountOut)))]
+async fn count_tickets(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Params(q): Params<TicketParams>,
+) -> Result<Json<CountOut>, ApiError> {
+    Ok(Json(app.count_tickets(&p, q.filter()).await?))
+}
+
+/// Creates a ticket; `description` becomes its first comment.
+#[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = TicketIn,
+    responses((status = 201, body = TicketOut), (status = 422, body = Problem)))]
+async fn create_ticket(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(input): Body<TicketIn>,
+) -> Result<Response, ApiError> {
+    Ok(with_etag(
+        app.create_ticket(&p, input).await?,
+        StatusCode::CREATED,
+    ))
+}
+
+/// Reads a ticket; the `ETag` is its version, for `If-Match`.
+#[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path)),
+    responses((status = 200, body = TicketOut), (status = 404, body = Problem)))]
+async fn get_ticket(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(with_etag(
+        app.get_ticket(&p, TicketId(id)).await?,
+        StatusCode::OK,
+    ))
+}
+
+/// Changes a ticket. Send `If-Match` with the version you read: if someone changed the
+/// ticket since, the answer is 412 and nothing changes.
+#[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the ticket's ETag")),
+    request_body = TicketPatch,
+    responses((status = 200, body = TicketOut), (status = 404, body = Problem),
+              (status = 412, body = Problem), (status = 422, body = Problem)))]
+async fn update_ticket(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(input): Body<TicketPatch>,
+) -> Result<Response, ApiError> {
+    let version = if_match(&headers)?;
+    Ok(with_etag(
+        app.update_ticket(&p, TicketId(id), version, input).await?,
+        StatusCode::OK,
+    ))
+}
+
+/// Lists a ticket's comments, oldest first (end users: public replies only).
+#[utoipa::path(get, path = "/tickets/{id}/comments", tag = "tickets", params(("id" = i64, Path), PageParams),
+    responses((status = 200, body = Page<CommentOut>), (status = 404, body = Problem)))]
+async fn list_comments(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    Params(q): Params<PageParams>,
+) -> Result<Json<Page<CommentOut>>, ApiError> {
+    Ok(Json(
+        app.list_comments(&p, TicketId(id), q.cursor.as_deref(), q.limit)
+            .await?,
+    ))
+}
+
+/// Adds a public reply, or (agents) a private note with `"public": false`.
+#[utoipa::path(post, path = "/tickets/{id}/comments", tag = "tickets", params(("id" = i64, Path)),
+    request_body = CommentIn,
+    responses((status = 201, body = CommentOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn add_comment(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    Body(input): Body<CommentIn>,
+) -> Result<(StatusCode, Json<CommentOut>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.add_comment(&p, TicketId(id), input).await?),
+    ))
+}
+
+/// The ticket's timeline: every change, who made it, through which channel, and why.
+#[utoipa::path(get, path = "/tickets/{id}/events", tag = "tickets", params(("id" = i64, Path), PageParams),
+    responses((status = 200, body = Page<EventOut>), (status = 404, body = Problem)))]
+async fn list_events(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    Params(q): Params<PageParams>,
+) -> Result<Json<Page<EventOut>>, ApiError> {
+    Ok(Json(
+        app.list_events(&p, TicketId(id), q.cursor.as_deref(), q.limit)
+            .await?,
+    ))
+}

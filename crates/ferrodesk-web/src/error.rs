@@ -1,0 +1,123 @@
+//! Errors as RFC 9457 problem+json, with a stable machine code and, for invalid input,
+//! one entry per field. Causes of 5xx answers are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferrodesk_app::AppError;
+use ferrodesk_core::validate::FieldError;
+use serde::Serialize;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+/// The problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened, for people.
+    pub detail: String,
+    /// Stable machine code.
+    pub code: String,
+    /// For invalid input: each field's problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<FieldError>,
+}
+
+/// Renders a problem response.
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> Response {
+    let body = Problem {
+        kind: format!("https://ferrodesk.dev/problems/{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        code: code.to_owned(),
+        errors,
+    };
+    let mut res = (status, axum::Json(body)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        match e {
+            AppError::Unauthenticated => {
+                let mut r = problem(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "sign in, or send Authorization: Bearer <token>".into(),
+                    vec![],
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            AppError::NotFound(what) => problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+                vec![],
+            ),
+            AppError::Forbidden { code, message } => {
+                problem(StatusCode::FORBIDDEN, code, message, vec![])
+            }
+            AppError::Invalid(errors) => {
+                let detail = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
+            }
+            AppError::Conflict { code, message } => {
+                problem(StatusCode::CONFLICT, code, message, vec![])
+            }
+            AppError::Stale { current } => {
+                let mut r = problem(
+                    StatusCode::PRECONDITION_FAILED,
+                    "stale_version",
+                    format!(
+                        "the ticket was changed by someone else; it is now at version {current}: reload and retry"
+                    ),
+                    vec![],
+                );
+                if let Ok(v) = HeaderValue::from_str(&format!("\"{current}\"")) {
+                    r.headers_mut().insert(header::ETAG, v);
+                }
+                r
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side; it has been logged".into(),
+                    vec![],
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Ferrodesk over HTTP: the `/api/v1` REST API (with its OpenAPI document), problem+json
+//! errors and authentication. The only crate that knows axum.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use ferrodesk_app::App;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    let (api, doc) = api::routes().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    api.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .route("/healthz", axum::routing::get(|| async { "ok" }))
+    .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
+    .with_state(app)
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(TraceLayer::new_for_http())
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::routes().into_openapi()
+}
+
+/// Serves `app` on `listener` until ctrl-c or SIGTERM.
+pub async fn serve(listener: TcpListener, app: App) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
