@@ -5,7 +5,7 @@ use ferrodesk_core::{
     GroupId, OrganizationId, Role, Sharing, StatusCategory, StatusId, TicketScope, UserAccess,
     UserId,
 };
-use sqlx::{Any, QueryBuilder};
+use crate::sql::Sql;
 
 use crate::{Conn, Micros, Result, from_json, to_json, word};
 
@@ -85,17 +85,17 @@ async fn attach_memberships(c: &mut Conn, users: &mut [User]) -> Result<()> {
         return Ok(());
     }
     let ids: Vec<i64> = users.iter().map(|u| u.id.0).collect();
-    let mut q = QueryBuilder::<Any>::new(
+    let mut q = Sql::new(
         "SELECT user_id, organization_id FROM organization_members WHERE user_id IN (",
     );
-    push_ids(&mut q, &ids);
+    q.push_ids(&ids);
     q.push(") ORDER BY user_id, organization_id");
-    let orgs: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let orgs: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
     let mut q =
-        QueryBuilder::<Any>::new("SELECT user_id, group_id FROM group_members WHERE user_id IN (");
-    push_ids(&mut q, &ids);
+        Sql::new("SELECT user_id, group_id FROM group_members WHERE user_id IN (");
+    q.push_ids(&ids);
     q.push(") ORDER BY user_id, group_id");
-    let groups: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let groups: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
     for u in users.iter_mut() {
         u.organization_ids = orgs
             .iter()
@@ -109,14 +109,6 @@ async fn attach_memberships(c: &mut Conn, users: &mut [User]) -> Result<()> {
             .collect();
     }
     Ok(())
-}
-
-/// Appends `a, b, c` as bound parameters.
-pub(crate) fn push_ids(q: &mut QueryBuilder<Any>, ids: &[i64]) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
 }
 
 /// A new user.
@@ -204,7 +196,7 @@ pub struct UserFilter {
 
 /// Lists users by ascending id.
 pub async fn list_users(c: &mut Conn, f: &UserFilter) -> Result<Vec<User>> {
-    let mut q = QueryBuilder::<Any>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE 1 = 1"));
+    let mut q = Sql::new(format!("SELECT {USER_COLUMNS} FROM users WHERE 1 = 1"));
     if let Some(r) = f.role {
         q.push(" AND role = ").push_bind(r.as_str());
     }
@@ -222,7 +214,7 @@ pub async fn list_users(c: &mut Conn, f: &UserFilter) -> Result<Vec<User>> {
         q.push(" AND id > ").push_bind(a.0);
     }
     q.push(" ORDER BY id LIMIT ").push_bind(f.limit);
-    let rows: Vec<UserRow> = q.build_query_as().fetch_all(&mut *c).await?;
+    let rows: Vec<UserRow> = q.query_as().fetch_all(&mut *c).await?;
     let mut users = rows
         .into_iter()
         .map(UserRow::into_user)
@@ -254,7 +246,7 @@ pub struct UserUpdate {
 
 /// Applies an update to a user.
 pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) -> Result<()> {
-    let mut q = QueryBuilder::<Any>::new("UPDATE users SET updated_at = ");
+    let mut q = Sql::new("UPDATE users SET updated_at = ");
     q.push_bind(now);
     if let Some(v) = &u.name {
         q.push(", name = ").push_bind(v.clone());
@@ -283,7 +275,7 @@ pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) 
             .push_bind(v.map(|o| o.0));
     }
     q.push(" WHERE id = ").push_bind(id.0);
-    q.build().execute(&mut *c).await?;
+    q.query().execute(&mut *c).await?;
     if u.suspended == Some(true) {
         end_sessions_of(c, id).await?;
     }
@@ -447,7 +439,7 @@ pub async fn update_organization(
     f: &OrganizationFields,
     now: Micros,
 ) -> Result<()> {
-    let mut q = QueryBuilder::<Any>::new("UPDATE organizations SET updated_at = ");
+    let mut q = Sql::new("UPDATE organizations SET updated_at = ");
     q.push_bind(now);
     if let Some(v) = &f.name {
         q.push(", name = ").push_bind(v.clone());
@@ -478,7 +470,7 @@ pub async fn update_organization(
         q.push(", sharing = ").push_bind(v.as_str());
     }
     q.push(" WHERE id = ").push_bind(id.0);
-    q.build().execute(c).await?;
+    q.query().execute(c).await?;
     Ok(())
 }
 
@@ -500,7 +492,7 @@ pub async fn list_organizations(
     after: Option<OrganizationId>,
     limit: i64,
 ) -> Result<Vec<Organization>> {
-    let mut q = QueryBuilder::<Any>::new(format!(
+    let mut q = Sql::new(format!(
         "SELECT {ORG_COLUMNS} FROM organizations WHERE 1 = 1"
     ));
     if let Some(ids) = only {
@@ -508,14 +500,14 @@ pub async fn list_organizations(
             return Ok(Vec::new());
         }
         q.push(" AND id IN (");
-        push_ids(&mut q, &ids.iter().map(|o| o.0).collect::<Vec<_>>());
+        q.push_ids(&ids.iter().map(|o| o.0).collect::<Vec<_>>());
         q.push(")");
     }
     if let Some(a) = after {
         q.push(" AND id > ").push_bind(a.0);
     }
     q.push(" ORDER BY id LIMIT ").push_bind(limit);
-    let rows: Vec<OrganizationRow> = q.build_query_as().fetch_all(c).await?;
+    let rows: Vec<OrganizationRow> = q.query_as().fetch_all(c).await?;
     rows.into_iter().map(OrganizationRow::into_org).collect()
 }
 
@@ -598,20 +590,20 @@ pub async fn rename_group(c: &mut Conn, id: GroupId, name: &str, now: Micros) ->
 
 /// Lists groups by ascending id; `only` restricts to these ids.
 pub async fn list_groups(c: &mut Conn, only: Option<GroupId>) -> Result<Vec<Group>> {
-    let mut q = QueryBuilder::<Any>::new(
+    let mut q = Sql::new(
         "SELECT id, name, created_at, updated_at FROM agent_groups WHERE 1 = 1",
     );
     if let Some(g) = only {
         q.push(" AND id = ").push_bind(g.0);
     }
     q.push(" ORDER BY id");
-    let rows: Vec<(i64, String, i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
-    let mut q = QueryBuilder::<Any>::new("SELECT group_id, user_id FROM group_members");
+    let rows: Vec<(i64, String, i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
+    let mut q = Sql::new("SELECT group_id, user_id FROM group_members");
     if let Some(g) = only {
         q.push(" WHERE group_id = ").push_bind(g.0);
     }
     q.push(" ORDER BY group_id, user_id");
-    let members: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let members: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
     Ok(rows
         .into_iter()
         .map(|(id, name, created_at, updated_at)| Group {
@@ -826,10 +818,10 @@ pub async fn user_names(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String)>>
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = QueryBuilder::<Any>::new("SELECT id, name FROM users WHERE id IN (");
-    push_ids(&mut q, ids);
+    let mut q = Sql::new("SELECT id, name FROM users WHERE id IN (");
+    q.push_ids(ids);
     q.push(")");
-    Ok(q.build_query_as().fetch_all(c).await?)
+    Ok(q.query_as().fetch_all(c).await?)
 }
 
 /// Roles of the given users, by id (missing users are left out).
@@ -837,10 +829,10 @@ pub async fn user_roles(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, Role)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = QueryBuilder::<Any>::new("SELECT id, role FROM users WHERE id IN (");
-    push_ids(&mut q, ids);
+    let mut q = Sql::new("SELECT id, role FROM users WHERE id IN (");
+    q.push_ids(ids);
     q.push(")");
-    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(c).await?;
+    let rows: Vec<(i64, String)> = q.query_as().fetch_all(c).await?;
     rows.into_iter()
         .map(|(id, r)| Ok((id, word(&r)?)))
         .collect()
@@ -851,10 +843,10 @@ pub async fn organization_ids_existing(c: &mut Conn, ids: &[i64]) -> Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = QueryBuilder::<Any>::new("SELECT id FROM organizations WHERE id IN (");
-    push_ids(&mut q, ids);
+    let mut q = Sql::new("SELECT id FROM organizations WHERE id IN (");
+    q.push_ids(ids);
     q.push(")");
-    Ok(q.build_query_scalar().fetch_all(c).await?)
+    Ok(q.query_scalar().fetch_all(c).await?)
 }
 
 /// Deletes a group (memberships and status mappings go with it).

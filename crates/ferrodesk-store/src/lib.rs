@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod directory;
+mod sql;
 pub mod tickets;
 
 use std::str::FromStr;

@@ -6,9 +6,8 @@ use ferrodesk_core::policy::{ListScope, ScopeTerm, TicketFacts};
 use ferrodesk_core::{
     Channel, CommentId, GroupId, OrganizationId, Priority, StatusId, TicketId, UserId,
 };
-use sqlx::{Any, QueryBuilder};
+use crate::sql::Sql;
 
-use crate::directory::push_ids;
 use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
 
 /// A ticket as stored.
@@ -123,22 +122,22 @@ async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
     }
     let ids: Vec<i64> = tickets.iter().map(|t| t.id.0).collect();
     let mut q =
-        QueryBuilder::<Any>::new("SELECT ticket_id, user_id FROM ticket_ccs WHERE ticket_id IN (");
-    push_ids(&mut q, &ids);
+        Sql::new("SELECT ticket_id, user_id FROM ticket_ccs WHERE ticket_id IN (");
+    q.push_ids(&ids);
     q.push(") ORDER BY ticket_id, user_id");
-    let ccs: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let ccs: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
     let mut q =
-        QueryBuilder::<Any>::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (");
-    push_ids(&mut q, &ids);
+        Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (");
+    q.push_ids(&ids);
     q.push(") ORDER BY ticket_id, tag");
-    let tags: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *c).await?;
-    let mut q = QueryBuilder::<Any>::new(
+    let tags: Vec<(i64, String)> = q.query_as().fetch_all(&mut *c).await?;
+    let mut q = Sql::new(
         "SELECT v.ticket_id, f.key, v.value FROM ticket_field_values v \
          JOIN custom_fields f ON f.id = v.field_id WHERE v.ticket_id IN (",
     );
-    push_ids(&mut q, &ids);
+    q.push_ids(&ids);
     q.push(")");
-    let fields: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *c).await?;
+    let fields: Vec<(i64, String, String)> = q.query_as().fetch_all(&mut *c).await?;
     for t in tickets.iter_mut() {
         let id = t.id.0;
         t.cc_ids = ccs
@@ -259,18 +258,18 @@ async fn write_children(
     field_ids: &BTreeMap<String, i64>,
 ) -> Result<()> {
     if !t.cc_ids.is_empty() {
-        let mut q = QueryBuilder::<Any>::new("INSERT INTO ticket_ccs (ticket_id, user_id) ");
-        q.push_values(&t.cc_ids, |mut b, u| {
-            b.push_bind(id.0).push_bind(u.0);
-        });
-        q.build().execute(&mut *c).await?;
+        let mut q = Sql::new("INSERT INTO ticket_ccs (ticket_id, user_id) VALUES ");
+        for (i, u) in t.cc_ids.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" }).push_bind(id.0).push(", ").push_bind(u.0).push(")");
+        }
+        q.query().execute(&mut *c).await?;
     }
     if !t.tags.is_empty() {
-        let mut q = QueryBuilder::<Any>::new("INSERT INTO ticket_tags (ticket_id, tag) ");
-        q.push_values(&t.tags, |mut b, tag| {
-            b.push_bind(id.0).push_bind(tag.clone());
-        });
-        q.build().execute(&mut *c).await?;
+        let mut q = Sql::new("INSERT INTO ticket_tags (ticket_id, tag) VALUES ");
+        for (i, tag) in t.tags.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" }).push_bind(id.0).push(", ").push_bind(tag.clone()).push(")");
+        }
+        q.query().execute(&mut *c).await?;
     }
     let values: Vec<(i64, String)> = t
         .custom_fields
@@ -279,13 +278,17 @@ async fn write_children(
         .filter_map(|(k, v)| field_ids.get(k).map(|fid| (*fid, to_json(v))))
         .collect();
     if !values.is_empty() {
-        let mut q = QueryBuilder::<Any>::new(
-            "INSERT INTO ticket_field_values (ticket_id, field_id, value) ",
-        );
-        q.push_values(values, |mut b, (fid, v)| {
-            b.push_bind(id.0).push_bind(fid).push_bind(v);
-        });
-        q.build().execute(&mut *c).await?;
+        let mut q = Sql::new("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ");
+        for (i, (fid, v)) in values.into_iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .push_bind(id.0)
+                .push(", ")
+                .push_bind(fid)
+                .push(", ")
+                .push_bind(v)
+                .push(")");
+        }
+        q.query().execute(&mut *c).await?;
     }
     Ok(())
 }
@@ -314,7 +317,7 @@ pub struct TicketFilter {
 }
 
 /// Appends `AND (scope)` for a list scope.
-fn push_scope(q: &mut QueryBuilder<Any>, scope: &ListScope) {
+fn push_scope(q: &mut Sql, scope: &ListScope) {
     let terms = match scope {
         ListScope::All => return,
         ListScope::AnyOf(terms) => terms,
@@ -345,17 +348,17 @@ fn push_scope(q: &mut QueryBuilder<Any>, scope: &ListScope) {
             }
             ScopeTerm::GroupIn(gs) => {
                 q.push("t.group_id IN (");
-                push_ids(q, &gs.iter().map(|g| g.0).collect::<Vec<_>>());
+                q.push_ids(&gs.iter().map(|g| g.0).collect::<Vec<_>>());
                 q.push(")");
             }
             ScopeTerm::InternalGroupIn(gs) => {
                 q.push("t.internal_group_id IN (");
-                push_ids(q, &gs.iter().map(|g| g.0).collect::<Vec<_>>());
+                q.push_ids(&gs.iter().map(|g| g.0).collect::<Vec<_>>());
                 q.push(")");
             }
             ScopeTerm::OrganizationIn(os) => {
                 q.push("t.organization_id IN (");
-                push_ids(q, &os.iter().map(|o| o.0).collect::<Vec<_>>());
+                q.push_ids(&os.iter().map(|o| o.0).collect::<Vec<_>>());
                 q.push(")");
             }
         }
@@ -363,8 +366,8 @@ fn push_scope(q: &mut QueryBuilder<Any>, scope: &ListScope) {
     q.push(")");
 }
 
-fn push_filter(q: &mut QueryBuilder<Any>, f: &TicketFilter) {
-    let eq = |q: &mut QueryBuilder<Any>, col: &str, v: Option<i64>| {
+fn push_filter(q: &mut Sql, f: &TicketFilter) {
+    let eq = |q: &mut Sql, col: &str, v: Option<i64>| {
         if let Some(v) = v {
             q.push(format!(" AND t.{col} = ")).push_bind(v);
         }
@@ -400,7 +403,7 @@ pub async fn list_tickets(
     before: Option<TicketId>,
     limit: i64,
 ) -> Result<Vec<Ticket>> {
-    let mut q = QueryBuilder::<Any>::new(format!(
+    let mut q = Sql::new(format!(
         "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
     ));
     push_scope(&mut q, scope);
@@ -409,7 +412,7 @@ pub async fn list_tickets(
         q.push(" AND t.id < ").push_bind(b.0);
     }
     q.push(" ORDER BY t.id DESC LIMIT ").push_bind(limit);
-    let rows: Vec<TicketRow> = q.build_query_as().fetch_all(&mut *c).await?;
+    let rows: Vec<TicketRow> = q.query_as().fetch_all(&mut *c).await?;
     let mut tickets = rows
         .into_iter()
         .map(TicketRow::into_ticket)
@@ -420,10 +423,10 @@ pub async fn list_tickets(
 
 /// Counts the tickets in `scope` matching `filter`.
 pub async fn count_tickets(c: &mut Conn, scope: &ListScope, filter: &TicketFilter) -> Result<i64> {
-    let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+    let mut q = Sql::new("SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
     push_scope(&mut q, scope);
     push_filter(&mut q, filter);
-    Ok(q.build_query_scalar().fetch_one(c).await?)
+    Ok(q.query_scalar().fetch_one(c).await?)
 }
 
 /// The custom field definitions: key → (id, type, options).
@@ -531,7 +534,7 @@ pub async fn list_comments(
     after: Option<CommentId>,
     limit: i64,
 ) -> Result<Vec<Comment>> {
-    let mut q = QueryBuilder::<Any>::new(
+    let mut q = Sql::new(
         "SELECT id, ticket_id, author_id, body, public, channel, created_at FROM comments \
          WHERE ticket_id = ",
     );
@@ -544,7 +547,7 @@ pub async fn list_comments(
     }
     q.push(" ORDER BY id LIMIT ").push_bind(limit);
     let rows: Vec<(i64, i64, i64, String, i64, String, i64)> =
-        q.build_query_as().fetch_all(c).await?;
+        q.query_as().fetch_all(c).await?;
     rows.into_iter()
         .map(
             |(id, ticket_id, author_id, body, public, channel, created_at)| {
