@@ -1,11 +1,11 @@
 //! Users, organizations, groups, statuses, sessions and API tokens.
 
+use crate::sql::Sql;
 use ferrodesk_core::policy::{Membership, Viewer};
 use ferrodesk_core::{
     GroupId, OrganizationId, Role, Sharing, StatusCategory, StatusId, TicketScope, UserAccess,
     UserId,
 };
-use crate::sql::Sql;
 
 use crate::{Conn, Micros, Result, from_json, to_json, word};
 
@@ -85,14 +85,12 @@ async fn attach_memberships(c: &mut Conn, users: &mut [User]) -> Result<()> {
         return Ok(());
     }
     let ids: Vec<i64> = users.iter().map(|u| u.id.0).collect();
-    let mut q = Sql::new(
-        "SELECT user_id, organization_id FROM organization_members WHERE user_id IN (",
-    );
+    let mut q =
+        Sql::new("SELECT user_id, organization_id FROM organization_members WHERE user_id IN (");
     q.push_ids(&ids);
     q.push(") ORDER BY user_id, organization_id");
     let orgs: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
-    let mut q =
-        Sql::new("SELECT user_id, group_id FROM group_members WHERE user_id IN (");
+    let mut q = Sql::new("SELECT user_id, group_id FROM group_members WHERE user_id IN (");
     q.push_ids(&ids);
     q.push(") ORDER BY user_id, group_id");
     let groups: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
@@ -590,9 +588,7 @@ pub async fn rename_group(c: &mut Conn, id: GroupId, name: &str, now: Micros) ->
 
 /// Lists groups by ascending id; `only` restricts to these ids.
 pub async fn list_groups(c: &mut Conn, only: Option<GroupId>) -> Result<Vec<Group>> {
-    let mut q = Sql::new(
-        "SELECT id, name, created_at, updated_at FROM agent_groups WHERE 1 = 1",
-    );
+    let mut q = Sql::new("SELECT id, name, created_at, updated_at FROM agent_groups WHERE 1 = 1");
     if let Some(g) = only {
         q.push(" AND id = ").push_bind(g.0);
     }

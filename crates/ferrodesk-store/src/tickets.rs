@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::sql::Sql;
 use ferrodesk_core::policy::{ListScope, ScopeTerm, TicketFacts};
 use ferrodesk_core::{
     Channel, CommentId, GroupId, OrganizationId, Priority, StatusId, TicketId, UserId,
 };
-use crate::sql::Sql;
 
 use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
 
@@ -121,13 +121,11 @@ async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
         return Ok(());
     }
     let ids: Vec<i64> = tickets.iter().map(|t| t.id.0).collect();
-    let mut q =
-        Sql::new("SELECT ticket_id, user_id FROM ticket_ccs WHERE ticket_id IN (");
+    let mut q = Sql::new("SELECT ticket_id, user_id FROM ticket_ccs WHERE ticket_id IN (");
     q.push_ids(&ids);
     q.push(") ORDER BY ticket_id, user_id");
     let ccs: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
-    let mut q =
-        Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (");
+    let mut q = Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (");
     q.push_ids(&ids);
     q.push(") ORDER BY ticket_id, tag");
     let tags: Vec<(i64, String)> = q.query_as().fetch_all(&mut *c).await?;
@@ -260,14 +258,22 @@ async fn write_children(
     if !t.cc_ids.is_empty() {
         let mut q = Sql::new("INSERT INTO ticket_ccs (ticket_id, user_id) VALUES ");
         for (i, u) in t.cc_ids.iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" }).push_bind(id.0).push(", ").push_bind(u.0).push(")");
+            q.push(if i == 0 { "(" } else { ", (" })
+                .push_bind(id.0)
+                .push(", ")
+                .push_bind(u.0)
+                .push(")");
         }
         q.query().execute(&mut *c).await?;
     }
     if !t.tags.is_empty() {
         let mut q = Sql::new("INSERT INTO ticket_tags (ticket_id, tag) VALUES ");
         for (i, tag) in t.tags.iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" }).push_bind(id.0).push(", ").push_bind(tag.clone()).push(")");
+            q.push(if i == 0 { "(" } else { ", (" })
+                .push_bind(id.0)
+                .push(", ")
+                .push_bind(tag.clone())
+                .push(")");
         }
         q.query().execute(&mut *c).await?;
     }
@@ -278,7 +284,8 @@ async fn write_children(
         .filter_map(|(k, v)| field_ids.get(k).map(|fid| (*fid, to_json(v))))
         .collect();
     if !values.is_empty() {
-        let mut q = Sql::new("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ");
+        let mut q =
+            Sql::new("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ");
         for (i, (fid, v)) in values.into_iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(id.0)
@@ -546,8 +553,7 @@ pub async fn list_comments(
         q.push(" AND id > ").push_bind(a.0);
     }
     q.push(" ORDER BY id LIMIT ").push_bind(limit);
-    let rows: Vec<(i64, i64, i64, String, i64, String, i64)> =
-        q.query_as().fetch_all(c).await?;
+    let rows: Vec<(i64, i64, i64, String, i64, String, i64)> = q.query_as().fetch_all(c).await?;
     rows.into_iter()
         .map(
             |(id, ticket_id, author_id, body, public, channel, created_at)| {

@@ -29,6 +29,9 @@ pub fn router(app: App) -> Router {
     .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
     .with_state(app)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(tower_http::limit::RequestBodyLimitLayer::new(
+        MAX_BODY_BYTES,
+    ))
     .layer(TraceLayer::new_for_http())
 }
 

@@ -1,0 +1,8 @@
+//! Black-box HTTP tests of `/api/v1`: the real router on port 0, over a fresh SQLite file
+//! and a fresh PostgreSQL database each. Every test runs on both.
+
+mod access;
+mod auth;
+mod directory;
+mod openapi;
+mod tickets;
