@@ -1119,27 +1119,21 @@ impl App {
     }
 }
 
+fn org_fields(o: &Organization) -> crate::Fields {
+    use serde_json::json;
+    vec![
+        ("name", json!(o.name)),
+        ("domain_names", json!(o.domain_names)),
+        ("details", json!(o.details)),
+        ("notes", json!(o.notes)),
+        ("tags", json!(o.tags)),
+        ("sharing", json!(o.sharing)),
+        ("sharing_blocked", json!(o.sharing_blocked)),
+        ("sharing_blocked_reason", json!(o.sharing_blocked_reason)),
+        ("auto_join_by_domain", json!(o.auto_join_by_domain)),
+    ]
+}
+
 fn org_changes(before: Option<&Organization>, after: &Organization) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    let b = before.cloned();
-    let get = |f: fn(&Organization) -> serde_json::Value| {
-        b.as_ref().map(f).unwrap_or(serde_json::Value::Null)
-    };
-    let fields: [(&str, fn(&Organization) -> serde_json::Value); 9] = [
-        ("name", |o| o.name.clone().into()),
-        ("domain_names", |o| o.domain_names.clone().into()),
-        ("details", |o| o.details.clone().into()),
-        ("notes", |o| o.notes.clone().into()),
-        ("tags", |o| o.tags.clone().into()),
-        ("sharing", |o| o.sharing.as_str().into()),
-        ("sharing_blocked", |o| o.sharing_blocked.into()),
-        ("sharing_blocked_reason", |o| {
-            o.sharing_blocked_reason.clone().into()
-        }),
-        ("auto_join_by_domain", |o| o.auto_join_by_domain.into()),
-    ];
-    for (name, f) in fields {
-        diff(&mut out, name, &get(f), &f(after));
-    }
-    out
+    crate::field_changes(before.map(org_fields), org_fields(after))
 }

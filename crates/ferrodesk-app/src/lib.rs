@@ -195,6 +195,28 @@ impl App {
     }
 }
 
+/// An entity's audited fields, by name, as JSON.
+pub(crate) type Fields = Vec<(&'static str, serde_json::Value)>;
+
+/// The changes from `before` (None for a new entity, whose empty fields are left out)
+/// to `after`; both list the same fields in the same order.
+pub(crate) fn field_changes(before: Option<Fields>, after: Fields) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    for (i, (name, value)) in after.into_iter().enumerate() {
+        let old = before
+            .as_ref()
+            .map_or(serde_json::Value::Null, |b| b[i].1.clone());
+        let empty = value.is_null()
+            || value.as_array().is_some_and(|a| a.is_empty())
+            || value.as_object().is_some_and(|o| o.is_empty())
+            || value.as_str().is_some_and(str::is_empty);
+        if before.is_some() || !empty {
+            diff(&mut out, name, &old, &value);
+        }
+    }
+    out
+}
+
 /// Pushes a change of `field` when `before != after`.
 pub(crate) fn diff<T: PartialEq + serde::Serialize>(
     out: &mut Vec<FieldChange>,

@@ -19,7 +19,7 @@ use crate::dto::{
     TicketPatch, rfc3339,
 };
 use crate::ownership::{Explicit, enforce, status_of};
-use crate::{Actor, App, AppError, Principal, Result, diff};
+use crate::{Actor, App, AppError, Principal, Result};
 
 /// Longest comment body, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
@@ -62,7 +62,7 @@ pub fn ticket_out(p: &Principal, t: &Ticket, statuses: &[Status]) -> TicketOut {
 }
 
 /// Every audited field of a ticket, as JSON, for diffs.
-fn ticket_fields(t: &Ticket) -> Vec<(&'static str, serde_json::Value)> {
+fn ticket_fields(t: &Ticket) -> crate::Fields {
     use serde_json::json;
     vec![
         ("subject", json!(t.subject)),
@@ -81,20 +81,7 @@ fn ticket_fields(t: &Ticket) -> Vec<(&'static str, serde_json::Value)> {
 }
 
 fn ticket_changes(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    let b = before.map(ticket_fields);
-    for (i, (name, value)) in ticket_fields(after).into_iter().enumerate() {
-        let old = b
-            .as_ref()
-            .map_or(serde_json::Value::Null, |b| b[i].1.clone());
-        let empty = value.is_null()
-            || value.as_array().is_some_and(|a| a.is_empty())
-            || value.as_object().is_some_and(|o| o.is_empty());
-        if before.is_some() || !empty {
-            diff(&mut out, name, &old, &value);
-        }
-    }
-    out
+    crate::field_changes(before.map(ticket_fields), ticket_fields(after))
 }
 
 /// Resolves a status given by name or id.
