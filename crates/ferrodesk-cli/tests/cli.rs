@@ -1,0 +1,155 @@
+//! The `ferrodesk` binary, run as a user would, on SQLite and PostgreSQL.
+
+use std::process::{Command, Output};
+
+use ferrodesk_testkit::{Backend, fresh_database};
+
+fn ferrodesk(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .env("FERRODESK_LOG", "error")
+        .output()
+        .expect("run ferrodesk")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn tamper(db: &str, sql: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(db).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut c)
+        .await
+        .unwrap();
+}
+
+async fn demo_data_tokens_and_audit_verification_work_from_the_command_line(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let demo = ferrodesk(&db, &["demo"]);
+    assert!(demo.status.success(), "{}", text(&demo));
+    let again = ferrodesk(&db, &["demo"]);
+    assert!(
+        !again.status.success(),
+        "demo data goes only into an empty database"
+    );
+
+    let admin = ferrodesk(
+        &db,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Root@Example.com",
+            "--name",
+            "Root",
+            "--password",
+            "s3cret-enough",
+        ],
+    );
+    assert!(admin.status.success(), "{}", text(&admin));
+    let short = ferrodesk(
+        &db,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--password",
+            "short",
+        ],
+    );
+    assert!(!short.status.success());
+    assert!(text(&short).contains("password"), "{}", text(&short));
+
+    let token = ferrodesk(&db, &["token", "create", "--email", "root@example.com"]);
+    assert!(token.status.success(), "{}", text(&token));
+    assert_eq!(String::from_utf8_lossy(&token.stdout).trim().len(), 64);
+    assert!(
+        !ferrodesk(&db, &["token", "create", "--email", "nobody@example.com"])
+            .status
+            .success()
+    );
+
+    let ok = ferrodesk(&db, &["audit", "verify"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("intact"));
+
+    tamper(
+        &db,
+        "UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 7",
+    )
+    .await;
+    let broken = ferrodesk(&db, &["audit", "verify"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(text(&broken).contains("event 7"), "{}", text(&broken));
+}
+
+#[tokio::test]
+async fn sqlite_command_line() {
+    demo_data_tokens_and_audit_verification_work_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_command_line() {
+    demo_data_tokens_and_audit_verification_work_from_the_command_line(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn serve_with_demo_answers_the_api_with_a_token() {
+    let db = fresh_database(Backend::Sqlite).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .args([
+            "--database-url",
+            &db,
+            "serve",
+            "--demo",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("FERRODESK_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "ferrodesk serve did not come up");
+    let token = ferrodesk(&db, &["token", "create", "--email", "admin@example.com"]);
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let res = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/tickets/count"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(body["count"], 50, "the demo has 50 tickets");
+}
