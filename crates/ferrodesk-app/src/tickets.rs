@@ -434,6 +434,13 @@ impl App {
         Ok(ticket_out(p, &ticket, &statuses))
     }
 
+    /// What the caller may do with a ticket (404 when they may not see it): for pages that
+    /// show a reply box only when a comment would be accepted.
+    pub async fn ticket_access(&self, p: &Principal, id: TicketId) -> Result<Decision> {
+        let mut c = self.store().read().await?;
+        Ok(self.visible_ticket(&mut c, p, id).await?.1)
+    }
+
     /// Reads a ticket (404 when the caller may not see it).
     pub async fn get_ticket(&self, p: &Principal, id: TicketId) -> Result<TicketOut> {
         let mut c = self.store().read().await?;
