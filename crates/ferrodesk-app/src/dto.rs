@@ -533,3 +533,177 @@ pub struct ChangeOut {
     /// After.
     pub to: serde_json::Value,
 }
+
+// ---------------------------------------------------------------- settings
+
+/// Account settings (admins).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsOut {
+    /// IANA time zone of the account (dates in sharing log lines).
+    pub time_zone: String,
+    /// The public base URL (links to tickets).
+    pub public_base_url: String,
+    /// The confirmation comment added by a sharing change (minijinja template).
+    pub sharing_confirmation_template: String,
+}
+
+/// Changes to the settings.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// `https://desk.example.com`.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
+    /// Template; variables: requester_name, organization_name, sharing, sharing_label,
+    /// enabled, ticket_id, date, admin_name.
+    #[serde(default)]
+    pub sharing_confirmation_template: Option<String>,
+}
+
+// ---------------------------------------------------------------- sharing
+
+/// A request to change an organization's sharing, tied to the customer's request ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharingChangeIn {
+    /// The ticket in which the customer asked for the change.
+    pub ticket_id: i64,
+    /// The new mode.
+    #[schema(value_type = String, example = "read_only")]
+    pub sharing: Sharing,
+    /// The public comment in which a member confirmed the type.
+    #[serde(default)]
+    pub type_confirmed_comment_id: Option<i64>,
+    /// The public comment in which a member approved the risk (enabling only; may be the same).
+    #[serde(default)]
+    pub risk_approved_comment_id: Option<i64>,
+}
+
+/// A recorded sharing change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharingChangeOut {
+    /// Id.
+    pub id: i64,
+    /// Organization.
+    pub organization_id: i64,
+    /// The request ticket.
+    pub ticket_id: i64,
+    /// Its agent URL.
+    pub ticket_url: String,
+    /// Mode before.
+    #[schema(value_type = String)]
+    pub sharing_before: Sharing,
+    /// Mode after.
+    #[schema(value_type = String)]
+    pub sharing_after: Sharing,
+    /// Evidence: the type confirmation.
+    pub type_confirmed_comment_id: i64,
+    /// Who confirmed.
+    pub type_confirmed_by: i64,
+    /// Evidence: the risk approval.
+    pub risk_approved_comment_id: Option<i64>,
+    /// Who approved.
+    pub risk_approved_by: Option<i64>,
+    /// The checking admin.
+    pub admin_id: i64,
+    /// The line appended to the organization's details.
+    pub details_line: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+/// One organization that shares.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterEntryOut {
+    /// Organization.
+    pub organization_id: i64,
+    /// Its name.
+    pub organization_name: String,
+    /// Its mode.
+    #[schema(value_type = String)]
+    pub sharing: Sharing,
+    /// Since when (RFC 3339), when set through the workflow.
+    pub since: Option<String>,
+    /// As per which ticket.
+    pub ticket_id: Option<i64>,
+    /// Its agent URL.
+    pub ticket_url: Option<String>,
+    /// The admin who made the change.
+    pub admin_id: Option<i64>,
+}
+
+/// What a sharing change would do, before anyone makes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharingPreviewOut {
+    /// Organization.
+    pub organization_id: i64,
+    /// Mode now.
+    #[schema(value_type = String)]
+    pub sharing_from: Sharing,
+    /// Mode previewed.
+    #[schema(value_type = String)]
+    pub sharing_to: Sharing,
+    /// End users who would see tickets they cannot see today.
+    pub users_gaining_access: i64,
+    /// Distinct tickets they would newly see.
+    pub tickets_newly_visible: i64,
+    /// End users who would lose sight of tickets they see today.
+    pub users_losing_access: i64,
+    /// Distinct tickets they would no longer see.
+    pub tickets_no_longer_visible: i64,
+    /// End users who would be able to comment on colleagues' tickets they can only read today.
+    pub users_gaining_comment: i64,
+    /// Up to 10 affected users, with how many tickets change for each.
+    pub sample: Vec<PreviewUserOut>,
+}
+
+/// One affected user in a preview.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewUserOut {
+    /// User.
+    pub user_id: i64,
+    /// Name.
+    pub name: String,
+    /// Tickets newly visible (positive) or no longer visible (negative).
+    pub tickets: i64,
+}
+
+// ---------------------------------------------------------------- access
+
+/// One user who may see a ticket, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessEntryOut {
+    /// User.
+    pub user_id: i64,
+    /// Name.
+    pub name: String,
+    /// Role.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// May they comment?
+    pub can_comment: bool,
+    /// The row of the policy that applies (`requester`, `organization_read_only`, …).
+    pub reason: String,
+    /// The same, for people.
+    pub explanation: String,
+}
+
+/// The answer for one user and one ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExplainOut {
+    /// User.
+    pub user_id: i64,
+    /// Ticket.
+    pub ticket_id: i64,
+    /// May they view it?
+    pub can_view: bool,
+    /// May they comment?
+    pub can_comment: bool,
+    /// The policy row, when they may view.
+    pub reason: Option<String>,
+    /// Why, for people.
+    pub explanation: String,
+}

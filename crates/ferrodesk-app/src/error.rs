@@ -23,6 +23,9 @@ pub enum AppError {
     /// The input is wrong; every problem is listed.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
+    /// Pre-checks of a checked workflow failed; every failed check is listed by code.
+    #[error("pre-checks failed")]
+    PrechecksFailed(Vec<FieldError>),
     /// The request conflicts with the current state.
     #[error("{message}")]
     Conflict {

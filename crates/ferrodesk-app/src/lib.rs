@@ -2,12 +2,15 @@
 //! [`Principal`] making the request, asks the access policy, and writes the change, its
 //! audit events and its outbox jobs in one transaction.
 
+pub mod access;
 pub mod auth;
 pub mod demo;
 pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod ownership;
+pub mod settings;
+pub mod sharing;
 pub mod tickets;
 
 use std::sync::Arc;

@@ -150,9 +150,10 @@ impl Decision {
     }
 }
 
-/// What an end user's membership gives on the tickets of that organization.
-fn membership_grant(viewer: &Viewer, m: &Membership) -> Option<Decision> {
-    match (m.sharing, viewer.access) {
+/// What an end user's membership gives on the organization's tickets they neither
+/// requested nor are copied on, given their access setting and the organization's sharing.
+pub fn organization_grant(access: UserAccess, sharing: Sharing) -> Option<Decision> {
+    match (sharing, access) {
         (Sharing::ReadWrite, _) => Some(Decision::full(Reason::OrganizationReadWrite)),
         (Sharing::ReadOnly, _) => Some(Decision::read_only(Reason::OrganizationReadOnly)),
         (Sharing::OwnOnly, UserAccess::Organization) => {
@@ -204,8 +205,53 @@ pub fn decide(viewer: &Viewer, ticket: &TicketFacts) -> Decision {
             ticket
                 .organization_id
                 .and_then(|org| viewer.memberships.iter().find(|m| m.organization_id == org))
-                .and_then(|m| membership_grant(viewer, m))
+                .and_then(|m| organization_grant(viewer.access, m.sharing))
                 .unwrap_or(Decision::DENY)
+        }
+    }
+}
+
+/// A sentence saying why `viewer` may or may not see `ticket`, from the same rules as
+/// [`decide`].
+pub fn explain(viewer: &Viewer, ticket: &TicketFacts) -> String {
+    let d = decide(viewer, ticket);
+    if let Some(reason) = d.view {
+        let what = if d.comment {
+            "may view and comment"
+        } else {
+            "may view but not comment"
+        };
+        return format!("{what}: {}", reason.describe());
+    }
+    if viewer.suspended {
+        return "may not view: the user is suspended".into();
+    }
+    match viewer.role {
+        Role::Admin => unreachable!("admins see every ticket"),
+        Role::Agent => {
+            let scope = match viewer.ticket_scope {
+                TicketScope::Global => unreachable!("global agents see every ticket"),
+                TicketScope::Group => {
+                    "group scope: the ticket's group and internal group are not among the agent's groups"
+                }
+                TicketScope::Assigned => "assigned scope",
+            };
+            format!(
+                "may not view: {scope}, and the agent is not its assignee, internal agent or requester"
+            )
+        }
+        Role::EndUser => {
+            let org = match ticket.organization_id {
+                None => "the ticket belongs to no organization".to_owned(),
+                Some(o) => match viewer.memberships.iter().find(|m| m.organization_id == o) {
+                    None => format!("the user is not a member of the ticket's organization {o}"),
+                    Some(m) => format!(
+                        "organization {o} shares {} and the user's access is {}",
+                        m.sharing, viewer.access
+                    ),
+                },
+            };
+            format!("may not view: not the requester, not copied (CC), and {org}")
         }
     }
 }
@@ -291,7 +337,7 @@ pub fn list_scope(viewer: &Viewer) -> ListScope {
             let orgs: Vec<OrganizationId> = viewer
                 .memberships
                 .iter()
-                .filter(|m| membership_grant(viewer, m).is_some())
+                .filter(|m| organization_grant(viewer.access, m.sharing).is_some())
                 .map(|m| m.organization_id)
                 .collect();
             if !orgs.is_empty() {

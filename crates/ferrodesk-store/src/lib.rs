@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod sharing;
 mod sql;
 pub mod tickets;
 
@@ -222,6 +223,26 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 pub(crate) fn word<T: FromStr>(s: &str) -> Result<T> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("unexpected stored value {s:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    fn names(dir: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_migration_exists_for_both_databases() {
+        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let sqlite = names(&format!("{base}/sqlite"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names(&format!("{base}/postgres")));
+    }
 }
 
 /// Settings: small key/value configuration kept in the database.

@@ -92,6 +92,22 @@ impl IntoResponse for ApiError {
                     .join("; ");
                 problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
             }
+            AppError::PrechecksFailed(errors) => {
+                let detail = format!(
+                    "nothing was changed; failed pre-checks: {}",
+                    errors
+                        .iter()
+                        .map(|e| e.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "prechecks_failed",
+                    detail,
+                    errors,
+                )
+            }
             AppError::Conflict { code, message } => {
                 problem(StatusCode::CONFLICT, code, message, vec![])
             }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod directory;
+mod sharing;
 mod tickets;
 
 use ferrodesk_app::App;
@@ -29,6 +30,9 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "groups", description = "Teams of agents"),
         (name = "statuses", description = "Ticket statuses and their mapped internal groups"),
         (name = "tickets", description = "Tickets, comments and timelines"),
+        (name = "sharing", description = "The sharing workflow of shared organizations, its history, register and preview"),
+        (name = "access", description = "Who may see a ticket, and why"),
+        (name = "settings", description = "Account settings"),
     )
 )]
 struct ApiDoc;
@@ -58,6 +62,7 @@ pub fn routes() -> OpenApiRouter<App> {
         OpenApiRouter::new()
             .merge(auth::routes())
             .merge(directory::routes())
-            .merge(tickets::routes()),
+            .merge(tickets::routes())
+            .merge(sharing::routes()),
     )
 }

@@ -18,6 +18,12 @@ fn the_openapi_document_describes_every_route() {
         "/api/v1/tickets/{id}",
         "/api/v1/tickets/{id}/comments",
         "/api/v1/tickets/{id}/events",
+        "/api/v1/tickets/{id}/access",
+        "/api/v1/access/explain",
+        "/api/v1/organizations/{id}/sharing-changes",
+        "/api/v1/organizations/{id}/sharing-preview",
+        "/api/v1/sharing-register",
+        "/api/v1/settings",
     ] {
         assert!(
             paths.iter().any(|k| *k == p),

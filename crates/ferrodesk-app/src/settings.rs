@@ -1,0 +1,128 @@
+//! Account settings: time zone, public base URL, the sharing confirmation template.
+
+use ferrodesk_core::audit::FieldChange;
+use ferrodesk_core::validate::{FieldError, Problems};
+use ferrodesk_store::{Conn, settings};
+
+use crate::directory::commit;
+use crate::dto::{SettingsOut, SettingsPatch};
+use crate::{Actor, App, AppError, Principal, Result};
+
+/// Reads all settings.
+pub(crate) async fn load(c: &mut Conn) -> Result<SettingsOut> {
+    let get = |v: Option<String>, d: &str| v.unwrap_or_else(|| d.to_owned());
+    Ok(SettingsOut {
+        time_zone: get(settings::get(c, "time_zone").await?, "UTC"),
+        public_base_url: get(
+            settings::get(c, "public_base_url").await?,
+            "http://127.0.0.1:8080",
+        ),
+        sharing_confirmation_template: get(
+            settings::get(c, "sharing_confirmation_template").await?,
+            "",
+        ),
+    })
+}
+
+/// Renders a template with `ctx` (user input goes only into the context).
+pub(crate) fn render(template: &str, ctx: minijinja::Value) -> std::result::Result<String, String> {
+    let env = minijinja::Environment::new();
+    env.render_str(template, ctx).map_err(|e| e.to_string())
+}
+
+impl App {
+    /// The settings (admins).
+    pub async fn get_settings(&self, p: &Principal) -> Result<SettingsOut> {
+        p.require_admin()?;
+        let mut c = self.store().read().await?;
+        load(&mut c).await
+    }
+
+    /// Changes settings (admins); each value is checked before anything is saved.
+    pub async fn update_settings(
+        &self,
+        p: &Principal,
+        patch: SettingsPatch,
+    ) -> Result<SettingsOut> {
+        p.require_admin()?;
+        let mut problems = Problems::default();
+        let mut writes: Vec<(&str, String)> = Vec::new();
+        if let Some(tz) = &patch.time_zone {
+            match jiff::tz::TimeZone::get(tz.trim()) {
+                Ok(_) => writes.push(("time_zone", tz.trim().to_owned())),
+                Err(_) => problems.push(FieldError::new(
+                    "time_zone",
+                    "unknown_time_zone",
+                    format!("{tz:?} is not an IANA time zone such as Europe/Berlin"),
+                )),
+            }
+        }
+        if let Some(url) = &patch.public_base_url {
+            let u = url.trim().trim_end_matches('/');
+            let ok = (u.starts_with("https://") || u.starts_with("http://"))
+                && u.len() <= 200
+                && !u.contains(char::is_whitespace)
+                && u.split("://").nth(1).is_some_and(|h| !h.is_empty());
+            if ok {
+                writes.push(("public_base_url", u.to_owned()));
+            } else {
+                problems.push(FieldError::new(
+                    "public_base_url",
+                    "invalid_url",
+                    "public_base_url must be an http(s) URL such as https://desk.example.com",
+                ));
+            }
+        }
+        if let Some(t) = &patch.sharing_confirmation_template {
+            let sample = minijinja::context! {
+                requester_name => "Ana", organization_name => "Acme", sharing => "read_only",
+                sharing_label => "read only", enabled => true, ticket_id => 1, date => "2026-01-01",
+                admin_name => "Admin",
+            };
+            if t.trim().is_empty() || t.len() > 10_000 {
+                problems.push(FieldError::new(
+                    "sharing_confirmation_template",
+                    "invalid_length",
+                    "the template must have 1 to 10000 characters",
+                ));
+            } else if let Err(e) = render(t, sample) {
+                problems.push(FieldError::new(
+                    "sharing_confirmation_template",
+                    "invalid_template",
+                    format!("the template does not render: {e}"),
+                ));
+            } else {
+                writes.push(("sharing_confirmation_template", t.clone()));
+            }
+        }
+        problems.finish().map_err(AppError::Invalid)?;
+        let mut tx = self.store().begin().await?;
+        let before = load(&mut tx).await?;
+        let mut changes = Vec::new();
+        for (key, value) in &writes {
+            let old = match *key {
+                "time_zone" => &before.time_zone,
+                "public_base_url" => &before.public_base_url,
+                _ => &before.sharing_confirmation_template,
+            };
+            if old != value {
+                changes.push(FieldChange::new(key, old, value));
+                settings::set(&mut tx, key, value).await?;
+            }
+        }
+        if !changes.is_empty() {
+            self.audit(
+                &mut tx,
+                Actor::from(p),
+                ("settings", 0),
+                "updated",
+                changes,
+                None,
+            )
+            .await?;
+        }
+        let after = load(&mut tx).await?;
+        commit(tx).await?;
+        Ok(after)
+    }
+}
