@@ -7,3 +7,4 @@ mod directory;
 mod openapi;
 mod sharing;
 mod tickets;
+mod worlds;
