@@ -707,3 +707,28 @@ pub struct ExplainOut {
     /// Why, for people.
     pub explanation: String,
 }
+
+/// A new custom status, or changes to a status (every field optional on PATCH).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusIn {
+    /// Name agents see (unique).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Label customers see (the name when left out).
+    #[serde(default)]
+    pub customer_label: Option<String>,
+    /// `open`, `pending` or `resolved`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<StatusCategory>,
+    /// Order in lists.
+    #[serde(default)]
+    pub position: Option<i64>,
+    /// Groups that may own tickets in this status internally.
+    #[serde(default)]
+    pub internal_group_ids: Option<Vec<i64>>,
+    /// Every group, including ones created later.
+    #[serde(default)]
+    pub all_groups: Option<bool>,
+}

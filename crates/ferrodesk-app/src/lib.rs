@@ -11,6 +11,7 @@ pub mod error;
 pub mod ownership;
 pub mod settings;
 pub mod sharing;
+pub mod statuses;
 pub mod tickets;
 
 use std::sync::Arc;

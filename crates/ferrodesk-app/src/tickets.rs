@@ -253,7 +253,9 @@ impl App {
             })?;
         after.version = before.version + 1;
         let lost_internal_agent = before.internal_agent_id.is_some()
-            && before.internal_agent_id != after.internal_agent_id;
+            && before.internal_agent_id != after.internal_agent_id
+            && !(actor.kind == ferrodesk_core::audit::ActorKind::User
+                && before.internal_agent_id.map(|a| a.0) == actor.id);
         self.audit(
             c,
             actor,

@@ -920,3 +920,91 @@ pub async fn delete_group(c: &mut Conn, id: GroupId) -> Result<bool> {
         .rows_affected();
     Ok(n == 1)
 }
+
+/// A new or changed custom status.
+#[derive(Debug, Clone)]
+pub struct StatusFields {
+    /// Name.
+    pub name: String,
+    /// Customer label.
+    pub customer_label: String,
+    /// Category.
+    pub category: StatusCategory,
+    /// Position.
+    pub position: i64,
+    /// All groups.
+    pub all_groups: bool,
+    /// Explicitly mapped groups.
+    pub internal_group_ids: Vec<GroupId>,
+}
+
+/// Inserts a custom status with its mapping.
+pub async fn insert_status(c: &mut Conn, s: &StatusFields, now: Micros) -> Result<StatusId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO statuses (name, name_lower, customer_label, category, built_in, position, \
+         all_groups, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(&s.name)
+    .bind(s.name.to_lowercase())
+    .bind(&s.customer_label)
+    .bind(s.category.as_str())
+    .bind(s.position)
+    .bind(i64::from(s.all_groups))
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    set_status_groups(c, StatusId(id), &s.internal_group_ids).await?;
+    Ok(StatusId(id))
+}
+
+/// Updates a status and replaces its mapping.
+pub async fn update_status(
+    c: &mut Conn,
+    id: StatusId,
+    s: &StatusFields,
+    now: Micros,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE statuses SET name = $1, name_lower = $2, customer_label = $3, category = $4, \
+         position = $5, all_groups = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(&s.name)
+    .bind(s.name.to_lowercase())
+    .bind(&s.customer_label)
+    .bind(s.category.as_str())
+    .bind(s.position)
+    .bind(i64::from(s.all_groups))
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *c)
+    .await?;
+    set_status_groups(c, id, &s.internal_group_ids).await
+}
+
+async fn set_status_groups(c: &mut Conn, id: StatusId, groups: &[GroupId]) -> Result<()> {
+    sqlx::query("DELETE FROM status_groups WHERE status_id = $1")
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    if !groups.is_empty() {
+        let mut q = Sql::new("INSERT INTO status_groups (status_id, group_id) VALUES ");
+        for (i, g) in groups.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .push_bind(id.0)
+                .push(", ")
+                .push_bind(g.0)
+                .push(")");
+        }
+        q.query().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a status (callers move its tickets first).
+pub async fn delete_status(c: &mut Conn, id: StatusId) -> Result<()> {
+    sqlx::query("DELETE FROM statuses WHERE id = $1")
+        .bind(id.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}

@@ -635,3 +635,18 @@ pub enum TicketRef {
     /// `requester_id`.
     Requester,
 }
+
+/// Ids of the tickets in a status, optionally only those with an internal group.
+pub async fn ticket_ids_in_status(
+    c: &mut Conn,
+    status: StatusId,
+    with_internal_group: bool,
+) -> Result<Vec<TicketId>> {
+    let sql = if with_internal_group {
+        "SELECT id FROM tickets WHERE status_id = $1 AND internal_group_id IS NOT NULL ORDER BY id"
+    } else {
+        "SELECT id FROM tickets WHERE status_id = $1 ORDER BY id"
+    };
+    let ids: Vec<i64> = sqlx::query_scalar(sql).bind(status.0).fetch_all(c).await?;
+    Ok(ids.into_iter().map(TicketId).collect())
+}

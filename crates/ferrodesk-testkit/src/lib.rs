@@ -343,6 +343,19 @@ impl TestApp {
             .expect("execute SQL");
     }
 
+    /// Runs a query that answers one integer (to look at tables the API does not show).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut c)
+            .await
+            .expect("query")
+    }
+
     /// A ticket created by `token`'s user with `extra` fields; returns its JSON.
     pub async fn ticket(&self, token: &str, extra: Value) -> Value {
         let mut body =

@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use ferrodesk_app::App;
 use ferrodesk_app::dto::{
-    GroupIn, GroupOut, MembershipIn, OrganizationIn, OrganizationOut, Page, StatusOut, UserIn,
-    UserOut, UserPatch,
+    GroupIn, GroupOut, MembershipIn, OrganizationIn, OrganizationOut, Page, StatusIn, StatusOut,
+    UserIn, UserOut, UserPatch,
 };
-use ferrodesk_core::{GroupId, OrganizationId, Role, UserId};
+use ferrodesk_core::{GroupId, OrganizationId, Role, StatusId, UserId};
 use ferrodesk_store::directory::UserFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -28,7 +28,8 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_groups, create_group))
         .routes(routes!(get_group, update_group, delete_group))
         .routes(routes!(add_group_member, remove_group_member))
-        .routes(routes!(list_statuses))
+        .routes(routes!(list_statuses, create_status))
+        .routes(routes!(get_status, update_status, delete_status))
 }
 
 /// Paging parameters.
@@ -303,4 +304,56 @@ async fn list_statuses(
     Auth(p): Auth,
 ) -> Result<Json<Page<StatusOut>>, ApiError> {
     Ok(Json(app.list_statuses(&p).await?))
+}
+
+/// Creates a custom status with its mapped internal groups (admins).
+#[utoipa::path(post, path = "/statuses", tag = "statuses", request_body = StatusIn,
+    responses((status = 201, body = StatusOut), (status = 422, body = Problem)))]
+async fn create_status(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(input): Body<StatusIn>,
+) -> Result<(StatusCode, Json<StatusOut>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_status(&p, input).await?),
+    ))
+}
+
+/// Reads a status.
+#[utoipa::path(get, path = "/statuses/{id}", tag = "statuses", params(("id" = i64, Path)),
+    responses((status = 200, body = StatusOut), (status = 404, body = Problem)))]
+async fn get_status(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<StatusOut>, ApiError> {
+    Ok(Json(app.get_status(&p, StatusId(id)).await?))
+}
+
+/// Changes a status: label, position, category, mapping (admins). Built-in statuses cannot be
+/// renamed or mapped. Tickets whose internal group is unmapped lose their internal owner
+/// (reason `group_unmapped`).
+#[utoipa::path(patch, path = "/statuses/{id}", tag = "statuses", params(("id" = i64, Path)), request_body = StatusIn,
+    responses((status = 200, body = StatusOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_status(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    Body(input): Body<StatusIn>,
+) -> Result<Json<StatusOut>, ApiError> {
+    Ok(Json(app.update_status(&p, StatusId(id), input).await?))
+}
+
+/// Deletes a custom status (admins): its tickets move to Open and lose their internal owner
+/// (reason `status_deleted`).
+#[utoipa::path(delete, path = "/statuses/{id}", tag = "statuses", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn delete_status(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_status(&p, StatusId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod directory;
 mod openapi;
+mod ownership;
 mod sharing;
 mod tickets;
 mod worlds;
