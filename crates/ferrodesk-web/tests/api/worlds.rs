@@ -118,10 +118,10 @@ async fn check_world(app: &TestApp, seed: u64) {
         if rng.chance(60) {
             let g = *rng.pick(&groups).unwrap();
             body["group_id"] = json!(g);
-            if let Some(a) = rng.pick(&members_of(g)) {
-                if rng.chance(50) {
-                    body["assignee_id"] = json!(a);
-                }
+            if let Some(a) = rng.pick(&members_of(g))
+                && rng.chance(50)
+            {
+                body["assignee_id"] = json!(a);
             }
         } else if rng.chance(40) {
             body["assignee_id"] = json!(rng.pick(&agents).unwrap().0.id);
