@@ -732,3 +732,160 @@ pub struct StatusIn {
     #[serde(default)]
     pub all_groups: Option<bool>,
 }
+
+// ---------------------------------------------------------------- rules
+
+/// A rule as sent by admins (every field optional on PATCH).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleIn {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Inactive rules never fire (default true).
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// Order of evaluation (default: last).
+    #[serde(default)]
+    pub position: Option<i64>,
+    /// Events: `{"type": "comment_added", "public": true}`, `{"type": "field_changed", "field": "status", "to": "Pending"}`, …
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub events: Option<Vec<ferrodesk_core::rules::EventSpec>>,
+    /// `anyone`, `agent`, `end_user` or `system`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub performed_by: Option<ferrodesk_core::rules::PerformedBy>,
+    /// `{"all": [{"field", "operator", "value"}], "any": [...]}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub conditions: Option<ferrodesk_core::rules::Conditions>,
+    /// `[{"field": "status", "value": "Open"}, …]`.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub actions: Option<Vec<ferrodesk_core::rules::Action>>,
+}
+
+/// A warning about a saved rule.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleWarning {
+    /// `removes_shared_ownership`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The groups whose tickets the rule would take from their internal owner.
+    pub group_ids: Vec<i64>,
+}
+
+/// A rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Active.
+    pub active: bool,
+    /// Order.
+    pub position: i64,
+    /// Events.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<ferrodesk_core::rules::EventSpec>,
+    /// Performer.
+    #[schema(value_type = String)]
+    pub performed_by: ferrodesk_core::rules::PerformedBy,
+    /// Conditions.
+    #[schema(value_type = Object)]
+    pub conditions: ferrodesk_core::rules::Conditions,
+    /// Actions.
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<ferrodesk_core::rules::Action>,
+    /// Warnings (on save): e.g. the rule would remove shared ownership.
+    pub warnings: Vec<RuleWarning>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A simulation request: a ticket and an event.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateIn {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// The event, as in a rule: `{"type": "comment_added", "public": true}`,
+    /// `{"type": "field_changed", "field": "status", "from": "Open", "to": "Pending"}`.
+    #[schema(value_type = Object)]
+    pub event: ferrodesk_core::rules::EventSpec,
+    /// Who performs it (default `agent`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub performed_by: Option<ferrodesk_core::rules::PerformedBy>,
+}
+
+/// What one rule did (or would do).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleRunOut {
+    /// Rule.
+    pub rule_id: i64,
+    /// Its name.
+    pub rule_name: String,
+    /// The pass in which it fired (1 = reacting to the original change).
+    pub pass: i64,
+    /// Field changes.
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Vec<ferrodesk_core::audit::FieldChange>,
+    /// Private notes it adds.
+    pub notes: Vec<String>,
+    /// Notifications it queues.
+    #[schema(value_type = Vec<Object>)]
+    pub notifications: Vec<serde_json::Value>,
+    /// Why its change was refused, when it was (nothing of it applied).
+    pub error: Option<String>,
+}
+
+/// A simulation's result: nothing was saved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulateOut {
+    /// Each rule that fired, in order.
+    pub runs: Vec<RuleRunOut>,
+    /// Rules that would have fired again and were stopped (a loop).
+    pub stopped: Vec<i64>,
+}
+
+// ---------------------------------------------------------------- custom fields
+
+/// A custom ticket field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldOut {
+    /// Id.
+    pub id: i64,
+    /// Key used in `custom_fields`.
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// `text`, `number`, `checkbox`, `dropdown` or `date`.
+    pub field_type: String,
+    /// Dropdown options.
+    pub options: Vec<String>,
+    /// Inactive fields accept no new values.
+    pub active: bool,
+    /// Order.
+    pub position: i64,
+}
+
+/// A new custom field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldIn {
+    /// Key: lowercase letters, digits and `_`, starting with a letter.
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// `text`, `number`, `checkbox`, `dropdown` or `date`.
+    pub field_type: String,
+    /// Dropdown options.
+    #[serde(default)]
+    pub options: Vec<String>,
+}

@@ -302,6 +302,10 @@ impl App {
         let reason = removed.unwrap_or("sharing_change");
         self.save_ticket(&mut tx, actor, &ticket, &mut after, Some(reason.to_owned()))
             .await?;
+        let mut fired = crate::rules::happenings(&ticket, &after, &statuses);
+        fired.push(ferrodesk_core::rules::Happening::CommentAdded { public: true });
+        self.run_rules(&mut tx, ticket_id, fired, crate::rules::performer(p))
+            .await?;
 
         // The record.
         let mut record = SharingChange {

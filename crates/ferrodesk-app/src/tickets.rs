@@ -19,7 +19,9 @@ use crate::dto::{
     TicketPatch, rfc3339,
 };
 use crate::ownership::{Explicit, enforce, status_of};
+use crate::rules::{happenings, performer};
 use crate::{Actor, App, AppError, Principal, Result};
+use ferrodesk_core::rules::Happening;
 
 /// Longest comment body, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
@@ -78,6 +80,11 @@ fn ticket_fields(t: &Ticket) -> crate::Fields {
         ("tags", json!(t.tags)),
         ("custom_fields", json!(t.custom_fields)),
     ]
+}
+
+/// The field changes between two versions of a ticket.
+pub(crate) fn changes_between(before: &Ticket, after: &Ticket) -> Vec<FieldChange> {
+    ticket_changes(Some(before), after)
 }
 
 fn ticket_changes(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
@@ -432,6 +439,16 @@ impl App {
             None,
         )
         .await?;
+        let fired = vec![
+            Happening::Created,
+            Happening::CommentAdded {
+                public: comment.public,
+            },
+        ];
+        self.run_rules(&mut tx, id, fired, performer(p)).await?;
+        let ticket = store::get_ticket(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("ticket"))?;
         commit(tx).await?;
         Ok(ticket_out(p, &ticket, &statuses))
     }
@@ -665,6 +682,16 @@ impl App {
             removed.map(str::to_owned),
         )
         .await?;
+        self.run_rules(
+            &mut tx,
+            id,
+            happenings(&before, &after, &statuses),
+            performer(p),
+        )
+        .await?;
+        let after = store::get_ticket(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("ticket"))?;
         commit(tx).await?;
         Ok(ticket_out(p, &after, &statuses))
     }
@@ -747,6 +774,13 @@ impl App {
                 serde_json::json!({"id": comment.id, "public": public}),
             )],
             None,
+        )
+        .await?;
+        self.run_rules(
+            &mut tx,
+            ticket.id,
+            vec![Happening::CommentAdded { public }],
+            performer(p),
         )
         .await?;
         commit(tx).await?;

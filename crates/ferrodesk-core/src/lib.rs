@@ -5,6 +5,7 @@ pub mod audit;
 pub mod ids;
 pub mod kinds;
 pub mod policy;
+pub mod rules;
 pub mod validate;
 
 pub use ids::*;

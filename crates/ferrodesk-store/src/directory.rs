@@ -192,9 +192,24 @@ pub struct UserFilter {
     pub limit: i64,
 }
 
-/// Lists users by ascending id.
+/// The email of Ferrodesk's own user, which authors rule notes and never signs in.
+pub const SYSTEM_EMAIL: &str = "system@ferrodesk.invalid";
+
+/// The id of Ferrodesk's own user.
+pub async fn system_user(c: &mut Conn) -> Result<UserId> {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email_lower = $1")
+        .bind(SYSTEM_EMAIL)
+        .fetch_one(c)
+        .await?;
+    Ok(UserId(id))
+}
+
+/// Lists users by ascending id (never Ferrodesk's own user).
 pub async fn list_users(c: &mut Conn, f: &UserFilter) -> Result<Vec<User>> {
-    let mut q = Sql::new(format!("SELECT {USER_COLUMNS} FROM users WHERE 1 = 1"));
+    let mut q = Sql::new(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email_lower <> "
+    ));
+    q.push_bind(SYSTEM_EMAIL);
     if let Some(r) = f.role {
         q.push(" AND role = ").push_bind(r.as_str());
     }

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod rules;
 pub mod sharing;
 mod sql;
 pub mod tickets;

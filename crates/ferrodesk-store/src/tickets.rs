@@ -650,3 +650,17 @@ pub async fn ticket_ids_in_status(
     let ids: Vec<i64> = sqlx::query_scalar(sql).bind(status.0).fetch_all(c).await?;
     Ok(ids.into_iter().map(TicketId).collect())
 }
+
+/// Changes a custom field definition's title, options, active flag or position.
+pub async fn update_custom_field(c: &mut Conn, f: &CustomField, now: Micros) -> Result<()> {
+    sqlx::query("UPDATE custom_fields SET title = $1, options = $2, active = $3, position = $4, updated_at = $5 WHERE id = $6")
+        .bind(&f.title)
+        .bind(to_json(&f.options))
+        .bind(i64::from(f.active))
+        .bind(f.position)
+        .bind(now)
+        .bind(f.id)
+        .execute(c)
+        .await?;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod directory;
+mod rules;
 mod sharing;
 mod tickets;
 
@@ -33,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "sharing", description = "The sharing workflow of shared organizations, its history, register and preview"),
         (name = "access", description = "Who may see a ticket, and why"),
         (name = "settings", description = "Account settings"),
+        (name = "rules", description = "Automation rules, their warnings and simulation"),
     )
 )]
 struct ApiDoc;
@@ -63,6 +65,7 @@ pub fn routes() -> OpenApiRouter<App> {
             .merge(auth::routes())
             .merge(directory::routes())
             .merge(tickets::routes())
-            .merge(sharing::routes()),
+            .merge(sharing::routes())
+            .merge(rules::routes()),
     )
 }

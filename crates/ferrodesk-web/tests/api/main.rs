@@ -6,6 +6,7 @@ mod auth;
 mod directory;
 mod openapi;
 mod ownership;
+mod rules;
 mod sharing;
 mod tickets;
 mod worlds;
