@@ -889,3 +889,75 @@ pub struct FieldIn {
     #[serde(default)]
     pub options: Vec<String>,
 }
+
+// ---------------------------------------------------------------- views
+
+/// How a view sorts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSort {
+    /// `updated_at` or `created_at`.
+    pub by: String,
+    /// `asc` or `desc`.
+    pub order: String,
+}
+
+/// A new view, or changes to one (every field optional on PATCH).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewIn {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `personal` (default), `group` or `everyone` (admins).
+    #[serde(default)]
+    pub visibility: Option<String>,
+    /// The group of a `group` view.
+    #[serde(default)]
+    pub group_id: Option<i64>,
+    /// `{"all": [...], "any": [...]}` with `{field, operator, value}`; values may be `me` and `my_groups`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub conditions: Option<ferrodesk_core::rules::Conditions>,
+    /// Sort.
+    #[serde(default)]
+    pub sort: Option<ViewSort>,
+    /// Columns to show.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+}
+
+/// A view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `personal`, `group` or `everyone`.
+    pub visibility: String,
+    /// Owner (personal views).
+    pub owner_id: Option<i64>,
+    /// Group (group views).
+    pub group_id: Option<i64>,
+    /// One of the default views.
+    pub built_in: bool,
+    /// Conditions.
+    #[schema(value_type = Object)]
+    pub conditions: ferrodesk_core::rules::Conditions,
+    /// Sort.
+    pub sort: ViewSort,
+    /// Columns.
+    pub columns: Vec<String>,
+}
+
+/// A view's ticket count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewCountOut {
+    /// View.
+    pub view_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Tickets in it that the caller may see.
+    pub count: i64,
+}

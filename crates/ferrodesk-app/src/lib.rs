@@ -11,10 +11,12 @@ pub mod error;
 pub mod fields;
 pub mod ownership;
 pub mod rules;
+pub mod search;
 pub mod settings;
 pub mod sharing;
 pub mod statuses;
 pub mod tickets;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -9,9 +9,11 @@
 pub mod audit;
 pub mod directory;
 pub mod rules;
+pub mod search;
 pub mod sharing;
 mod sql;
 pub mod tickets;
+pub mod views;
 
 use std::str::FromStr;
 use std::time::Duration;

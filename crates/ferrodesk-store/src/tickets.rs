@@ -68,7 +68,7 @@ impl Ticket {
 }
 
 #[derive(sqlx::FromRow)]
-struct TicketRow {
+pub(crate) struct TicketRow {
     id: i64,
     subject: String,
     requester_id: i64,
@@ -86,12 +86,12 @@ struct TicketRow {
     version: i64,
 }
 
-const TICKET_COLUMNS: &str = "t.id, t.subject, t.requester_id, t.organization_id, t.status_id, \
+pub(crate) const TICKET_COLUMNS: &str = "t.id, t.subject, t.requester_id, t.organization_id, t.status_id, \
      t.priority, t.group_id, t.assignee_id, t.internal_group_id, t.internal_agent_id, t.channel, \
      t.sharing_check, t.created_at, t.updated_at, t.version";
 
 impl TicketRow {
-    fn into_ticket(self) -> Result<Ticket> {
+    pub(crate) fn into_ticket(self) -> Result<Ticket> {
         Ok(Ticket {
             id: TicketId(self.id),
             subject: self.subject,
@@ -116,7 +116,7 @@ impl TicketRow {
 }
 
 /// Loads CCs, tags and custom fields of `tickets` with three queries.
-async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
+pub(crate) async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
     if tickets.is_empty() {
         return Ok(());
     }
@@ -198,6 +198,7 @@ pub async fn insert_ticket(
     .await?;
     let id = TicketId(id);
     write_children(c, id, t, field_ids).await?;
+    crate::search::insert_row(c, id, &t.subject).await?;
     Ok(id)
 }
 
@@ -234,6 +235,7 @@ pub async fn update_ticket(
     if n == 0 {
         return Err(StoreError::Stale);
     }
+    crate::search::set_subject(&mut *c, t.id, &t.subject).await?;
     sqlx::query("DELETE FROM ticket_ccs WHERE ticket_id = $1")
         .bind(t.id.0)
         .execute(&mut *c)
@@ -324,7 +326,7 @@ pub struct TicketFilter {
 }
 
 /// Appends `AND (scope)` for a list scope.
-fn push_scope(q: &mut Sql, scope: &ListScope) {
+pub(crate) fn push_scope(q: &mut Sql, scope: &ListScope) {
     let terms = match scope {
         ListScope::All => return,
         ListScope::AnyOf(terms) => terms,
@@ -371,6 +373,10 @@ fn push_scope(q: &mut Sql, scope: &ListScope) {
         }
     }
     q.push(")");
+}
+
+pub(crate) fn push_filter_public(q: &mut Sql, f: &TicketFilter) {
+    push_filter(q, f);
 }
 
 fn push_filter(q: &mut Sql, f: &TicketFilter) {
@@ -528,8 +534,9 @@ pub async fn insert_comment(c: &mut Conn, m: &Comment) -> Result<CommentId> {
     .bind(i64::from(m.public))
     .bind(m.channel.as_str())
     .bind(m.created_at)
-    .fetch_one(c)
+    .fetch_one(&mut *c)
     .await?;
+    crate::search::add_text(c, m.ticket_id, &m.body, m.public).await?;
     Ok(CommentId(id))
 }
 
@@ -663,4 +670,342 @@ pub async fn update_custom_field(c: &mut Conn, f: &CustomField, now: Micros) -> 
         .execute(c)
         .await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- view queries
+
+/// A ticket column a view may test (a closed list: never user text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdColumn {
+    /// `status_id`.
+    Status,
+    /// `group_id`.
+    Group,
+    /// `assignee_id`.
+    Assignee,
+    /// `internal_group_id`.
+    InternalGroup,
+    /// `internal_agent_id`.
+    InternalAgent,
+    /// `organization_id`.
+    Organization,
+    /// `requester_id`.
+    Requester,
+}
+
+impl IdColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            IdColumn::Status => "t.status_id",
+            IdColumn::Group => "t.group_id",
+            IdColumn::Assignee => "t.assignee_id",
+            IdColumn::InternalGroup => "t.internal_group_id",
+            IdColumn::InternalAgent => "t.internal_agent_id",
+            IdColumn::Organization => "t.organization_id",
+            IdColumn::Requester => "t.requester_id",
+        }
+    }
+}
+
+/// One predicate of a view, already resolved (`me`, `my_groups`, status names → ids).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pred {
+    /// The column is one of `ids` (or null, when `or_null`); negated: none of them.
+    Ids {
+        /// Column.
+        col: IdColumn,
+        /// Values.
+        ids: Vec<i64>,
+        /// Null also matches.
+        or_null: bool,
+        /// NOT.
+        negate: bool,
+    },
+    /// Group or internal group is one of these.
+    AnyGroup(Vec<i64>),
+    /// Assignee or internal agent is one of these.
+    AnyAgent(Vec<i64>),
+    /// The status's category is one of these.
+    Category {
+        /// Categories.
+        values: Vec<String>,
+        /// NOT.
+        negate: bool,
+    },
+    /// Priority is one of these.
+    Priority {
+        /// Priorities.
+        values: Vec<String>,
+        /// NOT.
+        negate: bool,
+    },
+    /// Has the tag.
+    Tag {
+        /// Tag.
+        tag: String,
+        /// NOT.
+        negate: bool,
+    },
+    /// The subject contains the text (case-insensitive).
+    SubjectContains {
+        /// Text.
+        text: String,
+        /// NOT.
+        negate: bool,
+    },
+    /// `updated_at` (or `created_at`) is at or after this time.
+    Since {
+        /// `created_at` instead of `updated_at`.
+        created: bool,
+        /// Micros.
+        at: Micros,
+    },
+    /// `updated_at` (or `created_at`) is before this time.
+    Before {
+        /// `created_at` instead of `updated_at`.
+        created: bool,
+        /// Micros.
+        at: Micros,
+    },
+    /// A custom field equals a JSON value.
+    Field {
+        /// Field id.
+        field_id: i64,
+        /// JSON text of the value.
+        value: String,
+        /// NOT.
+        negate: bool,
+    },
+}
+
+fn push_pred(q: &mut Sql, p: &Pred) {
+    match p {
+        Pred::Ids {
+            col,
+            ids,
+            or_null,
+            negate,
+        } => {
+            let c = col.sql();
+            match (*negate, *or_null, ids.is_empty()) {
+                (false, false, true) => {
+                    q.push("1 = 0");
+                }
+                (false, true, true) => {
+                    q.push(c).push(" IS NULL");
+                }
+                (false, or_null, false) => {
+                    q.push("(").push(c).push(" IN (").push_ids(ids).push(")");
+                    if or_null {
+                        q.push(" OR ").push(c).push(" IS NULL");
+                    }
+                    q.push(")");
+                }
+                (true, false, true) => {
+                    q.push("1 = 1");
+                }
+                (true, true, true) => {
+                    q.push(c).push(" IS NOT NULL");
+                }
+                (true, false, false) => {
+                    q.push("(")
+                        .push(c)
+                        .push(" IS NULL OR ")
+                        .push(c)
+                        .push(" NOT IN (")
+                        .push_ids(ids)
+                        .push("))");
+                }
+                (true, true, false) => {
+                    q.push("(")
+                        .push(c)
+                        .push(" IS NOT NULL AND ")
+                        .push(c)
+                        .push(" NOT IN (")
+                        .push_ids(ids)
+                        .push("))");
+                }
+            }
+        }
+        Pred::AnyGroup(ids) | Pred::AnyAgent(ids) => {
+            let (a, b) = if matches!(p, Pred::AnyGroup(_)) {
+                ("t.group_id", "t.internal_group_id")
+            } else {
+                ("t.assignee_id", "t.internal_agent_id")
+            };
+            if ids.is_empty() {
+                q.push("1 = 0");
+            } else {
+                q.push("(")
+                    .push(a)
+                    .push(" IN (")
+                    .push_ids(ids)
+                    .push(") OR ")
+                    .push(b)
+                    .push(" IN (")
+                    .push_ids(ids)
+                    .push("))");
+            }
+        }
+        Pred::Category { values, negate } => {
+            q.push("t.status_id ")
+                .push(if *negate { "NOT IN" } else { "IN" })
+                .push(" (SELECT id FROM statuses WHERE category IN (");
+            for (i, v) in values.iter().enumerate() {
+                q.push(if i == 0 { "" } else { ", " }).push_bind(v.clone());
+            }
+            if values.is_empty() {
+                q.push("NULL");
+            }
+            q.push("))");
+        }
+        Pred::Priority { values, negate } => {
+            q.push("t.priority ")
+                .push(if *negate { "NOT IN" } else { "IN" })
+                .push(" (");
+            for (i, v) in values.iter().enumerate() {
+                q.push(if i == 0 { "" } else { ", " }).push_bind(v.clone());
+            }
+            if values.is_empty() {
+                q.push("NULL");
+            }
+            q.push(")");
+        }
+        Pred::Tag { tag, negate } => {
+            q.push("t.id ")
+                .push(if *negate { "NOT IN" } else { "IN" })
+                .push(" (SELECT ticket_id FROM ticket_tags WHERE tag = ")
+                .push_bind(tag.clone())
+                .push(")");
+        }
+        Pred::SubjectContains { text, negate } => {
+            q.push(if *negate { "NOT " } else { "" })
+                .push("(LOWER(t.subject) LIKE ")
+                .push_bind(format!("%{}%", escape_like(&text.to_lowercase())))
+                .push(" ESCAPE '\\')");
+        }
+        Pred::Since { created, at } => {
+            q.push(if *created {
+                "t.created_at >= "
+            } else {
+                "t.updated_at >= "
+            })
+            .push_bind(*at);
+        }
+        Pred::Before { created, at } => {
+            q.push(if *created {
+                "t.created_at < "
+            } else {
+                "t.updated_at < "
+            })
+            .push_bind(*at);
+        }
+        Pred::Field {
+            field_id,
+            value,
+            negate,
+        } => {
+            q.push("t.id ")
+                .push(if *negate { "NOT IN" } else { "IN" })
+                .push(" (SELECT ticket_id FROM ticket_field_values WHERE field_id = ")
+                .push_bind(*field_id)
+                .push(" AND value = ")
+                .push_bind(value.clone())
+                .push(")");
+        }
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// A view's query: all of `all`, at least one of `any` (when not empty).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewQuery {
+    /// AND.
+    pub all: Vec<Pred>,
+    /// OR (ignored when empty).
+    pub any: Vec<Pred>,
+    /// Sort by `created_at` instead of `updated_at`.
+    pub by_created: bool,
+    /// Ascending instead of descending.
+    pub ascending: bool,
+}
+
+/// Appends `AND (p)` for each predicate.
+pub(crate) fn push_preds(q: &mut Sql, preds: &[Pred]) {
+    for p in preds {
+        q.push(" AND (");
+        push_pred(q, p);
+        q.push(")");
+    }
+}
+
+fn push_view(q: &mut Sql, v: &ViewQuery) {
+    for p in &v.all {
+        q.push(" AND (");
+        push_pred(q, p);
+        q.push(")");
+    }
+    if !v.any.is_empty() {
+        q.push(" AND (");
+        for (i, p) in v.any.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { " OR (" });
+            push_pred(q, p);
+            q.push(")");
+        }
+        q.push(")");
+    }
+}
+
+/// A keyset position in a view's order: (sort value, id).
+pub type ViewCursor = (i64, i64);
+
+/// One page of a view, intersected with `scope`, and the cursor after its last row.
+pub async fn view_page(
+    c: &mut Conn,
+    scope: &ListScope,
+    view: &ViewQuery,
+    after: Option<ViewCursor>,
+    limit: i64,
+) -> Result<Vec<Ticket>> {
+    let col = if view.by_created {
+        "t.created_at"
+    } else {
+        "t.updated_at"
+    };
+    let mut q = Sql::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
+    ));
+    push_scope(&mut q, scope);
+    push_view(&mut q, view);
+    if let Some((v, id)) = after {
+        let op = if view.ascending { ">" } else { "<" };
+        q.push(format!(" AND ({col}, t.id) {op} ("))
+            .push_bind(v)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    let dir = if view.ascending { "ASC" } else { "DESC" };
+    q.push(format!(" ORDER BY {col} {dir}, t.id {dir} LIMIT "))
+        .push_bind(limit);
+    let rows: Vec<TicketRow> = q.query_as().fetch_all(&mut *c).await?;
+    let mut tickets = rows
+        .into_iter()
+        .map(TicketRow::into_ticket)
+        .collect::<Result<Vec<_>>>()?;
+    attach_children(c, &mut tickets).await?;
+    Ok(tickets)
+}
+
+/// The number of tickets of a view within `scope`.
+pub async fn view_count(c: &mut Conn, scope: &ListScope, view: &ViewQuery) -> Result<i64> {
+    let mut q = Sql::new("SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+    push_scope(&mut q, scope);
+    push_view(&mut q, view);
+    Ok(q.query_scalar().fetch_one(c).await?)
 }

@@ -6,6 +6,7 @@ mod directory;
 mod rules;
 mod sharing;
 mod tickets;
+mod views;
 
 use ferrodesk_app::App;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -35,6 +36,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "access", description = "Who may see a ticket, and why"),
         (name = "settings", description = "Account settings"),
         (name = "rules", description = "Automation rules, their warnings and simulation"),
+        (name = "views", description = "Saved agent views with counts"),
+        (name = "search", description = "Full-text search"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +69,7 @@ pub fn routes() -> OpenApiRouter<App> {
             .merge(directory::routes())
             .merge(tickets::routes())
             .merge(sharing::routes())
-            .merge(rules::routes()),
+            .merge(rules::routes())
+            .merge(views::routes()),
     )
 }

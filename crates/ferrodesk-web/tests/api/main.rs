@@ -9,4 +9,5 @@ mod ownership;
 mod rules;
 mod sharing;
 mod tickets;
+mod views;
 mod worlds;
