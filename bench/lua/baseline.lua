@@ -1,0 +1,4 @@
+dofile("bench/lua/common.lua")
+request = function()
+  return wrk.format("GET", "/")
+end

@@ -1,0 +1,1 @@
+//! Benchmark tools for Ferrodesk (see `bench/README.md`).
