@@ -592,6 +592,58 @@ impl App {
         Ok(user_out(Some(p), after))
     }
 
+    /// Deletes an agent (admins). Their history stays (comments, audit events keep their
+    /// name); they are suspended, lose their sessions, tokens and groups, and every ticket
+    /// they owned loses them as assignee or internal agent (reason `agent_deleted`).
+    pub async fn delete_agent(&self, p: &Principal, id: UserId) -> Result<()> {
+        p.require_admin()?;
+        if p.user.id == id {
+            return Err(AppError::forbidden(
+                "cannot_delete_self",
+                "admins cannot delete themselves",
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        let u = match store::get_user(&mut tx, id).await? {
+            Some(u) if u.email != store::SYSTEM_EMAIL => u,
+            _ => return Err(AppError::NotFound("user")),
+        };
+        if u.role == Role::EndUser {
+            return Err(AppError::invalid(
+                "id",
+                "not_an_agent",
+                "end users are suspended, not deleted: their tickets stay theirs",
+            ));
+        }
+        let actor = Actor::from(p);
+        self.cascade_agent_deleted(&mut tx, actor, id).await?;
+        let groups = store::leave_all_groups(&mut tx, id).await?;
+        store::update_user(
+            &mut tx,
+            id,
+            &UserUpdate {
+                suspended: Some(true),
+                ..UserUpdate::default()
+            },
+            self.now(),
+        )
+        .await?;
+        store::delete_tokens_of(&mut tx, id).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            ("user", id.0),
+            "deleted",
+            vec![
+                FieldChange::new("suspended", u.suspended, true),
+                FieldChange::new("group_ids", &groups, ()),
+            ],
+            None,
+        )
+        .await?;
+        commit(tx).await
+    }
+
     // ------------------------------------------------------------ organizations
 
     /// Lists organizations: staff see all, end users their own.

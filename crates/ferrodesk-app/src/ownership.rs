@@ -207,6 +207,27 @@ impl App {
         Ok(())
     }
 
+    /// An agent is deleted: they leave every ticket they own, as assignee or internal agent
+    /// (reason `agent_deleted`).
+    pub(crate) async fn cascade_agent_deleted(
+        &self,
+        c: &mut Conn,
+        actor: Actor,
+        agent: UserId,
+    ) -> Result<()> {
+        for id in store::ticket_ids_where(c, TicketRef::InternalAgent, agent.0).await? {
+            self.cascade_one(c, actor, id, "agent_deleted", |t| {
+                t.internal_agent_id = None
+            })
+            .await?;
+        }
+        for id in store::ticket_ids_where(c, TicketRef::Assignee, agent.0).await? {
+            self.cascade_one(c, actor, id, "agent_deleted", |t| t.assignee_id = None)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// An end user left organization `org`: their non-closed tickets in it lose it.
     pub(crate) async fn detach_tickets_from_organization(
         &self,

@@ -1023,3 +1023,27 @@ pub async fn delete_status(c: &mut Conn, id: StatusId) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Deletes every API token of a user.
+pub async fn delete_tokens_of(c: &mut Conn, user: UserId) -> Result<()> {
+    sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Removes a user from every group; gives back the groups they were in.
+pub async fn leave_all_groups(c: &mut Conn, user: UserId) -> Result<Vec<GroupId>> {
+    let groups: Vec<i64> = sqlx::query_scalar(
+        "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
+    )
+    .bind(user.0)
+    .fetch_all(&mut *c)
+    .await?;
+    sqlx::query("DELETE FROM group_members WHERE user_id = $1")
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(groups.into_iter().map(GroupId).collect())
+}

@@ -21,7 +21,7 @@ use crate::extract::{Auth, Body, Params};
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user))
+        .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(list_organizations, create_organization))
         .routes(routes!(get_organization, update_organization))
         .routes(routes!(add_member, remove_member))
@@ -111,6 +111,19 @@ async fn update_user(
     Body(input): Body<UserPatch>,
 ) -> Result<Json<UserOut>, ApiError> {
     Ok(Json(app.update_user(&p, UserId(id), input).await?))
+}
+
+/// Deletes an agent (admins): suspended, out of every group, off every ticket they owned
+/// (each change audited with reason `agent_deleted`); their history stays.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn delete_user(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_agent(&p, UserId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lists organizations (end users: their own).

@@ -412,6 +412,59 @@ async fn each_cascade_removes_the_internal_owner_with_its_reason(app: TestApp) {
     assert!(app.app.verify_audit().await.unwrap().is_ok());
 }
 
+async fn deleting_an_agent_removes_them_from_their_tickets_with_its_reason(app: TestApp) {
+    let d = desk(&app).await;
+    let t = owned(&app, &d).await;
+    let assigned = app
+        .ticket(
+            &d.admin.token,
+            json!({"group_id": d.finance, "assignee_id": d.fiona.id}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.delete(&d.admin.token, &format!("/users/{}", d.fiona.id))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let owned_now = app.get(&d.admin.token, &format!("/tickets/{t}")).await.body;
+    assert_eq!(
+        (
+            owned_now["internal_group_id"].as_i64(),
+            owned_now["internal_agent_id"].clone()
+        ),
+        (Some(d.finance), json!(null))
+    );
+    assert_eq!(
+        last_event(&app, &d.admin, t).await["reason"],
+        "agent_deleted"
+    );
+    assert_eq!(
+        app.get(&d.admin.token, &format!("/tickets/{assigned}"))
+            .await
+            .body["assignee_id"],
+        json!(null)
+    );
+    assert_eq!(
+        app.get(&d.fiona.token, "/me").await.status,
+        StatusCode::UNAUTHORIZED,
+        "their token stopped working"
+    );
+    let group = app
+        .get(&d.admin.token, &format!("/groups/{}", d.finance))
+        .await
+        .body;
+    assert_eq!(group["agent_ids"], json!([]));
+    assert_eq!(
+        app.delete(&d.admin.token, &format!("/users/{}", d.customer.id))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
 async fn a_group_scope_agent_sees_a_ticket_only_while_their_group_owns_it(app: TestApp) {
     let d = desk(&app).await;
     let lena = app.agent(TicketScope::Group, &[d.legal]).await;
@@ -468,6 +521,7 @@ on_both_databases!(
     a_status_change_that_keeps_the_group_mapped_keeps_the_owner,
     an_all_groups_status_accepts_a_group_created_after_it,
     each_cascade_removes_the_internal_owner_with_its_reason,
+    deleting_an_agent_removes_them_from_their_tickets_with_its_reason,
     a_group_scope_agent_sees_a_ticket_only_while_their_group_owns_it,
     customers_see_the_customer_label_of_a_custom_status,
 );
