@@ -140,9 +140,7 @@ impl App {
         if user.suspended {
             return Ok(None);
         }
-        let Some(viewer) = directory::load_viewer(c, id).await? else {
-            return Ok(None);
-        };
+        let viewer = directory::viewer_of(c, &user).await?;
         Ok(Some(Principal { user, viewer, via }))
     }
 

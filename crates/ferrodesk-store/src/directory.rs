@@ -297,21 +297,26 @@ pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) 
 
 /// The facts the access policy needs about a user, read fresh from the database.
 pub async fn load_viewer(c: &mut Conn, id: UserId) -> Result<Option<Viewer>> {
-    let Some(u) = get_user(c, id).await? else {
-        return Ok(None);
-    };
+    match get_user(c, id).await? {
+        Some(u) => Ok(Some(viewer_of(c, &u).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The policy facts of a user already read: one query for their organizations' sharing.
+pub async fn viewer_of(c: &mut Conn, u: &User) -> Result<Viewer> {
     let memberships: Vec<(i64, String)> = sqlx::query_as(
         "SELECT o.id, o.sharing FROM organization_members m \
          JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY o.id",
     )
-    .bind(id.0)
+    .bind(u.id.0)
     .fetch_all(&mut *c)
     .await?;
-    Ok(Some(Viewer {
+    Ok(Viewer {
         user_id: u.id,
         role: u.role,
         ticket_scope: u.ticket_scope,
-        group_ids: u.group_ids,
+        group_ids: u.group_ids.clone(),
         access: u.access,
         memberships: memberships
             .into_iter()
@@ -323,7 +328,7 @@ pub async fn load_viewer(c: &mut Conn, id: UserId) -> Result<Option<Viewer>> {
             })
             .collect::<Result<_>>()?,
         suspended: u.suspended,
-    }))
+    })
 }
 
 /// The policy facts of several users at once (three queries), in the order of `ids`;
