@@ -729,6 +729,15 @@ async fn show(
 #[serde(default)]
 struct PropsForm {
     version: String,
+    /// The values the form was rendered with: only fields the agent changed are sent,
+    /// so a status change alone lets Ferrodesk remove an unmapped internal owner itself
+    /// (and record why) instead of the form repeating the old values.
+    orig_status_id: String,
+    orig_priority: String,
+    orig_group_id: String,
+    orig_assignee_id: String,
+    orig_internal_group_id: String,
+    orig_internal_agent_id: String,
     status_id: String,
     priority: String,
     group_id: String,
@@ -776,13 +785,17 @@ async fn update(
     let priority = parse_priority(&mut errors, &form.priority);
     let version = form.version.trim().parse::<i64>().ok();
     if errors.is_empty() {
+        let changed = |new: &str, old: &str| new.trim() != old.trim();
+        let f = &form;
         let patch = TicketPatch {
-            status_id: Some(o.status_id),
-            priority,
-            group_id: Some(o.group_id),
-            assignee_id: Some(o.assignee_id),
-            internal_group_id: Some(o.internal_group_id),
-            internal_agent_id: Some(o.internal_agent_id),
+            status_id: changed(&f.status_id, &f.orig_status_id).then_some(o.status_id),
+            priority: priority.filter(|_| changed(&f.priority, &f.orig_priority)),
+            group_id: changed(&f.group_id, &f.orig_group_id).then_some(o.group_id),
+            assignee_id: changed(&f.assignee_id, &f.orig_assignee_id).then_some(o.assignee_id),
+            internal_group_id: changed(&f.internal_group_id, &f.orig_internal_group_id)
+                .then_some(o.internal_group_id),
+            internal_agent_id: changed(&f.internal_agent_id, &f.orig_internal_agent_id)
+                .then_some(o.internal_agent_id),
             ..Default::default()
         };
         match app.update_ticket(&s.p, TicketId(id), version, patch).await {
