@@ -30,12 +30,8 @@ pub(super) fn routes() -> Router<App> {
 }
 
 /// Agents and admins only; end users are sent to their portal.
-fn staff_only(s: &Session) -> Result<(), Response> {
-    if s.is_staff() {
-        Ok(())
-    } else {
-        Err(Redirect::to("/portal").into_response())
-    }
+fn staff_only(s: &Session) -> Option<Response> {
+    (!s.is_staff()).then(|| Redirect::to("/portal").into_response())
 }
 
 // ------------------------------------------------------------------ list
@@ -117,7 +113,7 @@ async fn list(
     s: Session,
     Query(q): Query<ListParams>,
 ) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let dir = Directory::load(&app, &s.p).await?;
@@ -399,7 +395,7 @@ async fn internal_owner_fragment(
     s: Session,
     Query(q): Query<OwnerParams>,
 ) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let dir = Directory::load(&app, &s.p).await?;
@@ -706,7 +702,7 @@ async fn show(
     Path(id): Path<i64>,
     Query(n): Query<Notice>,
 ) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let page = ticket_page(
@@ -777,7 +773,7 @@ async fn update(
     Path(id): Path<i64>,
     Post { s, form }: Post<PropsForm>,
 ) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let mut errors = Errors::new();
@@ -841,7 +837,7 @@ async fn comment(
     Path(id): Path<i64>,
     Post { s, form }: Post<CommentForm>,
 ) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let public = form.public != "false";
@@ -981,7 +977,7 @@ async fn new_ticket_page(
 }
 
 async fn new_form(State(app): State<App>, s: Session) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let statuses = app.list_statuses(&s.p).await?.items;
@@ -1002,7 +998,7 @@ async fn create(
     State(app): State<App>,
     Post { s, form }: Post<NewTicketForm>,
 ) -> Result<Response, UiError> {
-    if let Err(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let mut errors = Errors::new();
