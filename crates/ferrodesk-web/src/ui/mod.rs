@@ -237,7 +237,7 @@ impl IntoResponse for UiError {
                      change, then make yours again."
                         .into(),
                 ),
-                AppError::Invalid(errors) => error_page(
+                AppError::Invalid(errors) | AppError::PrechecksFailed(errors) => error_page(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Please check the form",
                     errors
