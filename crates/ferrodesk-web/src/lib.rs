@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -26,6 +27,7 @@ pub fn router(app: App) -> Router {
         }),
     )
     .route("/healthz", axum::routing::get(|| async { "ok" }))
+    .merge(ui::routes())
     .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
     .with_state(app)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,0 +1,1033 @@
+//! The agent workspace: ticket list with views and filters, ticket page (conversation,
+//! reply and note boxes, properties with shared ownership, timeline) and the new ticket form.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ferrodesk_app::dto::{
+    CommentIn, CommentOut, EventOut, TicketIn, TicketOut, TicketPatch, UserOut,
+};
+use ferrodesk_app::{App, AppError};
+use ferrodesk_core::{GroupId, OrganizationId, Priority, Role, StatusId, TicketId, UserId};
+use ferrodesk_store::directory::UserFilter;
+use ferrodesk_store::tickets::TicketFilter;
+use serde::Deserialize;
+
+use super::view::{Directory, Layout, Opt, OptGroup, when};
+use super::{Errors, Post, Session, UiError, field_errors, html, html_status, opt_id};
+
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/agent", get(|| async { Redirect::to("/agent/tickets") }))
+        .route("/agent/tickets", get(list).post(create))
+        .route("/agent/tickets/new", get(new_form))
+        .route("/agent/tickets/{id}", get(show).post(update))
+        .route("/agent/tickets/{id}/comments", post(comment))
+        .route("/agent/internal-owner", get(internal_owner_fragment))
+}
+
+/// Agents and admins only; end users are sent to their portal.
+fn staff_only(s: &Session) -> Option<Response> {
+    (!s.is_staff()).then(|| Redirect::to("/portal").into_response())
+}
+
+// ------------------------------------------------------------------ list
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListParams {
+    status_id: String,
+    group_id: String,
+    assignee_id: String,
+    internal_group_id: String,
+    internal_agent_id: String,
+    any_group_id: String,
+    any_agent_id: String,
+    cursor: String,
+    view: String,
+}
+
+struct ViewLink {
+    name: String,
+    href: String,
+    count: i64,
+    current: bool,
+}
+
+struct Row {
+    id: i64,
+    subject: String,
+    requester: String,
+    status: String,
+    priority: String,
+    group: String,
+    internal: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "agent_tickets.html")]
+struct ListPage {
+    layout: Layout,
+    heading: String,
+    views: Vec<ViewLink>,
+    statuses: Vec<Opt>,
+    groups: Vec<Opt>,
+    assignees: Vec<Opt>,
+    internal_groups: Vec<Opt>,
+    internal_agents: Vec<Opt>,
+    rows: Vec<Row>,
+    next_href: Option<String>,
+    first_href: Option<String>,
+    errors: Errors,
+}
+
+fn query_string(pairs: &[(&str, String)]) -> String {
+    let kept: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
+/// Requesters' names: staff may read any user.
+async fn user_names(app: &App, s: &Session, ids: &[i64]) -> Vec<(i64, String)> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        if let Ok(u) = app.get_user(&s.p, UserId(id)).await {
+            out.push((id, u.name));
+        }
+    }
+    out
+}
+
+async fn list(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<ListParams>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let dir = Directory::load(&app, &s.p).await?;
+    let mut errors = Errors::new();
+    let status_id = opt_id(&mut errors, "status_id", &q.status_id);
+    let group_id = opt_id(&mut errors, "group_id", &q.group_id);
+    let assignee_id = opt_id(&mut errors, "assignee_id", &q.assignee_id);
+    let internal_group_id = opt_id(&mut errors, "internal_group_id", &q.internal_group_id);
+    let internal_agent_id = opt_id(&mut errors, "internal_agent_id", &q.internal_agent_id);
+    let any_group_id = opt_id(&mut errors, "any_group_id", &q.any_group_id);
+    let any_agent_id = opt_id(&mut errors, "any_agent_id", &q.any_agent_id);
+    let filter = TicketFilter {
+        status_id: status_id.map(StatusId),
+        group_id: group_id.map(GroupId),
+        assignee_id: assignee_id.map(UserId),
+        internal_group_id: internal_group_id.map(GroupId),
+        internal_agent_id: internal_agent_id.map(UserId),
+        any_group_id: any_group_id.map(GroupId),
+        any_agent_id: any_agent_id.map(UserId),
+        ..Default::default()
+    };
+    let cursor = (!q.cursor.is_empty()).then_some(q.cursor.as_str());
+    let page = match app.list_tickets(&s.p, filter, cursor, Some(25)).await {
+        Ok(p) => p,
+        Err(e) => {
+            errors.extend(field_errors(e)?);
+            ferrodesk_app::dto::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }
+        }
+    };
+    let me = s.p.user.id.0;
+    let mut view_defs: Vec<(String, String, TicketFilter)> = vec![
+        ("All tickets".into(), String::new(), TicketFilter::default()),
+        (
+            "My tickets".into(),
+            format!("assignee_id={me}"),
+            TicketFilter {
+                assignee_id: Some(UserId(me)),
+                ..Default::default()
+            },
+        ),
+        (
+            "Shared with me".into(),
+            format!("internal_agent_id={me}"),
+            TicketFilter {
+                internal_agent_id: Some(UserId(me)),
+                ..Default::default()
+            },
+        ),
+    ];
+    for g in dir.groups.iter().filter(|g| g.agent_ids.contains(&me)) {
+        view_defs.push((
+            format!("{} (group or internal)", g.name),
+            format!("any_group_id={}", g.id),
+            TicketFilter {
+                any_group_id: Some(GroupId(g.id)),
+                ..Default::default()
+            },
+        ));
+    }
+    if let Some(cr) = dir
+        .statuses
+        .iter()
+        .find(|st| st.name == "Customer Responded")
+    {
+        view_defs.push((
+            "Customer Responded".into(),
+            format!("status_id={}", cr.id),
+            TicketFilter {
+                status_id: Some(StatusId(cr.id)),
+                ..Default::default()
+            },
+        ));
+    }
+    let current_query = query_string(&[
+        ("status_id", q.status_id.clone()),
+        ("group_id", q.group_id.clone()),
+        ("assignee_id", q.assignee_id.clone()),
+        ("internal_group_id", q.internal_group_id.clone()),
+        ("internal_agent_id", q.internal_agent_id.clone()),
+        ("any_group_id", q.any_group_id.clone()),
+        ("any_agent_id", q.any_agent_id.clone()),
+    ]);
+    let mut views = Vec::new();
+    let mut heading = "Tickets".to_owned();
+    for (name, query, filter) in view_defs {
+        let count = app.count_tickets(&s.p, filter).await?.count;
+        let current = query == current_query;
+        if current {
+            heading = name.clone();
+        }
+        views.push(ViewLink {
+            href: if query.is_empty() {
+                "/agent/tickets".into()
+            } else {
+                format!("/agent/tickets?{query}")
+            },
+            name,
+            count,
+            current,
+        });
+    }
+    let requesters: Vec<i64> = page.items.iter().map(|t| t.requester_id).collect();
+    let names = user_names(&app, &s, &requesters).await;
+    let rows = page
+        .items
+        .iter()
+        .map(|t| Row {
+            id: t.id,
+            subject: t.subject.clone(),
+            requester: names
+                .iter()
+                .find(|(id, _)| *id == t.requester_id)
+                .map_or_else(String::new, |(_, n)| n.clone()),
+            status: t.status.clone(),
+            priority: t.priority.to_string(),
+            group: [
+                dir.group_name(t.group_id.flatten()),
+                dir.staff_name(t.assignee_id),
+            ]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(" / "),
+            internal: [
+                dir.group_name(t.internal_group_id.flatten()),
+                dir.staff_name(t.internal_agent_id.flatten()),
+            ]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(" / "),
+            updated: when(&t.updated_at),
+        })
+        .collect();
+    let next_href = page.next_cursor.as_ref().map(|c| {
+        let mut qs = current_query.clone();
+        if !qs.is_empty() {
+            qs.push('&');
+        }
+        qs.push_str(&query_string(&[("cursor", c.clone())]));
+        format!("/agent/tickets?{qs}")
+    });
+    let first_href = (!q.cursor.is_empty()).then(|| {
+        if current_query.is_empty() {
+            "/agent/tickets".to_owned()
+        } else {
+            format!("/agent/tickets?{current_query}")
+        }
+    });
+    let mut statuses = vec![Opt::none("Any status", status_id.is_none())];
+    statuses.extend(dir.status_options(status_id));
+    let _ = q.view;
+    Ok(html(&ListPage {
+        layout: s.layout(heading.clone(), "tickets"),
+        heading,
+        views,
+        statuses,
+        groups: dir.group_options("Any group", group_id),
+        assignees: dir.staff_options("Any assignee", assignee_id),
+        internal_groups: dir.group_options("Any internal group", internal_group_id),
+        internal_agents: dir.staff_options("Any internal agent", internal_agent_id),
+        rows,
+        next_href,
+        first_href,
+        errors,
+    }))
+}
+
+// ------------------------------------------------------------------ properties
+
+/// The owner fields of a ticket form, as chosen (or as stored).
+#[derive(Debug, Clone, Default)]
+struct Owners {
+    status_id: i64,
+    priority: String,
+    group_id: Option<i64>,
+    assignee_id: Option<i64>,
+    internal_group_id: Option<i64>,
+    internal_agent_id: Option<i64>,
+}
+
+impl Owners {
+    fn of(t: &TicketOut) -> Owners {
+        Owners {
+            status_id: t.status_id,
+            priority: t.priority.to_string(),
+            group_id: t.group_id.flatten(),
+            assignee_id: t.assignee_id,
+            internal_group_id: t.internal_group_id.flatten(),
+            internal_agent_id: t.internal_agent_id.flatten(),
+        }
+    }
+}
+
+/// "Assign to (internal)": the internal group and agent, whose choices follow the status.
+#[derive(Template)]
+#[template(path = "internal_owner.html")]
+struct InternalOwner {
+    status_name: String,
+    groups: Vec<Opt>,
+    agents: Vec<OptGroup>,
+    group_error: Option<String>,
+    agent_error: Option<String>,
+    note: Option<String>,
+}
+
+fn internal_owner(dir: &Directory, o: &Owners, errors: &Errors) -> InternalOwner {
+    let mapped = dir.mapped_groups(o.status_id);
+    let status_name = dir.status_name(o.status_id);
+    let chosen_is_mapped = o
+        .internal_group_id
+        .is_none_or(|g| mapped.iter().any(|m| m.id == g));
+    let mut groups = vec![Opt::none("— none —", o.internal_group_id.is_none())];
+    groups.extend(
+        mapped
+            .iter()
+            .map(|g| Opt::new(g.id, g.name.clone(), Some(g.id) == o.internal_group_id)),
+    );
+    let mut note = None;
+    if !chosen_is_mapped {
+        // Keep the stored choice visible so the server's answer can name it.
+        let g = o.internal_group_id.unwrap_or_default();
+        groups.push(Opt::new(
+            g,
+            format!("{} (not mapped to {status_name})", dir.group_name(Some(g))),
+            true,
+        ));
+        note = Some(format!(
+            "{} is not mapped to {status_name}: choose one of the groups listed, or none.",
+            dir.group_name(Some(g))
+        ));
+    }
+    if mapped.is_empty() {
+        note.get_or_insert_with(|| {
+            format!("No internal group is mapped to {status_name}: choose a status such as Customer Responded to share ownership.")
+        });
+    }
+    let in_group: Vec<&ferrodesk_app::dto::GroupOut> = match o.internal_group_id {
+        Some(g) => dir.groups.iter().filter(|x| x.id == g).collect(),
+        None => mapped.clone(),
+    };
+    let mut agents = vec![OptGroup {
+        label: String::new(),
+        options: vec![Opt::none("— none —", o.internal_agent_id.is_none())],
+    }];
+    agents.extend(
+        dir.members_by_group(
+            &in_group,
+            o.internal_group_id
+                .or_else(|| in_group.first().map(|g| g.id)),
+            o.internal_agent_id,
+        ),
+    );
+    InternalOwner {
+        status_name,
+        groups,
+        agents,
+        group_error: errors.get("internal_group_id").cloned(),
+        agent_error: errors.get("internal_agent_id").cloned(),
+        note,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct OwnerParams {
+    status_id: String,
+    internal_group_id: String,
+    internal_agent_id: String,
+}
+
+/// The "Assign to (internal)" fieldset for a status (htmx swaps it in when the status or
+/// the internal group changes).
+async fn internal_owner_fragment(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<OwnerParams>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let dir = Directory::load(&app, &s.p).await?;
+    let mut errors = Errors::new();
+    let status_id = opt_id(&mut errors, "status_id", &q.status_id).unwrap_or_default();
+    let mut o = Owners {
+        status_id,
+        internal_group_id: opt_id(&mut errors, "internal_group_id", &q.internal_group_id),
+        internal_agent_id: opt_id(&mut errors, "internal_agent_id", &q.internal_agent_id),
+        ..Default::default()
+    };
+    // As the server does on save: a group the new status does not map is dropped.
+    if o.internal_group_id
+        .is_some_and(|g| !dir.mapped_groups(status_id).iter().any(|m| m.id == g))
+    {
+        o.internal_group_id = None;
+        o.internal_agent_id = None;
+    }
+    if let (Some(g), Some(a)) = (o.internal_group_id, o.internal_agent_id)
+        && !dir
+            .groups
+            .iter()
+            .any(|x| x.id == g && x.agent_ids.contains(&a))
+    {
+        o.internal_agent_id = None;
+    }
+    Ok(html(&internal_owner(&dir, &o, &Errors::new())))
+}
+
+// ------------------------------------------------------------------ ticket page
+
+struct CommentView {
+    id: i64,
+    author: String,
+    body: String,
+    public: bool,
+    at: String,
+}
+
+struct EventView {
+    who: String,
+    at: String,
+    what: String,
+    changes: Vec<String>,
+    reason: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "agent_ticket.html")]
+struct TicketPage {
+    layout: Layout,
+    t: TicketOut,
+    requester: String,
+    organization: Option<(i64, String)>,
+    comments: Vec<CommentView>,
+    events: Vec<EventView>,
+    statuses: Vec<Opt>,
+    priorities: Vec<Opt>,
+    groups: Vec<Opt>,
+    assignees: Vec<Opt>,
+    internal_owner: String,
+    errors: Errors,
+    reply_body: String,
+    note_body: String,
+    sharing_check: Option<String>,
+}
+
+fn priority_options(selected: &str) -> Vec<Opt> {
+    Priority::ALL
+        .iter()
+        .map(|p| Opt::new(p.as_str(), capitalize(p.as_str()), p.as_str() == selected))
+        .collect()
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A sentence for why Ferrodesk changed a ticket by itself.
+pub(crate) fn reason_text(reason: &str) -> String {
+    match reason {
+        "status_changed" => "internal owner removed because the status changed".into(),
+        "group_deleted" => "internal owner removed because the group was deleted".into(),
+        "group_unmapped" => {
+            "internal owner removed because the group was unmapped from the status".into()
+        }
+        "status_deleted" => {
+            "internal owner removed because the status was deleted (the ticket moved to Open)"
+                .into()
+        }
+        "agent_left_group" => "internal agent removed because they left the internal group".into(),
+        "agent_deleted" => "internal agent removed because the agent was deleted".into(),
+        r => match r.strip_prefix("rule:") {
+            Some(id) => format!("changed by rule {id}"),
+            None => r.replace('_', " "),
+        },
+    }
+}
+
+fn field_label(field: &str) -> &str {
+    match field {
+        "status_id" => "Status",
+        "priority" => "Priority",
+        "group_id" => "Group",
+        "assignee_id" => "Assignee",
+        "internal_group_id" => "Internal group",
+        "internal_agent_id" => "Internal agent",
+        "requester_id" => "Requester",
+        "organization_id" => "Organization",
+        "subject" => "Subject",
+        "cc_ids" => "CCs",
+        "tags" => "Tags",
+        "comment" => "Comment",
+        f => f,
+    }
+}
+
+fn value_text(dir: &Directory, field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match (field, v) {
+        (_, Value::Null) => "none".into(),
+        ("status_id", Value::Number(n)) => dir.status_name(n.as_i64().unwrap_or_default()),
+        ("group_id" | "internal_group_id", Value::Number(n)) => dir.group_name(n.as_i64()),
+        ("assignee_id" | "internal_agent_id", Value::Number(n)) => dir.staff_name(n.as_i64()),
+        ("comment", Value::Object(o)) => {
+            let kind = if o.get("public").and_then(Value::as_bool).unwrap_or(true) {
+                "public reply"
+            } else {
+                "private note"
+            };
+            format!(
+                "{kind} #{}",
+                o.get("id").map(|i| i.to_string()).unwrap_or_default()
+            )
+        }
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+fn event_view(dir: &Directory, e: EventOut) -> EventView {
+    let who = match e.actor.kind.as_str() {
+        "user" => e.actor.name.clone().unwrap_or_else(|| "someone".into()),
+        "rule" => format!("Rule {}", e.actor.id.unwrap_or_default()),
+        _ => "Ferrodesk".into(),
+    };
+    let what = match e.action.as_str() {
+        "created" => "created the ticket".to_owned(),
+        "updated" => "changed".to_owned(),
+        "comment_added" => "commented".to_owned(),
+        a => a.replace('_', " "),
+    };
+    let changes = e
+        .changes
+        .iter()
+        .filter(|c| !(e.action == "created" && c.from.is_null() && c.field == "comment"))
+        .map(|c| {
+            if c.field == "comment" {
+                format!("added a {}", value_text(dir, &c.field, &c.to))
+            } else if e.action == "created" {
+                format!(
+                    "{}: {}",
+                    field_label(&c.field),
+                    value_text(dir, &c.field, &c.to)
+                )
+            } else {
+                format!(
+                    "{}: {} → {}",
+                    field_label(&c.field),
+                    value_text(dir, &c.field, &c.from),
+                    value_text(dir, &c.field, &c.to)
+                )
+            }
+        })
+        .collect();
+    EventView {
+        who,
+        at: when(&e.at),
+        what,
+        changes,
+        reason: e.reason.as_deref().map(reason_text),
+    }
+}
+
+fn comment_view(c: CommentOut) -> CommentView {
+    CommentView {
+        id: c.id,
+        author: c.author_name,
+        body: c.body,
+        public: c.public,
+        at: when(&c.created_at),
+    }
+}
+
+/// Every comment of a ticket, oldest first (following the cursor).
+pub(super) async fn all_comments(
+    app: &App,
+    s: &Session,
+    id: TicketId,
+) -> Result<Vec<CommentOut>, UiError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let page = app
+            .list_comments(&s.p, id, cursor.as_deref(), Some(100))
+            .await?;
+        out.extend(page.items);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+struct Draft {
+    owners: Option<Owners>,
+    errors: Errors,
+    reply: String,
+    note: String,
+    notice: Option<String>,
+}
+
+async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<TicketPage, UiError> {
+    let t = app.get_ticket(&s.p, TicketId(id)).await?;
+    let dir = Directory::load(app, &s.p).await?;
+    let comments = all_comments(app, s, TicketId(id)).await?;
+    let mut events = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let page = app
+            .list_events(&s.p, TicketId(id), cursor.as_deref(), Some(100))
+            .await?;
+        events.extend(page.items.into_iter().map(|e| event_view(&dir, e)));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let requester = app
+        .get_user(&s.p, UserId(t.requester_id))
+        .await
+        .map(|u| format!("{} <{}>", u.name, u.email.unwrap_or_default()))
+        .unwrap_or_default();
+    let organization = match t.organization_id {
+        Some(o) => app
+            .get_organization(&s.p, OrganizationId(o))
+            .await
+            .ok()
+            .map(|org| (org.id, org.name)),
+        None => None,
+    };
+    let o = draft.owners.unwrap_or_else(|| Owners::of(&t));
+    let owner = internal_owner(&dir, &o, &draft.errors)
+        .render()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut layout = s.layout(format!("#{} {}", t.id, t.subject), "tickets");
+    layout.notice = draft.notice;
+    Ok(TicketPage {
+        layout,
+        requester,
+        organization,
+        comments: comments.into_iter().map(comment_view).collect(),
+        events,
+        statuses: dir.status_options(Some(o.status_id)),
+        priorities: priority_options(&o.priority),
+        groups: dir.group_options("— none —", o.group_id),
+        assignees: dir.staff_options("— none —", o.assignee_id),
+        internal_owner: owner,
+        errors: draft.errors,
+        reply_body: draft.reply,
+        note_body: draft.note,
+        sharing_check: t
+            .sharing_check
+            .as_ref()
+            .and_then(|v| serde_json::to_string_pretty(v).ok()),
+        t,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Notice {
+    done: String,
+}
+
+fn notice_text(done: &str) -> Option<String> {
+    match done {
+        "updated" => Some("Ticket updated.".into()),
+        "reply" => Some("Public reply sent.".into()),
+        "note" => Some("Private note added.".into()),
+        "created" => Some("Ticket created.".into()),
+        _ => None,
+    }
+}
+
+async fn show(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+    Query(n): Query<Notice>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let page = ticket_page(
+        &app,
+        &s,
+        id,
+        Draft {
+            owners: None,
+            errors: Errors::new(),
+            reply: String::new(),
+            note: String::new(),
+            notice: notice_text(&n.done),
+        },
+    )
+    .await?;
+    Ok(html(&page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PropsForm {
+    version: String,
+    /// The values the form was rendered with: only fields the agent changed are sent,
+    /// so a status change alone lets Ferrodesk remove an unmapped internal owner itself
+    /// (and record why) instead of the form repeating the old values.
+    orig_status_id: String,
+    orig_priority: String,
+    orig_group_id: String,
+    orig_assignee_id: String,
+    orig_internal_group_id: String,
+    orig_internal_agent_id: String,
+    status_id: String,
+    priority: String,
+    group_id: String,
+    assignee_id: String,
+    internal_group_id: String,
+    internal_agent_id: String,
+}
+
+impl PropsForm {
+    fn owners(&self, errors: &mut Errors) -> Owners {
+        Owners {
+            status_id: opt_id(errors, "status_id", &self.status_id).unwrap_or_default(),
+            priority: self.priority.clone(),
+            group_id: opt_id(errors, "group_id", &self.group_id),
+            assignee_id: opt_id(errors, "assignee_id", &self.assignee_id),
+            internal_group_id: opt_id(errors, "internal_group_id", &self.internal_group_id),
+            internal_agent_id: opt_id(errors, "internal_agent_id", &self.internal_agent_id),
+        }
+    }
+}
+
+fn parse_priority(errors: &mut Errors, v: &str) -> Option<Priority> {
+    if v.is_empty() {
+        return None;
+    }
+    match Priority::parse(v) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.insert("priority".into(), format!("priority {e}"));
+            None
+        }
+    }
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<PropsForm>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let mut errors = Errors::new();
+    let o = form.owners(&mut errors);
+    let priority = parse_priority(&mut errors, &form.priority);
+    let version = form.version.trim().parse::<i64>().ok();
+    if errors.is_empty() {
+        let changed = |new: &str, old: &str| new.trim() != old.trim();
+        let f = &form;
+        let patch = TicketPatch {
+            status_id: changed(&f.status_id, &f.orig_status_id).then_some(o.status_id),
+            priority: priority.filter(|_| changed(&f.priority, &f.orig_priority)),
+            group_id: changed(&f.group_id, &f.orig_group_id).then_some(o.group_id),
+            assignee_id: changed(&f.assignee_id, &f.orig_assignee_id).then_some(o.assignee_id),
+            internal_group_id: changed(&f.internal_group_id, &f.orig_internal_group_id)
+                .then_some(o.internal_group_id),
+            internal_agent_id: changed(&f.internal_agent_id, &f.orig_internal_agent_id)
+                .then_some(o.internal_agent_id),
+            ..Default::default()
+        };
+        match app.update_ticket(&s.p, TicketId(id), version, patch).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/agent/tickets/{id}?done=updated")).into_response()
+                );
+            }
+            Err(AppError::Stale { .. }) => {
+                errors.insert(
+                    "version".into(),
+                    "Someone changed this ticket after you opened it. The form now shows your choices over the current ticket; check them and update again.".into(),
+                );
+            }
+            Err(e) => errors = field_errors(e)?,
+        }
+    }
+    let page = ticket_page(
+        &app,
+        &s,
+        id,
+        Draft {
+            owners: Some(o),
+            errors,
+            reply: String::new(),
+            note: String::new(),
+            notice: None,
+        },
+    )
+    .await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CommentForm {
+    body: String,
+    public: String,
+}
+
+async fn comment(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<CommentForm>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let public = form.public != "false";
+    let done = if public { "reply" } else { "note" };
+    let errors = match app
+        .add_comment(
+            &s.p,
+            TicketId(id),
+            CommentIn {
+                body: form.body.clone(),
+                public: Some(public),
+            },
+        )
+        .await
+    {
+        Ok(_) => {
+            return Ok(
+                Redirect::to(&format!("/agent/tickets/{id}?done={done}#conversation"))
+                    .into_response(),
+            );
+        }
+        Err(e) => field_errors(e)?,
+    };
+    let errors = errors
+        .into_iter()
+        .map(|(k, v)| {
+            let k = if k == "body" {
+                if public { "reply_body" } else { "note_body" }.to_owned()
+            } else {
+                k
+            };
+            (k, v)
+        })
+        .collect();
+    let (reply, note) = if public {
+        (form.body, String::new())
+    } else {
+        (String::new(), form.body)
+    };
+    let page = ticket_page(
+        &app,
+        &s,
+        id,
+        Draft {
+            owners: None,
+            errors,
+            reply,
+            note,
+            notice: None,
+        },
+    )
+    .await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+// ------------------------------------------------------------------ new ticket
+
+#[derive(Template)]
+#[template(path = "agent_new_ticket.html")]
+struct NewTicketPage {
+    layout: Layout,
+    requesters: Vec<Opt>,
+    subject: String,
+    description: String,
+    public: bool,
+    statuses: Vec<Opt>,
+    priorities: Vec<Opt>,
+    groups: Vec<Opt>,
+    assignees: Vec<Opt>,
+    internal_owner: String,
+    errors: Errors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NewTicketForm {
+    requester_id: String,
+    subject: String,
+    description: String,
+    visibility: String,
+    #[serde(flatten)]
+    props: PropsForm,
+}
+
+async fn end_users(app: &App, s: &Session) -> Result<Vec<UserOut>, UiError> {
+    let page = app
+        .list_users(
+            &s.p,
+            UserFilter {
+                role: Some(Role::EndUser),
+                ..Default::default()
+            },
+            None,
+            Some(100),
+        )
+        .await?;
+    Ok(page.items)
+}
+
+async fn new_ticket_page(
+    app: &App,
+    s: &Session,
+    form: &NewTicketForm,
+    o: &Owners,
+    errors: Errors,
+) -> Result<NewTicketPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
+    let requester: Option<i64> = form.requester_id.parse().ok();
+    let mut requesters = vec![Opt::new(
+        s.p.user.id.0,
+        format!("Me ({})", s.p.user.name),
+        requester.is_none_or(|r| r == s.p.user.id.0),
+    )];
+    requesters.extend(end_users(app, s).await?.into_iter().map(|u| {
+        Opt::new(
+            u.id,
+            format!("{} <{}>", u.name, u.email.unwrap_or_default()),
+            Some(u.id) == requester,
+        )
+    }));
+    let owner = internal_owner(&dir, o, &errors)
+        .render()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(NewTicketPage {
+        layout: s.layout("New ticket", "new"),
+        requesters,
+        subject: form.subject.clone(),
+        description: form.description.clone(),
+        public: form.visibility != "private",
+        statuses: dir.status_options(Some(o.status_id)),
+        priorities: priority_options(&o.priority),
+        groups: dir.group_options("— none —", o.group_id),
+        assignees: dir.staff_options("— none —", o.assignee_id),
+        internal_owner: owner,
+        errors,
+    })
+}
+
+async fn new_form(State(app): State<App>, s: Session) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let statuses = app.list_statuses(&s.p).await?.items;
+    let open = statuses
+        .iter()
+        .find(|st| st.name == "Open")
+        .map_or(0, |st| st.id);
+    let o = Owners {
+        status_id: open,
+        priority: "normal".into(),
+        ..Default::default()
+    };
+    let page = new_ticket_page(&app, &s, &NewTicketForm::default(), &o, Errors::new()).await?;
+    Ok(html(&page))
+}
+
+async fn create(
+    State(app): State<App>,
+    Post { s, form }: Post<NewTicketForm>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let mut errors = Errors::new();
+    let o = form.props.owners(&mut errors);
+    let priority = parse_priority(&mut errors, &form.props.priority);
+    let requester_id = opt_id(&mut errors, "requester_id", &form.requester_id);
+    if errors.is_empty() {
+        let input = TicketIn {
+            subject: form.subject.clone(),
+            description: form.description.clone(),
+            public: Some(form.visibility != "private"),
+            requester_id,
+            status_id: Some(o.status_id),
+            priority,
+            group_id: o.group_id,
+            assignee_id: o.assignee_id,
+            internal_group_id: o.internal_group_id,
+            internal_agent_id: o.internal_agent_id,
+            ..Default::default()
+        };
+        match app.create_ticket(&s.p, input).await {
+            Ok(t) => {
+                return Ok(
+                    Redirect::to(&format!("/agent/tickets/{}?done=created", t.id)).into_response(),
+                );
+            }
+            Err(e) => errors = field_errors(e)?,
+        }
+    }
+    let page = new_ticket_page(&app, &s, &form, &o, errors).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}

@@ -1,0 +1,149 @@
+//! Sign in and sign out. The session cookie is the API's (`ferrodesk_session`, HttpOnly,
+//! SameSite=Lax). The sign-in form has no session yet, so its CSRF token is a random
+//! value in a short-lived cookie that the form must repeat (double submit).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ferrodesk_app::dto::LoginIn;
+use ferrodesk_app::{App, AppError};
+use serde::Deserialize;
+
+use super::view::Layout;
+use super::{Post, UiError, form_pairs, html_status, same_secret};
+use crate::extract::{SESSION_COOKIE, cookie};
+
+/// The cookie holding the sign-in form's token.
+const LOGIN_CSRF_COOKIE: &str = "ferrodesk_login_csrf";
+
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextParam {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only addresses inside this site are followed after sign-in.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+fn login_form(next: &str, email: &str, error: Option<String>, status: StatusCode) -> Response {
+    let token = ferrodesk_app::auth::new_secret();
+    let mut layout = Layout::anonymous("Sign in");
+    layout.csrf = token.clone();
+    let mut res = html_status(
+        status,
+        &LoginPage {
+            layout,
+            next: safe_next(next),
+            email: email.to_owned(),
+            error,
+        },
+    );
+    let c =
+        format!("{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/login; Max-Age=3600");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn login_page(Query(q): Query<NextParam>) -> Response {
+    login_form(&q.next, "", None, StatusCode::OK)
+}
+
+async fn login(State(app): State<App>, req: Request) -> Result<Response, UiError> {
+    let (parts, body) = req.into_parts();
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let (pairs, _) = form_pairs(Request::from_parts(parts, body), &app).await?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let sent = field("_csrf");
+    if expected.is_empty() || !same_secret(&sent, &expected) {
+        return Err(UiError::Csrf);
+    }
+    let (email, password, next) = (field("email"), field("password"), field("next"));
+    if email.trim().is_empty() || password.is_empty() {
+        return Ok(login_form(
+            &next,
+            &email,
+            Some("Enter your email address and your password.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    let grant = match app
+        .login(LoginIn {
+            email: email.trim().to_owned(),
+            password,
+        })
+        .await
+    {
+        Ok(g) => g,
+        Err(AppError::Unauthenticated) => {
+            return Ok(login_form(
+                &next,
+                &email,
+                Some("That email address and password do not match an account.".into()),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut res = Redirect::to(&safe_next(&next)).into_response();
+    let session = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        grant.secret, grant.max_age_secs
+    );
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&session) {
+        h.append(header::SET_COOKIE, v);
+    }
+    h.append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "ferrodesk_login_csrf=; HttpOnly; SameSite=Lax; Path=/login; Max-Age=0",
+        ),
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// Ends this browser's session (in the database, so the cookie stops working everywhere).
+async fn logout(State(app): State<App>, post: Post<Empty>) -> Result<Response, UiError> {
+    app.logout(&post.s.secret).await?;
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("ferrodesk_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    Ok(res)
+}

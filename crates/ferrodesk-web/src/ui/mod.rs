@@ -1,0 +1,372 @@
+//! The server-rendered web app: sign-in, the agent workspace, organization and admin pages
+//! and the customer portal. Every page gets its data from the use cases on [`App`], so the
+//! one access policy decides what a person sees; a ticket they may not see answers 404.
+//!
+//! Pages work without JavaScript (plain forms and redirects). htmx (vendored, `/static`)
+//! only refreshes the internal group and agent choices when the status changes.
+//!
+//! Every form POST carries a CSRF token derived from the session secret
+//! ([`csrf_token`]); a POST without the right token is refused with 403.
+
+mod admin;
+mod agent;
+mod auth;
+mod org;
+mod portal;
+mod view;
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use ferrodesk_app::{App, AppError, Principal};
+use ferrodesk_core::Role;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::extract::{SESSION_COOKIE, cookie};
+
+/// The web app's routes (merged into the API router by [`crate::router`]).
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/htmx.min.js", get(htmx_js))
+        .route("/static/app.css", get(app_css))
+        .merge(auth::routes())
+        .merge(agent::routes())
+        .merge(org::routes())
+        .merge(admin::routes())
+        .merge(portal::routes())
+}
+
+/// The CSRF token of a session: SHA-256 of the session secret and a fixed label, so it
+/// is stable for the session, differs between sessions and reveals nothing about the secret.
+pub fn csrf_token(session_secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"ferrodesk-ui-csrf\0");
+    h.update(session_secret.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Compares two strings in time that depends only on their lengths.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The signed-in person of a page request, with their form token.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub p: Principal,
+    pub csrf: String,
+    /// The cookie's secret, to end the session on sign-out.
+    secret: String,
+}
+
+impl Session {
+    pub fn is_staff(&self) -> bool {
+        self.p.is_staff()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.p.user.role == Role::Admin
+    }
+
+    /// The frame of a page: title, navigation, the form token.
+    pub fn layout(&self, title: impl Into<String>, section: &'static str) -> view::Layout {
+        view::Layout {
+            title: title.into(),
+            section,
+            signed_in: true,
+            user_name: self.p.user.name.clone(),
+            staff: self.is_staff(),
+            admin: self.is_admin(),
+            csrf: self.csrf.clone(),
+            notice: None,
+        }
+    }
+}
+
+impl FromRequestParts<App> for Session {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, UiError> {
+        let next = parts.uri.to_string();
+        let secret = cookie(parts, SESSION_COOKIE).ok_or(UiError::SignIn(next.clone()))?;
+        match app.principal_from_session(&secret).await? {
+            Some(p) => Ok(Session {
+                p,
+                csrf: csrf_token(&secret),
+                secret,
+            }),
+            None => Err(UiError::SignIn(next)),
+        }
+    }
+}
+
+/// A form POST from a signed-in person whose CSRF token (`_csrf`) matched.
+pub(crate) struct Post<T> {
+    pub s: Session,
+    pub form: T,
+}
+
+/// Reads an `application/x-www-form-urlencoded` body.
+async fn form_pairs(req: Request, app: &App) -> Result<(Vec<(String, String)>, Vec<u8>), UiError> {
+    let bytes = axum::body::Bytes::from_request(req, app)
+        .await
+        .map_err(|_| UiError::BadForm)?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&bytes).map_err(|_| UiError::BadForm)?;
+    Ok((pairs, bytes.to_vec()))
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for Post<T> {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, UiError> {
+        let (mut parts, body) = req.into_parts();
+        let s = Session::from_request_parts(&mut parts, app).await?;
+        let (pairs, bytes) = form_pairs(Request::from_parts(parts, body), app).await?;
+        let sent = pairs
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if !same_secret(sent, &s.csrf) {
+            return Err(UiError::Csrf);
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| UiError::BadForm)?;
+        Ok(Post { s, form })
+    }
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub(crate) enum UiError {
+    /// Not signed in: go to the sign-in page, then back to this address.
+    SignIn(String),
+    /// The form token was missing or wrong.
+    Csrf,
+    /// The body was not a form.
+    BadForm,
+    /// A use case said no.
+    App(AppError),
+}
+
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthenticated => UiError::SignIn("/".into()),
+            e => UiError::App(e),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: view::Layout,
+    heading: String,
+    message: String,
+}
+
+fn error_page(status: StatusCode, heading: &str, message: String) -> Response {
+    let page = ErrorPage {
+        layout: view::Layout::anonymous(heading),
+        heading: heading.to_owned(),
+        message,
+    };
+    let mut res = html(&page);
+    *res.status_mut() = status;
+    res
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        match self {
+            UiError::SignIn(next) => {
+                let next = if next.starts_with('/') && !next.starts_with("//") {
+                    next
+                } else {
+                    "/".into()
+                };
+                let to = format!(
+                    "/login?next={}",
+                    serde_urlencoded::to_string([("n", next.as_str())])
+                        .unwrap_or_default()
+                        .trim_start_matches("n=")
+                );
+                Redirect::to(&to).into_response()
+            }
+            UiError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "Form refused",
+                "This form did not carry a valid security token (it may be from an old page \
+                 or another site). Go back, reload the page and try again."
+                    .into(),
+            ),
+            UiError::BadForm => error_page(
+                StatusCode::BAD_REQUEST,
+                "Form not understood",
+                "The form could not be read. Reload the page and try again.".into(),
+            ),
+            UiError::App(e) => match e {
+                AppError::NotFound(what) => error_page(
+                    StatusCode::NOT_FOUND,
+                    "Not found",
+                    format!("This {what} does not exist, or you do not have access to it."),
+                ),
+                AppError::Forbidden { message, .. } => {
+                    error_page(StatusCode::FORBIDDEN, "Not allowed", message)
+                }
+                AppError::Conflict { message, .. } => {
+                    error_page(StatusCode::CONFLICT, "Conflict", message)
+                }
+                AppError::Stale { .. } => error_page(
+                    StatusCode::PRECONDITION_FAILED,
+                    "Changed meanwhile",
+                    "Someone changed this ticket after you opened it. Reload it to see the \
+                     change, then make yours again."
+                        .into(),
+                ),
+                AppError::Invalid(errors) | AppError::PrechecksFailed(errors) => error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Please check the form",
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                AppError::Unauthenticated => UiError::SignIn("/".into()).into_response(),
+                AppError::Internal(cause) => {
+                    tracing::error!(%cause, "web app error");
+                    error_page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong",
+                        "Ferrodesk could not show this page. Try again in a moment.".into(),
+                    )
+                }
+            },
+        }
+    }
+}
+
+/// Renders a page as HTML with the headers every page carries.
+pub(crate) fn html<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(body) => {
+            let mut res = body.into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+                ),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// Renders a page with a status (422 for a form with errors).
+pub(crate) fn html_status<T: Template>(status: StatusCode, t: &T) -> Response {
+    let mut res = html(t);
+    *res.status_mut() = status;
+    res
+}
+
+/// Field errors of a use case by field name.
+pub(crate) type Errors = HashMap<String, String>;
+
+/// Splits a use-case error into field errors (for the form) or a page error.
+pub(crate) fn field_errors(e: AppError) -> Result<Errors, UiError> {
+    match e {
+        AppError::Invalid(list) => {
+            let mut out = Errors::new();
+            for fe in list {
+                out.entry(fe.field)
+                    .and_modify(|m: &mut String| {
+                        m.push_str("; ");
+                        m.push_str(&fe.message);
+                    })
+                    .or_insert(fe.message);
+            }
+            Ok(out)
+        }
+        e => Err(e.into()),
+    }
+}
+
+/// Parses an optional id from a form field ("" is none).
+pub(crate) fn opt_id(errors: &mut Errors, field: &str, value: &str) -> Option<i64> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.insert(field.to_owned(), "choose one of the listed values".into());
+            None
+        }
+    }
+}
+
+async fn home(s: Result<Session, UiError>) -> Response {
+    match s {
+        Ok(s) if s.is_staff() => Redirect::to("/agent/tickets").into_response(),
+        Ok(_) => Redirect::to("/portal").into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+async fn htmx_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/htmx.min.js"),
+    )
+}
+
+async fn app_css() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    )
+}

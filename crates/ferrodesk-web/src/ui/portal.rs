@@ -1,0 +1,363 @@
+//! The customer portal: my requests, organization requests, requests I'm CC'd on, new
+//! request and the request page. What a customer sees comes from the use cases, which
+//! already leave out private notes and internal fields for end users; the reply box is
+//! shown only when the policy would accept a comment (`ticket_access(..).comment`).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ferrodesk_app::App;
+use ferrodesk_app::dto::{CommentIn, TicketIn, TicketOut};
+use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
+use ferrodesk_store::tickets::TicketFilter;
+use serde::Deserialize;
+
+use super::view::{Layout, Opt, when};
+use super::{Errors, Post, Session, UiError, field_errors, html, html_status, opt_id};
+
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/portal", get(mine))
+        .route("/portal/organization", get(organization))
+        .route("/portal/cc", get(cc))
+        .route("/portal/requests", post(create))
+        .route("/portal/requests/new", get(new_form))
+        .route("/portal/requests/{id}", get(show))
+        .route("/portal/requests/{id}/comments", post(comment))
+}
+
+struct Row {
+    id: i64,
+    subject: String,
+    status: String,
+    updated: String,
+    yours: bool,
+}
+
+fn rows(s: &Session, items: &[TicketOut]) -> Vec<Row> {
+    items
+        .iter()
+        .map(|t| Row {
+            id: t.id,
+            subject: t.subject.clone(),
+            status: t.status.clone(),
+            updated: when(&t.updated_at),
+            yours: t.requester_id == s.p.user.id.0,
+        })
+        .collect()
+}
+
+/// One list of requests, with a heading and what to say when it is empty.
+struct Section {
+    heading: String,
+    intro: Option<String>,
+    rows: Vec<Row>,
+    empty: String,
+    next_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal_list.html")]
+struct ListPage {
+    layout: Layout,
+    heading: String,
+    sections: Vec<Section>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PageParams {
+    cursor: String,
+    done: String,
+}
+
+async fn mine(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<PageParams>,
+) -> Result<Response, UiError> {
+    let filter = TicketFilter {
+        requester_id: Some(UserId(s.p.user.id.0)),
+        ..Default::default()
+    };
+    let cursor = (!q.cursor.is_empty()).then_some(q.cursor.as_str());
+    let page = app.list_tickets(&s.p, filter, cursor, Some(25)).await?;
+    let mut layout = s.layout("My requests", "mine");
+    if q.done == "created" {
+        layout.notice = Some("Your request was sent.".into());
+    }
+    Ok(html(&ListPage {
+        layout,
+        heading: "My requests".into(),
+        sections: vec![Section {
+            heading: String::new(),
+            intro: None,
+            rows: rows(&s, &page.items),
+            empty: "You have not sent any requests yet.".into(),
+            next_href: page.next_cursor.map(|c| format!("/portal?cursor={c}")),
+        }],
+    }))
+}
+
+/// The tickets of each of my organizations that the policy lets me see.
+async fn organization(State(app): State<App>, s: Session) -> Result<Response, UiError> {
+    let mut sections = Vec::new();
+    for org_id in &s.p.user.organization_ids {
+        let org = app.get_organization(&s.p, *org_id).await?;
+        let filter = TicketFilter {
+            organization_id: Some(OrganizationId(org.id)),
+            ..Default::default()
+        };
+        let page = app.list_tickets(&s.p, filter, None, Some(100)).await?;
+        let shares = org.sharing != Sharing::OwnOnly || s.p.user.access == UserAccess::Organization;
+        let intro = match (org.sharing, s.p.user.access) {
+            (Sharing::ReadWrite, _) => {
+                "Members of this organization see and reply to each other's requests."
+            }
+            (Sharing::ReadOnly, _) | (_, UserAccess::Organization) => {
+                "You can see your colleagues' requests in this organization, and reply on your own."
+            }
+            _ => "This organization does not share requests: you see only your own here.",
+        };
+        sections.push(Section {
+            heading: org.name,
+            intro: Some(intro.into()),
+            rows: rows(&s, &page.items),
+            empty: if shares {
+                "No requests in this organization yet.".into()
+            } else {
+                "No requests of yours in this organization.".into()
+            },
+            next_href: None,
+        });
+    }
+    if sections.is_empty() {
+        sections.push(Section {
+            heading: String::new(),
+            intro: None,
+            rows: Vec::new(),
+            empty: "You do not belong to an organization.".into(),
+            next_href: None,
+        });
+    }
+    Ok(html(&ListPage {
+        layout: s.layout("Organization requests", "organization"),
+        heading: "Organization requests".into(),
+        sections,
+    }))
+}
+
+/// Requests others sent with me in copy. There is no CC filter in the ticket list yet,
+/// so this reads the tickets the policy lets me see (at most 1,000) and keeps those that
+/// CC me: nothing outside my scope can appear.
+async fn cc(State(app): State<App>, s: Session) -> Result<Response, UiError> {
+    let me = s.p.user.id.0;
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let page = app
+            .list_tickets(&s.p, TicketFilter::default(), cursor.as_deref(), Some(100))
+            .await?;
+        found.extend(
+            page.items
+                .into_iter()
+                .filter(|t| t.cc_ids.contains(&me) && t.requester_id != me),
+        );
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(html(&ListPage {
+        layout: s.layout("Requests I'm CC'd on", "cc"),
+        heading: "Requests I'm CC'd on".into(),
+        sections: vec![Section {
+            heading: String::new(),
+            intro: None,
+            rows: rows(&s, &found),
+            empty: "Nobody has copied you on a request.".into(),
+            next_href: None,
+        }],
+    }))
+}
+
+// ------------------------------------------------------------------ request page
+
+struct CommentView {
+    author: String,
+    body: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal_ticket.html")]
+struct TicketPage {
+    layout: Layout,
+    t: TicketOut,
+    comments: Vec<CommentView>,
+    can_reply: bool,
+    yours: bool,
+    body: String,
+    error: Option<String>,
+}
+
+async fn ticket_page(
+    app: &App,
+    s: &Session,
+    id: i64,
+    body: String,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<TicketPage, UiError> {
+    let t = app.get_ticket(&s.p, TicketId(id)).await?;
+    let decision = app.ticket_access(&s.p, TicketId(id)).await?;
+    let comments = super::agent::all_comments(app, s, TicketId(id))
+        .await?
+        .into_iter()
+        .filter(|c| c.public)
+        .map(|c| CommentView {
+            author: c.author_name,
+            body: c.body,
+            at: when(&c.created_at),
+        })
+        .collect();
+    let mut layout = s.layout(t.subject.clone(), "");
+    layout.notice = notice;
+    Ok(TicketPage {
+        layout,
+        yours: t.requester_id == s.p.user.id.0,
+        t,
+        comments,
+        can_reply: decision.comment,
+        body,
+        error,
+    })
+}
+
+async fn show(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<PageParams>,
+) -> Result<Response, UiError> {
+    let notice = (q.done == "reply").then(|| "Your reply was sent.".to_owned());
+    Ok(html(
+        &ticket_page(&app, &s, id, String::new(), None, notice).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ReplyForm {
+    body: String,
+}
+
+async fn comment(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<ReplyForm>,
+) -> Result<Response, UiError> {
+    let result = app
+        .add_comment(
+            &s.p,
+            TicketId(id),
+            CommentIn {
+                body: form.body.clone(),
+                public: Some(true),
+            },
+        )
+        .await;
+    let error = match result {
+        Ok(_) => {
+            return Ok(Redirect::to(&format!("/portal/requests/{id}?done=reply")).into_response());
+        }
+        Err(e) => {
+            let errors = field_errors(e)?;
+            errors.into_values().collect::<Vec<_>>().join("; ")
+        }
+    };
+    let page = ticket_page(&app, &s, id, form.body, Some(error), None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+// ------------------------------------------------------------------ new request
+
+#[derive(Template)]
+#[template(path = "portal_new.html")]
+struct NewPage {
+    layout: Layout,
+    subject: String,
+    description: String,
+    organizations: Vec<Opt>,
+    errors: Errors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NewForm {
+    subject: String,
+    description: String,
+    organization_id: String,
+}
+
+async fn organization_options(
+    app: &App,
+    s: &Session,
+    selected: Option<i64>,
+) -> Result<Vec<Opt>, UiError> {
+    let default = selected.or(s.p.user.default_organization_id.map(|o| o.0));
+    let mut out = Vec::new();
+    for o in &s.p.user.organization_ids {
+        let org = app.get_organization(&s.p, *o).await?;
+        out.push(Opt::new(org.id, org.name, Some(org.id) == default));
+    }
+    Ok(out)
+}
+
+async fn new_form(State(app): State<App>, s: Session) -> Result<Response, UiError> {
+    Ok(html(&NewPage {
+        layout: s.layout("New request", "new"),
+        subject: String::new(),
+        description: String::new(),
+        organizations: organization_options(&app, &s, None).await?,
+        errors: Errors::new(),
+    }))
+}
+
+async fn create(
+    State(app): State<App>,
+    Post { s, form }: Post<NewForm>,
+) -> Result<Response, UiError> {
+    let mut errors = Errors::new();
+    let organization_id = opt_id(&mut errors, "organization_id", &form.organization_id);
+    if errors.is_empty() {
+        let input = TicketIn {
+            subject: form.subject.clone(),
+            description: form.description.clone(),
+            organization_id,
+            ..Default::default()
+        };
+        match app.create_ticket(&s.p, input).await {
+            Ok(t) => {
+                let to = if s.is_staff() {
+                    format!("/agent/tickets/{}?done=created", t.id)
+                } else {
+                    "/portal?done=created".to_owned()
+                };
+                return Ok(Redirect::to(&to).into_response());
+            }
+            Err(e) => errors = field_errors(e)?,
+        }
+    }
+    let page = NewPage {
+        layout: s.layout("New request", "new"),
+        organizations: organization_options(&app, &s, organization_id).await?,
+        subject: form.subject,
+        description: form.description,
+        errors,
+    };
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}

@@ -1,0 +1,225 @@
+//! View models shared by the pages: the page frame, select options, name lookups.
+
+use ferrodesk_app::dto::{GroupOut, StatusOut, UserOut};
+use ferrodesk_app::{App, Principal};
+use ferrodesk_core::Role;
+use ferrodesk_store::directory::UserFilter;
+
+use super::UiError;
+
+/// The frame around every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// `<title>` and the main heading's default.
+    pub title: String,
+    /// Which navigation entry is current.
+    pub section: &'static str,
+    /// Whether someone is signed in (navigation shown).
+    pub signed_in: bool,
+    /// Their name.
+    pub user_name: String,
+    /// Agent or admin.
+    pub staff: bool,
+    /// Admin.
+    pub admin: bool,
+    /// The form token.
+    pub csrf: String,
+    /// A one-line confirmation after a change.
+    pub notice: Option<String>,
+}
+
+impl Layout {
+    /// For pages shown to nobody in particular (sign-in, errors).
+    pub fn anonymous(title: &str) -> Layout {
+        Layout {
+            title: title.to_owned(),
+            section: "",
+            signed_in: false,
+            user_name: String::new(),
+            staff: false,
+            admin: false,
+            csrf: String::new(),
+            notice: None,
+        }
+    }
+
+    /// Whether `section` is the current navigation entry (`aria-current`).
+    pub fn current(&self, section: &str) -> bool {
+        self.section == section
+    }
+}
+
+/// One `<option>`.
+#[derive(Debug, Clone)]
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Opt {
+    pub fn new(value: impl ToString, label: impl Into<String>, selected: bool) -> Opt {
+        Opt {
+            value: value.to_string(),
+            label: label.into(),
+            selected,
+        }
+    }
+
+    /// The "none" choice.
+    pub fn none(label: &str, selected: bool) -> Opt {
+        Opt::new("", label, selected)
+    }
+}
+
+/// A group of `<option>`s (`<optgroup>`).
+#[derive(Debug, Clone)]
+pub struct OptGroup {
+    pub label: String,
+    pub options: Vec<Opt>,
+}
+
+/// What agent pages need to show names instead of ids: statuses, groups, staff.
+#[derive(Debug)]
+pub struct Directory {
+    pub statuses: Vec<StatusOut>,
+    pub groups: Vec<GroupOut>,
+    pub staff: Vec<UserOut>,
+}
+
+impl Directory {
+    /// Loads it through the use cases (staff only).
+    pub async fn load(app: &App, p: &Principal) -> Result<Directory, UiError> {
+        let statuses = app.list_statuses(p).await?.items;
+        let groups = app.list_groups(p).await?.items;
+        let mut staff = Vec::new();
+        for role in [Role::Admin, Role::Agent] {
+            let mut cursor: Option<String> = None;
+            for _ in 0..20 {
+                let page = app
+                    .list_users(
+                        p,
+                        UserFilter {
+                            role: Some(role),
+                            ..Default::default()
+                        },
+                        cursor.as_deref(),
+                        Some(100),
+                    )
+                    .await?;
+                staff.extend(page.items);
+                cursor = page.next_cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        staff.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Directory {
+            statuses,
+            groups,
+            staff,
+        })
+    }
+
+    pub fn status_name(&self, id: i64) -> String {
+        self.statuses
+            .iter()
+            .find(|s| s.id == id)
+            .map_or_else(|| format!("status {id}"), |s| s.name.clone())
+    }
+
+    pub fn group_name(&self, id: Option<i64>) -> String {
+        match id {
+            None => String::new(),
+            Some(id) => self
+                .groups
+                .iter()
+                .find(|g| g.id == id)
+                .map_or_else(|| format!("group {id}"), |g| g.name.clone()),
+        }
+    }
+
+    pub fn staff_name(&self, id: Option<i64>) -> String {
+        match id {
+            None => String::new(),
+            Some(id) => self
+                .staff
+                .iter()
+                .find(|u| u.id == id)
+                .map_or_else(|| format!("user {id}"), |u| u.name.clone()),
+        }
+    }
+
+    /// The groups a ticket in `status_id` may have as internal group.
+    pub fn mapped_groups(&self, status_id: i64) -> Vec<&GroupOut> {
+        let Some(status) = self.statuses.iter().find(|s| s.id == status_id) else {
+            return Vec::new();
+        };
+        self.groups
+            .iter()
+            .filter(|g| status.all_groups || status.internal_group_ids.contains(&g.id))
+            .collect()
+    }
+
+    pub fn status_options(&self, selected: Option<i64>) -> Vec<Opt> {
+        self.statuses
+            .iter()
+            .map(|s| Opt::new(s.id, s.name.clone(), Some(s.id) == selected))
+            .collect()
+    }
+
+    pub fn group_options(&self, none: &str, selected: Option<i64>) -> Vec<Opt> {
+        let mut out = vec![Opt::none(none, selected.is_none())];
+        out.extend(
+            self.groups
+                .iter()
+                .map(|g| Opt::new(g.id, g.name.clone(), Some(g.id) == selected)),
+        );
+        out
+    }
+
+    pub fn staff_options(&self, none: &str, selected: Option<i64>) -> Vec<Opt> {
+        let mut out = vec![Opt::none(none, selected.is_none())];
+        out.extend(
+            self.staff
+                .iter()
+                .map(|u| Opt::new(u.id, u.name.clone(), Some(u.id) == selected)),
+        );
+        out
+    }
+
+    /// Agents by group, for "Assign to": each group's members under its name.
+    pub fn members_by_group(
+        &self,
+        groups: &[&GroupOut],
+        selected_group: Option<i64>,
+        selected: Option<i64>,
+    ) -> Vec<OptGroup> {
+        groups
+            .iter()
+            .map(|g| OptGroup {
+                label: g.name.clone(),
+                options: g
+                    .agent_ids
+                    .iter()
+                    .map(|a| {
+                        Opt::new(
+                            a,
+                            self.staff_name(Some(*a)),
+                            Some(*a) == selected && Some(g.id) == selected_group,
+                        )
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A short, readable form of an RFC 3339 time: `2026-11-22 14:05 UTC`.
+pub fn when(rfc3339: &str) -> String {
+    match rfc3339.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => rfc3339.to_owned(),
+    }
+}

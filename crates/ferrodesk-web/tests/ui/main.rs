@@ -1,0 +1,682 @@
+//! HTML-level tests of the web app (no browser): the real router on port 0 over a fresh
+//! SQLite file and a fresh PostgreSQL database, driven like a browser without JavaScript
+//! would (cookies, forms, redirects). Every test runs on both databases.
+
+use std::collections::HashMap;
+
+use ferrodesk_app::dto::UserIn;
+use ferrodesk_core::{Role, TicketScope, UserAccess};
+use ferrodesk_testkit::{StatusCode, TestApp, on_both_databases, user_in};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser without JavaScript: keeps cookies, follows no redirects by itself.
+struct Browser<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+/// A page as the browser got it.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the first `_csrf` hidden field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"_csrf\" value=\"")
+            .expect("the page has a form token");
+        let rest = &self.body[at + "name=\"_csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let res = req
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        Page {
+            status,
+            location,
+            set_cookies,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.app.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let req = self
+            .http
+            .post(format!("{}{path}", self.app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Signs in through the form; panics unless it works.
+    async fn sign_in(&mut self, email: &str) {
+        let form = self.get("/login").await;
+        let token = form.csrf();
+        let done = self
+            .post(
+                "/login",
+                &[
+                    ("_csrf", &token),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    }
+}
+
+/// A user with a password, and their API token and email.
+async fn person(app: &TestApp, input: UserIn) -> ferrodesk_testkit::TestUser {
+    app.make_user(UserIn {
+        password: Some(PASSWORD.into()),
+        ..input
+    })
+    .await
+}
+
+async fn agent(app: &TestApp, scope: TicketScope) -> ferrodesk_testkit::TestUser {
+    person(
+        app,
+        UserIn {
+            ticket_scope: Some(scope),
+            ..user_in("Agent", Role::Agent)
+        },
+    )
+    .await
+}
+
+async fn customer(app: &TestApp, orgs: &[i64]) -> ferrodesk_testkit::TestUser {
+    person(
+        app,
+        UserIn {
+            access: Some(UserAccess::Requested),
+            organization_ids: orgs.to_vec(),
+            ..user_in("Customer", Role::EndUser)
+        },
+    )
+    .await
+}
+
+async fn organization(app: &TestApp, name: &str) -> i64 {
+    let admin = app.admin().await;
+    let a = app
+        .post(&admin.token, "/organizations", json!({"name": name}))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    a.body["id"].as_i64().unwrap()
+}
+
+async fn status_id(app: &TestApp, token: &str, name: &str) -> i64 {
+    let all = app.get(token, "/statuses").await;
+    all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+// ------------------------------------------------------------------ tests
+
+async fn signing_in_through_the_form_sets_the_session_cookie_and_signing_out_ends_it(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let mut b = Browser::new(&app);
+    let unsigned = b.get("/agent/tickets").await;
+    assert_eq!(unsigned.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        unsigned.location.as_deref(),
+        Some("/login?next=%2Fagent%2Ftickets")
+    );
+    let form = b.get("/login").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body
+            .contains(r#"<label for="email">Email address</label>"#)
+    );
+    assert!(
+        form.body
+            .contains(r#"<label for="password">Password</label>"#)
+    );
+    let token = form.csrf();
+    let wrong = b
+        .post(
+            "/login",
+            &[
+                ("_csrf", &token),
+                ("email", &a.email),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("do not match an account"));
+    let token = wrong.csrf();
+    let ok = b
+        .post(
+            "/login",
+            &[
+                ("_csrf", &token),
+                ("email", &a.email),
+                ("password", PASSWORD),
+                ("next", "/agent/tickets"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.location.as_deref(), Some("/agent/tickets"));
+    let session = ok
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("ferrodesk_session="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    let list = b.get("/agent/tickets").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("<h1>All tickets</h1>"));
+    let out = b.post("/logout", &[("_csrf", &list.csrf())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    // The old cookie no longer works either: the session is gone from the database.
+    b.cookies.insert(
+        "ferrodesk_session".into(),
+        session
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("ferrodesk_session=")
+            .into(),
+    );
+    assert_eq!(b.get("/agent/tickets").await.status, StatusCode::SEE_OTHER);
+}
+
+async fn a_form_post_without_the_right_csrf_token_is_refused_and_changes_nothing(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let t = app.ticket(&a.token, json!({})).await;
+    let id = t["id"].as_i64().unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let path = format!("/agent/tickets/{id}/comments");
+    let none = b
+        .post(&path, &[("body", "sneaky"), ("public", "true")])
+        .await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN);
+    assert!(none.body.contains("Form refused"));
+    let wrong = b
+        .post(
+            &path,
+            &[("_csrf", "0".repeat(64).as_str()), ("body", "sneaky")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let comments = app.get(&a.token, &format!("/tickets/{id}/comments")).await;
+    assert_eq!(comments.body["items"].as_array().unwrap().len(), 1);
+    // The sign-in form is protected too.
+    let mut fresh = Browser::new(&app);
+    let login = fresh
+        .post("/login", &[("email", &a.email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN);
+    // With the page's token the same post works.
+    let page = b.get(&format!("/agent/tickets/{id}")).await;
+    let ok = b
+        .post(
+            &path,
+            &[
+                ("_csrf", &page.csrf()),
+                ("body", "fine"),
+                ("public", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+}
+
+async fn a_read_only_member_sees_a_colleagues_request_without_a_reply_box(app: TestApp) {
+    let org = organization(&app, "Acme").await;
+    let alice = customer(&app, &[org]).await;
+    let bob = customer(&app, &[org]).await;
+    let theirs = app
+        .ticket(&alice.token, json!({"subject": "Alice's VPN trouble"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mine = app
+        .ticket(&bob.token, json!({"subject": "Bob's own request"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&bob.email).await;
+    // Not shared yet: the colleague's request does not exist for Bob.
+    let hidden = b.get(&format!("/portal/requests/{theirs}")).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let list = b.get("/portal/organization").await;
+    assert!(!list.body.contains("Alice&#39;s VPN trouble") && !list.body.contains("Alice's VPN"));
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'read_only' WHERE id = {org}"
+    ))
+    .await;
+    let list = b.get("/portal/organization").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&format!("/portal/requests/{theirs}")));
+    let page = b.get(&format!("/portal/requests/{theirs}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("VPN trouble"));
+    assert!(!page.body.contains("reply-form"), "no reply box");
+    assert!(!page.body.contains("<textarea"), "no reply box");
+    let own = b.get(&format!("/portal/requests/{mine}")).await;
+    assert!(
+        own.body.contains(r#"id="reply-form""#),
+        "own request: reply box"
+    );
+    // Posting anyway is refused by the policy and adds nothing.
+    let refused = b
+        .post(
+            &format!("/portal/requests/{theirs}/comments"),
+            &[("_csrf", &own.csrf()), ("body", "me too")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let comments = app
+        .get(&alice.token, &format!("/tickets/{theirs}/comments"))
+        .await;
+    assert_eq!(comments.body["items"].as_array().unwrap().len(), 1);
+    // Read+write: the box appears and the reply goes through.
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'read_write' WHERE id = {org}"
+    ))
+    .await;
+    let page = b.get(&format!("/portal/requests/{theirs}")).await;
+    assert!(page.body.contains(r#"id="reply-form""#));
+    let sent = b
+        .post(
+            &format!("/portal/requests/{theirs}/comments"),
+            &[("_csrf", &page.csrf()), ("body", "me too")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+}
+
+async fn a_private_note_never_appears_in_the_portal(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let id = app
+        .ticket(&c.token, json!({"subject": "Where is my invoice"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let page = ab.get(&format!("/agent/tickets/{id}")).await;
+    let token = page.csrf();
+    for (body, public) in [
+        ("Customer owes us 3 invoices, be careful", "false"),
+        ("We are sending it today.", "true"),
+    ] {
+        let r = ab
+            .post(
+                &format!("/agent/tickets/{id}/comments"),
+                &[("_csrf", &token), ("body", body), ("public", public)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let agent_view = ab.get(&format!("/agent/tickets/{id}")).await;
+    assert!(agent_view.body.contains("Customer owes us 3 invoices"));
+    assert!(agent_view.body.contains("Private note — agents only"));
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    let portal = cb.get(&format!("/portal/requests/{id}")).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(portal.body.contains("We are sending it today."));
+    assert!(!portal.body.contains("owes us"));
+    assert!(!portal.body.contains("Private note"));
+    let mine = cb.get("/portal").await;
+    assert!(mine.body.contains("Where is my invoice"));
+}
+
+async fn a_ticket_out_of_scope_answers_404_on_every_page(app: TestApp) {
+    let global = agent(&app, TicketScope::Global).await;
+    let assigned = agent(&app, TicketScope::Assigned).await;
+    let c1 = customer(&app, &[]).await;
+    let c2 = customer(&app, &[]).await;
+    let id = app
+        .ticket(&global.token, json!({"requester_id": c1.id}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&assigned.email).await;
+    let page = ab.get(&format!("/agent/tickets/{id}")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains("Printer on fire"));
+    let list = ab.get("/agent/tickets").await;
+    assert!(!list.body.contains(&format!("/agent/tickets/{id}\"")));
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c2.email).await;
+    assert_eq!(
+        cb.get(&format!("/portal/requests/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let token = cb.get("/portal").await.csrf();
+    let post = cb
+        .post(
+            &format!("/portal/requests/{id}/comments"),
+            &[("_csrf", &token), ("body", "hello")],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::NOT_FOUND);
+}
+
+async fn form_validation_errors_are_shown_next_to_the_fields(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let form = ab.get("/agent/tickets/new").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let open = status_id(&app, &a.token, "Open").await.to_string();
+    let bad = ab
+        .post(
+            "/agent/tickets",
+            &[
+                ("_csrf", &form.csrf()),
+                ("subject", "  "),
+                ("description", "It smokes."),
+                ("status_id", &open),
+                ("priority", "normal"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body
+            .contains(r#"<p class="field-error" id="subject-error">"#)
+    );
+    assert!(
+        bad.body
+            .contains(r#"id="subject" name="subject" value="  " aria-invalid="true""#)
+    );
+    assert!(bad.body.contains("It smokes."), "the description is kept");
+    // An internal group the status does not map: the server's wrong_internal_group message.
+    let group = app
+        .post(
+            &app.admin().await.token,
+            "/groups",
+            json!({"name": "Finance"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let id = app.ticket(&a.token, json!({"requester_id": c.id})).await["id"]
+        .as_i64()
+        .unwrap();
+    let page = ab.get(&format!("/agent/tickets/{id}")).await;
+    let g = group.to_string();
+    let r = ab
+        .post(
+            &format!("/agent/tickets/{id}"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("version", "1"),
+                ("status_id", &open),
+                ("priority", "normal"),
+                ("internal_group_id", &g),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(r#"id="internal_group_id-error""#),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("no group is mapped to status Open"));
+    assert!(r.body.contains("The ticket was not updated"));
+    // Portal: an empty request.
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    let f = cb.get("/portal/requests/new").await;
+    let bad = cb
+        .post(
+            "/portal/requests",
+            &[
+                ("_csrf", &f.csrf()),
+                ("subject", "Help"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="description-error""#));
+    // Organization notes that are too long.
+    let org = organization(&app, "Globex").await;
+    let page = ab.get(&format!("/agent/organizations/{org}")).await;
+    let long = "x".repeat(70_000);
+    let r = ab
+        .post(
+            &format!("/agent/organizations/{org}/notes"),
+            &[("_csrf", &page.csrf()), ("notes", &long)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"id="notes-error""#));
+}
+
+async fn an_agent_sets_shared_ownership_and_the_timeline_says_why_it_was_removed(app: TestApp) {
+    let admin = app.admin().await;
+    let a = agent(&app, TicketScope::Global).await;
+    let finance = app
+        .post(
+            &admin.token,
+            "/groups",
+            json!({"name": "Finance", "agent_ids": [a.id]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let id = app.ticket(&a.token, json!({})).await["id"]
+        .as_i64()
+        .unwrap();
+    let cr = status_id(&app, &a.token, "Customer Responded").await;
+    let open = status_id(&app, &a.token, "Open").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    // The internal group choices follow the status.
+    let frag = b
+        .get(&format!("/agent/internal-owner?status_id={cr}"))
+        .await;
+    assert!(
+        frag.body
+            .contains(&format!(r#"<option value="{finance}">Finance</option>"#))
+    );
+    let frag = b
+        .get(&format!("/agent/internal-owner?status_id={open}"))
+        .await;
+    assert!(!frag.body.contains(">Finance</option>"));
+    let page = b.get(&format!("/agent/tickets/{id}")).await;
+    let token = page.csrf();
+    let (cr_s, fin_s, agent_s) = (cr.to_string(), finance.to_string(), a.id.to_string());
+    let r = b
+        .post(
+            &format!("/agent/tickets/{id}"),
+            &[
+                ("_csrf", &token),
+                ("version", "1"),
+                ("status_id", &cr_s),
+                ("priority", "high"),
+                ("internal_group_id", &fin_s),
+                ("internal_agent_id", &agent_s),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let t = app.get(&a.token, &format!("/tickets/{id}")).await;
+    assert_eq!(t.body["internal_group_id"], finance);
+    assert_eq!(t.body["internal_agent_id"], a.id);
+    let shared = b
+        .get(&format!("/agent/tickets?internal_agent_id={}", a.id))
+        .await;
+    assert!(shared.body.contains(&format!("/agent/tickets/{id}\"")));
+    assert!(shared.body.contains("<h1>Shared with me</h1>"));
+    // Back to Open: the internal owner goes, and the timeline says why.
+    let open_s = open.to_string();
+    let r = b
+        .post(
+            &format!("/agent/tickets/{id}"),
+            &[
+                ("_csrf", &token),
+                ("version", "2"),
+                ("status_id", &open_s),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = b.get(r.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("Ticket updated."));
+    assert!(
+        page.body
+            .contains("internal owner removed because the status changed"),
+        "{}",
+        page.body
+    );
+    // A stale form loses nothing and says so.
+    let stale = b
+        .post(
+            &format!("/agent/tickets/{id}"),
+            &[
+                ("_csrf", &token),
+                ("version", "1"),
+                ("status_id", &open_s),
+                ("priority", "low"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stale.body.contains("Someone changed this ticket"));
+}
+
+async fn organization_and_admin_pages_show_members_notes_statuses_and_groups(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let a = agent(&app, TicketScope::Global).await;
+    let org = organization(&app, "Initech").await;
+    let member = customer(&app, &[org]).await;
+    let _ = member;
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let page = ab.get(&format!("/agent/organizations/{org}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Customer"), "members listed");
+    assert!(page.body.contains(r#"id="sharing-mode">Not shared"#));
+    assert!(page.body.contains("sharing panel that runs it is coming"));
+    let r = ab
+        .post(
+            &format!("/agent/organizations/{org}/notes"),
+            &[("_csrf", &page.csrf()), ("notes", "Prefers phone calls")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = ab
+        .get(&format!("/agent/organizations/{org}?done=notes"))
+        .await;
+    assert!(page.body.contains("Prefers phone calls"));
+    // Agents are not admins.
+    assert_eq!(
+        ab.get("/admin/statuses").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut admin_b = Browser::new(&app);
+    admin_b.sign_in(&admin.email).await;
+    let statuses = admin_b.get("/admin/statuses").await;
+    assert_eq!(statuses.status, StatusCode::OK);
+    assert!(statuses.body.contains("Customer Responded"));
+    assert!(
+        statuses
+            .body
+            .contains("All groups (including groups created later)")
+    );
+    assert_eq!(admin_b.get("/admin/groups").await.status, StatusCode::OK);
+    let users = admin_b.get("/admin/users").await;
+    assert!(users.body.contains(&a.email) && users.body.contains(&member.email));
+    // End users never reach agent pages.
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&member.email).await;
+    let r = cb.get(&format!("/agent/organizations/{org}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+on_both_databases!(
+    signing_in_through_the_form_sets_the_session_cookie_and_signing_out_ends_it,
+    a_form_post_without_the_right_csrf_token_is_refused_and_changes_nothing,
+    a_read_only_member_sees_a_colleagues_request_without_a_reply_box,
+    a_private_note_never_appears_in_the_portal,
+    a_ticket_out_of_scope_answers_404_on_every_page,
+    form_validation_errors_are_shown_next_to_the_fields,
+    an_agent_sets_shared_ownership_and_the_timeline_says_why_it_was_removed,
+    organization_and_admin_pages_show_members_notes_statuses_and_groups,
+);
