@@ -6,10 +6,7 @@ use ferrodesk_core::TicketId;
 use ferrodesk_core::policy::ListScope;
 
 use crate::sql::Sql;
-use crate::tickets::{
-    TICKET_COLUMNS, Ticket, TicketFilter, TicketRow, attach_children, push_filter_public,
-    push_scope,
-};
+use crate::tickets::{TICKET_COLUMNS, Ticket, TicketFilter, push_filter_public, push_scope};
 use crate::{Conn, Result};
 
 fn is_postgres(c: &Conn) -> bool {
@@ -161,11 +158,5 @@ pub async fn search(
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
-    let rows: Vec<TicketRow> = q.query_as().fetch_all(&mut *c).await?;
-    let mut tickets = rows
-        .into_iter()
-        .map(TicketRow::into_ticket)
-        .collect::<Result<Vec<_>>>()?;
-    attach_children(c, &mut tickets).await?;
-    Ok(tickets)
+    crate::tickets::fetch_tickets(c, q).await
 }

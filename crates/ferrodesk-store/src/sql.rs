@@ -47,6 +47,21 @@ impl Sql {
         self
     }
 
+    /// Appends `$a, $b, …` bound to `words` (`NULL` when there are none, so `IN (NULL)`
+    /// matches nothing).
+    pub fn push_words(&mut self, words: &[String]) -> &mut Sql {
+        if words.is_empty() {
+            return self.push("NULL");
+        }
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(w.clone());
+        }
+        self
+    }
+
     /// A query to execute.
     pub fn query(self) -> sqlx::query::Query<'static, Any, AnyArguments> {
         sqlx::query_with(sqlx::AssertSqlSafe(self.text), self.args)

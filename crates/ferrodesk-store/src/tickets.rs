@@ -115,6 +115,17 @@ impl TicketRow {
     }
 }
 
+/// Runs a query for ticket rows and loads their CCs, tags and custom fields.
+pub(crate) async fn fetch_tickets(c: &mut Conn, q: Sql) -> Result<Vec<Ticket>> {
+    let rows: Vec<TicketRow> = q.query_as().fetch_all(&mut *c).await?;
+    let mut tickets = rows
+        .into_iter()
+        .map(TicketRow::into_ticket)
+        .collect::<Result<Vec<_>>>()?;
+    attach_children(c, &mut tickets).await?;
+    Ok(tickets)
+}
+
 /// Loads CCs, tags and custom fields of `tickets` with three queries.
 pub(crate) async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
     if tickets.is_empty() {
@@ -425,13 +436,7 @@ pub async fn list_tickets(
         q.push(" AND t.id < ").push_bind(b.0);
     }
     q.push(" ORDER BY t.id DESC LIMIT ").push_bind(limit);
-    let rows: Vec<TicketRow> = q.query_as().fetch_all(&mut *c).await?;
-    let mut tickets = rows
-        .into_iter()
-        .map(TicketRow::into_ticket)
-        .collect::<Result<Vec<_>>>()?;
-    attach_children(c, &mut tickets).await?;
-    Ok(tickets)
+    fetch_tickets(c, q).await
 }
 
 /// Counts the tickets in `scope` matching `filter`.
@@ -851,25 +856,13 @@ fn push_pred(q: &mut Sql, p: &Pred) {
             q.push("t.status_id ")
                 .push(if *negate { "NOT IN" } else { "IN" })
                 .push(" (SELECT id FROM statuses WHERE category IN (");
-            for (i, v) in values.iter().enumerate() {
-                q.push(if i == 0 { "" } else { ", " }).push_bind(v.clone());
-            }
-            if values.is_empty() {
-                q.push("NULL");
-            }
-            q.push("))");
+            q.push_words(values).push("))");
         }
         Pred::Priority { values, negate } => {
             q.push("t.priority ")
                 .push(if *negate { "NOT IN" } else { "IN" })
                 .push(" (");
-            for (i, v) in values.iter().enumerate() {
-                q.push(if i == 0 { "" } else { ", " }).push_bind(v.clone());
-            }
-            if values.is_empty() {
-                q.push("NULL");
-            }
-            q.push(")");
+            q.push_words(values).push(")");
         }
         Pred::Tag { tag, negate } => {
             q.push("t.id ")
@@ -993,13 +986,7 @@ pub async fn view_page(
     let dir = if view.ascending { "ASC" } else { "DESC" };
     q.push(format!(" ORDER BY {col} {dir}, t.id {dir} LIMIT "))
         .push_bind(limit);
-    let rows: Vec<TicketRow> = q.query_as().fetch_all(&mut *c).await?;
-    let mut tickets = rows
-        .into_iter()
-        .map(TicketRow::into_ticket)
-        .collect::<Result<Vec<_>>>()?;
-    attach_children(c, &mut tickets).await?;
-    Ok(tickets)
+    fetch_tickets(c, q).await
 }
 
 /// The number of tickets of a view within `scope`.
