@@ -183,3 +183,41 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Claims an idempotency key for a request (its own transaction, committed at once).
+    pub async fn idempotency_claim(
+        &self,
+        user: UserId,
+        key: &str,
+        route: &str,
+        request: &[u8],
+    ) -> Result<ferrodesk_store::idempotency::Claim> {
+        let hash = hex::encode(Sha256::digest(request));
+        let mut tx = self.store().begin().await?;
+        let claim =
+            ferrodesk_store::idempotency::claim(&mut tx, user, key, route, &hash, self.now())
+                .await?;
+        crate::directory::commit(tx).await?;
+        Ok(claim)
+    }
+
+    /// Records (`Some`) or forgets (`None`) the answer to a claimed key.
+    pub async fn idempotency_finish(
+        &self,
+        user: UserId,
+        key: &str,
+        route: &str,
+        answer: Option<(u16, &str)>,
+    ) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        match answer {
+            Some((status, body)) => {
+                ferrodesk_store::idempotency::complete(&mut tx, user, key, route, status, body)
+                    .await?
+            }
+            None => ferrodesk_store::idempotency::release(&mut tx, user, key, route).await?,
+        }
+        crate::directory::commit(tx).await
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod idempotency;
 pub mod rules;
 pub mod search;
 pub mod sharing;

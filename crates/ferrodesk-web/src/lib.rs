@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod ui;
 
 use axum::Router;
@@ -19,6 +20,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(app: App) -> Router {
     let (api, doc) = api::routes().split_for_parts();
     let doc = std::sync::Arc::new(doc);
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        idempotency::idempotency,
+    ));
     api.route(
         "/api/v1/openapi.json",
         axum::routing::get(move || {

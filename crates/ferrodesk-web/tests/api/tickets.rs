@@ -451,3 +451,77 @@ on_both_databases!(
     every_change_is_audited_and_the_chain_catches_tampering,
     removing_the_newest_audit_event_is_caught,
 );
+
+mod idempotency {
+    use ferrodesk_core::TicketScope;
+    use ferrodesk_testkit::{StatusCode, TestApp, on_both_databases};
+    use serde_json::json;
+
+    async fn post_with_key(
+        app: &TestApp,
+        token: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> ferrodesk_testkit::Answer {
+        app.raw(
+            |c, url| {
+                c.post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", key)
+                    .json(&body)
+            },
+            "/tickets",
+        )
+        .await
+    }
+
+    async fn a_retried_create_with_the_same_key_creates_one_ticket(app: TestApp) {
+        let agent = app.agent(TicketScope::Global, &[]).await;
+        let body = json!({"subject": "Once", "description": "only once"});
+        let first = post_with_key(&app, &agent.token, "k-1", body.clone()).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        let again = post_with_key(&app, &agent.token, "k-1", body.clone()).await;
+        assert_eq!(again.status, StatusCode::CREATED);
+        assert_eq!(again.body["id"], first.body["id"], "the same answer");
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(
+            app.get(&agent.token, "/tickets/count").await.body["count"],
+            1
+        );
+        let other = post_with_key(
+            &app,
+            &agent.token,
+            "k-1",
+            json!({"subject": "Different", "description": "x"}),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(other.body["errors"][0]["code"], "idempotency_key_reused");
+        let bad = post_with_key(&app, &agent.token, "k-2", json!({"subject": ""})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fixed = post_with_key(
+            &app,
+            &agent.token,
+            "k-2",
+            json!({"subject": "Fixed", "description": "x"}),
+        )
+        .await;
+        assert_eq!(
+            fixed.status,
+            StatusCode::CREATED,
+            "a refused request does not use up its key"
+        );
+        let someone_else = app.agent(TicketScope::Global, &[]).await;
+        let theirs = post_with_key(&app, &someone_else.token, "k-1", body).await;
+        assert_ne!(
+            theirs.body["id"], first.body["id"],
+            "keys belong to one user"
+        );
+        assert_eq!(
+            app.get(&agent.token, "/tickets/count").await.body["count"],
+            3
+        );
+    }
+
+    on_both_databases!(a_retried_create_with_the_same_key_creates_one_ticket);
+}
