@@ -134,13 +134,12 @@ impl App {
         id: UserId,
         via: Channel,
     ) -> Result<Option<Principal>> {
-        let Some(user) = directory::get_user(c, id).await? else {
+        let Some((user, viewer)) = directory::user_and_viewer(c, id).await? else {
             return Ok(None);
         };
         if user.suspended {
             return Ok(None);
         }
-        let viewer = directory::viewer_of(c, &user).await?;
         Ok(Some(Principal { user, viewer, via }))
     }
 

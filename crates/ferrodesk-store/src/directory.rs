@@ -303,6 +303,33 @@ pub async fn load_viewer(c: &mut Conn, id: UserId) -> Result<Option<Viewer>> {
     }
 }
 
+/// A user and their policy facts in three queries (user, groups, organizations with their
+/// sharing): what every authenticated request needs.
+pub async fn user_and_viewer(c: &mut Conn, id: UserId) -> Result<Option<(User, Viewer)>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut user = row.into_user()?;
+    let groups: Vec<i64> = sqlx::query_scalar(
+        "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *c)
+    .await?;
+    user.group_ids = groups.into_iter().map(GroupId).collect();
+    let viewer = viewer_of(c, &user).await?;
+    user.organization_ids = viewer
+        .memberships
+        .iter()
+        .map(|m| m.organization_id)
+        .collect();
+    Ok(Some((user, viewer)))
+}
+
 /// The policy facts of a user already read: one query for their organizations' sharing.
 pub async fn viewer_of(c: &mut Conn, u: &User) -> Result<Viewer> {
     let memberships: Vec<(i64, String)> = sqlx::query_as(
@@ -777,37 +804,33 @@ impl Status {
 
 /// Lists every status in position order.
 pub async fn list_statuses(c: &mut Conn) -> Result<Vec<Status>> {
-    let rows: Vec<(i64, String, String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, name, customer_label, category, built_in, position, all_groups \
-         FROM statuses ORDER BY position, id",
+    type Row = (i64, String, String, String, i64, i64, i64, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT s.id, s.name, s.customer_label, s.category, s.built_in, s.position, s.all_groups, g.group_id \
+         FROM statuses s LEFT JOIN status_groups g ON g.status_id = s.id \
+         ORDER BY s.position, s.id, g.group_id",
     )
-    .fetch_all(&mut *c)
+    .fetch_all(c)
     .await?;
-    let maps: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT status_id, group_id FROM status_groups ORDER BY status_id, group_id",
-    )
-    .fetch_all(&mut *c)
-    .await?;
-    rows.into_iter()
-        .map(
-            |(id, name, customer_label, category, built_in, position, all_groups)| {
-                Ok(Status {
-                    id: StatusId(id),
-                    name,
-                    customer_label,
-                    category: word(&category)?,
-                    built_in: built_in != 0,
-                    position,
-                    all_groups: all_groups != 0,
-                    internal_group_ids: maps
-                        .iter()
-                        .filter(|(s, _)| *s == id)
-                        .map(|(_, g)| GroupId(*g))
-                        .collect(),
-                })
-            },
-        )
-        .collect()
+    let mut out: Vec<Status> = Vec::new();
+    for (id, name, customer_label, category, built_in, position, all_groups, group) in rows {
+        if out.last().is_none_or(|s| s.id.0 != id) {
+            out.push(Status {
+                id: StatusId(id),
+                name,
+                customer_label,
+                category: word(&category)?,
+                built_in: built_in != 0,
+                position,
+                all_groups: all_groups != 0,
+                internal_group_ids: Vec::new(),
+            });
+        }
+        if let (Some(g), Some(last)) = (group, out.last_mut()) {
+            last.internal_group_ids.push(GroupId(g));
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- credentials
