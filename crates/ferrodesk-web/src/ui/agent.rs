@@ -460,7 +460,65 @@ struct TicketPage {
     errors: Errors,
     reply_body: String,
     note_body: String,
-    sharing_check: Option<String>,
+    sharing_check: Vec<String>,
+    /// Admins: who may see this ticket, and why.
+    access: Option<Vec<AccessRow>>,
+}
+
+/// One line of "who can see this ticket, and why".
+struct AccessRow {
+    name: String,
+    role: String,
+    can_comment: bool,
+    explanation: String,
+}
+
+/// The recorded sharing pre-checks of a ticket, as sentences for agents.
+async fn sharing_check_lines(app: &App, s: &Session, v: &serde_json::Value) -> Vec<String> {
+    let name = |id: Option<i64>| async move {
+        match id {
+            Some(id) => app
+                .get_user(&s.p, UserId(id))
+                .await
+                .map_or_else(|_| format!("user {id}"), |u| u.name),
+            None => "someone".into(),
+        }
+    };
+    let mut out = Vec::new();
+    if let (Some(from), Some(to)) = (v["sharing_before"].as_str(), v["sharing_after"].as_str()) {
+        out.push(format!("Sharing changed from {from} to {to}."));
+    }
+    if v["type_confirmed"].is_object() {
+        out.push(format!(
+            "Type confirmed by {} in comment #{}.",
+            name(v["type_confirmed"]["by_user_id"].as_i64()).await,
+            v["type_confirmed"]["comment_id"]
+        ));
+    }
+    if v["risk_approved"].is_object() {
+        out.push(format!(
+            "Security risk approved by {} in comment #{}.",
+            name(v["risk_approved"]["by_user_id"].as_i64()).await,
+            v["risk_approved"]["comment_id"]
+        ));
+    }
+    if v["not_blocked"].as_bool() == Some(true) {
+        out.push("Sharing was not blocked for the organization.".into());
+    }
+    if v["requester_member"].as_bool() == Some(true) {
+        out.push("The requester is a member of the organization.".into());
+    }
+    if let Some(by) = v["checked_by"].as_i64() {
+        out.push(format!(
+            "Checked by {} at {}.",
+            name(Some(by)).await,
+            when(v["checked_at"].as_str().unwrap_or_default())
+        ));
+    }
+    if out.is_empty() {
+        out.push(v.to_string());
+    }
+    out
 }
 
 fn priority_options(selected: &str) -> Vec<Opt> {
@@ -652,6 +710,26 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
             .map(|org| (org.id, org.name)),
         None => None,
     };
+    let sharing_check = match &t.sharing_check {
+        Some(v) => sharing_check_lines(app, s, v).await,
+        None => Vec::new(),
+    };
+    let access = if s.is_admin() {
+        Some(
+            app.ticket_access_list(&s.p, TicketId(id))
+                .await?
+                .into_iter()
+                .map(|a| AccessRow {
+                    name: a.name,
+                    role: a.role.to_string(),
+                    can_comment: a.can_comment,
+                    explanation: a.explanation,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     let o = draft.owners.unwrap_or_else(|| Owners::of(&t));
     let owner = internal_owner(&dir, &o, &draft.errors)
         .render()
@@ -672,10 +750,8 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         errors: draft.errors,
         reply_body: draft.reply,
         note_body: draft.note,
-        sharing_check: t
-            .sharing_check
-            .as_ref()
-            .and_then(|v| serde_json::to_string_pretty(v).ok()),
+        sharing_check,
+        access,
         t,
     })
 }
