@@ -97,17 +97,16 @@ impl StatusDraft {
             Ok(c) => Some(c),
             Err(_) if built_in => None,
             Err(_) => {
-                errors.insert(
-                    "category".into(),
-                    "choose open, pending or resolved".into(),
-                );
+                errors.insert("category".into(), "choose open, pending or resolved".into());
                 None
             }
         };
+        let label = self.customer_label.trim();
+        let customer_label = (!label.is_empty() || built_in).then(|| label.to_owned());
         if built_in {
             return StatusIn {
                 name: None,
-                customer_label: Some(self.customer_label.clone()),
+                customer_label,
                 category: None,
                 position,
                 internal_group_ids: None,
@@ -115,8 +114,8 @@ impl StatusDraft {
             };
         }
         StatusIn {
-            name: Some(self.name.clone()),
-            customer_label: Some(self.customer_label.clone()),
+            name: Some(self.name.trim().to_owned()),
+            customer_label,
             category,
             position,
             internal_group_ids: Some(if self.all_groups {
@@ -147,7 +146,13 @@ struct StatusForm {
 }
 
 impl StatusForm {
-    fn new(dir: &Directory, id: Option<i64>, built_in: bool, draft: StatusDraft, errors: Errors) -> Self {
+    fn new(
+        dir: &Directory,
+        id: Option<i64>,
+        built_in: bool,
+        draft: StatusDraft,
+        errors: Errors,
+    ) -> Self {
         StatusForm {
             id,
             built_in,
@@ -210,9 +215,7 @@ fn form_errors(e: AppError) -> Result<Errors, UiError> {
             }
             Ok(out)
         }
-        AppError::Conflict { message, .. } => {
-            Ok(Errors::from([("name".to_owned(), message)]))
-        }
+        AppError::Conflict { message, .. } => Ok(Errors::from([("name".to_owned(), message)])),
         e => Err(e.into()),
     }
 }
@@ -287,7 +290,9 @@ async fn statuses(
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
-    Ok(html(&statuses_page(&app, &s, None, done_text(&q.done)).await?))
+    Ok(html(
+        &statuses_page(&app, &s, None, done_text(&q.done)).await?,
+    ))
 }
 
 async fn create_status(

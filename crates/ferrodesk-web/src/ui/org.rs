@@ -310,7 +310,10 @@ fn checks_before(
     let picked = |v: &str, what: &str| -> (&'static str, String) {
         match parse_id(v) {
             Some(id) => ("pending", format!("Comment #{id} chosen.")),
-            None => ("missing", format!("Pick the customer's comment in which they {what}.")),
+            None => (
+                "missing",
+                format!("Pick the customer's comment in which they {what}."),
+            ),
         }
     };
     let (ts, tm) = picked(
