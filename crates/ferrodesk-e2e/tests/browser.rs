@@ -236,18 +236,6 @@ impl Server {
             .as_i64()
             .unwrap()
     }
-
-    async fn execute_sql(&self, sql: &str) {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let mut c = sqlx::AnyConnection::connect(&self.database_url)
-            .await
-            .expect("connect");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&mut c)
-            .await
-            .expect("SQL");
-    }
 }
 
 /// Headless Chromium through chromedriver, closed when dropped.

@@ -116,7 +116,8 @@ pub(crate) struct Check {
     pub code: &'static str,
     /// What the runbook asks.
     pub label: &'static str,
-    /// `done`, `missing`, `pending` (checked when submitted) or `na` (not needed).
+    /// `done`, `missing` (failed), `todo` (nothing chosen yet), `pending` (checked when
+    /// submitted) or `na` (not needed).
     pub state: &'static str,
     /// What is missing, or what was found.
     pub message: String,
@@ -128,6 +129,7 @@ impl Check {
             "done" => "Done",
             "missing" => "Missing",
             "na" => "Not needed",
+            "todo" => "To do",
             _ => "Checked when you submit",
         }
     }
@@ -288,7 +290,7 @@ fn checks_before(
         (None, _) => Check {
             code: "requester_member",
             label: "The request ticket is chosen and its requester is a member",
-            state: "missing",
+            state: "todo",
             message: "Choose the ticket in which the customer asked for the change.".into(),
         },
         (Some((id, _, _)), Some(false)) => Check {
@@ -311,7 +313,7 @@ fn checks_before(
         match parse_id(v) {
             Some(id) => ("pending", format!("Comment #{id} chosen.")),
             None => (
-                "missing",
+                "todo",
                 format!("Pick the customer's comment in which they {what}."),
             ),
         }
@@ -716,10 +718,10 @@ async fn change_sharing(
             };
             match app.change_sharing(&s.p, OrganizationId(id), input).await {
                 Ok(_) => {
-                    return Ok(Redirect::to(&format!(
-                        "/agent/organizations/{id}?done=sharing#sharing"
-                    ))
-                    .into_response());
+                    return Ok(
+                        Redirect::to(&format!("/agent/organizations/{id}?done=sharing"))
+                            .into_response(),
+                    );
                 }
                 Err(AppError::PrechecksFailed(list)) => list,
                 Err(e) => return Err(e.into()),

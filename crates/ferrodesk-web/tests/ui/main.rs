@@ -732,7 +732,7 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     let page = b.get(&format!("/agent/organizations/{org}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(r#"id="sharing-form""#));
-    assert_eq!(check_line(&page.body, "requester_member").0, "missing");
+    assert_eq!(check_line(&page.body, "requester_member").0, "todo");
     assert!(
         page.body.contains("Please share our tickets"),
         "the org's tickets are offered"
@@ -745,7 +745,7 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     assert!(page.body.contains(&format!(r#"id="risk-{approval}""#)));
     assert!(!page.body.contains(&format!(r#"id="type-{staff_reply}""#)));
     assert_eq!(check_line(&page.body, "requester_member").0, "done");
-    assert_eq!(check_line(&page.body, "type_confirmed").0, "missing");
+    assert_eq!(check_line(&page.body, "type_confirmed").0, "todo");
     assert!(
         page.body.contains("1 end user(s) would newly see"),
         "preview"
@@ -825,7 +825,7 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     );
     assert!(page.body.contains(r#"id="sharing-history""#));
     assert!(page.body.contains("Not shared → Read only"));
-    // Disabling needs no risk approval; the value must change.
+    // The value must change.
     let refused = b
         .post(
             &format!("/agent/organizations/{org}/sharing"),
@@ -838,6 +838,47 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
         )
         .await;
     assert_eq!(check_line(&refused.body, "value_changes").0, "missing");
+    // Disabling: no risk approval needed, but the type confirmation must be the customer's.
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &staff_s),
+                ("sharing", "own_only"),
+            ],
+        )
+        .await;
+    assert_eq!(check_line(&refused.body, "type_confirmed").0, "missing");
+    assert_eq!(check_line(&refused.body, "risk_approved").0, "na");
+    assert_eq!(check_line(&refused.body, "not_blocked").0, "na");
+    // A blocked organization: the checklist names the reason; nothing changes.
+    let r = app
+        .patch(
+            &admin.token,
+            &format!("/organizations/{org}"),
+            json!({"sharing_blocked": true, "sharing_blocked_reason": "legal said no"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &first_s),
+                ("risk_approved_comment_id", &approval_s),
+                ("sharing", "read_write"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (state, line) = check_line(&refused.body, "not_blocked");
+    assert_eq!(state, "missing");
+    assert!(line.contains("legal said no"), "{line}");
+    assert!(refused.body.contains(r#"id="sharing-blocked""#));
     // The ticket page shows the recorded checks and, to admins, who can see it.
     let t = b.get(&format!("/agent/tickets/{ticket}")).await;
     assert!(t.body.contains(r#"id="sharing-check""#));
