@@ -707,6 +707,7 @@ async fn an_admin_enables_read_only_sharing_through_the_organization_page(backen
         .await
         .unwrap();
     b.click("#choose-ticket").await;
+    b.css(&format!("#type-{ask}")).await;
     // The preview says who gains access before anything changes.
     assert!(
         b.css("#preview")
@@ -860,6 +861,14 @@ async fn a_customer_reply_moves_the_ticket_to_customer_responded_and_keeps_the_i
         .click()
         .await
         .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ul[@class='views']//a[@aria-current='page'][span[text()='Shared with me']]",
+        ))
+        .await
+        .expect("the Shared with me view is open");
     let row = b
         .css(&format!("main a[href='/agent/tickets/{ticket}']"))
         .await;
