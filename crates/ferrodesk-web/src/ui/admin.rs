@@ -1,6 +1,7 @@
 //! Admin pages (admins only): statuses with their mapped internal groups (create, edit,
-//! delete), groups and their members, agents with their scopes, end users, and the
-//! settings (time zone, public URL, the sharing confirmation template). Groups and users
+//! delete), groups and their members, agents with their scopes, end users, the
+//! settings (time zone, public URL, the sharing confirmation template) and the rules (a
+//! JSON editor whose warnings show after saving, and a simulate form). Groups and users
 //! are read only here; they change through the API.
 
 use std::collections::HashMap;
@@ -27,6 +28,9 @@ pub(super) fn routes() -> Router<App> {
         .route("/admin/statuses/{id}", get(edit_status).post(save_status))
         .route("/admin/statuses/{id}/delete", post(delete_status))
         .route("/admin/settings", get(settings).post(save_settings))
+        .route("/admin/rules", get(rules).post(create_rule))
+        .route("/admin/rules/simulate", post(simulate))
+        .route("/admin/rules/{id}", get(edit_rule).post(save_rule))
         .route("/admin/groups", get(groups))
         .route("/admin/users", get(users))
 }
@@ -582,4 +586,297 @@ async fn users(State(app): State<App>, s: Session) -> Result<Response, UiError> 
         end_users,
     })
     .into_response())
+}
+
+// ------------------------------------------------------------------ rules
+
+struct RuleRow {
+    id: i64,
+    name: String,
+    active: bool,
+    position: i64,
+}
+
+/// The outcome of a simulation, as lines for people.
+struct SimRun {
+    rule: String,
+    lines: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SimulateForm {
+    ticket_id: String,
+    event: String,
+    performed_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_rules.html")]
+struct RulesPage {
+    layout: Layout,
+    tab: &'static str,
+    rows: Vec<RuleRow>,
+    /// The new rule's JSON and its problems.
+    json: String,
+    problems: Vec<String>,
+    sim: SimulateForm,
+    sim_problems: Vec<String>,
+    sim_runs: Option<Vec<SimRun>>,
+    performers: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_rule.html")]
+struct RulePage {
+    layout: Layout,
+    tab: &'static str,
+    id: i64,
+    name: String,
+    json: String,
+    problems: Vec<String>,
+    warnings: Vec<String>,
+}
+
+const NEW_RULE: &str = r#"{
+  "name": "",
+  "active": true,
+  "events": [{"type": "comment_added", "public": true}],
+  "performed_by": "end_user",
+  "conditions": {"all": [{"field": "status", "operator": "is", "value": "Pending"}], "any": []},
+  "actions": [{"field": "status", "value": "Open"}]
+}"#;
+
+fn rule_json(r: &ferrodesk_app::dto::RuleOut) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "name": r.name,
+        "active": r.active,
+        "position": r.position,
+        "events": r.events,
+        "performed_by": r.performed_by,
+        "conditions": r.conditions,
+        "actions": r.actions,
+    }))
+    .unwrap_or_default()
+}
+
+/// Problems of a rule save, as lines (`field: message`).
+fn problem_lines(e: AppError) -> Result<Vec<String>, UiError> {
+    match e {
+        AppError::Invalid(list) => Ok(list
+            .into_iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect()),
+        AppError::Conflict { message, .. } => Ok(vec![message]),
+        e => Err(e.into()),
+    }
+}
+
+fn parse_rule(json: &str) -> Result<ferrodesk_app::dto::RuleIn, Vec<String>> {
+    serde_json::from_str(json).map_err(|e| vec![format!("The JSON could not be read: {e}")])
+}
+
+fn performers(selected: &str) -> Vec<Opt> {
+    ["agent", "end_user", "system", "anyone"]
+        .into_iter()
+        .map(|v| Opt::new(v, v.replace('_', " "), v == selected))
+        .collect()
+}
+
+async fn rules_page(app: &App, s: &Session) -> Result<RulesPage, UiError> {
+    let rows = app
+        .list_rules(&s.p)
+        .await?
+        .into_iter()
+        .map(|r| RuleRow {
+            id: r.id,
+            name: r.name,
+            active: r.active,
+            position: r.position,
+        })
+        .collect();
+    Ok(RulesPage {
+        layout: s.layout("Rules", "admin"),
+        tab: "rules",
+        rows,
+        json: NEW_RULE.into(),
+        problems: Vec::new(),
+        sim: SimulateForm {
+            ticket_id: String::new(),
+            event: r#"{"type": "comment_added", "public": true}"#.into(),
+            performed_by: "end_user".into(),
+        },
+        sim_problems: Vec::new(),
+        sim_runs: None,
+        performers: performers("end_user"),
+    })
+}
+
+async fn rules(State(app): State<App>, s: Session) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(&rules_page(&app, &s).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RuleForm {
+    rule: String,
+}
+
+async fn create_rule(
+    State(app): State<App>,
+    Post { s, form }: Post<RuleForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let problems = match parse_rule(&form.rule) {
+        Err(p) => p,
+        Ok(input) => match app.save_rule(&s.p, None, input).await {
+            Ok(r) => {
+                // The warnings show on the rule's page right after saving.
+                return rule_response(&s, &r, Vec::new(), Some("Rule created.".into()), None);
+            }
+            Err(e) => problem_lines(e)?,
+        },
+    };
+    let mut page = rules_page(&app, &s).await?;
+    page.json = form.rule;
+    page.problems = problems;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+fn rule_response(
+    s: &Session,
+    r: &ferrodesk_app::dto::RuleOut,
+    problems: Vec<String>,
+    notice: Option<String>,
+    json: Option<String>,
+) -> Result<Response, UiError> {
+    let mut layout = s.layout(format!("Rule {}", r.name), "admin");
+    layout.notice = notice;
+    let failed = !problems.is_empty();
+    let page = RulePage {
+        layout,
+        tab: "rules",
+        id: r.id,
+        name: r.name.clone(),
+        json: json.unwrap_or_else(|| rule_json(r)),
+        problems,
+        warnings: r.warnings.iter().map(|w| w.message.clone()).collect(),
+    };
+    Ok(if failed {
+        html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    } else {
+        html(&page)
+    })
+}
+
+async fn find_rule(
+    app: &App,
+    s: &Session,
+    id: i64,
+) -> Result<ferrodesk_app::dto::RuleOut, UiError> {
+    app.list_rules(&s.p)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| UiError::App(AppError::NotFound("rule")))
+}
+
+async fn edit_rule(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let r = find_rule(&app, &s, id).await?;
+    rule_response(&s, &r, Vec::new(), None, None)
+}
+
+async fn save_rule(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<RuleForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let current = find_rule(&app, &s, id).await?;
+    let problems = match parse_rule(&form.rule) {
+        Err(p) => p,
+        Ok(input) => match app.save_rule(&s.p, Some(id), input).await {
+            Ok(r) => return rule_response(&s, &r, Vec::new(), Some("Rule saved.".into()), None),
+            Err(e) => problem_lines(e)?,
+        },
+    };
+    let mut shown = current;
+    shown.warnings.clear();
+    rule_response(&s, &shown, problems, None, Some(form.rule))
+}
+
+async fn simulate(
+    State(app): State<App>,
+    Post { s, form }: Post<SimulateForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let mut problems = Vec::new();
+    let ticket_id = form.ticket_id.trim().parse::<i64>().ok();
+    if ticket_id.is_none() {
+        problems.push("ticket: enter a ticket number".to_owned());
+    }
+    let event = serde_json::from_str(&form.event)
+        .map_err(|e| problems.push(format!("event: the JSON could not be read: {e}")))
+        .ok();
+    let performed_by = serde_json::from_value(serde_json::Value::String(form.performed_by.clone()))
+        .map_err(|_| problems.push("performed by: choose one of the listed values".to_owned()))
+        .ok();
+    let mut runs = None;
+    if let (Some(ticket_id), Some(event)) = (ticket_id, event) {
+        let input = ferrodesk_app::dto::SimulateIn {
+            ticket_id,
+            event,
+            performed_by,
+        };
+        match app.simulate_rules(&s.p, input).await {
+            Ok(out) => {
+                let mut list: Vec<SimRun> = out
+                    .runs
+                    .into_iter()
+                    .map(|r| {
+                        let mut lines: Vec<String> = r
+                            .changes
+                            .iter()
+                            .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+                            .collect();
+                        lines.extend(r.notes.iter().map(|n| format!("adds a private note: {n}")));
+                        lines.extend(r.notifications.iter().map(|n| format!("notifies: {n}")));
+                        if let Some(e) = r.error {
+                            lines.push(format!("refused: {e}"));
+                        }
+                        SimRun {
+                            rule: format!("{} (pass {})", r.rule_name, r.pass),
+                            lines,
+                        }
+                    })
+                    .collect();
+                if !out.stopped.is_empty() {
+                    list.push(SimRun {
+                        rule: "Loop stopped".into(),
+                        lines: vec![format!("rules {:?} would have fired again", out.stopped)],
+                    });
+                }
+                runs = Some(list);
+            }
+            Err(AppError::NotFound(_)) => problems.push("ticket: no such ticket".into()),
+            Err(e) => problems.extend(problem_lines(e)?),
+        }
+    }
+    let mut page = rules_page(&app, &s).await?;
+    page.performers = performers(&form.performed_by);
+    page.sim = form;
+    let failed = !problems.is_empty();
+    page.sim_problems = problems;
+    page.sim_runs = runs;
+    Ok(if failed {
+        html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    } else {
+        html(&page)
+    })
 }

@@ -1044,7 +1044,89 @@ async fn admin_forms_show_validation_errors_and_save(app: TestApp) {
     assert!(page.body.contains("Settings saved."));
 }
 
+async fn the_rules_editor_shows_errors_warnings_and_a_simulation(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    app.post(&admin.token, "/groups", json!({"name": "Finance"}))
+        .await;
+    let customer = customer(&app, &[]).await;
+    let ticket = app
+        .ticket(&customer.token, json!({"subject": "Where is my refund?"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/rules").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Customer replied"),
+        "the default rule is listed"
+    );
+    let csrf = page.csrf();
+    // Not JSON.
+    let bad = b
+        .post("/admin/rules", &[("_csrf", &csrf), ("rule", "{ nope")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="rule-errors""#) && bad.body.contains("could not be read"));
+    assert!(bad.body.contains("{ nope"), "the text is kept");
+    // JSON the rules engine refuses (an empty name).
+    let bad = b
+        .post(
+            "/admin/rules",
+            &[
+                ("_csrf", &csrf),
+                ("rule", r#"{"name": "", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="rule-errors""#) && bad.body.contains("name"));
+    // A rule that reopens tickets: saved, with the shared-ownership warning shown.
+    let ok = b
+        .post(
+            "/admin/rules",
+            &[
+                ("_csrf", &csrf),
+                ("rule", r#"{"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert!(ok.body.contains(r#"id="rule-warnings""#));
+    assert!(ok.body.contains("Rule created."));
+    // Simulate: a bad ticket number, then a real one.
+    let bad = b
+        .post(
+            "/admin/rules/simulate",
+            &[
+                ("_csrf", &csrf),
+                ("ticket_id", "abc"),
+                ("event", r#"{"type": "comment_added", "public": true}"#),
+                ("performed_by", "end_user"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="simulate-errors""#));
+    let ticket_s = ticket.to_string();
+    let sim = b
+        .post(
+            "/admin/rules/simulate",
+            &[
+                ("_csrf", &csrf),
+                ("ticket_id", &ticket_s),
+                ("event", r#"{"type": "comment_added", "public": true}"#),
+                ("performed_by", "end_user"),
+            ],
+        )
+        .await;
+    assert_eq!(sim.status, StatusCode::OK, "{}", sim.body);
+    assert!(sim.body.contains(r#"id="simulation""#));
+}
+
 on_both_databases!(
+    the_rules_editor_shows_errors_warnings_and_a_simulation,
     the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workflow,
     admin_forms_show_validation_errors_and_save,
     signing_in_through_the_form_sets_the_session_cookie_and_signing_out_ends_it,
