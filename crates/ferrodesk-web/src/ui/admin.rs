@@ -779,7 +779,7 @@ async fn find_rule(
         .await?
         .into_iter()
         .find(|r| r.id == id)
-        .ok_or_else(|| UiError::App(AppError::NotFound("rule")))
+        .ok_or(UiError::App(AppError::NotFound("rule")))
 }
 
 async fn edit_rule(
