@@ -578,11 +578,29 @@ async fn an_agent_sets_shared_ownership_and_the_timeline_says_why_it_was_removed
     let t = app.get(&a.token, &format!("/tickets/{id}")).await;
     assert_eq!(t.body["internal_group_id"], finance);
     assert_eq!(t.body["internal_agent_id"], a.id);
-    let shared = b
-        .get(&format!("/agent/tickets?internal_agent_id={}", a.id))
-        .await;
+    // The saved view "Shared with me" (SPEC §6) lists it, with its count in the sidebar.
+    let views = app.get(&a.token, "/views").await;
+    let shared_view = views
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "Shared with me")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let list = b.get("/agent/tickets").await;
+    assert!(
+        list.body
+            .contains(&format!(r#"href="/agent/tickets?view={shared_view}""#))
+    );
+    let shared = b.get(&format!("/agent/tickets?view={shared_view}")).await;
     assert!(shared.body.contains(&format!("/agent/tickets/{id}\"")));
     assert!(shared.body.contains("<h1>Shared with me</h1>"));
+    let filtered = b
+        .get(&format!("/agent/tickets?internal_agent_id={}", a.id))
+        .await;
+    assert!(filtered.body.contains(&format!("/agent/tickets/{id}\"")));
     // Back to Open: the internal owner goes, and the timeline says why.
     let open_s = open.to_string();
     let r = b
