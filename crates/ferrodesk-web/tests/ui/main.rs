@@ -843,6 +843,15 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     );
     assert!(page.body.contains(r#"id="sharing-history""#));
     assert!(page.body.contains("Not shared → Read only"));
+    // The register lists it, as per the request ticket.
+    let list = b.get("/agent/organizations").await;
+    assert!(list.body.contains(r#"id="sharing-register""#));
+    assert!(list.body.contains(&format!(
+        r#"<a href="/agent/tickets/{ticket}">#{ticket}</a>"#
+    )));
+    let csv = b.get("/api/v1/sharing-register?format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("Umbrella"), "{}", csv.body);
     // The value must change.
     let refused = b
         .post(
