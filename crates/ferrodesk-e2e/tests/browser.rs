@@ -176,13 +176,43 @@ impl Server {
     }
 
     async fn api(&self, method: &str, path: &str, body: Value) -> Value {
+        self.api_as(&self.token, method, path, body).await
+    }
+
+    /// An API token for any user (through the CLI, as an operator would).
+    fn token_for(&self, email: &str) -> String {
+        cli(&self.database_url, &["token", "create", "--email", email])
+    }
+
+    /// A request a member sends themselves: the ticket and its first (public) comment,
+    /// written by the member, which the sharing workflow accepts as evidence.
+    async fn member_request(&self, token: &str, subject: &str, body: &str) -> (i64, i64) {
+        let t = self
+            .api_as(
+                token,
+                "POST",
+                "/tickets",
+                json!({"subject": subject, "description": body}),
+            )
+            .await["id"]
+            .as_i64()
+            .expect("ticket id");
+        let c = self
+            .api("GET", &format!("/tickets/{t}/comments"), Value::Null)
+            .await["items"][0]["id"]
+            .as_i64()
+            .expect("comment id");
+        (t, c)
+    }
+
+    async fn api_as(&self, token: &str, method: &str, path: &str, body: Value) -> Value {
         let url = format!("{}/api/v1{path}", self.base);
         let req = match method {
             "POST" => self.http.post(url).json(&body),
             "PATCH" => self.http.patch(url).json(&body),
             _ => self.http.get(url),
         };
-        let res = req.bearer_auth(&self.token).send().await.expect("API call");
+        let res = req.bearer_auth(token).send().await.expect("API call");
         let status = res.status();
         let v: Value = res.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "{method} {path}: {status} {v}");
@@ -205,18 +235,6 @@ impl Server {
             .unwrap()["id"]
             .as_i64()
             .unwrap()
-    }
-
-    async fn execute_sql(&self, sql: &str) {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let mut c = sqlx::AnyConnection::connect(&self.database_url)
-            .await
-            .expect("connect");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&mut c)
-            .await
-            .expect("SQL");
     }
 }
 
@@ -323,6 +341,40 @@ impl Browser {
             .await
             .unwrap();
         self.css("form.signout").await;
+    }
+
+    async fn sign_out(&self) {
+        self.css("form.signout button").await.click().await.unwrap();
+        self.css("#email").await;
+    }
+
+    async fn click(&self, selector: &str) {
+        self.css(selector).await.click().await.unwrap();
+    }
+
+    /// Runs the sharing panel of an organization as the runbook says: the request ticket,
+    /// the customer's confirming comments, then the button for the new mode.
+    async fn change_sharing(
+        &self,
+        org: i64,
+        ticket: i64,
+        type_c: i64,
+        risk_c: Option<i64>,
+        to: &str,
+    ) {
+        self.goto(&format!("/agent/organizations/{org}")).await;
+        self.css("#ticket_id")
+            .await
+            .select_by_value(&ticket.to_string())
+            .await
+            .unwrap();
+        self.click("#choose-ticket").await;
+        self.click(&format!("#type-{type_c}")).await;
+        if let Some(r) = risk_c {
+            self.click(&format!("#risk-{r}")).await;
+        }
+        self.click(&format!("#sharing-{to}")).await;
+        self.css("p.notice").await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -512,7 +564,9 @@ async fn a_customer_sees_their_request_and_replies(backend: Backend) {
     b.close().await;
 }
 
-async fn a_read_only_member_sees_a_colleagues_ticket_with_no_reply_box(backend: Backend) {
+async fn a_read_only_member_sees_a_colleagues_ticket_with_no_reply_box_until_read_write(
+    backend: Backend,
+) {
     let s = Server::start(backend).await;
     let org = s.id("/organizations", json!({"name": "Globex"})).await;
     let colleague = s
@@ -526,17 +580,35 @@ async fn a_read_only_member_sees_a_colleagues_ticket_with_no_reply_box(backend: 
         json!({"name": "Max Member", "email": "max@globex.example", "password": PASSWORD, "organization_ids": [org]}),
     )
     .await;
+    let max = s.token_for("max@globex.example");
     let ticket = s
         .id(
             "/tickets",
             json!({"subject": "VPN drops every hour", "description": "Since Monday.", "requester_id": colleague}),
         )
         .await;
-    // The sharing workflow is not in this branch yet: set the mode directly.
-    s.execute_sql(&format!(
-        "UPDATE organizations SET sharing = 'read_only' WHERE id = {org}"
-    ))
+    // Read only, through the workflow (API), as per Max's first request.
+    let (first, evidence) = s
+        .member_request(
+            &max,
+            "Please share our tickets (read only)",
+            "We want read only sharing and accept the security risk.",
+        )
+        .await;
+    s.api(
+        "POST",
+        &format!("/organizations/{org}/sharing-changes"),
+        json!({"ticket_id": first, "sharing": "read_only",
+               "type_confirmed_comment_id": evidence, "risk_approved_comment_id": evidence}),
+    )
     .await;
+    let (second, upgrade) = s
+        .member_request(
+            &max,
+            "Please let us reply on each other's tickets",
+            "We want read+write sharing now and accept the security risk.",
+        )
+        .await;
     let b = Browser::start(&s.base).await;
     b.sign_in("max@globex.example").await;
     b.goto("/portal/organization").await;
@@ -549,6 +621,332 @@ async fn a_read_only_member_sees_a_colleagues_ticket_with_no_reply_box(backend: 
     assert!(!b.has("#reply-form").await, "no reply box");
     assert!(!b.has("textarea").await, "no reply box");
     b.screenshot(&format!("read_only_member_{backend:?}").to_lowercase())
+        .await;
+    // An admin switches the organization to read+write through its sharing panel.
+    b.sign_out().await;
+    b.sign_in("boss@example.com").await;
+    b.change_sharing(org, second, upgrade, Some(upgrade), "read_write")
+        .await;
+    assert!(
+        b.css("#sharing-mode")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("read+write")
+    );
+    b.sign_out().await;
+    // Max now replies on Gina's ticket.
+    b.sign_in("max@globex.example").await;
+    b.goto(&format!("/portal/requests/{ticket}")).await;
+    b.css("#body")
+        .await
+        .send_keys("Same here since Monday, on the office network.")
+        .await
+        .unwrap();
+    b.click("#reply-form button[type=submit]").await;
+    b.css("p.notice").await;
+    let text = b.text().await;
+    assert!(text.contains("Your reply was sent."));
+    assert!(text.contains("Same here since Monday, on the office network."));
+    b.screenshot(&format!("read_write_member_replies_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+}
+
+async fn an_admin_enables_read_only_sharing_through_the_organization_page(backend: Backend) {
+    let s = Server::start(backend).await;
+    let org = s.id("/organizations", json!({"name": "Initech"})).await;
+    s.id(
+        "/users",
+        json!({"name": "Alice Initech", "email": "alice@initech.example", "organization_ids": [org]}),
+    )
+    .await;
+    s.id(
+        "/users",
+        json!({"name": "Bob Initech", "email": "bob@initech.example", "organization_ids": [org]}),
+    )
+    .await;
+    let alice = s.token_for("alice@initech.example");
+    let bob = s.token_for("bob@initech.example");
+    s.member_request(&bob, "Printer on floor 3", "It jams.")
+        .await;
+    let (ticket, ask) = s
+        .member_request(
+            &alice,
+            "Please let our team see each other's tickets",
+            "We would like read only sharing for Initech.",
+        )
+        .await;
+    let approval = s
+        .api_as(
+            &alice,
+            "POST",
+            &format!("/tickets/{ticket}/comments"),
+            json!({"body": "On behalf of Initech I approve the security risk."}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let b = Browser::start(&s.base).await;
+    b.sign_in("boss@example.com").await;
+    // 1. Navigate to the organization; choose the request ticket.
+    b.goto(&format!("/agent/organizations/{org}")).await;
+    assert!(
+        b.css("#sharing-mode")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .starts_with("Not shared")
+    );
+    b.css("#ticket_id")
+        .await
+        .select_by_value(&ticket.to_string())
+        .await
+        .unwrap();
+    b.click("#choose-ticket").await;
+    b.css(&format!("#type-{ask}")).await;
+    // The preview says who gains access before anything changes.
+    assert!(
+        b.css("#preview")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("2 end user(s) would newly see 2 ticket(s)")
+    );
+    // Submitting without the evidence: the checklist says what is missing, nothing changes.
+    b.click("#sharing-read_only").await;
+    b.css("#prechecks-failed").await;
+    let missing = b
+        .css("#check-type_confirmed")
+        .await
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(missing.contains("check-missing"), "{missing}");
+    assert!(
+        b.css("#check-not_blocked")
+            .await
+            .attr("class")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("check-done")
+    );
+    // 2-3. Point at the customer's comments: type confirmed, risk approved.
+    b.click(&format!("#type-{ask}")).await;
+    b.click(&format!("#risk-{approval}")).await;
+    b.click("#sharing-read_only").await;
+    b.css("p.notice").await;
+    let details = b.css("#org-details").await.text().await.unwrap();
+    assert!(
+        details.contains("Shared organization (read only) enabled ")
+            && details.contains(&format!(
+                "as per http://127.0.0.1:8080/agent/tickets/{ticket}"
+            )),
+        "{details}"
+    );
+    assert!(
+        b.css("#sharing-mode")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("read only")
+    );
+    assert!(
+        b.css("#sharing-history")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Not shared → Read only")
+    );
+    b.screenshot(&format!("sharing_enabled_{backend:?}").to_lowercase())
+        .await;
+    // The request ticket: confirmation comment, Resolved, the checks recorded.
+    b.click(&format!(
+        "#sharing-history a[href='/agent/tickets/{ticket}']"
+    ))
+    .await;
+    b.css("#sharing-check").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("shared organization access (read only) is now enabled for Initech"),
+        "{text}"
+    );
+    assert_eq!(
+        b.css(".meta .badge").await.text().await.unwrap(),
+        "Resolved"
+    );
+    assert!(text.contains("Security risk approved by Alice Initech"));
+    b.screenshot(&format!("sharing_request_resolved_{backend:?}").to_lowercase())
+        .await;
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Resolved");
+    b.close().await;
+}
+
+async fn a_customer_reply_moves_the_ticket_to_customer_responded_and_keeps_the_internal_owner(
+    backend: Backend,
+) {
+    let s = Server::start(backend).await;
+    let fiona = s
+        .id(
+            "/users",
+            json!({"name": "Fiona Finance", "email": "fiona@example.com", "role": "agent", "ticket_scope": "group", "password": PASSWORD}),
+        )
+        .await;
+    let finance = s
+        .id("/groups", json!({"name": "Finance", "agent_ids": [fiona]}))
+        .await;
+    let waiting = s
+        .id(
+            "/statuses",
+            json!({"name": "Waiting on Finance", "category": "pending", "internal_group_ids": [finance]}),
+        )
+        .await;
+    let customer = s
+        .id(
+            "/users",
+            json!({"name": "Carla Customer", "email": "carla@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let ticket = s
+        .id(
+            "/tickets",
+            json!({"subject": "Invoice 1042 is wrong", "description": "Please check it.", "requester_id": customer}),
+        )
+        .await;
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"status_id": waiting, "internal_group_id": finance, "internal_agent_id": fiona}),
+    )
+    .await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("carla@example.com").await;
+    b.goto(&format!("/portal/requests/{ticket}")).await;
+    b.css("#body")
+        .await
+        .send_keys("Here is the corrected order number: 7731.")
+        .await
+        .unwrap();
+    b.click("#reply-form button[type=submit]").await;
+    b.css("p.notice").await;
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Customer Responded");
+    assert_eq!(t["internal_group_id"], finance);
+    assert_eq!(t["internal_agent_id"], fiona);
+    b.sign_out().await;
+    // Fiona still has it under "Shared with me".
+    b.sign_in("fiona@example.com").await;
+    b.goto("/agent/tickets").await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ul[@class='views']//a[span[text()='Shared with me']]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ul[@class='views']//a[@aria-current='page'][span[text()='Shared with me']]",
+        ))
+        .await
+        .expect("the Shared with me view is open");
+    let row = b
+        .css(&format!("main a[href='/agent/tickets/{ticket}']"))
+        .await;
+    assert!(row.text().await.unwrap().contains("Invoice 1042 is wrong"));
+    assert!(b.text().await.contains("Customer Responded"));
+    b.screenshot(&format!("customer_responded_shared_with_me_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+}
+
+async fn disabling_sharing_removes_a_colleagues_ticket_from_the_portal(backend: Backend) {
+    let s = Server::start(backend).await;
+    let org = s.id("/organizations", json!({"name": "Hooli"})).await;
+    let colleague = s
+        .id(
+            "/users",
+            json!({"name": "Gavin Hooli", "email": "gavin@hooli.example", "organization_ids": [org]}),
+        )
+        .await;
+    s.id(
+        "/users",
+        json!({"name": "Max Member", "email": "max@hooli.example", "password": PASSWORD, "organization_ids": [org]}),
+    )
+    .await;
+    let max = s.token_for("max@hooli.example");
+    let theirs = s
+        .id(
+            "/tickets",
+            json!({"subject": "Badge reader broken", "description": "At the main door.", "requester_id": colleague}),
+        )
+        .await;
+    let (first, evidence) = s
+        .member_request(
+            &max,
+            "Share our tickets",
+            "Read only please; we accept the risk.",
+        )
+        .await;
+    s.api(
+        "POST",
+        &format!("/organizations/{org}/sharing-changes"),
+        json!({"ticket_id": first, "sharing": "read_only",
+               "type_confirmed_comment_id": evidence, "risk_approved_comment_id": evidence}),
+    )
+    .await;
+    let (second, stop) = s
+        .member_request(
+            &max,
+            "Stop sharing our tickets",
+            "Please turn sharing off again.",
+        )
+        .await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("max@hooli.example").await;
+    b.goto("/portal/organization").await;
+    b.css(&format!("a[href='/portal/requests/{theirs}']")).await;
+    b.sign_out().await;
+    b.sign_in("boss@example.com").await;
+    b.change_sharing(org, second, stop, None, "own_only").await;
+    assert!(
+        b.css("#org-details")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Shared organization disabled ")
+    );
+    b.sign_out().await;
+    b.sign_in("max@hooli.example").await;
+    b.goto("/portal/organization").await;
+    b.css("main h1").await;
+    assert!(!b.has(&format!("a[href='/portal/requests/{theirs}']")).await);
+    assert!(!b.text().await.contains("Badge reader broken"));
+    b.goto(&format!("/portal/requests/{theirs}")).await;
+    assert!(b.text().await.contains("Not found"));
+    b.goto("/portal/organization").await;
+    b.css("main h1").await;
+    b.screenshot(&format!("sharing_disabled_{backend:?}").to_lowercase())
         .await;
     b.close().await;
 }
@@ -579,5 +977,8 @@ macro_rules! on_both_databases {
 on_both_databases!(
     an_agent_sets_shared_ownership_and_the_internal_group_list_follows_the_status,
     a_customer_sees_their_request_and_replies,
-    a_read_only_member_sees_a_colleagues_ticket_with_no_reply_box,
+    a_read_only_member_sees_a_colleagues_ticket_with_no_reply_box_until_read_write,
+    an_admin_enables_read_only_sharing_through_the_organization_page,
+    a_customer_reply_moves_the_ticket_to_customer_responded_and_keeps_the_internal_owner,
+    disabling_sharing_removes_a_colleagues_ticket_from_the_portal,
 );

@@ -1,25 +1,36 @@
-//! Admin pages (admins only): statuses with their mapped internal groups, groups and
-//! their members, agents with their scopes and end users. Read only for now: changes go
-//! through the API until the editors are built.
+//! Admin pages (admins only): statuses with their mapped internal groups (create, edit,
+//! delete), groups and their members, agents with their scopes, end users, the
+//! settings (time zone, public URL, the sharing confirmation template) and the rules (a
+//! JSON editor whose warnings show after saving, and a simulate form). Groups and users
+//! are read only here; they change through the API.
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use ferrodesk_app::App;
-use ferrodesk_core::Role;
+use axum::routing::{get, post};
+use ferrodesk_app::dto::{SettingsPatch, StatusIn};
+use ferrodesk_app::{App, AppError};
+use ferrodesk_core::{Role, StatusCategory, StatusId};
 use ferrodesk_store::directory::UserFilter;
+use serde::Deserialize;
 
-use super::view::{Directory, Layout};
-use super::{Session, UiError, html};
+use super::view::{Directory, Layout, Opt};
+use super::{Errors, Post, Session, UiError, html, html_status};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/statuses") }))
-        .route("/admin/statuses", get(statuses))
+        .route("/admin/statuses", get(statuses).post(create_status))
+        .route("/admin/statuses/{id}", get(edit_status).post(save_status))
+        .route("/admin/statuses/{id}/delete", post(delete_status))
+        .route("/admin/settings", get(settings).post(save_settings))
+        .route("/admin/rules", get(rules).post(create_rule))
+        .route("/admin/rules/simulate", post(simulate))
+        .route("/admin/rules/{id}", get(edit_rule).post(save_rule))
         .route("/admin/groups", get(groups))
         .route("/admin/users", get(users))
 }
@@ -36,11 +47,143 @@ fn admin_only(s: &Session) -> Result<(), UiError> {
 }
 
 struct StatusRow {
+    id: i64,
     name: String,
     customer_label: String,
     category: String,
     built_in: bool,
     mapped: String,
+}
+
+/// A status form as typed (kept when the form comes back with errors).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct StatusDraft {
+    name: String,
+    customer_label: String,
+    category: String,
+    position: String,
+    all_groups: bool,
+    groups: Vec<i64>,
+}
+
+impl StatusDraft {
+    /// From the form's fields (`group_<id>` checkboxes, `all_groups`).
+    fn from_form(f: &HashMap<String, String>) -> StatusDraft {
+        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+        let mut groups: Vec<i64> = f
+            .keys()
+            .filter_map(|k| k.strip_prefix("group_")?.parse().ok())
+            .collect();
+        groups.sort_unstable();
+        StatusDraft {
+            name: get("name"),
+            customer_label: get("customer_label"),
+            category: get("category"),
+            position: get("position"),
+            all_groups: f.contains_key("all_groups"),
+            groups,
+        }
+    }
+
+    fn input(&self, errors: &mut Errors, built_in: bool) -> StatusIn {
+        let position = match self.position.trim() {
+            "" => None,
+            v => match v.parse() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.insert("position".into(), "position is a whole number".into());
+                    None
+                }
+            },
+        };
+        let category = match StatusCategory::parse(self.category.trim()) {
+            Ok(c) => Some(c),
+            Err(_) if built_in => None,
+            Err(_) => {
+                errors.insert("category".into(), "choose open, pending or resolved".into());
+                None
+            }
+        };
+        let label = self.customer_label.trim();
+        let customer_label = (!label.is_empty() || built_in).then(|| label.to_owned());
+        if built_in {
+            return StatusIn {
+                name: None,
+                customer_label,
+                category: None,
+                position,
+                internal_group_ids: None,
+                all_groups: None,
+            };
+        }
+        StatusIn {
+            name: Some(self.name.trim().to_owned()),
+            customer_label,
+            category,
+            position,
+            internal_group_ids: Some(if self.all_groups {
+                Vec::new()
+            } else {
+                self.groups.clone()
+            }),
+            all_groups: Some(self.all_groups),
+        }
+    }
+}
+
+struct GroupBox {
+    id: i64,
+    name: String,
+    checked: bool,
+}
+
+/// The form to create or edit a status.
+struct StatusForm {
+    /// `None` when creating.
+    id: Option<i64>,
+    built_in: bool,
+    draft: StatusDraft,
+    categories: Vec<Opt>,
+    groups: Vec<GroupBox>,
+    errors: Errors,
+}
+
+impl StatusForm {
+    fn new(
+        dir: &Directory,
+        id: Option<i64>,
+        built_in: bool,
+        draft: StatusDraft,
+        errors: Errors,
+    ) -> Self {
+        StatusForm {
+            id,
+            built_in,
+            categories: ["open", "pending", "resolved"]
+                .into_iter()
+                .map(|c| Opt::new(c, c, draft.category == c))
+                .collect(),
+            groups: dir
+                .groups
+                .iter()
+                .map(|g| GroupBox {
+                    id: g.id,
+                    name: g.name.clone(),
+                    checked: draft.groups.contains(&g.id),
+                })
+                .collect(),
+            draft,
+            errors,
+        }
+    }
+
+    fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/admin/statuses/{id}"),
+            None => "/admin/statuses".into(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -49,15 +192,66 @@ struct StatusesPage {
     layout: Layout,
     tab: &'static str,
     rows: Vec<StatusRow>,
+    form: StatusForm,
 }
 
-async fn statuses(State(app): State<App>, s: Session) -> Result<Response, UiError> {
-    admin_only(&s)?;
-    let dir = Directory::load(&app, &s.p).await?;
+#[derive(Template)]
+#[template(path = "admin_status.html")]
+struct StatusPage {
+    layout: Layout,
+    tab: &'static str,
+    form: StatusForm,
+}
+
+/// Field errors by field, with list indexes folded (`internal_group_ids[1]` → `internal_group_ids`).
+fn form_errors(e: AppError) -> Result<Errors, UiError> {
+    match e {
+        AppError::Invalid(list) => {
+            let mut out = Errors::new();
+            for fe in list {
+                let field = fe.field.split('[').next().unwrap_or_default().to_owned();
+                out.entry(field)
+                    .and_modify(|m: &mut String| {
+                        m.push_str("; ");
+                        m.push_str(&fe.message);
+                    })
+                    .or_insert(fe.message);
+            }
+            Ok(out)
+        }
+        AppError::Conflict { message, .. } => Ok(Errors::from([("name".to_owned(), message)])),
+        e => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Done {
+    done: String,
+}
+
+fn done_text(done: &str) -> Option<String> {
+    match done {
+        "created" => Some("Status created.".into()),
+        "saved" => Some("Status saved.".into()),
+        "deleted" => Some("Status deleted; its tickets moved to Open.".into()),
+        "settings" => Some("Settings saved.".into()),
+        _ => None,
+    }
+}
+
+async fn statuses_page(
+    app: &App,
+    s: &Session,
+    form: Option<(StatusDraft, Errors)>,
+    notice: Option<String>,
+) -> Result<StatusesPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
     let rows = dir
         .statuses
         .iter()
         .map(|st| StatusRow {
+            id: st.id,
             name: st.name.clone(),
             customer_label: st.customer_label.clone(),
             category: st.category.to_string(),
@@ -75,11 +269,192 @@ async fn statuses(State(app): State<App>, s: Session) -> Result<Response, UiErro
             },
         })
         .collect();
-    Ok(html(&StatusesPage {
-        layout: s.layout("Statuses", "admin"),
+    let (draft, errors) = form.unwrap_or_else(|| {
+        (
+            StatusDraft {
+                category: "open".into(),
+                ..Default::default()
+            },
+            Errors::new(),
+        )
+    });
+    let mut layout = s.layout("Statuses", "admin");
+    layout.notice = notice;
+    Ok(StatusesPage {
+        layout,
         tab: "statuses",
         rows,
+        form: StatusForm::new(&dir, None, false, draft, errors),
+    })
+}
+
+async fn statuses(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(
+        &statuses_page(&app, &s, None, done_text(&q.done)).await?,
+    ))
+}
+
+async fn create_status(
+    State(app): State<App>,
+    Post { s, form }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let draft = StatusDraft::from_form(&form);
+    let mut errors = Errors::new();
+    let input = draft.input(&mut errors, false);
+    if errors.is_empty() {
+        match app.create_status(&s.p, input).await {
+            Ok(_) => return Ok(Redirect::to("/admin/statuses?done=created").into_response()),
+            Err(e) => errors = form_errors(e)?,
+        }
+    }
+    let page = statuses_page(&app, &s, Some((draft, errors)), None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn status_page(
+    app: &App,
+    s: &Session,
+    id: i64,
+    form: Option<(StatusDraft, Errors)>,
+) -> Result<StatusPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
+    let st = dir
+        .statuses
+        .iter()
+        .find(|x| x.id == id)
+        .ok_or(AppError::NotFound("status"))?;
+    let (draft, errors) = form.unwrap_or_else(|| {
+        (
+            StatusDraft {
+                name: st.name.clone(),
+                customer_label: st.customer_label.clone(),
+                category: st.category.to_string(),
+                position: st.position.to_string(),
+                all_groups: st.all_groups,
+                groups: st.internal_group_ids.clone(),
+            },
+            Errors::new(),
+        )
+    });
+    Ok(StatusPage {
+        layout: s.layout(format!("Status {}", st.name), "admin"),
+        tab: "statuses",
+        form: StatusForm::new(&dir, Some(id), st.built_in, draft, errors),
+    })
+}
+
+async fn edit_status(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(&status_page(&app, &s, id, None).await?))
+}
+
+async fn save_status(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let built_in = Directory::load(&app, &s.p)
+        .await?
+        .statuses
+        .iter()
+        .find(|x| x.id == id)
+        .ok_or(AppError::NotFound("status"))?
+        .built_in;
+    let draft = StatusDraft::from_form(&form);
+    let mut errors = Errors::new();
+    let input = draft.input(&mut errors, built_in);
+    if errors.is_empty() {
+        match app.update_status(&s.p, StatusId(id), input).await {
+            Ok(_) => return Ok(Redirect::to("/admin/statuses?done=saved").into_response()),
+            Err(e) => errors = form_errors(e)?,
+        }
+    }
+    let page = status_page(&app, &s, id, Some((draft, errors))).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn delete_status(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form: _ }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    app.delete_status(&s.p, StatusId(id)).await?;
+    Ok(Redirect::to("/admin/statuses?done=deleted").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SettingsForm {
+    time_zone: String,
+    public_base_url: String,
+    sharing_confirmation_template: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    tab: &'static str,
+    form: SettingsForm,
+    errors: Errors,
+}
+
+async fn settings(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let cur = app.get_settings(&s.p).await?;
+    let mut layout = s.layout("Settings", "admin");
+    layout.notice = done_text(&q.done);
+    Ok(html(&SettingsPage {
+        layout,
+        tab: "settings",
+        form: SettingsForm {
+            time_zone: cur.time_zone,
+            public_base_url: cur.public_base_url,
+            sharing_confirmation_template: cur.sharing_confirmation_template,
+        },
+        errors: Errors::new(),
     }))
+}
+
+async fn save_settings(
+    State(app): State<App>,
+    Post { s, form }: Post<SettingsForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let patch = SettingsPatch {
+        time_zone: Some(form.time_zone.trim().to_owned()),
+        public_base_url: Some(form.public_base_url.trim().to_owned()),
+        sharing_confirmation_template: Some(form.sharing_confirmation_template.clone()),
+    };
+    let errors = match app.update_settings(&s.p, patch).await {
+        Ok(_) => return Ok(Redirect::to("/admin/settings?done=settings").into_response()),
+        Err(e) => form_errors(e)?,
+    };
+    Ok(html_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SettingsPage {
+            layout: s.layout("Settings", "admin"),
+            tab: "settings",
+            form,
+            errors,
+        },
+    ))
 }
 
 struct GroupRow {
@@ -211,4 +586,297 @@ async fn users(State(app): State<App>, s: Session) -> Result<Response, UiError> 
         end_users,
     })
     .into_response())
+}
+
+// ------------------------------------------------------------------ rules
+
+struct RuleRow {
+    id: i64,
+    name: String,
+    active: bool,
+    position: i64,
+}
+
+/// The outcome of a simulation, as lines for people.
+struct SimRun {
+    rule: String,
+    lines: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SimulateForm {
+    ticket_id: String,
+    event: String,
+    performed_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_rules.html")]
+struct RulesPage {
+    layout: Layout,
+    tab: &'static str,
+    rows: Vec<RuleRow>,
+    /// The new rule's JSON and its problems.
+    json: String,
+    problems: Vec<String>,
+    sim: SimulateForm,
+    sim_problems: Vec<String>,
+    sim_runs: Option<Vec<SimRun>>,
+    performers: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_rule.html")]
+struct RulePage {
+    layout: Layout,
+    tab: &'static str,
+    id: i64,
+    name: String,
+    json: String,
+    problems: Vec<String>,
+    warnings: Vec<String>,
+}
+
+const NEW_RULE: &str = r#"{
+  "name": "",
+  "active": true,
+  "events": [{"type": "comment_added", "public": true}],
+  "performed_by": "end_user",
+  "conditions": {"all": [{"field": "status", "operator": "is", "value": "Pending"}], "any": []},
+  "actions": [{"field": "status", "value": "Open"}]
+}"#;
+
+fn rule_json(r: &ferrodesk_app::dto::RuleOut) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "name": r.name,
+        "active": r.active,
+        "position": r.position,
+        "events": r.events,
+        "performed_by": r.performed_by,
+        "conditions": r.conditions,
+        "actions": r.actions,
+    }))
+    .unwrap_or_default()
+}
+
+/// Problems of a rule save, as lines (`field: message`).
+fn problem_lines(e: AppError) -> Result<Vec<String>, UiError> {
+    match e {
+        AppError::Invalid(list) => Ok(list
+            .into_iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect()),
+        AppError::Conflict { message, .. } => Ok(vec![message]),
+        e => Err(e.into()),
+    }
+}
+
+fn parse_rule(json: &str) -> Result<ferrodesk_app::dto::RuleIn, Vec<String>> {
+    serde_json::from_str(json).map_err(|e| vec![format!("The JSON could not be read: {e}")])
+}
+
+fn performers(selected: &str) -> Vec<Opt> {
+    ["agent", "end_user", "system", "anyone"]
+        .into_iter()
+        .map(|v| Opt::new(v, v.replace('_', " "), v == selected))
+        .collect()
+}
+
+async fn rules_page(app: &App, s: &Session) -> Result<RulesPage, UiError> {
+    let rows = app
+        .list_rules(&s.p)
+        .await?
+        .into_iter()
+        .map(|r| RuleRow {
+            id: r.id,
+            name: r.name,
+            active: r.active,
+            position: r.position,
+        })
+        .collect();
+    Ok(RulesPage {
+        layout: s.layout("Rules", "admin"),
+        tab: "rules",
+        rows,
+        json: NEW_RULE.into(),
+        problems: Vec::new(),
+        sim: SimulateForm {
+            ticket_id: String::new(),
+            event: r#"{"type": "comment_added", "public": true}"#.into(),
+            performed_by: "end_user".into(),
+        },
+        sim_problems: Vec::new(),
+        sim_runs: None,
+        performers: performers("end_user"),
+    })
+}
+
+async fn rules(State(app): State<App>, s: Session) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(&rules_page(&app, &s).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RuleForm {
+    rule: String,
+}
+
+async fn create_rule(
+    State(app): State<App>,
+    Post { s, form }: Post<RuleForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let problems = match parse_rule(&form.rule) {
+        Err(p) => p,
+        Ok(input) => match app.save_rule(&s.p, None, input).await {
+            Ok(r) => {
+                // The warnings show on the rule's page right after saving.
+                return rule_response(&s, &r, Vec::new(), Some("Rule created.".into()), None);
+            }
+            Err(e) => problem_lines(e)?,
+        },
+    };
+    let mut page = rules_page(&app, &s).await?;
+    page.json = form.rule;
+    page.problems = problems;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+fn rule_response(
+    s: &Session,
+    r: &ferrodesk_app::dto::RuleOut,
+    problems: Vec<String>,
+    notice: Option<String>,
+    json: Option<String>,
+) -> Result<Response, UiError> {
+    let mut layout = s.layout(format!("Rule {}", r.name), "admin");
+    layout.notice = notice;
+    let failed = !problems.is_empty();
+    let page = RulePage {
+        layout,
+        tab: "rules",
+        id: r.id,
+        name: r.name.clone(),
+        json: json.unwrap_or_else(|| rule_json(r)),
+        problems,
+        warnings: r.warnings.iter().map(|w| w.message.clone()).collect(),
+    };
+    Ok(if failed {
+        html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    } else {
+        html(&page)
+    })
+}
+
+async fn find_rule(
+    app: &App,
+    s: &Session,
+    id: i64,
+) -> Result<ferrodesk_app::dto::RuleOut, UiError> {
+    app.list_rules(&s.p)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(UiError::App(AppError::NotFound("rule")))
+}
+
+async fn edit_rule(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let r = find_rule(&app, &s, id).await?;
+    rule_response(&s, &r, Vec::new(), None, None)
+}
+
+async fn save_rule(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<RuleForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let current = find_rule(&app, &s, id).await?;
+    let problems = match parse_rule(&form.rule) {
+        Err(p) => p,
+        Ok(input) => match app.save_rule(&s.p, Some(id), input).await {
+            Ok(r) => return rule_response(&s, &r, Vec::new(), Some("Rule saved.".into()), None),
+            Err(e) => problem_lines(e)?,
+        },
+    };
+    let mut shown = current;
+    shown.warnings.clear();
+    rule_response(&s, &shown, problems, None, Some(form.rule))
+}
+
+async fn simulate(
+    State(app): State<App>,
+    Post { s, form }: Post<SimulateForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let mut problems = Vec::new();
+    let ticket_id = form.ticket_id.trim().parse::<i64>().ok();
+    if ticket_id.is_none() {
+        problems.push("ticket: enter a ticket number".to_owned());
+    }
+    let event = serde_json::from_str(&form.event)
+        .map_err(|e| problems.push(format!("event: the JSON could not be read: {e}")))
+        .ok();
+    let performed_by = serde_json::from_value(serde_json::Value::String(form.performed_by.clone()))
+        .map_err(|_| problems.push("performed by: choose one of the listed values".to_owned()))
+        .ok();
+    let mut runs = None;
+    if let (Some(ticket_id), Some(event)) = (ticket_id, event) {
+        let input = ferrodesk_app::dto::SimulateIn {
+            ticket_id,
+            event,
+            performed_by,
+        };
+        match app.simulate_rules(&s.p, input).await {
+            Ok(out) => {
+                let mut list: Vec<SimRun> = out
+                    .runs
+                    .into_iter()
+                    .map(|r| {
+                        let mut lines: Vec<String> = r
+                            .changes
+                            .iter()
+                            .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+                            .collect();
+                        lines.extend(r.notes.iter().map(|n| format!("adds a private note: {n}")));
+                        lines.extend(r.notifications.iter().map(|n| format!("notifies: {n}")));
+                        if let Some(e) = r.error {
+                            lines.push(format!("refused: {e}"));
+                        }
+                        SimRun {
+                            rule: format!("{} (pass {})", r.rule_name, r.pass),
+                            lines,
+                        }
+                    })
+                    .collect();
+                if !out.stopped.is_empty() {
+                    list.push(SimRun {
+                        rule: "Loop stopped".into(),
+                        lines: vec![format!("rules {:?} would have fired again", out.stopped)],
+                    });
+                }
+                runs = Some(list);
+            }
+            Err(AppError::NotFound(_)) => problems.push("ticket: no such ticket".into()),
+            Err(e) => problems.extend(problem_lines(e)?),
+        }
+    }
+    let mut page = rules_page(&app, &s).await?;
+    page.performers = performers(&form.performed_by);
+    page.sim = form;
+    let failed = !problems.is_empty();
+    page.sim_problems = problems;
+    page.sim_runs = runs;
+    Ok(if failed {
+        html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    } else {
+        html(&page)
+    })
 }

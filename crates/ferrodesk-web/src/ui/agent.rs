@@ -135,8 +135,14 @@ async fn list(
         any_agent_id: any_agent_id.map(UserId),
         ..Default::default()
     };
+    let view_id = opt_id(&mut errors, "view", &q.view);
     let cursor = (!q.cursor.is_empty()).then_some(q.cursor.as_str());
-    let page = match app.list_tickets(&s.p, filter, cursor, Some(25)).await {
+    // A saved view (SPEC §6, always intersected with the agent's scope), or the filters.
+    let listed = match view_id {
+        Some(v) => app.view_tickets(&s.p, v, cursor, Some(25)).await,
+        None => app.list_tickets(&s.p, filter, cursor, Some(25)).await,
+    };
+    let page = match listed {
         Ok(p) => p,
         Err(e) => {
             errors.extend(field_errors(e)?);
@@ -146,51 +152,8 @@ async fn list(
             }
         }
     };
-    let me = s.p.user.id.0;
-    let mut view_defs: Vec<(String, String, TicketFilter)> = vec![
-        ("All tickets".into(), String::new(), TicketFilter::default()),
-        (
-            "My tickets".into(),
-            format!("assignee_id={me}"),
-            TicketFilter {
-                assignee_id: Some(UserId(me)),
-                ..Default::default()
-            },
-        ),
-        (
-            "Shared with me".into(),
-            format!("internal_agent_id={me}"),
-            TicketFilter {
-                internal_agent_id: Some(UserId(me)),
-                ..Default::default()
-            },
-        ),
-    ];
-    for g in dir.groups.iter().filter(|g| g.agent_ids.contains(&me)) {
-        view_defs.push((
-            format!("{} (group or internal)", g.name),
-            format!("any_group_id={}", g.id),
-            TicketFilter {
-                any_group_id: Some(GroupId(g.id)),
-                ..Default::default()
-            },
-        ));
-    }
-    if let Some(cr) = dir
-        .statuses
-        .iter()
-        .find(|st| st.name == "Customer Responded")
-    {
-        view_defs.push((
-            "Customer Responded".into(),
-            format!("status_id={}", cr.id),
-            TicketFilter {
-                status_id: Some(StatusId(cr.id)),
-                ..Default::default()
-            },
-        ));
-    }
     let current_query = query_string(&[
+        ("view", q.view.clone()),
         ("status_id", q.status_id.clone()),
         ("group_id", q.group_id.clone()),
         ("assignee_id", q.assignee_id.clone()),
@@ -199,22 +162,30 @@ async fn list(
         ("any_group_id", q.any_group_id.clone()),
         ("any_agent_id", q.any_agent_id.clone()),
     ]);
-    let mut views = Vec::new();
-    let mut heading = "Tickets".to_owned();
-    for (name, query, filter) in view_defs {
-        let count = app.count_tickets(&s.p, filter).await?.count;
-        let current = query == current_query;
+    let all = app
+        .count_tickets(&s.p, TicketFilter::default())
+        .await?
+        .count;
+    let mut heading = if current_query.is_empty() {
+        "All tickets".to_owned()
+    } else {
+        "Tickets".to_owned()
+    };
+    let mut views = vec![ViewLink {
+        name: "All tickets".into(),
+        href: "/agent/tickets".into(),
+        count: all,
+        current: current_query.is_empty(),
+    }];
+    for v in app.view_counts(&s.p).await? {
+        let current = view_id == Some(v.view_id);
         if current {
-            heading = name.clone();
+            heading = v.name.clone();
         }
         views.push(ViewLink {
-            href: if query.is_empty() {
-                "/agent/tickets".into()
-            } else {
-                format!("/agent/tickets?{query}")
-            },
-            name,
-            count,
+            href: format!("/agent/tickets?view={}", v.view_id),
+            name: v.name,
+            count: v.count,
             current,
         });
     }
@@ -268,7 +239,6 @@ async fn list(
     });
     let mut statuses = vec![Opt::none("Any status", status_id.is_none())];
     statuses.extend(dir.status_options(status_id));
-    let _ = q.view;
     Ok(html(&ListPage {
         layout: s.layout(heading.clone(), "tickets"),
         heading,
@@ -460,7 +430,65 @@ struct TicketPage {
     errors: Errors,
     reply_body: String,
     note_body: String,
-    sharing_check: Option<String>,
+    sharing_check: Vec<String>,
+    /// Admins: who may see this ticket, and why.
+    access: Option<Vec<AccessRow>>,
+}
+
+/// One line of "who can see this ticket, and why".
+struct AccessRow {
+    name: String,
+    role: String,
+    can_comment: bool,
+    explanation: String,
+}
+
+/// The recorded sharing pre-checks of a ticket, as sentences for agents.
+async fn sharing_check_lines(app: &App, s: &Session, v: &serde_json::Value) -> Vec<String> {
+    let name = |id: Option<i64>| async move {
+        match id {
+            Some(id) => app
+                .get_user(&s.p, UserId(id))
+                .await
+                .map_or_else(|_| format!("user {id}"), |u| u.name),
+            None => "someone".into(),
+        }
+    };
+    let mut out = Vec::new();
+    if let (Some(from), Some(to)) = (v["sharing_before"].as_str(), v["sharing_after"].as_str()) {
+        out.push(format!("Sharing changed from {from} to {to}."));
+    }
+    if v["type_confirmed"].is_object() {
+        out.push(format!(
+            "Type confirmed by {} in comment #{}.",
+            name(v["type_confirmed"]["by_user_id"].as_i64()).await,
+            v["type_confirmed"]["comment_id"]
+        ));
+    }
+    if v["risk_approved"].is_object() {
+        out.push(format!(
+            "Security risk approved by {} in comment #{}.",
+            name(v["risk_approved"]["by_user_id"].as_i64()).await,
+            v["risk_approved"]["comment_id"]
+        ));
+    }
+    if v["not_blocked"].as_bool() == Some(true) {
+        out.push("Sharing was not blocked for the organization.".into());
+    }
+    if v["requester_member"].as_bool() == Some(true) {
+        out.push("The requester is a member of the organization.".into());
+    }
+    if let Some(by) = v["checked_by"].as_i64() {
+        out.push(format!(
+            "Checked by {} at {}.",
+            name(Some(by)).await,
+            when(v["checked_at"].as_str().unwrap_or_default())
+        ));
+    }
+    if out.is_empty() {
+        out.push(v.to_string());
+    }
+    out
 }
 
 fn priority_options(selected: &str) -> Vec<Opt> {
@@ -652,6 +680,26 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
             .map(|org| (org.id, org.name)),
         None => None,
     };
+    let sharing_check = match &t.sharing_check {
+        Some(v) => sharing_check_lines(app, s, v).await,
+        None => Vec::new(),
+    };
+    let access = if s.is_admin() {
+        Some(
+            app.ticket_access_list(&s.p, TicketId(id))
+                .await?
+                .into_iter()
+                .map(|a| AccessRow {
+                    name: a.name,
+                    role: a.role.to_string(),
+                    can_comment: a.can_comment,
+                    explanation: a.explanation,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     let o = draft.owners.unwrap_or_else(|| Owners::of(&t));
     let owner = internal_owner(&dir, &o, &draft.errors)
         .render()
@@ -672,10 +720,8 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         errors: draft.errors,
         reply_body: draft.reply,
         note_body: draft.note,
-        sharing_check: t
-            .sharing_check
-            .as_ref()
-            .and_then(|v| serde_json::to_string_pretty(v).ok()),
+        sharing_check,
+        access,
         t,
     })
 }

@@ -1,6 +1,8 @@
 //! Organization pages for agents: the list, and one organization's details, notes
-//! (agents may edit them), members and its sharing mode. Sharing changes only through
-//! the sharing workflow (SPEC §2.1), whose panel is not here yet.
+//! (agents may edit them), members and the sharing panel. Sharing changes only through
+//! the sharing workflow (SPEC §2.1): the panel walks an admin through the runbook's steps
+//! (request ticket, the customer's confirming comments, pre-checks, preview) and submits
+//! one `change_sharing`; agents see the same panel without the forms.
 
 use askama::Template;
 use axum::Router;
@@ -8,13 +10,20 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use ferrodesk_app::App;
-use ferrodesk_app::dto::{OrganizationIn, OrganizationOut};
-use ferrodesk_core::{OrganizationId, Sharing};
+use std::collections::HashMap;
+
+use ferrodesk_app::dto::{
+    OrganizationIn, OrganizationOut, SharingChangeIn, SharingChangeOut, SharingPreviewOut,
+};
+use ferrodesk_app::{App, AppError};
+use ferrodesk_core::validate::FieldError;
+use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserId};
 use ferrodesk_store::directory::UserFilter;
+use ferrodesk_store::tickets::TicketFilter;
 use serde::Deserialize;
 
-use super::view::Layout;
+use super::agent::all_comments;
+use super::view::{Layout, Opt, when};
 use super::{Errors, Post, Session, UiError, field_errors, html, html_status};
 
 pub(super) fn routes() -> Router<App> {
@@ -22,6 +31,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/agent/organizations", get(list))
         .route("/agent/organizations/{id}", get(show))
         .route("/agent/organizations/{id}/notes", post(save_notes))
+        .route("/agent/organizations/{id}/sharing", post(change_sharing))
 }
 
 /// A sentence for a sharing mode.
@@ -43,19 +53,29 @@ struct OrgRow {
     sharing: &'static str,
 }
 
+/// One organization that shares, for the register (what a security review asks for).
+struct RegisterRow {
+    id: i64,
+    name: String,
+    sharing: &'static str,
+    since: String,
+    ticket_id: Option<i64>,
+    admin: String,
+}
+
 #[derive(Template)]
 #[template(path = "org_list.html")]
 struct ListPage {
     layout: Layout,
     rows: Vec<OrgRow>,
     next_href: Option<String>,
+    register: Vec<RegisterRow>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ListParams {
     cursor: String,
-    done: String,
 }
 
 async fn list(
@@ -68,7 +88,27 @@ async fn list(
     }
     let cursor = (!q.cursor.is_empty()).then_some(q.cursor.as_str());
     let page = app.list_organizations(&s.p, cursor, Some(50)).await?;
+    let mut names = Names {
+        app: &app,
+        s: &s,
+        known: HashMap::new(),
+    };
+    let mut register = Vec::new();
+    for e in app.sharing_register(&s.p).await? {
+        register.push(RegisterRow {
+            id: e.organization_id,
+            name: e.organization_name,
+            sharing: short(e.sharing),
+            since: e.since.as_deref().map(when).unwrap_or_else(|| "—".into()),
+            ticket_id: e.ticket_id,
+            admin: match e.admin_id {
+                Some(a) => names.get(a).await,
+                None => "—".into(),
+            },
+        });
+    }
     Ok(html(&ListPage {
+        register,
         layout: s.layout("Organizations", "organizations"),
         rows: page
             .items
@@ -85,11 +125,92 @@ async fn list(
     }))
 }
 
+/// A short name for a sharing mode (history, buttons).
+fn short(s: Sharing) -> &'static str {
+    match s {
+        Sharing::OwnOnly => "Not shared",
+        Sharing::ReadOnly => "Read only",
+        Sharing::ReadWrite => "Read+write",
+    }
+}
+
 struct Member {
     name: String,
     email: String,
     access: String,
     default: bool,
+}
+
+/// One pre-check of the runbook, as a checklist line.
+pub(crate) struct Check {
+    /// The use case's code (`type_confirmed`, …), also the line's id.
+    pub code: &'static str,
+    /// What the runbook asks.
+    pub label: &'static str,
+    /// `done`, `missing` (failed), `todo` (nothing chosen yet), `pending` (checked when
+    /// submitted) or `na` (not needed).
+    pub state: &'static str,
+    /// What is missing, or what was found.
+    pub message: String,
+}
+
+impl Check {
+    pub fn state_text(&self) -> &'static str {
+        match self.state {
+            "done" => "Done",
+            "missing" => "Missing",
+            "na" => "Not needed",
+            "todo" => "To do",
+            _ => "Checked when you submit",
+        }
+    }
+}
+
+/// A customer's public comment that may serve as evidence.
+struct Evidence {
+    id: i64,
+    author: String,
+    at: String,
+    excerpt: String,
+    type_selected: bool,
+    risk_selected: bool,
+}
+
+/// A button of the panel: the mode it sets.
+struct Action {
+    value: &'static str,
+    label: &'static str,
+    primary: bool,
+}
+
+struct PreviewView {
+    label: &'static str,
+    text: String,
+    sample: String,
+}
+
+struct HistoryRow {
+    at: String,
+    change: String,
+    ticket_id: i64,
+    evidence: String,
+    admin: String,
+    line: String,
+}
+
+/// The sharing panel.
+struct Panel {
+    /// Admins get the forms; agents read.
+    can_change: bool,
+    tickets: Vec<Opt>,
+    ticket: Option<(i64, String, String)>,
+    comments: Vec<Evidence>,
+    checks: Vec<Check>,
+    /// Whether `checks` is the server's verdict on a submitted change.
+    ran: bool,
+    actions: Vec<Action>,
+    previews: Vec<PreviewView>,
+    history: Vec<HistoryRow>,
 }
 
 #[derive(Template)]
@@ -101,18 +222,394 @@ struct OrgPage {
     members: Vec<Member>,
     notes: String,
     errors: Errors,
+    panel: Panel,
 }
 
-async fn org_page(
+/// What the admin has chosen so far in the panel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Choice {
+    ticket_id: String,
+    type_confirmed_comment_id: String,
+    risk_approved_comment_id: String,
+    sharing: String,
+}
+
+fn parse_id(v: &str) -> Option<i64> {
+    v.trim().parse().ok()
+}
+
+/// Resolves user names once per page.
+struct Names<'a> {
+    app: &'a App,
+    s: &'a Session,
+    known: HashMap<i64, String>,
+}
+
+impl Names<'_> {
+    async fn get(&mut self, id: i64) -> String {
+        if let Some(n) = self.known.get(&id) {
+            return n.clone();
+        }
+        let n = self
+            .app
+            .get_user(&self.s.p, UserId(id))
+            .await
+            .map_or_else(|_| format!("user {id}"), |u| u.name);
+        self.known.insert(id, n.clone());
+        n
+    }
+}
+
+fn preview_view(to: Sharing, p: &SharingPreviewOut) -> PreviewView {
+    let (label, text) = match to {
+        Sharing::OwnOnly => (
+            "Disable",
+            format!(
+                "{} end user(s) would no longer see {} ticket(s) of colleagues.",
+                p.users_losing_access, p.tickets_no_longer_visible
+            ),
+        ),
+        Sharing::ReadOnly | Sharing::ReadWrite => (
+            if to == Sharing::ReadOnly {
+                "Enable read only"
+            } else {
+                "Enable read+write"
+            },
+            {
+                let mut t = format!(
+                    "{} end user(s) would newly see {} ticket(s) they cannot see today",
+                    p.users_gaining_access, p.tickets_newly_visible
+                );
+                if p.users_gaining_comment > 0 {
+                    t.push_str(&format!(
+                        "; {} could reply on colleagues' tickets",
+                        p.users_gaining_comment
+                    ));
+                }
+                if p.users_losing_access > 0 {
+                    t.push_str(&format!(
+                        "; {} would lose sight of {} ticket(s)",
+                        p.users_losing_access, p.tickets_no_longer_visible
+                    ));
+                }
+                t.push('.');
+                t
+            },
+        ),
+    };
+    PreviewView {
+        label,
+        text,
+        sample: p
+            .sample
+            .iter()
+            .map(|u| format!("{} ({:+})", u.name, u.tickets))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The checklist before anything was submitted: what the page can already tell.
+fn checks_before(
+    org: &OrganizationOut,
+    ticket: Option<&(i64, String, String)>,
+    requester_member: Option<bool>,
+    choice: &Choice,
+) -> Vec<Check> {
+    let ticket_check = match (ticket, requester_member) {
+        (None, _) => Check {
+            code: "requester_member",
+            label: "The request ticket is chosen and its requester is a member",
+            state: "todo",
+            message: "Choose the ticket in which the customer asked for the change.".into(),
+        },
+        (Some((id, _, _)), Some(false)) => Check {
+            code: "requester_member",
+            label: "The request ticket is chosen and its requester is a member",
+            state: "missing",
+            message: format!(
+                "The requester of ticket #{id} is not a member of {}.",
+                org.name
+            ),
+        },
+        (Some((id, _, who)), _) => Check {
+            code: "requester_member",
+            label: "The request ticket is chosen and its requester is a member",
+            state: "done",
+            message: format!("Ticket #{id}, requested by {who}, a member."),
+        },
+    };
+    let picked = |v: &str, what: &str| -> (&'static str, String) {
+        match parse_id(v) {
+            Some(id) => ("pending", format!("Comment #{id} chosen.")),
+            None => (
+                "todo",
+                format!("Pick the customer's comment in which they {what}."),
+            ),
+        }
+    };
+    let (ts, tm) = picked(
+        &choice.type_confirmed_comment_id,
+        "confirmed which type of sharing they want",
+    );
+    let (rs, rm) = picked(
+        &choice.risk_approved_comment_id,
+        "approved the security risk (not needed to disable)",
+    );
+    let blocked = org.sharing_blocked == Some(true);
+    vec![
+        ticket_check,
+        Check {
+            code: "type_confirmed",
+            label: "The requester confirmed which type of shared organization is desired",
+            state: ts,
+            message: tm,
+        },
+        Check {
+            code: "risk_approved",
+            label: "The requester, on behalf of the organization, approved the security risk",
+            state: rs,
+            message: rm,
+        },
+        Check {
+            code: "not_blocked",
+            label: "No note says we will not enable a shared organization for them",
+            state: if blocked { "missing" } else { "done" },
+            message: if blocked {
+                format!(
+                    "Sharing is blocked: {}",
+                    org.sharing_blocked_reason
+                        .clone()
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or_else(|| "no reason given".into())
+                )
+            } else {
+                "Sharing is not blocked for this organization.".into()
+            },
+        },
+    ]
+}
+
+/// The checklist after the workflow refused a change: every check it failed, with its
+/// message; the others passed (or were not needed for this change).
+pub(crate) fn checks_after(to: Sharing, failed: &[FieldError]) -> Vec<Check> {
+    let enabling = to != Sharing::OwnOnly;
+    let lines: [(&'static str, &'static str, &'static str, bool); 5] = [
+        (
+            "requester_member",
+            "The request ticket is chosen and its requester is a member",
+            "The ticket exists and its requester is a member.",
+            true,
+        ),
+        (
+            "type_confirmed",
+            "The requester confirmed which type of shared organization is desired",
+            "The chosen comment is the customer's public comment on the ticket.",
+            true,
+        ),
+        (
+            "risk_approved",
+            "The requester, on behalf of the organization, approved the security risk",
+            "The chosen comment is the customer's public comment on the ticket.",
+            enabling,
+        ),
+        (
+            "not_blocked",
+            "No note says we will not enable a shared organization for them",
+            "Sharing is not blocked for this organization.",
+            enabling,
+        ),
+        (
+            "value_changes",
+            "The new mode differs from the current one",
+            "The mode changes.",
+            true,
+        ),
+    ];
+    lines
+        .into_iter()
+        .map(|(code, label, ok, needed)| {
+            let mine: Vec<&str> = failed
+                .iter()
+                .filter(|f| {
+                    f.code == code || (code == "requester_member" && f.code == "ticket_exists")
+                })
+                .map(|f| f.message.as_str())
+                .collect();
+            let (state, message) = if !mine.is_empty() {
+                ("missing", mine.join("; "))
+            } else if !needed {
+                ("na", "Not needed to disable sharing.".to_owned())
+            } else {
+                ("done", ok.to_owned())
+            };
+            Check {
+                code,
+                label,
+                state,
+                message,
+            }
+        })
+        .collect()
+}
+
+async fn panel(
     app: &App,
     s: &Session,
-    id: i64,
+    org: &OrganizationOut,
+    member_ids: &[i64],
+    choice: &Choice,
+    failed: Option<(Sharing, Vec<FieldError>)>,
+) -> Result<Panel, UiError> {
+    let org_id = OrganizationId(org.id);
+    let can_change = s.is_admin();
+    let mut names = Names {
+        app,
+        s,
+        known: HashMap::new(),
+    };
+    let chosen = parse_id(&choice.ticket_id);
+    let mut tickets = vec![Opt::none("— choose the request ticket —", chosen.is_none())];
+    let mut ticket = None;
+    let mut requester_member = None;
+    let mut comments = Vec::new();
+    if can_change {
+        let page = app
+            .list_tickets(
+                &s.p,
+                TicketFilter {
+                    organization_id: Some(org_id),
+                    ..Default::default()
+                },
+                None,
+                Some(50),
+            )
+            .await?;
+        for t in &page.items {
+            tickets.push(Opt::new(
+                t.id,
+                format!("#{} {} ({})", t.id, t.subject, t.status),
+                Some(t.id) == chosen,
+            ));
+        }
+        if let Some(id) = chosen {
+            match app.get_ticket(&s.p, TicketId(id)).await {
+                Ok(t) => {
+                    if !page.items.iter().any(|x| x.id == id) {
+                        tickets.push(Opt::new(
+                            t.id,
+                            format!("#{} {} ({})", t.id, t.subject, t.status),
+                            true,
+                        ));
+                    }
+                    requester_member = Some(member_ids.contains(&t.requester_id));
+                    let who = names.get(t.requester_id).await;
+                    for c in all_comments(app, s, TicketId(id)).await? {
+                        if !c.public || !member_ids.contains(&c.author_id) {
+                            continue;
+                        }
+                        let mut excerpt: String = c.body.chars().take(280).collect();
+                        if c.body.chars().count() > 280 {
+                            excerpt.push('…');
+                        }
+                        comments.push(Evidence {
+                            type_selected: choice.type_confirmed_comment_id.trim()
+                                == c.id.to_string(),
+                            risk_selected: choice.risk_approved_comment_id.trim()
+                                == c.id.to_string(),
+                            id: c.id,
+                            author: c.author_name,
+                            at: when(&c.created_at),
+                            excerpt,
+                        });
+                    }
+                    ticket = Some((t.id, t.subject, who));
+                }
+                Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let (checks, ran) = match failed {
+        Some((to, errors)) => (checks_after(to, &errors), true),
+        None => (
+            checks_before(org, ticket.as_ref(), requester_member, choice),
+            false,
+        ),
+    };
+    let targets: Vec<Sharing> = [Sharing::ReadOnly, Sharing::ReadWrite, Sharing::OwnOnly]
+        .into_iter()
+        .filter(|t| *t != org.sharing)
+        .collect();
+    let actions = targets
+        .iter()
+        .map(|t| Action {
+            value: t.as_str(),
+            label: match t {
+                Sharing::ReadOnly => "Enable read only",
+                Sharing::ReadWrite => "Enable read+write",
+                Sharing::OwnOnly => "Disable sharing",
+            },
+            primary: *t != Sharing::OwnOnly,
+        })
+        .collect();
+    let mut previews = Vec::new();
+    for t in &targets {
+        let p = app.sharing_preview(&s.p, org_id, *t).await?;
+        previews.push(preview_view(*t, &p));
+    }
+    let mut history = Vec::new();
+    for h in app.sharing_history(&s.p, org_id).await? {
+        history.push(history_row(&mut names, h).await);
+    }
+    history.reverse();
+    Ok(Panel {
+        can_change,
+        tickets,
+        ticket,
+        comments,
+        checks,
+        ran,
+        actions,
+        previews,
+        history,
+    })
+}
+
+async fn history_row(names: &mut Names<'_>, h: SharingChangeOut) -> HistoryRow {
+    let mut evidence = format!(
+        "type confirmed by {} (comment #{})",
+        names.get(h.type_confirmed_by).await,
+        h.type_confirmed_comment_id
+    );
+    if let (Some(c), Some(by)) = (h.risk_approved_comment_id, h.risk_approved_by) {
+        evidence.push_str(&format!(
+            "; risk approved by {} (comment #{c})",
+            names.get(by).await
+        ));
+    }
+    HistoryRow {
+        at: when(&h.created_at),
+        change: format!("{} → {}", short(h.sharing_before), short(h.sharing_after)),
+        ticket_id: h.ticket_id,
+        evidence,
+        admin: names.get(h.admin_id).await,
+        line: h.details_line,
+    }
+}
+
+struct PageState {
     notes: Option<String>,
     errors: Errors,
     notice: Option<String>,
-) -> Result<OrgPage, UiError> {
+    choice: Choice,
+    failed: Option<(Sharing, Vec<FieldError>)>,
+}
+
+async fn org_page(app: &App, s: &Session, id: i64, st: PageState) -> Result<OrgPage, UiError> {
     let org = app.get_organization(&s.p, OrganizationId(id)).await?;
-    let members = app
+    let users = app
         .list_users(
             &s.p,
             UserFilter {
@@ -123,7 +620,9 @@ async fn org_page(
             Some(100),
         )
         .await?
-        .items
+        .items;
+    let member_ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let members = users
         .into_iter()
         .map(|u| Member {
             default: u.default_organization_id == Some(id),
@@ -132,31 +631,56 @@ async fn org_page(
             access: u.access.map(|a| a.to_string()).unwrap_or_default(),
         })
         .collect();
+    let panel = panel(app, s, &org, &member_ids, &st.choice, st.failed).await?;
     let mut layout = s.layout(org.name.clone(), "organizations");
-    layout.notice = notice;
+    layout.notice = st.notice;
     Ok(OrgPage {
         layout,
         sharing: sharing_text(org.sharing),
-        notes: notes.unwrap_or_else(|| org.notes.clone().unwrap_or_default()),
+        notes: st
+            .notes
+            .unwrap_or_else(|| org.notes.clone().unwrap_or_default()),
         org,
         members,
-        errors,
+        errors: st.errors,
+        panel,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShowParams {
+    done: String,
+    #[serde(flatten)]
+    choice: Choice,
 }
 
 async fn show(
     State(app): State<App>,
     s: Session,
     Path(id): Path<i64>,
-    Query(q): Query<ListParams>,
+    Query(q): Query<ShowParams>,
 ) -> Result<Response, UiError> {
     if !s.is_staff() {
         return Ok(Redirect::to("/portal/organization").into_response());
     }
-    let notice = (q.done == "notes").then(|| "Notes saved.".to_owned());
-    Ok(html(
-        &org_page(&app, &s, id, None, Errors::new(), notice).await?,
-    ))
+    let notice = match q.done.as_str() {
+        "notes" => Some("Notes saved.".to_owned()),
+        "sharing" => Some(
+            "Sharing changed. The Details line was added, the confirmation comment was posted \
+             on the request ticket and the ticket is Resolved."
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    let st = PageState {
+        notes: None,
+        errors: Errors::new(),
+        notice,
+        choice: q.choice,
+        failed: None,
+    };
+    Ok(html(&org_page(&app, &s, id, st).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +709,63 @@ async fn save_notes(
         }
         Err(e) => field_errors(e)?,
     };
-    let page = org_page(&app, &s, id, Some(form.notes), errors, None).await?;
+    let st = PageState {
+        notes: Some(form.notes),
+        errors,
+        notice: None,
+        choice: Choice::default(),
+        failed: None,
+    };
+    let page = org_page(&app, &s, id, st).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// Runs the sharing workflow with what the admin chose. Refused pre-checks come back as
+/// the checklist, with the choices kept.
+async fn change_sharing(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<Choice>,
+) -> Result<Response, UiError> {
+    let Ok(to) = Sharing::parse(form.sharing.trim()) else {
+        return Err(UiError::BadForm);
+    };
+    let failed = match parse_id(&form.ticket_id) {
+        None => vec![FieldError::new(
+            "ticket_id",
+            "ticket_exists",
+            "choose the ticket in which the customer asked for the change",
+        )],
+        Some(ticket_id) => {
+            let input = SharingChangeIn {
+                ticket_id,
+                sharing: to,
+                type_confirmed_comment_id: parse_id(&form.type_confirmed_comment_id),
+                risk_approved_comment_id: if to == Sharing::OwnOnly {
+                    None
+                } else {
+                    parse_id(&form.risk_approved_comment_id)
+                },
+            };
+            match app.change_sharing(&s.p, OrganizationId(id), input).await {
+                Ok(_) => {
+                    return Ok(
+                        Redirect::to(&format!("/agent/organizations/{id}?done=sharing"))
+                            .into_response(),
+                    );
+                }
+                Err(AppError::PrechecksFailed(list)) => list,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let st = PageState {
+        notes: None,
+        errors: Errors::new(),
+        notice: None,
+        choice: form,
+        failed: Some((to, failed)),
+    };
+    let page = org_page(&app, &s, id, st).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

@@ -578,11 +578,29 @@ async fn an_agent_sets_shared_ownership_and_the_timeline_says_why_it_was_removed
     let t = app.get(&a.token, &format!("/tickets/{id}")).await;
     assert_eq!(t.body["internal_group_id"], finance);
     assert_eq!(t.body["internal_agent_id"], a.id);
-    let shared = b
-        .get(&format!("/agent/tickets?internal_agent_id={}", a.id))
-        .await;
+    // The saved view "Shared with me" (SPEC §6) lists it, with its count in the sidebar.
+    let views = app.get(&a.token, "/views").await;
+    let shared_view = views
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "Shared with me")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let list = b.get("/agent/tickets").await;
+    assert!(
+        list.body
+            .contains(&format!(r#"href="/agent/tickets?view={shared_view}""#))
+    );
+    let shared = b.get(&format!("/agent/tickets?view={shared_view}")).await;
     assert!(shared.body.contains(&format!("/agent/tickets/{id}\"")));
     assert!(shared.body.contains("<h1>Shared with me</h1>"));
+    let filtered = b
+        .get(&format!("/agent/tickets?internal_agent_id={}", a.id))
+        .await;
+    assert!(filtered.body.contains(&format!("/agent/tickets/{id}\"")));
     // Back to Open: the internal owner goes, and the timeline says why.
     let open_s = open.to_string();
     let r = b
@@ -633,7 +651,14 @@ async fn organization_and_admin_pages_show_members_notes_statuses_and_groups(app
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Customer"), "members listed");
     assert!(page.body.contains(r#"id="sharing-mode">Not shared"#));
-    assert!(page.body.contains("sharing panel that runs it is coming"));
+    assert!(
+        page.body.contains(r#"id="sharing-readonly""#),
+        "agents read the panel"
+    );
+    assert!(
+        !page.body.contains(r#"id="sharing-form""#),
+        "agents get no form"
+    );
     let r = ab
         .post(
             &format!("/agent/organizations/{org}/notes"),
@@ -670,7 +695,467 @@ async fn organization_and_admin_pages_show_members_notes_statuses_and_groups(app
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
 
+/// The panel's checklist line for a check: (state class, text of the line).
+fn check_line(body: &str, code: &str) -> (String, String) {
+    let at = body
+        .find(&format!(r#"id="check-{code}""#))
+        .unwrap_or_else(|| panic!("no check-{code} in the page"));
+    let start = body[..at].rfind("<li").unwrap();
+    let end = at + body[at..].find("</li>").unwrap();
+    let li = &body[start..end];
+    let class = li.split("check check-").nth(1).unwrap();
+    (class[..class.find('"').unwrap()].to_owned(), li.to_owned())
+}
+
+async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workflow(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let org = organization(&app, "Umbrella").await;
+    let carol = customer(&app, &[org]).await;
+    let _dan = customer(&app, &[org]).await;
+    let ticket = app
+        .ticket(
+            &carol.token,
+            json!({"subject": "Please share our tickets", "description": "We want read only."}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let staff_reply = app
+        .post(
+            &admin.token,
+            &format!("/tickets/{ticket}/comments"),
+            json!({"body": "Do you accept the risk?"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let approval = app
+        .post(
+            &carol.token,
+            &format!("/tickets/{ticket}/comments"),
+            json!({"body": "Yes, we accept the risk."}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let first = app
+        .get(&admin.token, &format!("/tickets/{ticket}/comments"))
+        .await
+        .ids()[0];
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    // Step 1: no ticket chosen yet; the checklist says so.
+    let page = b.get(&format!("/agent/organizations/{org}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"id="sharing-form""#));
+    assert_eq!(check_line(&page.body, "requester_member").0, "todo");
+    assert!(
+        page.body.contains("Please share our tickets"),
+        "the org's tickets are offered"
+    );
+    // Step 2: the ticket is chosen; the customer's public comments are offered, the staff reply is not.
+    let page = b
+        .get(&format!("/agent/organizations/{org}?ticket_id={ticket}"))
+        .await;
+    assert!(page.body.contains(&format!(r#"id="type-{first}""#)));
+    assert!(page.body.contains(&format!(r#"id="risk-{approval}""#)));
+    assert!(!page.body.contains(&format!(r#"id="type-{staff_reply}""#)));
+    assert_eq!(check_line(&page.body, "requester_member").0, "done");
+    assert_eq!(check_line(&page.body, "type_confirmed").0, "todo");
+    assert!(
+        page.body.contains("1 end user(s) would newly see"),
+        "preview"
+    );
+    // Submitting without evidence: every failed check, nothing changes.
+    let ticket_s = ticket.to_string();
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("sharing", "read_only"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains(r#"id="prechecks-failed""#));
+    let (state, line) = check_line(&refused.body, "type_confirmed");
+    assert_eq!(state, "missing");
+    assert!(line.contains("confirmation of the type"), "{line}");
+    assert_eq!(check_line(&refused.body, "risk_approved").0, "missing");
+    assert_eq!(check_line(&refused.body, "not_blocked").0, "done");
+    assert_eq!(check_line(&refused.body, "requester_member").0, "done");
+    assert_eq!(check_line(&refused.body, "value_changes").0, "done");
+    // A staff reply is no evidence; the choice is kept on the page.
+    let staff_s = staff_reply.to_string();
+    let approval_s = approval.to_string();
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &staff_s),
+                ("risk_approved_comment_id", &approval_s),
+                ("sharing", "read_only"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (state, line) = check_line(&refused.body, "type_confirmed");
+    assert_eq!(state, "missing");
+    assert!(line.contains("written by staff"), "{line}");
+    assert_eq!(check_line(&refused.body, "risk_approved").0, "done");
+    assert!(
+        refused
+            .body
+            .contains(&format!(r#"id="risk-{approval}" checked"#))
+    );
+    let org_now = app
+        .get(&admin.token, &format!("/organizations/{org}"))
+        .await;
+    assert_eq!(org_now.body["sharing"], "own_only", "nothing changed");
+    // All checks pass: the change is made and recorded.
+    let first_s = first.to_string();
+    let done = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &first_s),
+                ("risk_approved_comment_id", &approval_s),
+                ("sharing", "read_only"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b
+        .get(&format!("/agent/organizations/{org}?done=sharing"))
+        .await;
+    assert!(page.body.contains(r#"id="sharing-mode">Shared read only"#));
+    assert!(
+        page.body
+            .contains("Shared organization (read only) enabled ")
+    );
+    assert!(page.body.contains(r#"id="sharing-history""#));
+    assert!(page.body.contains("Not shared → Read only"));
+    // The register lists it, as per the request ticket.
+    let list = b.get("/agent/organizations").await;
+    assert!(list.body.contains(r#"id="sharing-register""#));
+    assert!(list.body.contains(&format!(
+        r#"<a href="/agent/tickets/{ticket}">#{ticket}</a>"#
+    )));
+    let csv = b.get("/api/v1/sharing-register?format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("Umbrella"), "{}", csv.body);
+    // The value must change.
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &first_s),
+                ("sharing", "read_only"),
+            ],
+        )
+        .await;
+    assert_eq!(check_line(&refused.body, "value_changes").0, "missing");
+    // Disabling: no risk approval needed, but the type confirmation must be the customer's.
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &staff_s),
+                ("sharing", "own_only"),
+            ],
+        )
+        .await;
+    assert_eq!(check_line(&refused.body, "type_confirmed").0, "missing");
+    assert_eq!(check_line(&refused.body, "risk_approved").0, "na");
+    assert_eq!(check_line(&refused.body, "not_blocked").0, "na");
+    // A blocked organization: the checklist names the reason; nothing changes.
+    let r = app
+        .patch(
+            &admin.token,
+            &format!("/organizations/{org}"),
+            json!({"sharing_blocked": true, "sharing_blocked_reason": "legal said no"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let refused = b
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &first_s),
+                ("risk_approved_comment_id", &approval_s),
+                ("sharing", "read_write"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (state, line) = check_line(&refused.body, "not_blocked");
+    assert_eq!(state, "missing");
+    assert!(line.contains("legal said no"), "{line}");
+    assert!(refused.body.contains(r#"id="sharing-blocked""#));
+    // The ticket page shows the recorded checks and, to admins, who can see it.
+    let t = b.get(&format!("/agent/tickets/{ticket}")).await;
+    assert!(t.body.contains(r#"id="sharing-check""#));
+    assert!(t.body.contains("Security risk approved by Customer"));
+    assert!(t.body.contains(r#"id="access-panel""#));
+    assert!(t.body.contains("Resolved"));
+    // Agents: no access panel, but the recorded checks.
+    let a = agent(&app, TicketScope::Global).await;
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let t = ab.get(&format!("/agent/tickets/{ticket}")).await;
+    assert!(t.body.contains(r#"id="sharing-check""#));
+    assert!(!t.body.contains(r#"id="access-panel""#));
+    // Agents cannot submit a change.
+    let r = ab
+        .post(
+            &format!("/agent/organizations/{org}/sharing"),
+            &[
+                ("_csrf", &t.csrf()),
+                ("ticket_id", &ticket_s),
+                ("type_confirmed_comment_id", &first_s),
+                ("sharing", "own_only"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn admin_forms_show_validation_errors_and_save(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let finance = app
+        .post(&admin.token, "/groups", json!({"name": "Finance"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/statuses").await;
+    let csrf = page.csrf();
+    // An empty name and a bad position.
+    let bad = b
+        .post(
+            "/admin/statuses",
+            &[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("category", "open"),
+                ("position", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="position-error""#));
+    let bad = b
+        .post(
+            "/admin/statuses",
+            &[("_csrf", &csrf), ("name", ""), ("category", "open")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    // A custom status mapped to Finance.
+    let group_field = format!("group_{finance}");
+    let ok = b
+        .post(
+            "/admin/statuses",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Waiting on Finance"),
+                ("customer_label", "In progress"),
+                ("category", "pending"),
+                (&group_field, "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let id = status_id(&app, &admin.token, "Waiting on Finance").await;
+    let st = app.get(&admin.token, &format!("/statuses/{id}")).await;
+    assert_eq!(st.body["internal_group_ids"], json!([finance]));
+    // A duplicate name is refused next to the field.
+    let dup = b
+        .post(
+            "/admin/statuses",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Waiting on Finance"),
+                ("category", "open"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        dup.body.contains(r#"id="name-error""#),
+        "{}",
+        &dup.body[dup.body.find("<main").unwrap()..]
+    );
+    // Edit: relabel and map all groups.
+    let edit = b.get(&format!("/admin/statuses/{id}")).await;
+    assert!(edit.body.contains(&format!(
+        r#"id="{group_field}" name="{group_field}" value="on" checked"#
+    )));
+    let ok = b
+        .post(
+            &format!("/admin/statuses/{id}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Waiting on Finance"),
+                ("customer_label", "Being handled"),
+                ("category", "pending"),
+                ("all_groups", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let st = app.get(&admin.token, &format!("/statuses/{id}")).await;
+    assert_eq!(st.body["customer_label"], "Being handled");
+    assert_eq!(st.body["all_groups"], true);
+    // A built-in status cannot be renamed: the form does not offer it; the label changes.
+    let open = status_id(&app, &admin.token, "Open").await;
+    let edit = b.get(&format!("/admin/statuses/{open}")).await;
+    assert!(!edit.body.contains("delete-status"));
+    // Delete.
+    let gone = b
+        .post(&format!("/admin/statuses/{id}/delete"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    let list = b.get("/admin/statuses?done=deleted").await;
+    assert!(!list.body.contains("Waiting on Finance"));
+    // Settings: a bad time zone and URL are shown next to their fields; nothing is saved.
+    let page = b.get("/admin/settings").await;
+    let bad = b
+        .post(
+            "/admin/settings",
+            &[
+                ("_csrf", &page.csrf()),
+                ("time_zone", "Mars/Olympus"),
+                ("public_base_url", "desk"),
+                ("sharing_confirmation_template", "Done."),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="time_zone-error""#));
+    assert!(bad.body.contains(r#"id="public_base_url-error""#));
+    let ok = b
+        .post(
+            "/admin/settings",
+            &[
+                ("_csrf", &page.csrf()),
+                ("time_zone", "Europe/Berlin"),
+                ("public_base_url", "https://desk.example.com"),
+                (
+                    "sharing_confirmation_template",
+                    "Sharing is now {{ sharing_label }}.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = b.get("/admin/settings?done=settings").await;
+    assert!(page.body.contains("Europe/Berlin"));
+    assert!(page.body.contains("Settings saved."));
+}
+
+async fn the_rules_editor_shows_errors_warnings_and_a_simulation(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    app.post(&admin.token, "/groups", json!({"name": "Finance"}))
+        .await;
+    let customer = customer(&app, &[]).await;
+    let ticket = app
+        .ticket(&customer.token, json!({"subject": "Where is my refund?"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/rules").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Customer replied"),
+        "the default rule is listed"
+    );
+    let csrf = page.csrf();
+    // Not JSON.
+    let bad = b
+        .post("/admin/rules", &[("_csrf", &csrf), ("rule", "{ nope")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="rule-errors""#) && bad.body.contains("could not be read"));
+    assert!(bad.body.contains("{ nope"), "the text is kept");
+    // JSON the rules engine refuses (an empty name).
+    let bad = b
+        .post(
+            "/admin/rules",
+            &[
+                ("_csrf", &csrf),
+                ("rule", r#"{"name": "", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="rule-errors""#) && bad.body.contains("name"));
+    // A rule that reopens tickets: saved, with the shared-ownership warning shown.
+    let ok = b
+        .post(
+            "/admin/rules",
+            &[
+                ("_csrf", &csrf),
+                ("rule", r#"{"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert!(ok.body.contains(r#"id="rule-warnings""#));
+    assert!(ok.body.contains("Rule created."));
+    // Simulate: a bad ticket number, then a real one.
+    let bad = b
+        .post(
+            "/admin/rules/simulate",
+            &[
+                ("_csrf", &csrf),
+                ("ticket_id", "abc"),
+                ("event", r#"{"type": "comment_added", "public": true}"#),
+                ("performed_by", "end_user"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="simulate-errors""#));
+    let ticket_s = ticket.to_string();
+    let sim = b
+        .post(
+            "/admin/rules/simulate",
+            &[
+                ("_csrf", &csrf),
+                ("ticket_id", &ticket_s),
+                ("event", r#"{"type": "comment_added", "public": true}"#),
+                ("performed_by", "end_user"),
+            ],
+        )
+        .await;
+    assert_eq!(sim.status, StatusCode::OK, "{}", sim.body);
+    assert!(sim.body.contains(r#"id="simulation""#));
+}
+
 on_both_databases!(
+    the_rules_editor_shows_errors_warnings_and_a_simulation,
+    the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workflow,
+    admin_forms_show_validation_errors_and_save,
     signing_in_through_the_form_sets_the_session_cookie_and_signing_out_ends_it,
     a_form_post_without_the_right_csrf_token_is_refused_and_changes_nothing,
     a_read_only_member_sees_a_colleagues_request_without_a_reply_box,
