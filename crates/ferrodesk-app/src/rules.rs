@@ -806,6 +806,27 @@ impl App {
         Ok(rule_out(r, def, w))
     }
 
+    /// Checks a rule without saving it (admins): the validation errors, or the warnings it
+    /// would be saved with — so an editor can show them before saving.
+    pub async fn check_rule(&self, p: &Principal, input: RuleIn) -> Result<Vec<RuleWarning>> {
+        p.require_admin()?;
+        let mut c = self.store().read().await?;
+        let mut problems = Problems::default();
+        if let Some(n) = &input.name {
+            problems.check(validate::name("name", n, 100));
+        }
+        let def = Definition {
+            events: input.events.unwrap_or_default(),
+            performed_by: input.performed_by.unwrap_or_default(),
+            conditions: input.conditions.unwrap_or_default(),
+            actions: input.actions.unwrap_or_default(),
+        };
+        let refs = Refs::load(&mut c).await?;
+        validate_definition(&refs, &def, &mut problems);
+        problems.finish().map_err(AppError::Invalid)?;
+        Ok(warnings(&refs, &def))
+    }
+
     /// Deletes a rule (admins).
     pub async fn delete_rule(&self, p: &Principal, id: i64) -> Result<()> {
         p.require_admin()?;

@@ -16,6 +16,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_rules, create_rule))
         .routes(routes!(get_rule, update_rule, delete_rule))
         .routes(routes!(simulate))
+        .routes(routes!(check_rule))
         .routes(routes!(list_fields, create_field))
 }
 
@@ -72,6 +73,18 @@ async fn delete_rule(
 ) -> Result<StatusCode, ApiError> {
     app.delete_rule(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Validates a rule without saving it and answers the warnings it would be saved with
+/// (admins), so an editor can show them before saving.
+#[utoipa::path(post, path = "/rules/check", tag = "rules", request_body = RuleIn,
+    responses((status = 200, body = Vec<ferrodesk_app::dto::RuleWarning>), (status = 422, body = Problem)))]
+async fn check_rule(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(input): Body<RuleIn>,
+) -> Result<Json<Vec<ferrodesk_app::dto::RuleWarning>>, ApiError> {
+    Ok(Json(app.check_rule(&p, input).await?))
 }
 
 /// Runs the active rules against a ticket and an event and shows what they would change;

@@ -481,6 +481,22 @@ async fn a_rule_that_sets_open_removes_shared_ownership_with_its_reason_and_warn
         .as_i64()
         .unwrap();
     let reopen = json!({"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]});
+    let checked = app.post(&admin.token, "/rules/check", reopen.clone()).await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert_eq!(
+        checked.body[0]["code"], "removes_shared_ownership",
+        "the warning is known before saving"
+    );
+    assert_eq!(
+        app.get(&admin.token, "/rules")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "checking saved nothing"
+    );
     let saved = rule(&app, &admin, reopen.clone()).await;
     assert_eq!(saved["warnings"][0]["code"], "removes_shared_ownership");
     assert_eq!(saved["warnings"][0]["group_ids"], json!([finance]));
