@@ -144,7 +144,9 @@ struct Refs {
 }
 
 impl Refs {
-    async fn load(c: &mut Conn) -> Result<Refs> {
+    /// Loads what rules refer to. Users and organizations are many, so only the ones the
+    /// given rules name are looked up.
+    async fn load(c: &mut Conn, defs: &[&Definition]) -> Result<Refs> {
         let statuses = dir::list_statuses(c).await?;
         let groups = dir::list_groups(c, None)
             .await?
@@ -152,12 +154,13 @@ impl Refs {
             .map(|g| g.id.0)
             .collect();
         let staff = dir::staff_ids(c).await?;
-        let users: Vec<i64> = sqlx_free_user_ids(c).await?;
-        let organizations = dir::list_organizations(c, None, None, 100_000)
+        let users = dir::user_roles(c, &referenced(defs, "requester"))
             .await?
             .into_iter()
-            .map(|o| o.id.0)
+            .map(|(id, _)| id)
             .collect();
+        let organizations =
+            dir::organization_ids_existing(c, &referenced(defs, "organization")).await?;
         let fields = tickets::custom_fields(c).await?;
         Ok(Refs {
             statuses,
@@ -230,16 +233,31 @@ impl Refs {
     }
 }
 
-async fn sqlx_free_user_ids(c: &mut Conn) -> Result<Vec<i64>> {
-    let users = dir::list_users(
-        c,
-        &dir::UserFilter {
-            limit: 1_000_000,
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(users.into_iter().map(|u| u.id.0).collect())
+/// The ids that conditions and events of `defs` give for `field`.
+fn referenced(defs: &[&Definition], field: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut take = |v: &Value| match v {
+        Value::Number(n) => out.extend(n.as_i64()),
+        Value::Array(a) => out.extend(a.iter().filter_map(Value::as_i64)),
+        _ => {}
+    };
+    for d in defs {
+        for c in d.conditions.all.iter().chain(d.conditions.any.iter()) {
+            if c.field == field {
+                take(&c.value);
+            }
+        }
+        for e in &d.events {
+            if let EventSpec::FieldChanged { field: f, from, to } = e
+                && f == field
+            {
+                from.iter().chain(to.iter()).for_each(&mut take);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn validate_definition(refs: &Refs, def: &Definition, problems: &mut Problems) {
@@ -691,16 +709,17 @@ impl App {
     pub async fn list_rules(&self, p: &Principal) -> Result<Vec<RuleOut>> {
         p.require_staff()?;
         let mut c = self.store().read().await?;
-        let refs = Refs::load(&mut c).await?;
-        store::list(&mut c, false)
-            .await?
+        let rules = store::list(&mut c, false).await?;
+        let defs = rules.iter().map(parse).collect::<Result<Vec<_>>>()?;
+        let refs = Refs::load(&mut c, &defs.iter().collect::<Vec<_>>()).await?;
+        Ok(rules
             .into_iter()
-            .map(|r| {
-                let def = parse(&r)?;
+            .zip(defs)
+            .map(|(r, def)| {
                 let w = warnings(&refs, &def);
-                Ok(rule_out(r, def, w))
+                rule_out(r, def, w)
             })
-            .collect()
+            .collect())
     }
 
     /// Reads a rule.
@@ -710,8 +729,8 @@ impl App {
         let r = store::get(&mut c, id)
             .await?
             .ok_or(AppError::NotFound("rule"))?;
-        let refs = Refs::load(&mut c).await?;
         let def = parse(&r)?;
+        let refs = Refs::load(&mut c, &[&def]).await?;
         let w = warnings(&refs, &def);
         Ok(rule_out(r, def, w))
     }
@@ -765,7 +784,7 @@ impl App {
                 .or(current_def.as_ref().map(|d| d.actions.clone()))
                 .unwrap_or_default(),
         };
-        let refs = Refs::load(&mut tx).await?;
+        let refs = Refs::load(&mut tx, &[&def]).await?;
         validate_definition(&refs, &def, &mut problems);
         problems.finish().map_err(AppError::Invalid)?;
         let now = self.now();
@@ -821,7 +840,7 @@ impl App {
             conditions: input.conditions.unwrap_or_default(),
             actions: input.actions.unwrap_or_default(),
         };
-        let refs = Refs::load(&mut c).await?;
+        let refs = Refs::load(&mut c, &[&def]).await?;
         validate_definition(&refs, &def, &mut problems);
         problems.finish().map_err(AppError::Invalid)?;
         Ok(warnings(&refs, &def))
