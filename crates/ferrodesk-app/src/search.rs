@@ -180,11 +180,10 @@ impl App {
                     }
                 }
                 "org" => {
-                    let orgs = dir::list_organizations(c, None, None, 100_000).await?;
                     f.organization_id = Some(
-                        orgs.iter()
-                            .find(|o| o.name.eq_ignore_ascii_case(value))
-                            .map_or(OrganizationId(-1), |o| o.id),
+                        dir::organization_by_name(c, value)
+                            .await?
+                            .unwrap_or(OrganizationId(-1)),
                     );
                 }
                 _ => extra.push(ferrodesk_store::tickets::Pred::Tag {

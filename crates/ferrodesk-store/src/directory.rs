@@ -1075,3 +1075,12 @@ pub async fn leave_all_groups(c: &mut Conn, user: UserId) -> Result<Vec<GroupId>
         .await?;
     Ok(groups.into_iter().map(GroupId).collect())
 }
+
+/// The organization with this name (case-insensitive).
+pub async fn organization_by_name(c: &mut Conn, name: &str) -> Result<Option<OrganizationId>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE name_lower = $1")
+        .bind(name.trim().to_lowercase())
+        .fetch_optional(c)
+        .await?;
+    Ok(id.map(OrganizationId))
+}
