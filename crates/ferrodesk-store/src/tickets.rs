@@ -132,35 +132,30 @@ pub(crate) async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Res
         return Ok(());
     }
     let ids: Vec<i64> = tickets.iter().map(|t| t.id.0).collect();
-    let mut q = Sql::new("SELECT ticket_id, user_id FROM ticket_ccs WHERE ticket_id IN (");
-    q.push_ids(&ids);
-    q.push(") ORDER BY ticket_id, user_id");
-    let ccs: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
-    let mut q = Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (");
-    q.push_ids(&ids);
-    q.push(") ORDER BY ticket_id, tag");
-    let tags: Vec<(i64, String)> = q.query_as().fetch_all(&mut *c).await?;
+    // One query for the three child tables: (ticket, kind, user id, text, value).
     let mut q = Sql::new(
-        "SELECT v.ticket_id, f.key, v.value FROM ticket_field_values v \
+        "SELECT ticket_id, 'c' AS kind, user_id AS n, '' AS a, '' AS b FROM ticket_ccs WHERE ticket_id IN (",
+    );
+    q.push_ids(&ids);
+    q.push(") UNION ALL SELECT ticket_id, 't', 0, tag, '' FROM ticket_tags WHERE ticket_id IN (");
+    q.push_ids(&ids);
+    q.push(
+        ") UNION ALL SELECT v.ticket_id, 'f', 0, f.key, v.value FROM ticket_field_values v \
          JOIN custom_fields f ON f.id = v.field_id WHERE v.ticket_id IN (",
     );
     q.push_ids(&ids);
-    q.push(")");
-    let fields: Vec<(i64, String, String)> = q.query_as().fetch_all(&mut *c).await?;
+    q.push(") ORDER BY 1, 2, 3, 4");
+    let rows: Vec<(i64, String, i64, String, String)> = q.query_as().fetch_all(&mut *c).await?;
     for t in tickets.iter_mut() {
         let id = t.id.0;
-        t.cc_ids = ccs
-            .iter()
-            .filter(|r| r.0 == id)
-            .map(|r| UserId(r.1))
-            .collect();
-        t.tags = tags
-            .iter()
-            .filter(|r| r.0 == id)
-            .map(|r| r.1.clone())
-            .collect();
-        for (_, key, value) in fields.iter().filter(|r| r.0 == id) {
-            t.custom_fields.insert(key.clone(), from_json(value)?);
+        for (_, kind, n, a, b) in rows.iter().filter(|r| r.0 == id) {
+            match kind.as_str() {
+                "c" => t.cc_ids.push(UserId(*n)),
+                "t" => t.tags.push(a.clone()),
+                _ => {
+                    t.custom_fields.insert(a.clone(), from_json(b)?);
+                }
+            }
         }
     }
     Ok(())
