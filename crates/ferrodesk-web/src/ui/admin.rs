@@ -1,8 +1,9 @@
 //! Admin pages (admins only): statuses with their mapped internal groups (create, edit,
 //! delete), groups and their members, agents with their scopes, end users, the
 //! settings (time zone, public URL, the sharing confirmation template) and the rules (a
-//! JSON editor whose warnings show after saving, and a simulate form). Groups and users
-//! are read only here; they change through the API.
+//! JSON editor that shows a rule's warnings before saving — "Check" shows them without
+//! saving, and "Save" stops at them and asks to confirm — and a simulate form), groups and
+//! their members, agents and end users.
 
 use std::collections::HashMap;
 
@@ -624,6 +625,10 @@ struct RulesPage {
     sim_problems: Vec<String>,
     sim_runs: Option<Vec<SimRun>>,
     performers: Vec<Opt>,
+    /// The new rule's warnings (after a check, before saving).
+    warnings: Vec<String>,
+    /// The new rule was checked (and not saved).
+    checked: bool,
 }
 
 #[derive(Template)]
@@ -636,6 +641,8 @@ struct RulePage {
     json: String,
     problems: Vec<String>,
     warnings: Vec<String>,
+    /// The JSON shown was checked (and not saved): `warnings` are its warnings.
+    checked: bool,
 }
 
 const NEW_RULE: &str = r#"{
@@ -709,6 +716,8 @@ async fn rules_page(app: &App, s: &Session) -> Result<RulesPage, UiError> {
         sim_problems: Vec::new(),
         sim_runs: None,
         performers: performers("end_user"),
+        warnings: Vec::new(),
+        checked: false,
     })
 }
 
@@ -721,6 +730,34 @@ async fn rules(State(app): State<App>, s: Session) -> Result<Response, UiError> 
 #[serde(default)]
 struct RuleForm {
     rule: String,
+    /// `check` (warnings only, nothing saved), `confirm` (save despite the warnings) or
+    /// anything else: save unless the check finds warnings, which are then shown first.
+    intent: String,
+}
+
+/// What a rule form's submit led to before saving.
+enum Checked {
+    /// Not valid: the problems, as lines.
+    Problems(Vec<String>),
+    /// Valid, with these warnings; the parsed rule to save.
+    Ok(ferrodesk_app::dto::RuleIn, Vec<String>),
+}
+
+/// Parses and checks a rule (the same validation and warnings as saving, without saving).
+async fn check(app: &App, s: &Session, json: &str) -> Result<Checked, UiError> {
+    let input = match parse_rule(json) {
+        Err(p) => return Ok(Checked::Problems(p)),
+        Ok(i) => i,
+    };
+    // The use case takes the rule by value; parse again for the save.
+    let again = parse_rule(json).map_err(|_| UiError::BadForm)?;
+    match app.check_rule(&s.p, again).await {
+        Ok(w) => Ok(Checked::Ok(
+            input,
+            w.into_iter().map(|w| w.message).collect(),
+        )),
+        Err(e) => Ok(Checked::Problems(problem_lines(e)?)),
+    }
 }
 
 async fn create_rule(
@@ -728,17 +765,25 @@ async fn create_rule(
     Post { s, form }: Post<RuleForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
-    let problems = match parse_rule(&form.rule) {
-        Err(p) => p,
-        Ok(input) => match app.save_rule(&s.p, None, input).await {
-            Ok(r) => {
-                // The warnings show on the rule's page right after saving.
-                return rule_response(&s, &r, Vec::new(), Some("Rule created.".into()), None);
-            }
-            Err(e) => problem_lines(e)?,
-        },
-    };
     let mut page = rules_page(&app, &s).await?;
+    let problems = match check(&app, &s, &form.rule).await? {
+        Checked::Problems(p) => p,
+        Checked::Ok(input, warnings) => {
+            if form.intent == "check" || (form.intent != "confirm" && !warnings.is_empty()) {
+                // Shown before saving; "Save anyway" confirms.
+                page.json = form.rule;
+                page.warnings = warnings;
+                page.checked = true;
+                return Ok(html(&page));
+            }
+            match app.save_rule(&s.p, None, input).await {
+                Ok(r) => {
+                    return rule_response(&s, &r, Vec::new(), Some("Rule created.".into()), None);
+                }
+                Err(e) => problem_lines(e)?,
+            }
+        }
+    };
     page.json = form.rule;
     page.problems = problems;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -762,6 +807,7 @@ fn rule_response(
         json: json.unwrap_or_else(|| rule_json(r)),
         problems,
         warnings: r.warnings.iter().map(|w| w.message.clone()).collect(),
+        checked: false,
     };
     Ok(if failed {
         html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -799,12 +845,30 @@ async fn save_rule(
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     let current = find_rule(&app, &s, id).await?;
-    let problems = match parse_rule(&form.rule) {
-        Err(p) => p,
-        Ok(input) => match app.save_rule(&s.p, Some(id), input).await {
-            Ok(r) => return rule_response(&s, &r, Vec::new(), Some("Rule saved.".into()), None),
-            Err(e) => problem_lines(e)?,
-        },
+    let problems = match check(&app, &s, &form.rule).await? {
+        Checked::Problems(p) => p,
+        Checked::Ok(input, warnings) => {
+            if form.intent == "check" || (form.intent != "confirm" && !warnings.is_empty()) {
+                let mut layout = s.layout(format!("Rule {}", current.name), "admin");
+                layout.notice = None;
+                return Ok(html(&RulePage {
+                    layout,
+                    tab: "rules",
+                    id,
+                    name: current.name,
+                    json: form.rule,
+                    problems: Vec::new(),
+                    warnings,
+                    checked: true,
+                }));
+            }
+            match app.save_rule(&s.p, Some(id), input).await {
+                Ok(r) => {
+                    return rule_response(&s, &r, Vec::new(), Some("Rule saved.".into()), None);
+                }
+                Err(e) => problem_lines(e)?,
+            }
+        }
     };
     let mut shown = current;
     shown.warnings.clear();

@@ -1109,19 +1109,101 @@ async fn the_rules_editor_shows_errors_warnings_and_a_simulation(app: TestApp) {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains(r#"id="rule-errors""#) && bad.body.contains("name"));
-    // A rule that reopens tickets: saved, with the shared-ownership warning shown.
-    let ok = b
+    // A rule that reopens tickets takes them from their internal owner: "Check" shows the
+    // warning and saves nothing; "Create" stops at the warning and asks to confirm.
+    let reopen = r#"{"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#;
+    let rules_before = app.get(&admin.token, "/rules").await.body;
+    let checked = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", reopen), ("intent", "check")],
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(checked.body.contains(r#"id="rule-warnings""#));
+    assert!(checked.body.contains(r#"id="rule-confirm""#));
+    assert!(checked.body.contains("Reopen on reply"), "the text is kept");
+    let stopped = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", reopen), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert!(stopped.body.contains(r#"id="rule-warnings""#));
+    assert!(!stopped.body.contains("Rule created."));
+    assert_eq!(
+        app.get(&admin.token, "/rules").await.body,
+        rules_before,
+        "nothing saved before the confirmation"
+    );
+    // Check refuses invalid rules the same way as saving.
+    let bad = b
         .post(
             "/admin/rules",
             &[
                 ("_csrf", &csrf),
-                ("rule", r#"{"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+                ("rule", r#"{"name": "", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+                ("intent", "check"),
             ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="rule-errors""#));
+    // A rule without warnings: checked, then created without a question.
+    let quiet = r#"{"name": "Tag replies", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "add_tags", "value": ["replied"]}]}"#;
+    let checked = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", quiet), ("intent", "check")],
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(
+        checked.body.contains(r#"id="rule-checked""#),
+        "{}",
+        checked.body
+    );
+    // Confirmed: saved, and the warning stays on the rule's page.
+    let ok = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", reopen), ("intent", "confirm")],
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert!(ok.body.contains(r#"id="rule-warnings""#));
     assert!(ok.body.contains("Rule created."));
+    // On the rule's own page: Save stops at the warning, Save anyway saves.
+    let rules = app.get(&admin.token, "/rules").await.body;
+    let rule_id = rules
+        .as_array()
+        .or_else(|| rules["items"].as_array())
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Reopen on reply")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let renamed = reopen.replace("Reopen on reply", "Reopen on any reply");
+    let stopped = b
+        .post(
+            &format!("/admin/rules/{rule_id}"),
+            &[("_csrf", &csrf), ("rule", &renamed), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert!(stopped.body.contains(r#"id="rule-confirm""#));
+    assert!(!stopped.body.contains("Rule saved."));
+    let saved = b
+        .post(
+            &format!("/admin/rules/{rule_id}"),
+            &[("_csrf", &csrf), ("rule", &renamed), ("intent", "confirm")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.body.contains("Rule saved."));
+    assert!(saved.body.contains("Reopen on any reply"));
     // Simulate: a bad ticket number, then a real one.
     let bad = b
         .post(
