@@ -1234,7 +1234,308 @@ async fn the_rules_editor_shows_errors_warnings_and_a_simulation(app: TestApp) {
     assert!(sim.body.contains(r#"id="simulation""#));
 }
 
+async fn the_group_editor_creates_renames_and_changes_members(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let ana = agent(&app, TicketScope::Global).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/groups").await;
+    let csrf = page.csrf();
+    // An empty name is refused next to the field.
+    let bad = b
+        .post("/admin/groups", &[("_csrf", &csrf), ("name", "  ")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    // Created: the group's page.
+    let ok = b
+        .post("/admin/groups", &[("_csrf", &csrf), ("name", "Finance")])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let to = ok.location.unwrap();
+    let id: i64 = to
+        .trim_start_matches("/admin/groups/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let page = b.get(&to).await;
+    assert!(page.body.contains("Group created."));
+    // A duplicate name is refused next to the field.
+    b.post("/admin/groups", &[("_csrf", &csrf), ("name", "Billing")])
+        .await;
+    let dup = b
+        .post(
+            &format!("/admin/groups/{id}"),
+            &[("_csrf", &csrf), ("name", "Billing")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains(r#"id="name-error""#), "{}", dup.body);
+    // Renamed.
+    let ok = b
+        .post(
+            &format!("/admin/groups/{id}"),
+            &[("_csrf", &csrf), ("name", "Finance EU")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let g = app.get(&admin.token, &format!("/groups/{id}")).await;
+    assert_eq!(g.body["name"], "Finance EU");
+    // Adding nobody is refused next to the picker; adding an agent works.
+    let bad = b
+        .post(
+            &format!("/admin/groups/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="user_id-error""#));
+    let page = b.get(&format!("/admin/groups/{id}")).await;
+    let ana_id = ana.id.to_string();
+    assert!(
+        page.body.contains(&format!(r#"<option value="{ana_id}">"#)),
+        "the agent is offered"
+    );
+    let ok = b
+        .post(
+            &format!("/admin/groups/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", &ana_id)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let g = app.get(&admin.token, &format!("/groups/{id}")).await;
+    assert_eq!(g.body["agent_ids"], json!([ana_id.parse::<i64>().unwrap()]));
+    let page = b.get(&format!("/admin/groups/{id}")).await;
+    assert!(page.body.contains(r#"id="group-members""#));
+    // Removed, then the group deleted.
+    let ok = b
+        .post(
+            &format!("/admin/groups/{id}/members/{ana_id}/remove"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let g = app.get(&admin.token, &format!("/groups/{id}")).await;
+    assert_eq!(g.body["agent_ids"], json!([]));
+    let ok = b
+        .post(&format!("/admin/groups/{id}/delete"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let list = b.get("/admin/groups?done=group_deleted").await;
+    assert!(!list.body.contains("Finance EU"));
+    assert!(list.body.contains("Group deleted."));
+    // Without the form token nothing changes.
+    let refused = b.post("/admin/groups", &[("name", "Sneaky")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+async fn the_user_editor_creates_edits_suspends_and_deletes(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let acme = app
+        .post(&admin.token, "/organizations", json!({"name": "Acme"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let finance = app
+        .post(&admin.token, "/groups", json!({"name": "Finance"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/users").await;
+    let csrf = page.csrf();
+    // A bad email and a short password are shown next to their fields.
+    let bad = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve"),
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("role", "agent"),
+                ("ticket_scope", "group"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="email-error""#), "{}", bad.body);
+    assert!(bad.body.contains(r#"id="password-error""#), "{}", bad.body);
+    assert!(bad.body.contains("not-an-email"), "the form is kept");
+    // An unknown role is refused next to its field.
+    let bad = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve"),
+                ("email", "eve@example.com"),
+                ("role", "overlord"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="role-error""#));
+    // An agent with group scope in Finance.
+    let group_field = format!("group_{finance}");
+    let ok = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve Agent"),
+                ("email", "eve@example.com"),
+                ("password", PASSWORD),
+                ("role", "agent"),
+                ("ticket_scope", "group"),
+                ("access", "requested"),
+                (&group_field, "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let eve: i64 = ok
+        .location
+        .unwrap()
+        .trim_start_matches("/admin/users/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["role"], "agent");
+    assert_eq!(u.body["ticket_scope"], "group");
+    assert_eq!(u.body["group_ids"], json!([finance]));
+    // The same email again is refused next to the email field.
+    let dup = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve Again"),
+                ("email", "eve@example.com"),
+                ("role", "end_user"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains(r#"id="email-error""#), "{}", dup.body);
+    // An end user with organization access in Acme.
+    let org_field = format!("org_{acme}");
+    let ok = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Carla Customer"),
+                ("email", "carla@acme.example"),
+                ("role", "end_user"),
+                ("ticket_scope", "global"),
+                ("access", "organization"),
+                (&org_field, "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let carla: i64 = ok
+        .location
+        .unwrap()
+        .trim_start_matches("/admin/users/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let u = app.get(&admin.token, &format!("/users/{carla}")).await;
+    assert_eq!(u.body["access"], "organization");
+    assert_eq!(u.body["organization_ids"], json!([acme]));
+    // Edit: an empty name is refused; then renamed, rescoped and suspended.
+    let page = b
+        .get(&format!("/admin/users/{eve}?done=user_created"))
+        .await;
+    assert!(page.body.contains("User created."));
+    assert!(page.body.contains(r#"id="delete-user""#));
+    let bad = b
+        .post(
+            &format!("/admin/users/{eve}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("email", "eve@example.com"),
+                ("ticket_scope", "group"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    let ok = b
+        .post(
+            &format!("/admin/users/{eve}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve Brown"),
+                ("email", "eve.brown@example.com"),
+                ("ticket_scope", "assigned"),
+                ("suspended", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["name"], "Eve Brown");
+    assert_eq!(u.body["email"], "eve.brown@example.com");
+    assert_eq!(u.body["ticket_scope"], "assigned");
+    assert_eq!(u.body["suspended"], true);
+    // An end user's access changes (an unknown one is refused); they cannot be deleted.
+    let page = b.get(&format!("/admin/users/{carla}")).await;
+    assert!(!page.body.contains(r#"id="delete-user""#));
+    let bad = b
+        .post(
+            &format!("/admin/users/{carla}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Carla Customer"),
+                ("email", "carla@acme.example"),
+                ("access", "own_only"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="access-error""#));
+    let ok = b
+        .post(
+            &format!("/admin/users/{carla}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Carla Customer"),
+                ("email", "carla@acme.example"),
+                ("access", "requested"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let u = app.get(&admin.token, &format!("/users/{carla}")).await;
+    assert_eq!(u.body["access"], "requested");
+    // Delete the agent: suspended and out of their groups.
+    let ok = b
+        .post(&format!("/admin/users/{eve}/delete"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["group_ids"], json!([]));
+    let list = b.get("/admin/users?done=user_deleted").await;
+    assert!(list.body.contains("Agent deleted."));
+}
+
 on_both_databases!(
+    the_group_editor_creates_renames_and_changes_members,
+    the_user_editor_creates_edits_suspends_and_deletes,
     the_rules_editor_shows_errors_warnings_and_a_simulation,
     the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workflow,
     admin_forms_show_validation_errors_and_save,
