@@ -45,7 +45,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/admin/users/{id}/delete", post(delete_agent))
 }
 
-fn admin_only(s: &Session) -> Result<(), UiError> {
+pub(super) fn admin_only(s: &Session) -> Result<(), UiError> {
     if s.is_admin() {
         Ok(())
     } else {
@@ -214,7 +214,7 @@ struct StatusPage {
 }
 
 /// Field errors by field, with list indexes folded (`internal_group_ids[1]` → `internal_group_ids`).
-fn form_errors(e: AppError) -> Result<Errors, UiError> {
+pub(super) fn form_errors(e: AppError) -> Result<Errors, UiError> {
     match e {
         AppError::Invalid(list) => {
             let mut out = Errors::new();

@@ -1533,7 +1533,140 @@ async fn the_user_editor_creates_edits_suspends_and_deletes(app: TestApp) {
     assert!(list.body.contains("Agent deleted."));
 }
 
+async fn the_organization_editor_creates_edits_blocks_and_changes_members(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let carla = customer(&app, &[]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/organizations").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    // An empty name and a bad domain are shown next to their fields; the text is kept.
+    let bad = b
+        .post(
+            "/admin/organizations",
+            &[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("domain_names", "acme.example, not a domain!"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"id="domain_names-error""#),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("not a domain!"));
+    // Created.
+    let ok = b
+        .post(
+            "/admin/organizations",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Acme"),
+                ("domain_names", "acme.example"),
+                ("tags", "vip, emea"),
+                ("details", "Account 42"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let id: i64 = ok
+        .location
+        .unwrap()
+        .trim_start_matches("/admin/organizations/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let o = app.get(&admin.token, &format!("/organizations/{id}")).await;
+    assert_eq!(o.body["domain_names"], json!(["acme.example"]));
+    assert_eq!(o.body["details"], "Account 42");
+    // A duplicate name is refused next to the field.
+    let dup = b
+        .post(
+            "/admin/organizations",
+            &[("_csrf", &csrf), ("name", "Acme")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains(r#"id="name-error""#), "{}", dup.body);
+    // Edit: renamed, blocked with a reason.
+    let page = b
+        .get(&format!("/admin/organizations/{id}?done=created"))
+        .await;
+    assert!(page.body.contains("Organization created."));
+    let ok = b
+        .post(
+            &format!("/admin/organizations/{id}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Acme Corp"),
+                ("domain_names", "acme.example, acme.test"),
+                ("tags", "vip"),
+                ("details", "Account 42, EU"),
+                ("sharing_blocked", "on"),
+                ("sharing_blocked_reason", "Legal hold"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let o = app.get(&admin.token, &format!("/organizations/{id}")).await;
+    assert_eq!(o.body["name"], "Acme Corp");
+    assert_eq!(o.body["domain_names"], json!(["acme.example", "acme.test"]));
+    assert_eq!(o.body["tags"], json!(["vip"]));
+    assert_eq!(o.body["sharing_blocked"], true);
+    assert_eq!(o.body["sharing_blocked_reason"], "Legal hold");
+    // An empty name on edit is refused next to the field.
+    let bad = b
+        .post(
+            &format!("/admin/organizations/{id}"),
+            &[("_csrf", &csrf), ("name", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    // Members: choosing nobody is refused; adding and removing an end user works.
+    let bad = b
+        .post(
+            &format!("/admin/organizations/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="user_id-error""#));
+    let carla_id = carla.id.to_string();
+    let ok = b
+        .post(
+            &format!("/admin/organizations/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", &carla_id), ("default", "on")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let u = app.get(&admin.token, &format!("/users/{carla_id}")).await;
+    assert_eq!(u.body["organization_ids"], json!([id]));
+    let page = b.get(&format!("/admin/organizations/{id}")).await;
+    assert!(page.body.contains(r#"id="org-members""#));
+    let ok = b
+        .post(
+            &format!("/admin/organizations/{id}/members/{carla_id}/remove"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let u = app.get(&admin.token, &format!("/users/{carla_id}")).await;
+    assert_eq!(u.body["organization_ids"], json!([]));
+    // The organization's page links admins to the editor.
+    let page = b.get(&format!("/agent/organizations/{id}")).await;
+    assert!(page.body.contains(r#"id="edit-org""#));
+}
+
 on_both_databases!(
+    the_organization_editor_creates_edits_blocks_and_changes_members,
     the_group_editor_creates_renames_and_changes_members,
     the_user_editor_creates_edits_suspends_and_deletes,
     the_rules_editor_shows_errors_warnings_and_a_simulation,
