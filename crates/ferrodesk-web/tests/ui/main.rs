@@ -1665,7 +1665,143 @@ async fn the_organization_editor_creates_edits_blocks_and_changes_members(app: T
     assert!(page.body.contains(r#"id="edit-org""#));
 }
 
+async fn the_ticket_list_sorts_through_views(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let first = app
+        .ticket(&c.token, json!({"subject": "First request"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let second = app
+        .ticket(&c.token, json!({"subject": "Second request"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mine = app
+        .post(
+            &a.token,
+            "/views",
+            json!({"name": "Everything", "conditions": {"all": [], "any": []},
+                   "sort": {"by": "updated_at", "order": "desc"}}),
+        )
+        .await;
+    assert!(mine.status.is_success(), "{}", mine.body);
+    let mine = mine.body["id"].as_i64().unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    // The plain list is newest first and says how to sort otherwise.
+    let list = b.get("/agent/tickets").await;
+    assert!(list.body.contains(r#"id="sort-hint""#));
+    assert!(list.body.contains(r#"aria-sort="descending">#"#));
+    let pos = |body: &str, id: i64| body.find(&format!("/agent/tickets/{id}\"")).unwrap();
+    assert!(pos(&list.body, second) < pos(&list.body, first));
+    // An own view: its sort changes; an unknown order is refused next to the field.
+    let page = b.get(&format!("/agent/tickets?view={mine}")).await;
+    assert!(page.body.contains(r#"id="sort-form""#));
+    assert!(!page.body.contains(r#"id="sort-name""#));
+    let csrf = page.csrf();
+    let mine_s = mine.to_string();
+    let bad = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &mine_s),
+                ("by", "created_at"),
+                ("order", "sideways"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains(r#"id="sort-order-error""#),
+        "{}",
+        bad.body
+    );
+    let ok = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &mine_s),
+                ("by", "created_at"),
+                ("order", "asc"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(
+        ok.location.as_deref(),
+        Some(format!("/agent/tickets?view={mine}").as_str())
+    );
+    let page = b.get(&format!("/agent/tickets?view={mine}")).await;
+    assert!(
+        page.body
+            .contains(r#"aria-sort="ascending" id="col-created""#)
+    );
+    assert!(pos(&page.body, first) < pos(&page.body, second));
+    // A default view cannot change: sorting saves a personal copy (its name is checked).
+    let views = app.get(&a.token, "/views").await.body;
+    let built_in = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["built_in"] == true)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let page = b.get(&format!("/agent/tickets?view={built_in}")).await;
+    assert!(page.body.contains(r#"id="sort-name""#));
+    let built_s = built_in.to_string();
+    let bad = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &built_s),
+                ("by", "created_at"),
+                ("order", "asc"),
+                ("name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="sort-name-error""#), "{}", bad.body);
+    let ok = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &built_s),
+                ("by", "created_at"),
+                ("order", "asc"),
+                ("name", "Oldest first"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let views = app.get(&a.token, "/views").await.body;
+    let copy = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "Oldest first")
+        .expect("the copy is saved");
+    assert_eq!(copy["sort"], json!({"by": "created_at", "order": "asc"}));
+    assert_eq!(copy["visibility"], "personal");
+    // Without the form token nothing changes.
+    let refused = b
+        .post(
+            "/agent/tickets/sort",
+            &[("view", &mine_s), ("by", "updated_at"), ("order", "desc")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
 on_both_databases!(
+    the_ticket_list_sorts_through_views,
     the_organization_editor_creates_edits_blocks_and_changes_members,
     the_group_editor_creates_renames_and_changes_members,
     the_user_editor_creates_edits_suspends_and_deletes,
