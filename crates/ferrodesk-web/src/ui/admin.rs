@@ -1,8 +1,9 @@
 //! Admin pages (admins only): statuses with their mapped internal groups (create, edit,
 //! delete), groups and their members, agents with their scopes, end users, the
 //! settings (time zone, public URL, the sharing confirmation template) and the rules (a
-//! JSON editor whose warnings show after saving, and a simulate form). Groups and users
-//! are read only here; they change through the API.
+//! JSON editor that shows a rule's warnings before saving — "Check" shows them without
+//! saving, and "Save" stops at them and asks to confirm — and a simulate form), groups and
+//! their members, agents and end users.
 
 use std::collections::HashMap;
 
@@ -14,12 +15,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use ferrodesk_app::dto::{SettingsPatch, StatusIn};
 use ferrodesk_app::{App, AppError};
-use ferrodesk_core::{Role, StatusCategory, StatusId};
+use ferrodesk_core::{GroupId, Role, StatusCategory, StatusId, TicketScope, UserAccess, UserId};
 use ferrodesk_store::directory::UserFilter;
 use serde::Deserialize;
 
 use super::view::{Directory, Layout, Opt};
-use super::{Errors, Post, Session, UiError, html, html_status};
+use super::{Errors, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -31,11 +32,20 @@ pub(super) fn routes() -> Router<App> {
         .route("/admin/rules", get(rules).post(create_rule))
         .route("/admin/rules/simulate", post(simulate))
         .route("/admin/rules/{id}", get(edit_rule).post(save_rule))
-        .route("/admin/groups", get(groups))
-        .route("/admin/users", get(users))
+        .route("/admin/groups", get(groups).post(create_group))
+        .route("/admin/groups/{id}", get(edit_group).post(rename_group))
+        .route("/admin/groups/{id}/members", post(add_group_member))
+        .route(
+            "/admin/groups/{id}/members/{user}/remove",
+            post(remove_group_member),
+        )
+        .route("/admin/groups/{id}/delete", post(delete_group))
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/{id}", get(edit_user).post(save_user))
+        .route("/admin/users/{id}/delete", post(delete_agent))
 }
 
-fn admin_only(s: &Session) -> Result<(), UiError> {
+pub(super) fn admin_only(s: &Session) -> Result<(), UiError> {
     if s.is_admin() {
         Ok(())
     } else {
@@ -204,7 +214,7 @@ struct StatusPage {
 }
 
 /// Field errors by field, with list indexes folded (`internal_group_ids[1]` → `internal_group_ids`).
-fn form_errors(e: AppError) -> Result<Errors, UiError> {
+pub(super) fn form_errors(e: AppError) -> Result<Errors, UiError> {
     match e {
         AppError::Invalid(list) => {
             let mut out = Errors::new();
@@ -236,6 +246,14 @@ fn done_text(done: &str) -> Option<String> {
         "saved" => Some("Status saved.".into()),
         "deleted" => Some("Status deleted; its tickets moved to Open.".into()),
         "settings" => Some("Settings saved.".into()),
+        "group_created" => Some("Group created.".into()),
+        "group_saved" => Some("Group renamed.".into()),
+        "group_deleted" => Some("Group deleted.".into()),
+        "member_added" => Some("Member added.".into()),
+        "member_removed" => Some("Member removed.".into()),
+        "user_created" => Some("User created.".into()),
+        "user_saved" => Some("User saved.".into()),
+        "user_deleted" => Some("Agent deleted.".into()),
         _ => None,
     }
 }
@@ -458,6 +476,7 @@ async fn save_settings(
 }
 
 struct GroupRow {
+    id: i64,
     name: String,
     members: String,
 }
@@ -468,15 +487,30 @@ struct GroupsPage {
     layout: Layout,
     tab: &'static str,
     rows: Vec<GroupRow>,
+    /// The new group's name as typed, and its errors.
+    name: String,
+    errors: Errors,
 }
 
-async fn groups(State(app): State<App>, s: Session) -> Result<Response, UiError> {
-    admin_only(&s)?;
-    let dir = Directory::load(&app, &s.p).await?;
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NameForm {
+    name: String,
+}
+
+async fn groups_page(
+    app: &App,
+    s: &Session,
+    name: String,
+    errors: Errors,
+    notice: Option<String>,
+) -> Result<GroupsPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
     let rows = dir
         .groups
         .iter()
         .map(|g| GroupRow {
+            id: g.id,
             name: g.name.clone(),
             members: if g.agent_ids.is_empty() {
                 "no members".into()
@@ -489,19 +523,443 @@ async fn groups(State(app): State<App>, s: Session) -> Result<Response, UiError>
             },
         })
         .collect();
-    Ok(html(&GroupsPage {
-        layout: s.layout("Groups", "admin"),
+    let mut layout = s.layout("Groups", "admin");
+    layout.notice = notice;
+    Ok(GroupsPage {
+        layout,
         tab: "groups",
         rows,
-    }))
+        name,
+        errors,
+    })
+}
+
+async fn groups(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(
+        &groups_page(&app, &s, String::new(), Errors::new(), done_text(&q.done)).await?,
+    ))
+}
+
+async fn create_group(
+    State(app): State<App>,
+    Post { s, form }: Post<NameForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let input = ferrodesk_app::dto::GroupIn {
+        name: Some(form.name.trim().to_owned()),
+        agent_ids: Vec::new(),
+    };
+    let errors = match app.create_group(&s.p, input).await {
+        Ok(g) => {
+            return Ok(
+                Redirect::to(&format!("/admin/groups/{}?done=group_created", g.id)).into_response(),
+            );
+        }
+        Err(e) => form_errors(e)?,
+    };
+    let page = groups_page(&app, &s, form.name, errors, None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+struct Member {
+    id: i64,
+    name: String,
+    email: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_group.html")]
+struct GroupPage {
+    layout: Layout,
+    tab: &'static str,
+    id: i64,
+    /// The group's name as stored.
+    current: String,
+    /// The name field as typed.
+    name: String,
+    members: Vec<Member>,
+    /// Staff who are not members yet.
+    candidates: Vec<Opt>,
+    errors: Errors,
+}
+
+async fn group_page(
+    app: &App,
+    s: &Session,
+    id: i64,
+    name: Option<String>,
+    errors: Errors,
+    notice: Option<String>,
+) -> Result<GroupPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
+    let g = dir
+        .groups
+        .iter()
+        .find(|g| g.id == id)
+        .ok_or(AppError::NotFound("group"))?;
+    let members = dir
+        .staff
+        .iter()
+        .filter(|u| g.agent_ids.contains(&u.id))
+        .map(|u| Member {
+            id: u.id,
+            name: u.name.clone(),
+            email: u.email.clone().unwrap_or_default(),
+        })
+        .collect();
+    let candidates = dir
+        .staff
+        .iter()
+        .filter(|u| !g.agent_ids.contains(&u.id) && !u.suspended)
+        .map(|u| Opt::new(u.id, u.name.clone(), false))
+        .collect();
+    let mut layout = s.layout(format!("Group {}", g.name), "admin");
+    layout.notice = notice;
+    Ok(GroupPage {
+        layout,
+        tab: "groups",
+        id,
+        current: g.name.clone(),
+        name: name.unwrap_or_else(|| g.name.clone()),
+        members,
+        candidates,
+        errors,
+    })
+}
+
+async fn edit_group(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(
+        &group_page(&app, &s, id, None, Errors::new(), done_text(&q.done)).await?,
+    ))
+}
+
+async fn rename_group(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<NameForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let input = ferrodesk_app::dto::GroupIn {
+        name: Some(form.name.trim().to_owned()),
+        agent_ids: Vec::new(),
+    };
+    let errors = match app.update_group(&s.p, GroupId(id), input).await {
+        Ok(_) => {
+            return Ok(
+                Redirect::to(&format!("/admin/groups/{id}?done=group_saved")).into_response(),
+            );
+        }
+        Err(e) => form_errors(e)?,
+    };
+    let page = group_page(&app, &s, id, Some(form.name), errors, None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MemberForm {
+    user_id: String,
+}
+
+async fn add_group_member(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<MemberForm>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let mut errors = Errors::new();
+    match opt_id(&mut errors, "user_id", &form.user_id) {
+        None if errors.is_empty() => {
+            errors.insert("user_id".into(), "choose an agent".into());
+        }
+        None => {}
+        Some(user) => match app.add_group_member(&s.p, GroupId(id), UserId(user)).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/groups/{id}?done=member_added")).into_response(),
+                );
+            }
+            Err(e) => {
+                errors = form_errors(e)?;
+                // The use case names the user as `user_id` or `user`; show it by the picker.
+                let all: Vec<String> = errors.drain().map(|(_, m)| m).collect();
+                errors.insert("user_id".into(), all.join("; "));
+            }
+        },
+    }
+    let page = group_page(&app, &s, id, None, errors, None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn remove_group_member(
+    State(app): State<App>,
+    Path((id, user)): Path<(i64, i64)>,
+    Post { s, form: _ }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    app.remove_group_member(&s.p, GroupId(id), UserId(user))
+        .await?;
+    Ok(Redirect::to(&format!("/admin/groups/{id}?done=member_removed")).into_response())
+}
+
+async fn delete_group(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form: _ }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    app.delete_group(&s.p, GroupId(id)).await?;
+    Ok(Redirect::to("/admin/groups?done=group_deleted").into_response())
 }
 
 struct UserRow {
+    id: i64,
     name: String,
     email: String,
     role: String,
     detail: String,
     suspended: bool,
+}
+
+/// A checkbox in a list (organizations, groups).
+struct Check {
+    id: i64,
+    name: String,
+    checked: bool,
+}
+
+/// A user form as typed (kept when it comes back with errors).
+#[derive(Debug, Default, Clone)]
+struct UserDraft {
+    name: String,
+    email: String,
+    role: String,
+    ticket_scope: String,
+    access: String,
+    password: String,
+    suspended: bool,
+    organizations: Vec<i64>,
+    groups: Vec<i64>,
+}
+
+/// The fields the user forms show errors next to; others are listed above the form.
+const USER_FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "role",
+    "ticket_scope",
+    "access",
+    "password",
+    "organization_ids",
+    "group_ids",
+    "suspended",
+];
+
+impl UserDraft {
+    /// From the form's fields (`org_<id>` and `group_<id>` checkboxes, `suspended`).
+    fn from_form(f: &HashMap<String, String>) -> UserDraft {
+        let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let ids = |prefix: &str| {
+            let mut v: Vec<i64> = f
+                .keys()
+                .filter_map(|k| k.strip_prefix(prefix)?.parse().ok())
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        UserDraft {
+            name: get("name"),
+            email: get("email"),
+            role: get("role"),
+            ticket_scope: get("ticket_scope"),
+            access: get("access"),
+            password: f.get("password").cloned().unwrap_or_default(),
+            suspended: f.contains_key("suspended"),
+            organizations: ids("org_"),
+            groups: ids("group_"),
+        }
+    }
+
+    fn from_user(u: &ferrodesk_app::dto::UserOut) -> UserDraft {
+        UserDraft {
+            name: u.name.clone(),
+            email: u.email.clone().unwrap_or_default(),
+            role: u.role.to_string(),
+            ticket_scope: u.ticket_scope.map(|t| t.to_string()).unwrap_or_default(),
+            access: u.access.map(|a| a.to_string()).unwrap_or_default(),
+            password: String::new(),
+            suspended: u.suspended,
+            organizations: u.organization_ids.clone(),
+            groups: u.group_ids.clone(),
+        }
+    }
+
+    fn role(&self, errors: &mut Errors) -> Role {
+        Role::parse(&self.role).unwrap_or_else(|e| {
+            errors.insert("role".into(), format!("choose one of: {}", e.allowed));
+            Role::EndUser
+        })
+    }
+
+    /// Empty: left to the use case (global for new agents, unchanged on edit).
+    fn scope(&self, errors: &mut Errors) -> Option<TicketScope> {
+        if self.ticket_scope.is_empty() {
+            return None;
+        }
+        TicketScope::parse(&self.ticket_scope)
+            .map_err(|e| {
+                errors.insert(
+                    "ticket_scope".into(),
+                    format!("choose one of: {}", e.allowed),
+                )
+            })
+            .ok()
+    }
+
+    /// Empty: left to the use case (requested for new end users, unchanged on edit).
+    fn access(&self, errors: &mut Errors) -> Option<UserAccess> {
+        if self.access.is_empty() {
+            return None;
+        }
+        UserAccess::parse(&self.access)
+            .map_err(|e| errors.insert("access".into(), format!("choose one of: {}", e.allowed)))
+            .ok()
+    }
+
+    /// The input to create the user; problems of the form's own fields go to `errors`.
+    fn input(&self, errors: &mut Errors) -> ferrodesk_app::dto::UserIn {
+        let role = self.role(errors);
+        let staff = role != Role::EndUser;
+        ferrodesk_app::dto::UserIn {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            role: Some(role),
+            ticket_scope: if staff { self.scope(errors) } else { None },
+            access: if staff { None } else { self.access(errors) },
+            password: (!self.password.is_empty()).then(|| self.password.clone()),
+            organization_ids: if staff {
+                Vec::new()
+            } else {
+                self.organizations.clone()
+            },
+            default_organization_id: None,
+            group_ids: if staff {
+                self.groups.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The changes to an existing user of role `role`.
+    fn patch(&self, role: Role, errors: &mut Errors) -> ferrodesk_app::dto::UserPatch {
+        let staff = role != Role::EndUser;
+        ferrodesk_app::dto::UserPatch {
+            name: Some(self.name.clone()),
+            email: Some(self.email.clone()),
+            ticket_scope: if staff { self.scope(errors) } else { None },
+            access: if staff { None } else { self.access(errors) },
+            suspended: Some(self.suspended),
+            password: (!self.password.is_empty()).then(|| self.password.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// A user form (create or edit) with its choices and errors.
+struct UserForm {
+    /// `None` when creating.
+    id: Option<i64>,
+    /// Editing an agent or admin (creating: always false; both sets of fields show).
+    staff: bool,
+    draft: UserDraft,
+    roles: Vec<Opt>,
+    scopes: Vec<Opt>,
+    accesses: Vec<Opt>,
+    organizations: Vec<Check>,
+    groups: Vec<Check>,
+    errors: Errors,
+    /// Errors of fields the form does not show.
+    others: Vec<String>,
+}
+
+impl UserForm {
+    fn new(
+        id: Option<i64>,
+        staff: bool,
+        draft: UserDraft,
+        orgs: &[(i64, String)],
+        dir: &Directory,
+        errors: Errors,
+    ) -> UserForm {
+        let others = errors
+            .iter()
+            .filter(|(k, _)| !USER_FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        UserForm {
+            id,
+            staff,
+            roles: [Role::EndUser, Role::Agent, Role::Admin]
+                .into_iter()
+                .map(|r| Opt::new(r, r.as_str().replace('_', " "), draft.role == r.as_str()))
+                .collect(),
+            scopes: TicketScope::ALL
+                .iter()
+                .map(|t| Opt::new(t, t.as_str(), draft.ticket_scope == t.as_str()))
+                .collect(),
+            accesses: UserAccess::ALL
+                .iter()
+                .map(|a| Opt::new(a, a.as_str().replace('_', " "), draft.access == a.as_str()))
+                .collect(),
+            organizations: orgs
+                .iter()
+                .map(|(id, name)| Check {
+                    id: *id,
+                    name: name.clone(),
+                    checked: draft.organizations.contains(id),
+                })
+                .collect(),
+            groups: dir
+                .groups
+                .iter()
+                .map(|g| Check {
+                    id: g.id,
+                    name: g.name.clone(),
+                    checked: draft.groups.contains(&g.id),
+                })
+                .collect(),
+            draft,
+            errors,
+            others,
+        }
+    }
+
+    fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/admin/users/{id}"),
+            None => "/admin/users".into(),
+        }
+    }
+}
+
+/// Errors of a user save: a duplicate email goes next to the email field.
+fn user_errors(e: AppError) -> Result<Errors, UiError> {
+    match e {
+        AppError::Conflict { message, .. } => Ok(Errors::from([("email".to_owned(), message)])),
+        e => form_errors(e),
+    }
 }
 
 #[derive(Template)]
@@ -511,15 +969,45 @@ struct UsersPage {
     tab: &'static str,
     agents: Vec<UserRow>,
     end_users: Vec<UserRow>,
+    form: UserForm,
 }
 
-async fn users(State(app): State<App>, s: Session) -> Result<Response, UiError> {
-    admin_only(&s)?;
-    let dir = Directory::load(&app, &s.p).await?;
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserPage {
+    layout: Layout,
+    tab: &'static str,
+    /// The user's name as stored.
+    current: String,
+    role: String,
+    /// Agents and admins other than oneself can be deleted.
+    deletable: bool,
+    form: UserForm,
+}
+
+/// Organizations by id and name (the first 100, as the organization list shows).
+async fn org_names(app: &App, s: &Session) -> Result<Vec<(i64, String)>, UiError> {
+    Ok(app
+        .list_organizations(&s.p, None, Some(100))
+        .await?
+        .items
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
+async fn users_page(
+    app: &App,
+    s: &Session,
+    form: Option<(UserDraft, Errors)>,
+    notice: Option<String>,
+) -> Result<UsersPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
     let agents = dir
         .staff
         .iter()
         .map(|u| UserRow {
+            id: u.id,
             name: u.name.clone(),
             email: u.email.clone().unwrap_or_default(),
             role: u.role.to_string(),
@@ -539,13 +1027,8 @@ async fn users(State(app): State<App>, s: Session) -> Result<Response, UiError> 
             suspended: u.suspended,
         })
         .collect();
-    let orgs: HashMap<i64, String> = app
-        .list_organizations(&s.p, None, Some(100))
-        .await?
-        .items
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
+    let org_list = org_names(app, s).await?;
+    let orgs: HashMap<i64, String> = org_list.iter().cloned().collect();
     let end_users = app
         .list_users(
             &s.p,
@@ -560,6 +1043,7 @@ async fn users(State(app): State<App>, s: Session) -> Result<Response, UiError> 
         .items
         .into_iter()
         .map(|u| UserRow {
+            id: u.id,
             detail: format!(
                 "access: {}; organizations: {}",
                 u.access.map_or("requested".into(), |a| a.to_string()),
@@ -579,13 +1063,128 @@ async fn users(State(app): State<App>, s: Session) -> Result<Response, UiError> 
             suspended: u.suspended,
         })
         .collect();
-    Ok(html(&UsersPage {
-        layout: s.layout("Users", "admin"),
+    let (draft, errors) = form.unwrap_or_else(|| {
+        (
+            UserDraft {
+                role: "end_user".into(),
+                ticket_scope: "global".into(),
+                access: "requested".into(),
+                ..Default::default()
+            },
+            Errors::new(),
+        )
+    });
+    let mut layout = s.layout("Users", "admin");
+    layout.notice = notice;
+    Ok(UsersPage {
+        layout,
         tab: "users",
         agents,
         end_users,
+        form: UserForm::new(None, false, draft, &org_list, &dir, errors),
     })
-    .into_response())
+}
+
+async fn users(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(&users_page(&app, &s, None, done_text(&q.done)).await?))
+}
+
+async fn create_user(
+    State(app): State<App>,
+    Post { s, form }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let draft = UserDraft::from_form(&form);
+    let mut errors = Errors::new();
+    let input = draft.input(&mut errors);
+    if errors.is_empty() {
+        match app.create_user(&s.p, input).await {
+            Ok(u) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/users/{}?done=user_created", u.id))
+                        .into_response(),
+                );
+            }
+            Err(e) => errors = user_errors(e)?,
+        }
+    }
+    let page = users_page(&app, &s, Some((draft, errors)), None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn user_page(
+    app: &App,
+    s: &Session,
+    id: i64,
+    form: Option<(UserDraft, Errors)>,
+    notice: Option<String>,
+) -> Result<UserPage, UiError> {
+    let u = app.get_user(&s.p, UserId(id)).await?;
+    let dir = Directory::load(app, &s.p).await?;
+    let orgs = org_names(app, s).await?;
+    let staff = u.role != Role::EndUser;
+    let (draft, errors) = form.unwrap_or_else(|| (UserDraft::from_user(&u), Errors::new()));
+    let mut layout = s.layout(format!("User {}", u.name), "admin");
+    layout.notice = notice;
+    Ok(UserPage {
+        layout,
+        tab: "users",
+        current: u.name.clone(),
+        role: u.role.as_str().replace('_', " "),
+        deletable: staff && u.id != s.p.user.id.0,
+        form: UserForm::new(Some(id), staff, draft, &orgs, &dir, errors),
+    })
+}
+
+async fn edit_user(
+    State(app): State<App>,
+    s: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    Ok(html(
+        &user_page(&app, &s, id, None, done_text(&q.done)).await?,
+    ))
+}
+
+async fn save_user(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let role = app.get_user(&s.p, UserId(id)).await?.role;
+    let draft = UserDraft::from_form(&form);
+    let mut errors = Errors::new();
+    let patch = draft.patch(role, &mut errors);
+    if errors.is_empty() {
+        match app.update_user(&s.p, UserId(id), patch).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/users/{id}?done=user_saved")).into_response()
+                );
+            }
+            Err(e) => errors = user_errors(e)?,
+        }
+    }
+    let page = user_page(&app, &s, id, Some((draft, errors)), None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn delete_agent(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Post { s, form: _ }: Post<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    app.delete_agent(&s.p, UserId(id)).await?;
+    Ok(Redirect::to("/admin/users?done=user_deleted").into_response())
 }
 
 // ------------------------------------------------------------------ rules
@@ -624,6 +1223,10 @@ struct RulesPage {
     sim_problems: Vec<String>,
     sim_runs: Option<Vec<SimRun>>,
     performers: Vec<Opt>,
+    /// The new rule's warnings (after a check, before saving).
+    warnings: Vec<String>,
+    /// The new rule was checked (and not saved).
+    checked: bool,
 }
 
 #[derive(Template)]
@@ -636,6 +1239,8 @@ struct RulePage {
     json: String,
     problems: Vec<String>,
     warnings: Vec<String>,
+    /// The JSON shown was checked (and not saved): `warnings` are its warnings.
+    checked: bool,
 }
 
 const NEW_RULE: &str = r#"{
@@ -709,6 +1314,8 @@ async fn rules_page(app: &App, s: &Session) -> Result<RulesPage, UiError> {
         sim_problems: Vec::new(),
         sim_runs: None,
         performers: performers("end_user"),
+        warnings: Vec::new(),
+        checked: false,
     })
 }
 
@@ -721,6 +1328,34 @@ async fn rules(State(app): State<App>, s: Session) -> Result<Response, UiError> 
 #[serde(default)]
 struct RuleForm {
     rule: String,
+    /// `check` (warnings only, nothing saved), `confirm` (save despite the warnings) or
+    /// anything else: save unless the check finds warnings, which are then shown first.
+    intent: String,
+}
+
+/// What a rule form's submit led to before saving.
+enum Checked {
+    /// Not valid: the problems, as lines.
+    Problems(Vec<String>),
+    /// Valid, with these warnings; the parsed rule to save.
+    Ok(ferrodesk_app::dto::RuleIn, Vec<String>),
+}
+
+/// Parses and checks a rule (the same validation and warnings as saving, without saving).
+async fn check(app: &App, s: &Session, json: &str) -> Result<Checked, UiError> {
+    let input = match parse_rule(json) {
+        Err(p) => return Ok(Checked::Problems(p)),
+        Ok(i) => i,
+    };
+    // The use case takes the rule by value; parse again for the save.
+    let again = parse_rule(json).map_err(|_| UiError::BadForm)?;
+    match app.check_rule(&s.p, again).await {
+        Ok(w) => Ok(Checked::Ok(
+            input,
+            w.into_iter().map(|w| w.message).collect(),
+        )),
+        Err(e) => Ok(Checked::Problems(problem_lines(e)?)),
+    }
 }
 
 async fn create_rule(
@@ -728,17 +1363,25 @@ async fn create_rule(
     Post { s, form }: Post<RuleForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
-    let problems = match parse_rule(&form.rule) {
-        Err(p) => p,
-        Ok(input) => match app.save_rule(&s.p, None, input).await {
-            Ok(r) => {
-                // The warnings show on the rule's page right after saving.
-                return rule_response(&s, &r, Vec::new(), Some("Rule created.".into()), None);
-            }
-            Err(e) => problem_lines(e)?,
-        },
-    };
     let mut page = rules_page(&app, &s).await?;
+    let problems = match check(&app, &s, &form.rule).await? {
+        Checked::Problems(p) => p,
+        Checked::Ok(input, warnings) => {
+            if form.intent == "check" || (form.intent != "confirm" && !warnings.is_empty()) {
+                // Shown before saving; "Save anyway" confirms.
+                page.json = form.rule;
+                page.warnings = warnings;
+                page.checked = true;
+                return Ok(html(&page));
+            }
+            match app.save_rule(&s.p, None, input).await {
+                Ok(r) => {
+                    return rule_response(&s, &r, Vec::new(), Some("Rule created.".into()), None);
+                }
+                Err(e) => problem_lines(e)?,
+            }
+        }
+    };
     page.json = form.rule;
     page.problems = problems;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -762,6 +1405,7 @@ fn rule_response(
         json: json.unwrap_or_else(|| rule_json(r)),
         problems,
         warnings: r.warnings.iter().map(|w| w.message.clone()).collect(),
+        checked: false,
     };
     Ok(if failed {
         html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -799,12 +1443,30 @@ async fn save_rule(
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     let current = find_rule(&app, &s, id).await?;
-    let problems = match parse_rule(&form.rule) {
-        Err(p) => p,
-        Ok(input) => match app.save_rule(&s.p, Some(id), input).await {
-            Ok(r) => return rule_response(&s, &r, Vec::new(), Some("Rule saved.".into()), None),
-            Err(e) => problem_lines(e)?,
-        },
+    let problems = match check(&app, &s, &form.rule).await? {
+        Checked::Problems(p) => p,
+        Checked::Ok(input, warnings) => {
+            if form.intent == "check" || (form.intent != "confirm" && !warnings.is_empty()) {
+                let mut layout = s.layout(format!("Rule {}", current.name), "admin");
+                layout.notice = None;
+                return Ok(html(&RulePage {
+                    layout,
+                    tab: "rules",
+                    id,
+                    name: current.name,
+                    json: form.rule,
+                    problems: Vec::new(),
+                    warnings,
+                    checked: true,
+                }));
+            }
+            match app.save_rule(&s.p, Some(id), input).await {
+                Ok(r) => {
+                    return rule_response(&s, &r, Vec::new(), Some("Rule saved.".into()), None);
+                }
+                Err(e) => problem_lines(e)?,
+            }
+        }
     };
     let mut shown = current;
     shown.warnings.clear();

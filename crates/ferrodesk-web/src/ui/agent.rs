@@ -23,6 +23,7 @@ pub(super) fn routes() -> Router<App> {
     Router::new()
         .route("/agent", get(|| async { Redirect::to("/agent/tickets") }))
         .route("/agent/tickets", get(list).post(create))
+        .route("/agent/tickets/sort", post(sort_view))
         .route("/agent/tickets/new", get(new_form))
         .route("/agent/tickets/{id}", get(show).post(update))
         .route("/agent/tickets/{id}/comments", post(comment))
@@ -66,6 +67,64 @@ struct Row {
     group: String,
     internal: String,
     updated: String,
+    created: String,
+}
+
+/// How the shown list is ordered, and the form that changes it (through views: the
+/// plain list is always newest first, a view follows its saved sort).
+struct SortPanel {
+    /// The view shown; `None` for the plain list (by ticket number, newest first).
+    view_id: Option<i64>,
+    /// `updated_at` or `created_at`.
+    by: String,
+    /// `asc` or `desc`.
+    order: String,
+    /// The agent may change the view's sort; otherwise the form saves a personal copy.
+    editable: bool,
+    /// The form as typed.
+    draft: SortDraft,
+    errors: Errors,
+}
+
+impl SortPanel {
+    /// `aria-sort` of a column (`updated_at`, `created_at` or `id`).
+    fn aria(&self, column: &str) -> &'static str {
+        let by = if self.view_id.is_none() {
+            "id"
+        } else {
+            self.by.as_str()
+        };
+        match (by == column, self.order.as_str()) {
+            (false, _) => "none",
+            (true, "asc") => "ascending",
+            (true, _) => "descending",
+        }
+    }
+
+    fn by_options(&self) -> Vec<Opt> {
+        [("updated_at", "Last update"), ("created_at", "Creation")]
+            .into_iter()
+            .map(|(v, l)| Opt::new(v, l, self.draft.by == v))
+            .collect()
+    }
+
+    fn order_options(&self) -> Vec<Opt> {
+        [("desc", "Newest first"), ("asc", "Oldest first")]
+            .into_iter()
+            .map(|(v, l)| Opt::new(v, l, self.draft.order == v))
+            .collect()
+    }
+}
+
+/// The sort form as typed.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct SortDraft {
+    view: String,
+    by: String,
+    order: String,
+    /// The personal copy's name (views the agent may not change).
+    name: String,
 }
 
 #[derive(Template)]
@@ -83,6 +142,7 @@ struct ListPage {
     next_href: Option<String>,
     first_href: Option<String>,
     errors: Errors,
+    sort: SortPanel,
 }
 
 fn query_string(pairs: &[(&str, String)]) -> String {
@@ -116,7 +176,26 @@ async fn list(
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
-    let dir = Directory::load(&app, &s.p).await?;
+    Ok(html(&list_page(&app, &s, q, None).await?))
+}
+
+/// Whether the agent may change a view (the use case decides again when saving).
+fn may_edit_view(s: &Session, v: &ferrodesk_app::dto::ViewOut) -> bool {
+    !v.built_in
+        && (s.is_admin()
+            || (v.visibility == "personal" && v.owner_id == Some(s.p.user.id.0))
+            || (v.visibility == "group"
+                && v.group_id
+                    .is_some_and(|g| s.p.user.group_ids.iter().any(|x| x.0 == g))))
+}
+
+async fn list_page(
+    app: &App,
+    s: &Session,
+    q: ListParams,
+    sort_form: Option<(SortDraft, Errors)>,
+) -> Result<ListPage, UiError> {
+    let dir = Directory::load(app, &s.p).await?;
     let mut errors = Errors::new();
     let status_id = opt_id(&mut errors, "status_id", &q.status_id);
     let group_id = opt_id(&mut errors, "group_id", &q.group_id);
@@ -190,7 +269,7 @@ async fn list(
         });
     }
     let requesters: Vec<i64> = page.items.iter().map(|t| t.requester_id).collect();
-    let names = user_names(&app, &s, &requesters).await;
+    let names = user_names(app, s, &requesters).await;
     let rows = page
         .items
         .iter()
@@ -220,8 +299,44 @@ async fn list(
             .collect::<Vec<_>>()
             .join(" / "),
             updated: when(&t.updated_at),
+            created: when(&t.created_at),
         })
         .collect();
+    let shown_view = match view_id {
+        Some(v) => app.get_view(&s.p, v).await.ok(),
+        None => None,
+    };
+    let sort = match &shown_view {
+        Some(v) => {
+            let (draft, sort_errors) = sort_form.unwrap_or_else(|| {
+                (
+                    SortDraft {
+                        view: v.id.to_string(),
+                        by: v.sort.by.clone(),
+                        order: v.sort.order.clone(),
+                        name: format!("{} (my order)", v.name),
+                    },
+                    Errors::new(),
+                )
+            });
+            SortPanel {
+                view_id: Some(v.id),
+                by: v.sort.by.clone(),
+                order: v.sort.order.clone(),
+                editable: may_edit_view(s, v),
+                draft,
+                errors: sort_errors,
+            }
+        }
+        None => SortPanel {
+            view_id: None,
+            by: "id".into(),
+            order: "desc".into(),
+            editable: false,
+            draft: SortDraft::default(),
+            errors: Errors::new(),
+        },
+    };
     let next_href = page.next_cursor.as_ref().map(|c| {
         let mut qs = current_query.clone();
         if !qs.is_empty() {
@@ -239,7 +354,7 @@ async fn list(
     });
     let mut statuses = vec![Opt::none("Any status", status_id.is_none())];
     statuses.extend(dir.status_options(status_id));
-    Ok(html(&ListPage {
+    Ok(ListPage {
         layout: s.layout(heading.clone(), "tickets"),
         heading,
         views,
@@ -252,7 +367,72 @@ async fn list(
         next_href,
         first_href,
         errors,
-    }))
+        sort,
+    })
+}
+
+/// Sorts a view: changes its sort when the agent may, or else saves a personal copy of
+/// it (same conditions and columns) with the chosen sort, and shows it.
+async fn sort_view(
+    State(app): State<App>,
+    Post { s, form }: Post<SortDraft>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let mut errors = Errors::new();
+    let view_id = opt_id(&mut errors, "view", &form.view).ok_or(UiError::BadForm)?;
+    let v = app.get_view(&s.p, view_id).await?;
+    let sort = Some(ferrodesk_app::dto::ViewSort {
+        by: form.by.clone(),
+        order: form.order.clone(),
+    });
+    let saved = if may_edit_view(&s, &v) {
+        let input = ferrodesk_app::dto::ViewIn {
+            sort,
+            ..Default::default()
+        };
+        app.save_view(&s.p, Some(view_id), input).await
+    } else {
+        let input = ferrodesk_app::dto::ViewIn {
+            name: Some(form.name.trim().to_owned()),
+            visibility: Some("personal".into()),
+            conditions: Some(v.conditions.clone()),
+            columns: Some(v.columns.clone()),
+            sort,
+            ..Default::default()
+        };
+        app.save_view(&s.p, None, input).await
+    };
+    match saved {
+        Ok(out) => Ok(Redirect::to(&format!("/agent/tickets?view={}", out.id)).into_response()),
+        Err(AppError::Conflict { message, .. }) => {
+            errors.insert("name".into(), message);
+            sort_failed(&app, &s, view_id, form, errors).await
+        }
+        Err(e) => {
+            errors.extend(field_errors(e)?);
+            if let Some(m) = errors.remove("sort") {
+                errors.insert("order".into(), m);
+            }
+            sort_failed(&app, &s, view_id, form, errors).await
+        }
+    }
+}
+
+async fn sort_failed(
+    app: &App,
+    s: &Session,
+    view_id: i64,
+    form: SortDraft,
+    errors: Errors,
+) -> Result<Response, UiError> {
+    let q = ListParams {
+        view: view_id.to_string(),
+        ..Default::default()
+    };
+    let page = list_page(app, s, q, Some((form, errors))).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 // ------------------------------------------------------------------ properties

@@ -9,6 +9,7 @@
 //! ([`csrf_token`]); a POST without the right token is refused with 403.
 
 mod admin;
+mod admin_orgs;
 mod agent;
 mod auth;
 mod org;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<App> {
         .merge(agent::routes())
         .merge(org::routes())
         .merge(admin::routes())
+        .merge(admin_orgs::routes())
         .merge(portal::routes())
 }
 

@@ -1109,19 +1109,101 @@ async fn the_rules_editor_shows_errors_warnings_and_a_simulation(app: TestApp) {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains(r#"id="rule-errors""#) && bad.body.contains("name"));
-    // A rule that reopens tickets: saved, with the shared-ownership warning shown.
-    let ok = b
+    // A rule that reopens tickets takes them from their internal owner: "Check" shows the
+    // warning and saves nothing; "Create" stops at the warning and asks to confirm.
+    let reopen = r#"{"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#;
+    let rules_before = app.get(&admin.token, "/rules").await.body;
+    let checked = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", reopen), ("intent", "check")],
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(checked.body.contains(r#"id="rule-warnings""#));
+    assert!(checked.body.contains(r#"id="rule-confirm""#));
+    assert!(checked.body.contains("Reopen on reply"), "the text is kept");
+    let stopped = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", reopen), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert!(stopped.body.contains(r#"id="rule-warnings""#));
+    assert!(!stopped.body.contains("Rule created."));
+    assert_eq!(
+        app.get(&admin.token, "/rules").await.body,
+        rules_before,
+        "nothing saved before the confirmation"
+    );
+    // Check refuses invalid rules the same way as saving.
+    let bad = b
         .post(
             "/admin/rules",
             &[
                 ("_csrf", &csrf),
-                ("rule", r#"{"name": "Reopen on reply", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+                ("rule", r#"{"name": "", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "status", "value": "Open"}]}"#),
+                ("intent", "check"),
             ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="rule-errors""#));
+    // A rule without warnings: checked, then created without a question.
+    let quiet = r#"{"name": "Tag replies", "events": [{"type": "comment_added", "public": true}], "actions": [{"field": "add_tags", "value": ["replied"]}]}"#;
+    let checked = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", quiet), ("intent", "check")],
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(
+        checked.body.contains(r#"id="rule-checked""#),
+        "{}",
+        checked.body
+    );
+    // Confirmed: saved, and the warning stays on the rule's page.
+    let ok = b
+        .post(
+            "/admin/rules",
+            &[("_csrf", &csrf), ("rule", reopen), ("intent", "confirm")],
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert!(ok.body.contains(r#"id="rule-warnings""#));
     assert!(ok.body.contains("Rule created."));
+    // On the rule's own page: Save stops at the warning, Save anyway saves.
+    let rules = app.get(&admin.token, "/rules").await.body;
+    let rule_id = rules
+        .as_array()
+        .or_else(|| rules["items"].as_array())
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Reopen on reply")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let renamed = reopen.replace("Reopen on reply", "Reopen on any reply");
+    let stopped = b
+        .post(
+            &format!("/admin/rules/{rule_id}"),
+            &[("_csrf", &csrf), ("rule", &renamed), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert!(stopped.body.contains(r#"id="rule-confirm""#));
+    assert!(!stopped.body.contains("Rule saved."));
+    let saved = b
+        .post(
+            &format!("/admin/rules/{rule_id}"),
+            &[("_csrf", &csrf), ("rule", &renamed), ("intent", "confirm")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.body.contains("Rule saved."));
+    assert!(saved.body.contains("Reopen on any reply"));
     // Simulate: a bad ticket number, then a real one.
     let bad = b
         .post(
@@ -1152,7 +1234,577 @@ async fn the_rules_editor_shows_errors_warnings_and_a_simulation(app: TestApp) {
     assert!(sim.body.contains(r#"id="simulation""#));
 }
 
+async fn the_group_editor_creates_renames_and_changes_members(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let ana = agent(&app, TicketScope::Global).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/groups").await;
+    let csrf = page.csrf();
+    // An empty name is refused next to the field.
+    let bad = b
+        .post("/admin/groups", &[("_csrf", &csrf), ("name", "  ")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    // Created: the group's page.
+    let ok = b
+        .post("/admin/groups", &[("_csrf", &csrf), ("name", "Finance")])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let to = ok.location.unwrap();
+    let id: i64 = to
+        .trim_start_matches("/admin/groups/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let page = b.get(&to).await;
+    assert!(page.body.contains("Group created."));
+    // A duplicate name is refused next to the field.
+    b.post("/admin/groups", &[("_csrf", &csrf), ("name", "Billing")])
+        .await;
+    let dup = b
+        .post(
+            &format!("/admin/groups/{id}"),
+            &[("_csrf", &csrf), ("name", "Billing")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains(r#"id="name-error""#), "{}", dup.body);
+    // Renamed.
+    let ok = b
+        .post(
+            &format!("/admin/groups/{id}"),
+            &[("_csrf", &csrf), ("name", "Finance EU")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let g = app.get(&admin.token, &format!("/groups/{id}")).await;
+    assert_eq!(g.body["name"], "Finance EU");
+    // Adding nobody is refused next to the picker; adding an agent works.
+    let bad = b
+        .post(
+            &format!("/admin/groups/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="user_id-error""#));
+    let page = b.get(&format!("/admin/groups/{id}")).await;
+    let ana_id = ana.id.to_string();
+    assert!(
+        page.body.contains(&format!(r#"<option value="{ana_id}">"#)),
+        "the agent is offered"
+    );
+    let ok = b
+        .post(
+            &format!("/admin/groups/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", &ana_id)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let g = app.get(&admin.token, &format!("/groups/{id}")).await;
+    assert_eq!(g.body["agent_ids"], json!([ana_id.parse::<i64>().unwrap()]));
+    let page = b.get(&format!("/admin/groups/{id}")).await;
+    assert!(page.body.contains(r#"id="group-members""#));
+    // Removed, then the group deleted.
+    let ok = b
+        .post(
+            &format!("/admin/groups/{id}/members/{ana_id}/remove"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let g = app.get(&admin.token, &format!("/groups/{id}")).await;
+    assert_eq!(g.body["agent_ids"], json!([]));
+    let ok = b
+        .post(&format!("/admin/groups/{id}/delete"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let list = b.get("/admin/groups?done=group_deleted").await;
+    assert!(!list.body.contains("Finance EU"));
+    assert!(list.body.contains("Group deleted."));
+    // Without the form token nothing changes.
+    let refused = b.post("/admin/groups", &[("name", "Sneaky")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+async fn the_user_editor_creates_edits_suspends_and_deletes(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let acme = app
+        .post(&admin.token, "/organizations", json!({"name": "Acme"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let finance = app
+        .post(&admin.token, "/groups", json!({"name": "Finance"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/users").await;
+    let csrf = page.csrf();
+    // A bad email and a short password are shown next to their fields.
+    let bad = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve"),
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("role", "agent"),
+                ("ticket_scope", "group"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="email-error""#), "{}", bad.body);
+    assert!(bad.body.contains(r#"id="password-error""#), "{}", bad.body);
+    assert!(bad.body.contains("not-an-email"), "the form is kept");
+    // An unknown role is refused next to its field.
+    let bad = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve"),
+                ("email", "eve@example.com"),
+                ("role", "overlord"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="role-error""#));
+    // An agent with group scope in Finance.
+    let group_field = format!("group_{finance}");
+    let ok = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve Agent"),
+                ("email", "eve@example.com"),
+                ("password", PASSWORD),
+                ("role", "agent"),
+                ("ticket_scope", "group"),
+                ("access", "requested"),
+                (&group_field, "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let eve: i64 = ok
+        .location
+        .unwrap()
+        .trim_start_matches("/admin/users/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["role"], "agent");
+    assert_eq!(u.body["ticket_scope"], "group");
+    assert_eq!(u.body["group_ids"], json!([finance]));
+    // The same email again is refused next to the email field.
+    let dup = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve Again"),
+                ("email", "eve@example.com"),
+                ("role", "end_user"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains(r#"id="email-error""#), "{}", dup.body);
+    // An end user with organization access in Acme.
+    let org_field = format!("org_{acme}");
+    let ok = b
+        .post(
+            "/admin/users",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Carla Customer"),
+                ("email", "carla@acme.example"),
+                ("role", "end_user"),
+                ("ticket_scope", "global"),
+                ("access", "organization"),
+                (&org_field, "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let carla: i64 = ok
+        .location
+        .unwrap()
+        .trim_start_matches("/admin/users/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let u = app.get(&admin.token, &format!("/users/{carla}")).await;
+    assert_eq!(u.body["access"], "organization");
+    assert_eq!(u.body["organization_ids"], json!([acme]));
+    // Edit: an empty name is refused; then renamed, rescoped and suspended.
+    let page = b
+        .get(&format!("/admin/users/{eve}?done=user_created"))
+        .await;
+    assert!(page.body.contains("User created."));
+    assert!(page.body.contains(r#"id="delete-user""#));
+    let bad = b
+        .post(
+            &format!("/admin/users/{eve}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("email", "eve@example.com"),
+                ("ticket_scope", "group"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    let ok = b
+        .post(
+            &format!("/admin/users/{eve}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Eve Brown"),
+                ("email", "eve.brown@example.com"),
+                ("ticket_scope", "assigned"),
+                ("suspended", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["name"], "Eve Brown");
+    assert_eq!(u.body["email"], "eve.brown@example.com");
+    assert_eq!(u.body["ticket_scope"], "assigned");
+    assert_eq!(u.body["suspended"], true);
+    // An end user's access changes (an unknown one is refused); they cannot be deleted.
+    let page = b.get(&format!("/admin/users/{carla}")).await;
+    assert!(!page.body.contains(r#"id="delete-user""#));
+    let bad = b
+        .post(
+            &format!("/admin/users/{carla}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Carla Customer"),
+                ("email", "carla@acme.example"),
+                ("access", "own_only"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="access-error""#));
+    let ok = b
+        .post(
+            &format!("/admin/users/{carla}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Carla Customer"),
+                ("email", "carla@acme.example"),
+                ("access", "requested"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let u = app.get(&admin.token, &format!("/users/{carla}")).await;
+    assert_eq!(u.body["access"], "requested");
+    // Delete the agent: suspended and out of their groups.
+    let ok = b
+        .post(&format!("/admin/users/{eve}/delete"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["group_ids"], json!([]));
+    let list = b.get("/admin/users?done=user_deleted").await;
+    assert!(list.body.contains("Agent deleted."));
+}
+
+async fn the_organization_editor_creates_edits_blocks_and_changes_members(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let carla = customer(&app, &[]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/organizations").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    // An empty name and a bad domain are shown next to their fields; the text is kept.
+    let bad = b
+        .post(
+            "/admin/organizations",
+            &[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("domain_names", "acme.example, not a domain!"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"id="domain_names-error""#),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("not a domain!"));
+    // Created.
+    let ok = b
+        .post(
+            "/admin/organizations",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Acme"),
+                ("domain_names", "acme.example"),
+                ("tags", "vip, emea"),
+                ("details", "Account 42"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let id: i64 = ok
+        .location
+        .unwrap()
+        .trim_start_matches("/admin/organizations/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let o = app.get(&admin.token, &format!("/organizations/{id}")).await;
+    assert_eq!(o.body["domain_names"], json!(["acme.example"]));
+    assert_eq!(o.body["details"], "Account 42");
+    // A duplicate name is refused next to the field.
+    let dup = b
+        .post(
+            "/admin/organizations",
+            &[("_csrf", &csrf), ("name", "Acme")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains(r#"id="name-error""#), "{}", dup.body);
+    // Edit: renamed, blocked with a reason.
+    let page = b
+        .get(&format!("/admin/organizations/{id}?done=created"))
+        .await;
+    assert!(page.body.contains("Organization created."));
+    let ok = b
+        .post(
+            &format!("/admin/organizations/{id}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Acme Corp"),
+                ("domain_names", "acme.example, acme.test"),
+                ("tags", "vip"),
+                ("details", "Account 42, EU"),
+                ("sharing_blocked", "on"),
+                ("sharing_blocked_reason", "Legal hold"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let o = app.get(&admin.token, &format!("/organizations/{id}")).await;
+    assert_eq!(o.body["name"], "Acme Corp");
+    assert_eq!(o.body["domain_names"], json!(["acme.example", "acme.test"]));
+    assert_eq!(o.body["tags"], json!(["vip"]));
+    assert_eq!(o.body["sharing_blocked"], true);
+    assert_eq!(o.body["sharing_blocked_reason"], "Legal hold");
+    // An empty name on edit is refused next to the field.
+    let bad = b
+        .post(
+            &format!("/admin/organizations/{id}"),
+            &[("_csrf", &csrf), ("name", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="name-error""#), "{}", bad.body);
+    // Members: choosing nobody is refused; adding and removing an end user works.
+    let bad = b
+        .post(
+            &format!("/admin/organizations/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="user_id-error""#));
+    let carla_id = carla.id.to_string();
+    let ok = b
+        .post(
+            &format!("/admin/organizations/{id}/members"),
+            &[("_csrf", &csrf), ("user_id", &carla_id), ("default", "on")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let u = app.get(&admin.token, &format!("/users/{carla_id}")).await;
+    assert_eq!(u.body["organization_ids"], json!([id]));
+    let page = b.get(&format!("/admin/organizations/{id}")).await;
+    assert!(page.body.contains(r#"id="org-members""#));
+    let ok = b
+        .post(
+            &format!("/admin/organizations/{id}/members/{carla_id}/remove"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let u = app.get(&admin.token, &format!("/users/{carla_id}")).await;
+    assert_eq!(u.body["organization_ids"], json!([]));
+    // The organization's page links admins to the editor.
+    let page = b.get(&format!("/agent/organizations/{id}")).await;
+    assert!(page.body.contains(r#"id="edit-org""#));
+}
+
+async fn the_ticket_list_sorts_through_views(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let first = app
+        .ticket(&c.token, json!({"subject": "First request"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let second = app
+        .ticket(&c.token, json!({"subject": "Second request"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mine = app
+        .post(
+            &a.token,
+            "/views",
+            json!({"name": "Everything", "conditions": {"all": [], "any": []},
+                   "sort": {"by": "updated_at", "order": "desc"}}),
+        )
+        .await;
+    assert!(mine.status.is_success(), "{}", mine.body);
+    let mine = mine.body["id"].as_i64().unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    // The plain list is newest first and says how to sort otherwise.
+    let list = b.get("/agent/tickets").await;
+    assert!(list.body.contains(r#"id="sort-hint""#));
+    assert!(list.body.contains(r#"aria-sort="descending">#"#));
+    let pos = |body: &str, id: i64| body.find(&format!("/agent/tickets/{id}\"")).unwrap();
+    assert!(pos(&list.body, second) < pos(&list.body, first));
+    // An own view: its sort changes; an unknown order is refused next to the field.
+    let page = b.get(&format!("/agent/tickets?view={mine}")).await;
+    assert!(page.body.contains(r#"id="sort-form""#));
+    assert!(!page.body.contains(r#"id="sort-name""#));
+    let csrf = page.csrf();
+    let mine_s = mine.to_string();
+    let bad = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &mine_s),
+                ("by", "created_at"),
+                ("order", "sideways"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains(r#"id="sort-order-error""#),
+        "{}",
+        bad.body
+    );
+    let ok = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &mine_s),
+                ("by", "created_at"),
+                ("order", "asc"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(
+        ok.location.as_deref(),
+        Some(format!("/agent/tickets?view={mine}").as_str())
+    );
+    let page = b.get(&format!("/agent/tickets?view={mine}")).await;
+    assert!(
+        page.body
+            .contains(r#"aria-sort="ascending" id="col-created""#)
+    );
+    assert!(pos(&page.body, first) < pos(&page.body, second));
+    // A default view cannot change: sorting saves a personal copy (its name is checked).
+    let views = app.get(&a.token, "/views").await.body;
+    let built_in = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["built_in"] == true)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let page = b.get(&format!("/agent/tickets?view={built_in}")).await;
+    assert!(page.body.contains(r#"id="sort-name""#));
+    let built_s = built_in.to_string();
+    let bad = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &built_s),
+                ("by", "created_at"),
+                ("order", "asc"),
+                ("name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"id="sort-name-error""#), "{}", bad.body);
+    let ok = b
+        .post(
+            "/agent/tickets/sort",
+            &[
+                ("_csrf", &csrf),
+                ("view", &built_s),
+                ("by", "created_at"),
+                ("order", "asc"),
+                ("name", "Oldest first"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let views = app.get(&a.token, "/views").await.body;
+    let copy = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "Oldest first")
+        .expect("the copy is saved");
+    assert_eq!(copy["sort"], json!({"by": "created_at", "order": "asc"}));
+    assert_eq!(copy["visibility"], "personal");
+    // Without the form token nothing changes.
+    let refused = b
+        .post(
+            "/agent/tickets/sort",
+            &[("view", &mine_s), ("by", "updated_at"), ("order", "desc")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
 on_both_databases!(
+    the_ticket_list_sorts_through_views,
+    the_organization_editor_creates_edits_blocks_and_changes_members,
+    the_group_editor_creates_renames_and_changes_members,
+    the_user_editor_creates_edits_suspends_and_deletes,
     the_rules_editor_shows_errors_warnings_and_a_simulation,
     the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workflow,
     admin_forms_show_validation_errors_and_save,
