@@ -329,6 +329,8 @@ pub struct TicketFilter {
     pub any_group_id: Option<GroupId>,
     /// Assignee or internal agent.
     pub any_agent_id: Option<UserId>,
+    /// The user is copied (CC) on the ticket.
+    pub cc_id: Option<UserId>,
 }
 
 /// Appends `AND (scope)` for a list scope.
@@ -403,6 +405,11 @@ fn push_filter(q: &mut Sql, f: &TicketFilter) {
             .push_bind(g.0)
             .push(" OR t.internal_group_id = ")
             .push_bind(g.0)
+            .push(")");
+    }
+    if let Some(u) = f.cc_id {
+        q.push(" AND t.id IN (SELECT ticket_id FROM ticket_ccs WHERE user_id = ")
+            .push_bind(u.0)
             .push(")");
     }
     if let Some(u) = f.any_agent_id {

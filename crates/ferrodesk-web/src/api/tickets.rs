@@ -49,6 +49,8 @@ struct TicketParams {
     any_group_id: Option<i64>,
     /// Assignee or internal agent (agents).
     any_agent_id: Option<i64>,
+    /// Tickets this user is copied (CC) on.
+    cc_id: Option<i64>,
     /// Page size, 1 to 100 (default 25).
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -67,6 +69,7 @@ impl TicketParams {
             internal_agent_id: self.internal_agent_id.map(UserId),
             any_group_id: self.any_group_id.map(GroupId),
             any_agent_id: self.any_agent_id.map(UserId),
+            cc_id: self.cc_id.map(UserId),
         }
     }
 }

@@ -278,6 +278,34 @@ async fn an_end_user_may_resolve_their_own_ticket_and_nothing_else(app: TestApp)
     assert_eq!(done.body["status_category"], "resolved");
 }
 
+async fn the_list_filters_by_cc_within_the_callers_scope(app: TestApp) {
+    let admin = app.admin().await;
+    let copied = app.end_user(&[], UserAccess::Requested).await;
+    let requester = app.end_user(&[], UserAccess::Requested).await;
+    let t = app
+        .ticket(
+            &admin.token,
+            json!({"requester_id": requester.id, "cc_ids": [copied.id]}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.ticket(&admin.token, json!({"requester_id": requester.id}))
+        .await;
+    assert_eq!(
+        app.get(&copied.token, &format!("/tickets?cc_id={}", copied.id))
+            .await
+            .ids(),
+        vec![t]
+    );
+    assert_eq!(
+        app.get(&admin.token, &format!("/tickets/count?cc_id={}", copied.id))
+            .await
+            .body["count"],
+        1
+    );
+}
+
 async fn the_timeline_records_who_changed_what_and_through_which_channel(app: TestApp) {
     let agent = app.agent(TicketScope::Global, &[]).await;
     let t = app.ticket(&agent.token, json!({})).await;
@@ -445,6 +473,7 @@ on_both_databases!(
     invalid_ticket_input_is_refused_field_by_field_and_changes_nothing,
     end_users_never_receive_private_notes_or_internal_fields,
     an_end_user_may_resolve_their_own_ticket_and_nothing_else,
+    the_list_filters_by_cc_within_the_callers_scope,
     the_timeline_records_who_changed_what_and_through_which_channel,
     shared_ownership_is_refused_on_a_status_that_does_not_map_the_group,
     a_ticket_that_does_not_exist_and_one_out_of_scope_answer_alike,
