@@ -135,7 +135,7 @@ pub async fn search(
         ));
         q.push_bind(m);
     }
-    push_scope(&mut q, scope);
+    push_scope(&mut q, scope, !pg);
     push_filter_public(&mut q, filter);
     crate::tickets::push_preds(&mut q, extra);
     if text.is_empty() {
