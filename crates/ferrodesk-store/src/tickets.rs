@@ -991,27 +991,68 @@ pub async fn view_page(
     after: Option<ViewCursor>,
     limit: i64,
 ) -> Result<Vec<Ticket>> {
-    let col = if view.by_created {
-        "t.created_at"
+    let sort = if view.by_created {
+        "created_at"
     } else {
-        "t.updated_at"
+        "updated_at"
     };
-    let mut q = Sql::new(format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
-    ));
-    push_scope(&mut q, scope, is_sqlite(c));
-    push_view(&mut q, view);
-    if let Some((v, id)) = after {
-        let op = if view.ascending { ">" } else { "<" };
-        q.push(format!(" AND ({col}, t.id) {op} ("))
-            .push_bind(v)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
     let dir = if view.ascending { "ASC" } else { "DESC" };
-    q.push(format!(" ORDER BY {col} {dir}, t.id {dir} LIMIT "))
-        .push_bind(limit);
+    let sqlite = is_sqlite(c);
+    // One branch of the page: the view (optionally with one value of a split IN list in place
+    // of the whole list), ordered and limited on its own.
+    let branch = |q: &mut Sql, view: &ViewQuery| {
+        q.push(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
+        ));
+        push_scope(q, scope, sqlite);
+        push_view(q, view);
+        if let Some((v, id)) = after {
+            let op = if view.ascending { ">" } else { "<" };
+            q.push(format!(" AND (t.{sort}, t.id) {op} ("))
+                .push_bind(v)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        q.push(format!(" ORDER BY t.{sort} {dir}, t.id {dir} LIMIT "))
+            .push_bind(limit);
+    };
+    // A condition "column is one of several ids" (say, my two groups) cannot walk an index in
+    // sort order: split it into one index-ordered branch per id and merge the branches.
+    let split = view.all.iter().position(|p| {
+        matches!(p, Pred::Ids { ids, or_null: false, negate: false, .. } if (2..=20).contains(&ids.len()))
+    });
+    let mut q = Sql::new("");
+    match split {
+        None => branch(&mut q, view),
+        Some(i) => {
+            let Pred::Ids { col, ids, .. } = &view.all[i] else {
+                unreachable!("matched above")
+            };
+            let mut ids = ids.clone();
+            ids.sort();
+            ids.dedup();
+            q.push("SELECT * FROM (");
+            for (n, id) in ids.iter().enumerate() {
+                if n > 0 {
+                    q.push(format!(") AS b{} UNION ALL SELECT * FROM (", n - 1));
+                }
+                let mut one = view.clone();
+                one.all[i] = Pred::Ids {
+                    col: *col,
+                    ids: vec![*id],
+                    or_null: false,
+                    negate: false,
+                };
+                branch(&mut q, &one);
+            }
+            q.push(format!(
+                ") AS b{} ORDER BY {sort} {dir}, id {dir} LIMIT ",
+                ids.len() - 1
+            ))
+            .push_bind(limit);
+        }
+    }
     fetch_tickets(c, q).await
 }
 

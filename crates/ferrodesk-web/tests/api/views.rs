@@ -439,6 +439,74 @@ async fn view_pages_follow_the_sort_with_a_cursor(app: TestApp) {
     );
 }
 
+async fn a_view_over_several_groups_pages_in_order_without_repeats(app: TestApp) {
+    let admin = app.admin().await;
+    let a = app
+        .post(&admin.token, "/groups", json!({"name": "A"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let b = app
+        .post(&admin.token, "/groups", json!({"name": "B"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let c = app
+        .post(&admin.token, "/groups", json!({"name": "C"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let mut ids = Vec::new();
+    for g in [a, b, a, c, b, a, b] {
+        ids.push((
+            g,
+            app.ticket(&admin.token, json!({"group_id": g})).await["id"]
+                .as_i64()
+                .unwrap(),
+        ));
+    }
+    let want: Vec<i64> = ids
+        .iter()
+        .rev()
+        .filter(|(g, _)| *g != c)
+        .map(|(_, t)| *t)
+        .collect();
+    let v = app
+        .post(&admin.token, "/views", json!({"name": "A and B", "conditions": {"all": [{"field": "group", "operator": "is", "value": [b, a, a]}]}}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let mut got = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(
+                &admin.token,
+                &format!("/views/{v}/tickets?limit=2&cursor={cursor}"),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        got.extend(page.ids());
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        got, want,
+        "newest first across both groups, each ticket once"
+    );
+    let counts = counts(&app, &admin).await;
+    assert!(
+        counts.contains(&("A and B".into(), want.len() as i64)),
+        "{counts:?}"
+    );
+}
+
 async fn search_finds_words_and_phrases_with_filters_ranked(app: TestApp) {
     let admin = app.admin().await;
     let finance = app
@@ -618,6 +686,7 @@ on_both_databases!(
     view_conditions_filter_as_written,
     views_are_personal_shared_with_a_group_or_with_everyone,
     view_pages_follow_the_sort_with_a_cursor,
+    a_view_over_several_groups_pages_in_order_without_repeats,
     search_finds_words_and_phrases_with_filters_ranked,
     search_respects_the_policy_and_private_notes,
 );
