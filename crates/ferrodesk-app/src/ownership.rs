@@ -27,6 +27,14 @@ pub(crate) fn status_of(statuses: &[Status], id: ferrodesk_core::StatusId) -> Re
         .ok_or_else(|| AppError::Internal(format!("ticket refers to unknown status {id}")))
 }
 
+/// One of the four built-in statuses, by name (`Open`, `Pending`, `Resolved`, `Closed`).
+pub(crate) fn built_in<'a>(statuses: &'a [Status], name: &str) -> Result<&'a Status> {
+    statuses
+        .iter()
+        .find(|s| s.built_in && s.name == name)
+        .ok_or_else(|| AppError::Internal(format!("the built-in {name} status is missing")))
+}
+
 /// Applies the automatic removal a status change calls for, then checks every invariant
 /// of `after`. Returns the reason when shared ownership was removed.
 pub(crate) async fn enforce(

@@ -268,11 +268,7 @@ impl App {
 
         // The ticket: the checks as metadata, and Resolved.
         let statuses = dir::list_statuses(&mut tx).await?;
-        let resolved = statuses
-            .iter()
-            .find(|s| s.built_in && s.name == "Resolved")
-            .ok_or_else(|| AppError::Internal("the built-in Resolved status is missing".into()))?
-            .id;
+        let resolved = crate::ownership::built_in(&statuses, "Resolved")?.id;
         let mut after = ticket.clone();
         after.status_id = resolved;
         after.sharing_check = Some(serde_json::json!({

@@ -241,10 +241,7 @@ impl App {
                 format!("{} is built in: it cannot be deleted", s.name),
             ));
         }
-        let open = statuses
-            .iter()
-            .find(|s| s.built_in && s.name == "Open")
-            .ok_or_else(|| AppError::Internal("the built-in Open status is missing".into()))?;
+        let open = crate::ownership::built_in(&statuses, "Open")?;
         let actor = Actor::from(p);
         for t in tickets::ticket_ids_in_status(&mut tx, id, false).await? {
             let Some(before) = tickets::get_ticket(&mut tx, t).await? else {

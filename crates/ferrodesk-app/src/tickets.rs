@@ -349,11 +349,7 @@ impl App {
             (None, Some(r)) => r.default_organization_id,
             _ => None,
         };
-        let open = statuses
-            .iter()
-            .find(|s| s.built_in && s.name == "Open")
-            .map(|s| s.id)
-            .unwrap_or(StatusId(1));
+        let open = crate::ownership::built_in(&statuses, "Open")?.id;
         let status_id = pick_status(
             &statuses,
             input.status.as_deref(),

@@ -142,12 +142,6 @@ impl StatusDraft {
     }
 }
 
-struct GroupBox {
-    id: i64,
-    name: String,
-    checked: bool,
-}
-
 /// The form to create or edit a status.
 struct StatusForm {
     /// `None` when creating.
@@ -155,7 +149,7 @@ struct StatusForm {
     built_in: bool,
     draft: StatusDraft,
     categories: Vec<Opt>,
-    groups: Vec<GroupBox>,
+    groups: Vec<Check>,
     errors: Errors,
 }
 
@@ -174,15 +168,10 @@ impl StatusForm {
                 .into_iter()
                 .map(|c| Opt::new(c, c, draft.category == c))
                 .collect(),
-            groups: dir
-                .groups
-                .iter()
-                .map(|g| GroupBox {
-                    id: g.id,
-                    name: g.name.clone(),
-                    checked: draft.groups.contains(&g.id),
-                })
-                .collect(),
+            groups: Check::list(
+                dir.groups.iter().map(|g| (g.id, g.name.as_str())),
+                &draft.groups,
+            ),
             draft,
             errors,
         }
@@ -739,6 +728,20 @@ struct Check {
     checked: bool,
 }
 
+impl Check {
+    /// One checkbox per `(id, name)`, checked when its id is in `chosen`.
+    fn list<'a>(items: impl IntoIterator<Item = (i64, &'a str)>, chosen: &[i64]) -> Vec<Check> {
+        items
+            .into_iter()
+            .map(|(id, name)| Check {
+                id,
+                name: name.to_owned(),
+                checked: chosen.contains(&id),
+            })
+            .collect()
+    }
+}
+
 /// A user form as typed (kept when it comes back with errors).
 #[derive(Debug, Default, Clone)]
 struct UserDraft {
@@ -923,23 +926,14 @@ impl UserForm {
                 .iter()
                 .map(|a| Opt::new(a, a.as_str().replace('_', " "), draft.access == a.as_str()))
                 .collect(),
-            organizations: orgs
-                .iter()
-                .map(|(id, name)| Check {
-                    id: *id,
-                    name: name.clone(),
-                    checked: draft.organizations.contains(id),
-                })
-                .collect(),
-            groups: dir
-                .groups
-                .iter()
-                .map(|g| Check {
-                    id: g.id,
-                    name: g.name.clone(),
-                    checked: draft.groups.contains(&g.id),
-                })
-                .collect(),
+            organizations: Check::list(
+                orgs.iter().map(|(id, name)| (*id, name.as_str())),
+                &draft.organizations,
+            ),
+            groups: Check::list(
+                dir.groups.iter().map(|g| (g.id, g.name.as_str())),
+                &draft.groups,
+            ),
             draft,
             errors,
             others,
