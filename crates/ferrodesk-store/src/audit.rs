@@ -54,6 +54,20 @@ pub struct Event {
     pub reason: Option<String>,
 }
 
+/// Takes the audit chain's head lock now rather than at the first append (PostgreSQL; SQLite has
+/// one writer anyway). Ticket writes call it before they touch the ticket: their triggers update
+/// shared `ticket_counts` rows, and two transactions that took those rows in opposite orders
+/// before queueing on the head would deadlock. Every ticket write is audited, so this only
+/// moves the queueing to the start of the transaction.
+pub async fn queue_for_head(c: &mut Conn) -> Result<()> {
+    if !crate::tickets::is_sqlite(c) {
+        sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Appends an event to the chain. The head row is updated first, which locks it until the
 /// transaction ends, so concurrent appends queue up instead of forking the chain.
 pub async fn append(c: &mut Conn, e: &NewEvent) -> Result<i64> {

@@ -182,6 +182,7 @@ pub async fn insert_ticket(
     t: &Ticket,
     field_ids: &BTreeMap<String, i64>,
 ) -> Result<TicketId> {
+    crate::audit::queue_for_head(c).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (subject, requester_id, organization_id, status_id, priority, group_id, \
          assignee_id, internal_group_id, internal_agent_id, channel, sharing_check, created_at, \
@@ -216,6 +217,7 @@ pub async fn update_ticket(
     expected_version: i64,
     field_ids: &BTreeMap<String, i64>,
 ) -> Result<()> {
+    crate::audit::queue_for_head(c).await?;
     let n = sqlx::query(
         "UPDATE tickets SET subject = $1, requester_id = $2, organization_id = $3, status_id = $4, \
          priority = $5, group_id = $6, assignee_id = $7, internal_group_id = $8, \
@@ -354,52 +356,97 @@ pub(crate) fn push_scope(q: &mut Sql, scope: &ListScope, sqlite: bool) {
         && terms
             .iter()
             .any(|t| matches!(t, ScopeTerm::GroupIn(_) | ScopeTerm::InternalGroupIn(_)));
-    let col = |name: &str| {
-        if damp {
-            format!("+t.{name}")
-        } else {
-            format!("t.{name}")
-        }
+    q.push(" AND ");
+    push_terms(q, terms, if damp { Form::Damped } else { Form::Plain });
+}
+
+/// How a scope term is written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Form {
+    /// `t.col = x`.
+    Plain,
+    /// `+t.col = x`: SQLite may not pick this column's index.
+    Damped,
+    /// `COALESCE(t.col, 0) = x`: false, not null, for a ticket without the column, so the
+    /// term can be negated.
+    NullSafe,
+}
+
+/// Appends `(term OR term …)`.
+fn push_terms(q: &mut Sql, terms: &[ScopeTerm], form: Form) {
+    let col = |name: &str| match form {
+        Form::Plain => format!("t.{name}"),
+        Form::Damped => format!("+t.{name}"),
+        Form::NullSafe if name == "id" || name == "requester_id" => format!("t.{name}"),
+        Form::NullSafe => format!("COALESCE(t.{name}, 0)"),
     };
-    q.push(" AND (");
+    q.push("(");
     for (i, term) in terms.iter().enumerate() {
         if i > 0 {
             q.push(" OR ");
         }
-        match term {
-            ScopeTerm::RequesterIs(u) => {
-                q.push(col("requester_id")).push(" = ").push_bind(u.0);
+        let (name, ids): (&str, Vec<i64>) = match term {
+            ScopeTerm::RequesterIs(u) => ("requester_id", vec![u.0]),
+            ScopeTerm::AssigneeIs(u) => ("assignee_id", vec![u.0]),
+            ScopeTerm::InternalAgentIs(u) => ("internal_agent_id", vec![u.0]),
+            ScopeTerm::GroupIn(gs) => ("group_id", gs.iter().map(|g| g.0).collect()),
+            ScopeTerm::InternalGroupIn(gs) => {
+                ("internal_group_id", gs.iter().map(|g| g.0).collect())
             }
+            ScopeTerm::OrganizationIn(os) => ("organization_id", os.iter().map(|o| o.0).collect()),
             ScopeTerm::CcIncludes(u) => {
                 q.push(col("id"))
                     .push(" IN (SELECT ticket_id FROM ticket_ccs WHERE user_id = ")
                     .push_bind(u.0)
                     .push(")");
+                continue;
             }
-            ScopeTerm::AssigneeIs(u) => {
-                q.push(col("assignee_id")).push(" = ").push_bind(u.0);
-            }
-            ScopeTerm::InternalAgentIs(u) => {
-                q.push(col("internal_agent_id")).push(" = ").push_bind(u.0);
-            }
-            ScopeTerm::GroupIn(gs) => {
-                q.push(col("group_id")).push(" IN (");
-                q.push_ids(&gs.iter().map(|g| g.0).collect::<Vec<_>>());
-                q.push(")");
-            }
-            ScopeTerm::InternalGroupIn(gs) => {
-                q.push(col("internal_group_id")).push(" IN (");
-                q.push_ids(&gs.iter().map(|g| g.0).collect::<Vec<_>>());
-                q.push(")");
-            }
-            ScopeTerm::OrganizationIn(os) => {
-                q.push(col("organization_id")).push(" IN (");
-                q.push_ids(&os.iter().map(|o| o.0).collect::<Vec<_>>());
-                q.push(")");
-            }
+        };
+        q.push(col(name));
+        if let [one] = ids.as_slice() {
+            q.push(" = ").push_bind(*one);
+        } else {
+            q.push(" IN (").push_ids(&ids).push(")");
         }
     }
     q.push(")");
+}
+
+/// A scope as disjoint parts: part i holds the tickets matching term i and none of the terms
+/// before it, so parts can be counted separately and added, or paged separately and merged
+/// without duplicates. Each part leads with one indexed column instead of an `OR` the planners
+/// answer by collecting and sorting every match. `split` makes one part per id of a term on
+/// several ids (each then walks one index range in sort order).
+fn scope_parts(terms: &[ScopeTerm], split: bool) -> Vec<(ScopeTerm, &[ScopeTerm])> {
+    let mut parts = Vec::new();
+    for (i, term) in terms.iter().enumerate() {
+        let before = &terms[..i];
+        match term {
+            ScopeTerm::GroupIn(gs) if split => {
+                parts.extend(gs.iter().map(|g| (ScopeTerm::GroupIn(vec![*g]), before)))
+            }
+            ScopeTerm::InternalGroupIn(gs) if split => parts.extend(
+                gs.iter()
+                    .map(|g| (ScopeTerm::InternalGroupIn(vec![*g]), before)),
+            ),
+            ScopeTerm::OrganizationIn(os) if split => parts.extend(
+                os.iter()
+                    .map(|o| (ScopeTerm::OrganizationIn(vec![*o]), before)),
+            ),
+            t => parts.push((t.clone(), before)),
+        }
+    }
+    parts
+}
+
+/// Appends ` AND lead AND NOT (before…)`.
+fn push_part(q: &mut Sql, lead: &ScopeTerm, before: &[ScopeTerm]) {
+    q.push(" AND ");
+    push_terms(q, std::slice::from_ref(lead), Form::Plain);
+    if !before.is_empty() {
+        q.push(" AND NOT ");
+        push_terms(q, before, Form::NullSafe);
+    }
 }
 
 /// Whether a connection talks to SQLite.
@@ -984,6 +1031,12 @@ fn push_view(q: &mut Sql, v: &ViewQuery) {
 pub type ViewCursor = (i64, i64);
 
 /// One page of a view, intersected with `scope`, and the cursor after its last row.
+///
+/// The page is a merge of index-ordered branches, each limited on its own: one per disjoint
+/// part of the scope (see [`scope_parts`]) and, when the view has a condition "column is one
+/// of several ids" (say, my two groups), one per id. Every branch walks one index range in
+/// sort order, so the first page reads about `limit` rows per branch however many tickets
+/// match.
 pub async fn view_page(
     c: &mut Conn,
     scope: &ListScope,
@@ -997,14 +1050,59 @@ pub async fn view_page(
         "updated_at"
     };
     let dir = if view.ascending { "ASC" } else { "DESC" };
+    let parts: Vec<Part> = match scope {
+        ListScope::All => vec![Part::Everything],
+        ListScope::AnyOf(terms) if terms.is_empty() => return Ok(Vec::new()),
+        // A view on "assignee = me" and the like is small: one query through that column's
+        // index, the scope checked on each row, beats any split.
+        ListScope::AnyOf(_) if names_a_person(view) => vec![Part::Whole],
+        ListScope::AnyOf(terms) => {
+            // Terms on columns the view filters on come first, so later parts can tell from
+            // the exclusions that they hold nothing (see `empty`).
+            let mut terms = terms.clone();
+            terms.sort_by_key(|t| !constrained(t, view));
+            scope_parts(&terms, true)
+                .into_iter()
+                .map(|(lead, before)| Part::One(lead, before.to_vec()))
+                .collect()
+        }
+    };
+    let split = view.all.iter().position(|p| {
+        matches!(p, Pred::Ids { ids, or_null: false, negate: false, .. } if (2..=20).contains(&ids.len()))
+    });
+    let views: Vec<ViewQuery> = match split {
+        None => vec![view.clone()],
+        Some(i) => {
+            let Pred::Ids { col, ids, .. } = &view.all[i] else {
+                unreachable!("matched above")
+            };
+            let mut ids = ids.clone();
+            ids.sort();
+            ids.dedup();
+            ids.iter()
+                .map(|id| {
+                    let mut one = view.clone();
+                    one.all[i] = Pred::Ids {
+                        col: *col,
+                        ids: vec![*id],
+                        or_null: false,
+                        negate: false,
+                    };
+                    one
+                })
+                .collect()
+        }
+    };
     let sqlite = is_sqlite(c);
-    // One branch of the page: the view (optionally with one value of a split IN list in place
-    // of the whole list), ordered and limited on its own.
-    let branch = |q: &mut Sql, view: &ViewQuery| {
+    let branch = |q: &mut Sql, part: &Part, view: &ViewQuery| {
         q.push(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
         ));
-        push_scope(q, scope, sqlite);
+        match part {
+            Part::Everything => {}
+            Part::Whole => push_scope(q, scope, sqlite),
+            Part::One(lead, before) => push_part(q, lead, before),
+        }
         push_view(q, view);
         if let Some((v, id)) = after {
             let op = if view.ascending { ">" } else { "<" };
@@ -1017,49 +1115,205 @@ pub async fn view_page(
         q.push(format!(" ORDER BY t.{sort} {dir}, t.id {dir} LIMIT "))
             .push_bind(limit);
     };
-    // A condition "column is one of several ids" (say, my two groups) cannot walk an index in
-    // sort order: split it into one index-ordered branch per id and merge the branches.
-    let split = view.all.iter().position(|p| {
-        matches!(p, Pred::Ids { ids, or_null: false, negate: false, .. } if (2..=20).contains(&ids.len()))
-    });
+    let branches: Vec<(&Part, &ViewQuery)> = parts
+        .iter()
+        .flat_map(|p| views.iter().map(move |v| (p, v)))
+        .filter(|(p, v)| !empty(p, v))
+        .collect();
     let mut q = Sql::new("");
-    match split {
-        None => branch(&mut q, view),
-        Some(i) => {
-            let Pred::Ids { col, ids, .. } = &view.all[i] else {
-                unreachable!("matched above")
-            };
-            let mut ids = ids.clone();
-            ids.sort();
-            ids.dedup();
-            q.push("SELECT * FROM (");
-            for (n, id) in ids.iter().enumerate() {
-                if n > 0 {
-                    q.push(format!(") AS b{} UNION ALL SELECT * FROM (", n - 1));
-                }
-                let mut one = view.clone();
-                one.all[i] = Pred::Ids {
-                    col: *col,
-                    ids: vec![*id],
-                    or_null: false,
-                    negate: false,
-                };
-                branch(&mut q, &one);
-            }
-            q.push(format!(
-                ") AS b{} ORDER BY {sort} {dir}, id {dir} LIMIT ",
-                ids.len() - 1
-            ))
-            .push_bind(limit);
+    if branches.is_empty() {
+        return Ok(Vec::new());
+    }
+    if branches.len() == 1 {
+        branch(&mut q, branches[0].0, branches[0].1);
+    } else {
+        for (n, (part, v)) in branches.iter().enumerate() {
+            q.push(if n == 0 {
+                "SELECT * FROM (".to_owned()
+            } else {
+                format!(") AS b{} UNION ALL SELECT * FROM (", n - 1)
+            });
+            branch(&mut q, part, v);
         }
+        q.push(format!(
+            ") AS b{} ORDER BY {sort} {dir}, id {dir} LIMIT ",
+            branches.len() - 1
+        ))
+        .push_bind(limit);
     }
     fetch_tickets(c, q).await
 }
 
+/// What part of the scope one branch of a view page reads.
+enum Part {
+    /// No scope (admins, global agents).
+    Everything,
+    /// The whole scope, as one `OR`.
+    Whole,
+    /// Tickets matching the first term and none of the others.
+    One(ScopeTerm, Vec<ScopeTerm>),
+}
+
+/// The column a scope term fixes, and the values it allows.
+fn fixes(t: &ScopeTerm) -> Option<(IdColumn, Vec<i64>)> {
+    Some(match t {
+        ScopeTerm::RequesterIs(u) => (IdColumn::Requester, vec![u.0]),
+        ScopeTerm::AssigneeIs(u) => (IdColumn::Assignee, vec![u.0]),
+        ScopeTerm::InternalAgentIs(u) => (IdColumn::InternalAgent, vec![u.0]),
+        ScopeTerm::GroupIn(gs) => (IdColumn::Group, gs.iter().map(|g| g.0).collect()),
+        ScopeTerm::InternalGroupIn(gs) => {
+            (IdColumn::InternalGroup, gs.iter().map(|g| g.0).collect())
+        }
+        ScopeTerm::OrganizationIn(os) => (IdColumn::Organization, os.iter().map(|o| o.0).collect()),
+        ScopeTerm::CcIncludes(_) => return None,
+    })
+}
+
+/// Whether the view requires the column of this scope term to hold certain ids.
+fn constrained(t: &ScopeTerm, view: &ViewQuery) -> bool {
+    let Some((col, _)) = fixes(t) else {
+        return false;
+    };
+    view.all.iter().any(|p| match p {
+        Pred::Ids {
+            col: c,
+            ids,
+            negate: false,
+            ..
+        } => *c == col && !ids.is_empty(),
+        Pred::AnyGroup(_) => matches!(col, IdColumn::Group | IdColumn::InternalGroup),
+        Pred::AnyAgent(_) => matches!(col, IdColumn::Assignee | IdColumn::InternalAgent),
+        _ => false,
+    })
+}
+
+/// Whether the view requires a person (assignee, internal agent or requester) to be one of a
+/// few ids.
+fn names_a_person(view: &ViewQuery) -> bool {
+    view.all.iter().any(|p| match p {
+        Pred::Ids {
+            col: IdColumn::Assignee | IdColumn::InternalAgent | IdColumn::Requester,
+            ids,
+            negate: false,
+            or_null: false,
+        } => !ids.is_empty(),
+        Pred::AnyAgent(ids) => !ids.is_empty(),
+        _ => false,
+    })
+}
+
+/// Whether a branch can hold no ticket, known without asking the database: the view wants a
+/// column to be what the part's term rules out, or what the part's exclusions already took.
+/// A branch that is empty but not known to be is still correct, only slower (its index walk
+/// finds nothing).
+fn empty(part: &Part, view: &ViewQuery) -> bool {
+    let Part::One(lead, before) = part else {
+        return false;
+    };
+    view.all.iter().any(|p| {
+        let Pred::Ids {
+            col,
+            ids,
+            or_null,
+            negate,
+        } = p
+        else {
+            return false;
+        };
+        let lead_rules_out = fixes(lead).is_some_and(|(c, allowed)| {
+            c == *col
+                && if *negate {
+                    allowed.iter().all(|a| ids.contains(a))
+                } else {
+                    !allowed.iter().any(|a| ids.contains(a))
+                }
+        });
+        let taken_before = !*negate
+            && !*or_null
+            && !ids.is_empty()
+            && before
+                .iter()
+                .filter_map(fixes)
+                .any(|(c, taken)| c == *col && ids.iter().all(|i| taken.contains(i)));
+        lead_rules_out || taken_before
+    })
+}
+
+/// Whether `ticket_counts` can answer this predicate (it keeps status, priority, group,
+/// assignee, internal group and internal agent).
+fn counted(p: &Pred) -> bool {
+    match p {
+        Pred::Ids { col, .. } => !matches!(col, IdColumn::Organization | IdColumn::Requester),
+        Pred::AnyGroup(_) | Pred::AnyAgent(_) | Pred::Category { .. } | Pred::Priority { .. } => {
+            true
+        }
+        _ => false,
+    }
+}
+
 /// The number of tickets of a view within `scope`.
+///
+/// When the view's conditions and the scope's terms are all on the columns `ticket_counts`
+/// keeps, the count is a sum over that table (a few thousand rows, not a million tickets);
+/// scope terms it does not keep (an agent is also a requester) are counted on the tickets
+/// table for the tickets no other term covers. Otherwise the disjoint parts of the scope are
+/// counted one by one on the tickets table and added.
 pub async fn view_count(c: &mut Conn, scope: &ListScope, view: &ViewQuery) -> Result<i64> {
-    let mut q = Sql::new("SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
-    push_scope(&mut q, scope, is_sqlite(c));
-    push_view(&mut q, view);
+    let terms: &[ScopeTerm] = match scope {
+        ListScope::All => &[],
+        ListScope::AnyOf(terms) if terms.is_empty() => return Ok(0),
+        ListScope::AnyOf(terms) => terms,
+    };
+    let mut q = Sql::new("SELECT 0");
+    if view.all.iter().chain(&view.any).all(counted) {
+        let (kept, other): (Vec<ScopeTerm>, Vec<ScopeTerm>) =
+            terms.iter().cloned().partition(|t| {
+                matches!(
+                    t,
+                    ScopeTerm::AssigneeIs(_)
+                        | ScopeTerm::InternalAgentIs(_)
+                        | ScopeTerm::GroupIn(_)
+                        | ScopeTerm::InternalGroupIn(_)
+                )
+            });
+        if terms.is_empty() || !kept.is_empty() {
+            q.push(
+                " + (SELECT CAST(COALESCE(SUM(t.n), 0) AS BIGINT) FROM (SELECT status_id, priority, \
+                 NULLIF(group_id, 0) AS group_id, NULLIF(assignee_id, 0) AS assignee_id, \
+                 NULLIF(internal_group_id, 0) AS internal_group_id, \
+                 NULLIF(internal_agent_id, 0) AS internal_agent_id, n FROM ticket_counts) t WHERE 1 = 1",
+            );
+            if !kept.is_empty() {
+                q.push(" AND ");
+                push_terms(&mut q, &kept, Form::Plain);
+            }
+            push_view(&mut q, view);
+            q.push(")");
+        }
+        for (i, term) in other.iter().enumerate() {
+            let mut before = kept.clone();
+            before.extend_from_slice(&other[..i]);
+            q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+            push_part(&mut q, term, &before);
+            push_view(&mut q, view);
+            q.push(")");
+        }
+    } else if terms.is_empty() {
+        q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+        push_view(&mut q, view);
+        q.push(")");
+    } else {
+        let mut terms = terms.to_vec();
+        terms.sort_by_key(|t| !constrained(t, view));
+        for (lead, before) in scope_parts(&terms, false) {
+            if empty(&Part::One(lead.clone(), before.to_vec()), view) {
+                continue;
+            }
+            q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+            push_part(&mut q, &lead, before);
+            push_view(&mut q, view);
+            q.push(")");
+        }
+    }
     Ok(q.query_scalar().fetch_one(c).await?)
 }

@@ -5,7 +5,8 @@
 //! scripts need as JSON.
 //!
 //! Organization 1 shares read-only and gets every tenth ticket, so at 1,000,000 tickets one
-//! end user's organization holds 100,000 tickets.
+//! end user's organization holds 100,000 tickets. Every tenth ticket is Customer Responded with
+//! an internal group, every twentieth also with an internal agent (a member of that group).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -120,7 +121,8 @@ async fn main() {
              CASE k % 10 WHEN 0 THEN 1 WHEN 1 THEN 1 WHEN 2 THEN 1 WHEN 3 THEN 1 WHEN 4 THEN 2 WHEN 5 THEN 2 WHEN 6 THEN 3 WHEN 7 THEN 3 WHEN 8 THEN 4 ELSE 5 END, \
              CASE k % 4 WHEN 0 THEN 'low' WHEN 1 THEN 'normal' WHEN 2 THEN 'high' ELSE 'urgent' END, \
              $7 + (k % $8) + 1, CASE WHEN k % 3 = 0 THEN NULL ELSE $9 + ((k % $8) + (($8) * ((k / 7) % ($10 / $8)))) + 1 END, \
-             CASE WHEN k % 10 = 9 THEN $7 + ((k + 3) % $8) + 1 ELSE NULL END, NULL, 'api', $11 - ((k * 104729) % (90 * $12)) - $12, $11 - ((k * 104729) % (90 * $12)), 1 FROM t"
+             CASE WHEN k % 10 = 9 THEN $7 + ((k + 3) % $8) + 1 ELSE NULL END, \
+             CASE WHEN k % 20 = 9 THEN $9 + ((k + 3) % $8) + ($8 * ((k / 7) % ($10 / $8))) + 1 ELSE NULL END, 'api', $11 - ((k * 104729) % 7776000) * 1000000 - $12, $11 - ((k * 104729) % 7776000) * 1000000, 1 FROM t"
         );
         run(
             &mut c,
@@ -196,7 +198,8 @@ async fn main() {
                 .token
         }
     };
-    // Agent 3 has the global scope (i % 3 == 0); agent 1 the group scope; end user 1 is in org 1.
+    // Agent 3 has the global scope (i % 3 == 0); agent 1 the group scope, agent 2 the assigned
+    // scope; end user 1 is in org 1.
     let out = json!({
         "tickets": a.tickets,
         "first_ticket_id": t0 + 1,
@@ -204,6 +207,7 @@ async fn main() {
         "admin_token": token(admin.id).await,
         "agent_global_token": token(u0 + 3).await,
         "agent_group_token": token(u0 + 1).await,
+        "agent_assigned_token": token(u0 + 2).await,
         "end_user_org1_token": token(e0 + 1).await,
         "end_user_org1_id": e0 + 1,
         "load_seconds": load_secs,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use ferrodesk_core::{TicketScope, UserAccess};
 use ferrodesk_testkit::{StatusCode, TestApp, TestUser, on_both_databases};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A small deterministic generator (64-bit LCG), so a failing world can be rebuilt from its seed.
 struct Rng(u64);
@@ -136,6 +136,11 @@ async fn check_world(app: &TestApp, seed: u64) {
         }
         let all_end_users: Vec<i64> = end_users.iter().map(|(u, _)| u.id).collect();
         body["cc_ids"] = json!(rng.subset(&all_end_users, 15));
+        let priority = ["low", "normal", "high", "urgent"][rng.below(4)];
+        body["priority"] = json!(priority);
+        if rng.chance(30) {
+            body["tags"] = json!(["vip"]);
+        }
         tickets.push(app.ticket(&admin.token, body).await["id"].as_i64().unwrap());
     }
     let everyone: Vec<&TestUser> = end_users
@@ -180,6 +185,240 @@ async fn check_world(app: &TestApp, seed: u64) {
                 Some(viewable),
                 "seed {seed}, user {}, ticket {t}: explanation",
                 user.id
+            );
+        }
+    }
+    check_views(&app, &admin, &agents, &groups, &tickets, &mut rng, seed).await;
+}
+
+/// A view's conditions, and the same conditions evaluated in memory on a ticket's JSON (as
+/// the admin sees it) for an agent with id `me` in groups `mine`.
+type Oracle = fn(&Value, i64, &[i64]) -> bool;
+
+fn open(t: &Value) -> bool {
+    !matches!(t["status_category"].as_str(), Some("resolved" | "closed"))
+}
+
+fn id_in(v: &Value, ids: &[i64]) -> bool {
+    v.as_i64().is_some_and(|i| ids.contains(&i))
+}
+
+/// Every view (default and a few custom ones) pages, counts and filters exactly as the
+/// in-memory reading of its conditions says, intersected with what each agent may open; and
+/// `ticket_counts` agrees with the tickets table after the world's writes.
+async fn check_views(
+    app: &TestApp,
+    admin: &TestUser,
+    agents: &[(TestUser, Vec<i64>)],
+    groups: &[i64],
+    tickets: &[i64],
+    rng: &mut Rng,
+    seed: u64,
+) {
+    // Change some tickets so the counters see updates, not only inserts.
+    for _ in 0..8 {
+        let t = *rng.pick(tickets).unwrap();
+        let change = match rng.below(4) {
+            0 => {
+                let status = ["Open", "Resolved", "Pending", "Closed"][rng.below(4)];
+                json!({ "status": status })
+            }
+            1 => {
+                let priority = ["low", "normal", "high", "urgent"][rng.below(4)];
+                json!({ "priority": priority })
+            }
+            2 => json!({"assignee_id": null}),
+            _ => json!({"group_id": rng.pick(groups), "assignee_id": null}),
+        };
+        // Some changes break the ownership invariants and are refused: that changes nothing.
+        let a = app
+            .patch(&admin.token, &format!("/tickets/{t}"), change)
+            .await;
+        assert!(
+            a.status == StatusCode::OK || a.status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            a.body
+        );
+    }
+    let drift = app
+        .scalar(
+            "SELECT COUNT(*) FROM (SELECT status_id, priority, g, a, ig, ia FROM ( \
+               SELECT status_id, priority, group_id AS g, assignee_id AS a, internal_group_id AS ig, \
+                      internal_agent_id AS ia, n FROM ticket_counts \
+               UNION ALL SELECT status_id, priority, COALESCE(group_id, 0), COALESCE(assignee_id, 0), \
+                      COALESCE(internal_group_id, 0), COALESCE(internal_agent_id, 0), -1 FROM tickets) AS k \
+             GROUP BY status_id, priority, g, a, ig, ia HAVING SUM(n) <> 0) AS d",
+        )
+        .await;
+    assert_eq!(
+        drift, 0,
+        "seed {seed}: ticket_counts equals the tickets table"
+    );
+
+    let (g0, g1) = (groups[0], groups[1]);
+    let custom: Vec<(Value, Oracle)> = vec![
+        (
+            json!({"any": [{"field": "priority", "operator": "is", "value": "high"},
+                           {"field": "any_agent", "operator": "is", "value": "me"}]}),
+            |t, me, _| {
+                t["priority"] == "high"
+                    || id_in(&t["assignee_id"], &[me])
+                    || id_in(&t["internal_agent_id"], &[me])
+            },
+        ),
+        (
+            json!({"all": [{"field": "group", "operator": "is", "value": [g0, g1]},
+                           {"field": "category", "operator": "is", "value": ["open", "pending"]}]}),
+            |_, _, _| unreachable!("replaced below"),
+        ),
+        (
+            json!({"all": [{"field": "tags", "operator": "includes", "value": "vip"}]}),
+            |t, _, _| {
+                t["tags"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "vip"))
+            },
+        ),
+        (
+            json!({"all": [{"field": "any_group", "operator": "is", "value": "my_groups"},
+                           {"field": "priority", "operator": "is_not", "value": ["low"]}]}),
+            |t, _, mine| {
+                (id_in(&t["group_id"], mine) || id_in(&t["internal_group_id"], mine))
+                    && t["priority"] != "low"
+            },
+        ),
+    ];
+    let mut views: Vec<(i64, Box<dyn Fn(&Value, i64, &[i64]) -> bool>)> = Vec::new();
+    for (i, (conditions, oracle)) in custom.into_iter().enumerate() {
+        let id = app
+            .post(
+                &admin.token,
+                "/views",
+                json!({"name": format!("W{seed}-{i}"), "visibility": "everyone", "conditions": conditions}),
+            )
+            .await
+            .body["id"]
+            .as_i64()
+            .unwrap();
+        if i == 1 {
+            views.push((
+                id,
+                Box::new(move |t: &Value, _: i64, _: &[i64]| {
+                    id_in(&t["group_id"], &[g0, g1])
+                        && matches!(t["status_category"].as_str(), Some("open" | "pending"))
+                }),
+            ));
+        } else {
+            views.push((id, Box::new(oracle)));
+        }
+    }
+    let defaults: [(&str, Oracle); 7] = [
+        ("My tickets", |t, me, _| {
+            id_in(&t["assignee_id"], &[me]) && open(t)
+        }),
+        ("My groups' tickets", |t, _, mine| {
+            id_in(&t["group_id"], mine) && open(t)
+        }),
+        ("Shared with me", |t, me, _| {
+            id_in(&t["internal_agent_id"], &[me]) && open(t)
+        }),
+        ("Shared with my groups", |t, _, mine| {
+            id_in(&t["internal_group_id"], mine) && open(t)
+        }),
+        ("Unassigned", |t, _, _| {
+            t["assignee_id"].is_null() && open(t)
+        }),
+        ("Customer Responded", |t, _, _| {
+            t["status"] == "Customer Responded"
+        }),
+        ("Recently updated", |_, _, _| true),
+    ];
+    let listed = app.get(&admin.token, "/views").await.body;
+    for (name, oracle) in defaults {
+        let id = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name && v["built_in"] == true)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        views.push((id, Box::new(oracle)));
+    }
+    // Every ticket in the database: earlier seeds' worlds are still there.
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let a = app
+            .get(&admin.token, &format!("/tickets?limit=100&cursor={cursor}"))
+            .await;
+        all.extend(a.ids());
+        match a.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert!(tickets.iter().all(|t| all.contains(t)));
+    let mut facts = Vec::new();
+    for t in &all {
+        facts.push(app.get(&admin.token, &format!("/tickets/{t}")).await.body);
+    }
+    for (agent, mine) in agents {
+        let visible: Vec<&Value> = {
+            let mut v = Vec::new();
+            for t in &facts {
+                let path = format!("/tickets/{}", t["id"]);
+                if app.get(&agent.token, &path).await.status == StatusCode::OK {
+                    v.push(t);
+                }
+            }
+            v
+        };
+        let counts = app.get(&agent.token, "/views/counts").await.body;
+        for (view, oracle) in &views {
+            // Small pages, so the cursor crosses the merged branches.
+            let mut got = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let a = app
+                    .get(
+                        &agent.token,
+                        &format!("/views/{view}/tickets?limit=3&cursor={cursor}"),
+                    )
+                    .await;
+                assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+                got.extend(a.ids());
+                match a.body["next_cursor"].as_str() {
+                    Some(c) => cursor = c.to_owned(),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<i64> = visible
+                .iter()
+                .filter(|t| oracle(t, agent.id, mine))
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect();
+            let mut sorted = got.clone();
+            sorted.sort();
+            expected.sort();
+            assert_eq!(
+                sorted, expected,
+                "seed {seed}, agent {}, view {view}: the view's tickets",
+                agent.id
+            );
+            let count = counts
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["view_id"] == *view)
+                .unwrap()["count"]
+                .as_i64()
+                .unwrap();
+            assert_eq!(
+                count as usize,
+                expected.len(),
+                "seed {seed}, agent {}, view {view}: the count",
+                agent.id
             );
         }
     }
