@@ -203,9 +203,18 @@ fn compile(
                 words.push(w);
             }
             Ok(if field == "category" {
-                Pred::Category {
-                    values: words,
-                    negate,
+                // Resolved to the statuses now in those categories (a status added later is in
+                // the view from the next request on): the store can then walk one index range
+                // per status in update order instead of filtering a group's closed tickets.
+                Pred::Ids {
+                    col: IdColumn::Status,
+                    ids: statuses
+                        .iter()
+                        .filter(|s| words.iter().any(|w| w == s.category.as_str()) != negate)
+                        .map(|s| s.id.0)
+                        .collect(),
+                    or_null: false,
+                    negate: false,
                 }
             } else {
                 Pred::Priority {

@@ -857,6 +857,13 @@ pub enum Pred {
 }
 
 fn push_pred(q: &mut Sql, p: &Pred) {
+    push_pred_with(q, p, false)
+}
+
+/// `damp_null`: write "column is empty" as `+t.col IS NULL`, which SQLite cannot answer from
+/// the column's index. SQLite's statistics average the rows per key, so "no assignee" (a third
+/// of all tickets) looks as narrow as "assignee = 7" and wins over the part's own index.
+fn push_pred_with(q: &mut Sql, p: &Pred, damp_null: bool) {
     match p {
         Pred::Ids {
             col,
@@ -870,7 +877,9 @@ fn push_pred(q: &mut Sql, p: &Pred) {
                     q.push("1 = 0");
                 }
                 (false, true, true) => {
-                    q.push(c).push(" IS NULL");
+                    q.push(if damp_null { "+" } else { "" })
+                        .push(c)
+                        .push(" IS NULL");
                 }
                 (false, or_null, false) => {
                     q.push("(").push(c).push(" IN (").push_ids(ids).push(")");
@@ -1011,9 +1020,13 @@ pub(crate) fn push_preds(q: &mut Sql, preds: &[Pred]) {
 }
 
 fn push_view(q: &mut Sql, v: &ViewQuery) {
+    push_view_with(q, v, false)
+}
+
+fn push_view_with(q: &mut Sql, v: &ViewQuery, damp_null: bool) {
     for p in &v.all {
         q.push(" AND (");
-        push_pred(q, p);
+        push_pred_with(q, p, damp_null);
         q.push(")");
     }
     if !v.any.is_empty() {
@@ -1060,28 +1073,39 @@ pub async fn view_page(
             // Terms on columns the view filters on come first, so later parts can tell from
             // the exclusions that they hold nothing (see `empty`).
             let mut terms = terms.clone();
-            terms.sort_by_key(|t| !constrained(t, view));
+            terms.sort_by_key(|t| part_order(t, view));
             scope_parts(&terms, true)
                 .into_iter()
                 .map(|(lead, before)| Part::One(lead, before.to_vec()))
                 .collect()
         }
     };
-    let split = view.all.iter().position(|p| {
-        matches!(p, Pred::Ids { ids, or_null: false, negate: false, .. } if (2..=20).contains(&ids.len()))
-    });
-    let views: Vec<ViewQuery> = match split {
-        None => vec![view.clone()],
-        Some(i) => {
-            let Pred::Ids { col, ids, .. } = &view.all[i] else {
-                unreachable!("matched above")
-            };
-            let mut ids = ids.clone();
-            ids.sort();
-            ids.dedup();
-            ids.iter()
-                .map(|id| {
-                    let mut one = view.clone();
+    // A condition "column is one of several ids" (my two groups, the three open statuses)
+    // cannot walk an index in sort order: split it into one branch per id, as long as the
+    // branches stay few.
+    let splitting = parts.iter().filter(|p| !led_by_person(p)).count().max(1);
+    let mut views = vec![view.clone()];
+    for i in 0..view.all.len() {
+        let Pred::Ids {
+            col,
+            ids,
+            or_null: false,
+            negate: false,
+        } = &view.all[i]
+        else {
+            continue;
+        };
+        let mut ids = ids.clone();
+        ids.sort();
+        ids.dedup();
+        if ids.len() < 2 || splitting * views.len() * ids.len() > MAX_BRANCHES {
+            continue;
+        }
+        views = views
+            .iter()
+            .flat_map(|v| {
+                ids.iter().map(move |id| {
+                    let mut one = v.clone();
                     one.all[i] = Pred::Ids {
                         col: *col,
                         ids: vec![*id],
@@ -1090,9 +1114,9 @@ pub async fn view_page(
                     };
                     one
                 })
-                .collect()
-        }
-    };
+            })
+            .collect();
+    }
     let sqlite = is_sqlite(c);
     let branch = |q: &mut Sql, part: &Part, view: &ViewQuery| {
         q.push(format!(
@@ -1103,7 +1127,7 @@ pub async fn view_page(
             Part::Whole => push_scope(q, scope, sqlite),
             Part::One(lead, before) => push_part(q, lead, before),
         }
-        push_view(q, view);
+        push_view_with(q, view, sqlite && matches!(part, Part::One(..)));
         if let Some((v, id)) = after {
             let op = if view.ascending { ">" } else { "<" };
             q.push(format!(" AND (t.{sort}, t.id) {op} ("))
@@ -1115,9 +1139,13 @@ pub async fn view_page(
         q.push(format!(" ORDER BY t.{sort} {dir}, t.id {dir} LIMIT "))
             .push_bind(limit);
     };
+    let whole = std::slice::from_ref(view);
     let branches: Vec<(&Part, &ViewQuery)> = parts
         .iter()
-        .flat_map(|p| views.iter().map(move |v| (p, v)))
+        .flat_map(|p| {
+            let vs = if led_by_person(p) { whole } else { &views[..] };
+            vs.iter().map(move |v| (p, v))
+        })
         .filter(|(p, v)| !empty(p, v))
         .collect();
     let mut q = Sql::new("");
@@ -1144,6 +1172,9 @@ pub async fn view_page(
     fetch_tickets(c, q).await
 }
 
+/// The most branches a view page is split into.
+const MAX_BRANCHES: usize = 48;
+
 /// What part of the scope one branch of a view page reads.
 enum Part {
     /// No scope (admins, global agents).
@@ -1152,6 +1183,22 @@ enum Part {
     Whole,
     /// Tickets matching the first term and none of the others.
     One(ScopeTerm, Vec<ScopeTerm>),
+}
+
+/// Whether a part is one person's tickets (assigned, shared with, requested, CC'd). Such a part
+/// is walked once in sort order with the view's conditions as a filter: it reads at most that
+/// person's tickets, where one branch per id could each read them all to find nothing.
+fn led_by_person(p: &Part) -> bool {
+    matches!(
+        p,
+        Part::One(
+            ScopeTerm::AssigneeIs(_)
+                | ScopeTerm::InternalAgentIs(_)
+                | ScopeTerm::RequesterIs(_)
+                | ScopeTerm::CcIncludes(_),
+            _
+        )
+    )
 }
 
 /// The column a scope term fixes, and the values it allows.
@@ -1167,6 +1214,19 @@ fn fixes(t: &ScopeTerm) -> Option<(IdColumn, Vec<i64>)> {
         ScopeTerm::OrganizationIn(os) => (IdColumn::Organization, os.iter().map(|o| o.0).collect()),
         ScopeTerm::CcIncludes(_) => return None,
     })
+}
+
+/// The order of a scope's parts: terms on columns the view filters on first (later parts can
+/// then tell from the exclusions that they hold nothing), then groups before people (a
+/// person's few tickets are cheap to check against the exclusions, a group's many are not).
+fn part_order(t: &ScopeTerm, view: &ViewQuery) -> (bool, bool) {
+    (
+        !constrained(t, view),
+        !matches!(
+            t,
+            ScopeTerm::GroupIn(_) | ScopeTerm::InternalGroupIn(_) | ScopeTerm::OrganizationIn(_)
+        ),
+    )
 }
 
 /// Whether the view requires the column of this scope term to hold certain ids.
@@ -1304,7 +1364,7 @@ pub async fn view_count(c: &mut Conn, scope: &ListScope, view: &ViewQuery) -> Re
         q.push(")");
     } else {
         let mut terms = terms.to_vec();
-        terms.sort_by_key(|t| !constrained(t, view));
+        terms.sort_by_key(|t| part_order(t, view));
         for (lead, before) in scope_parts(&terms, false) {
             if empty(&Part::One(lead.clone(), before.to_vec()), view) {
                 continue;

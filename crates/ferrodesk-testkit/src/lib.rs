@@ -356,6 +356,20 @@ impl TestApp {
             .expect("query")
     }
 
+    /// How many keys of `ticket_counts` (the trigger-kept view counters) disagree with a
+    /// `GROUP BY` of the tickets table: 0 when the counters are exact.
+    pub async fn ticket_counts_drift(&self) -> i64 {
+        self.scalar(
+            "SELECT COUNT(*) FROM (SELECT status_id, priority, g, a, ig, ia FROM ( \
+               SELECT status_id, priority, group_id AS g, assignee_id AS a, \
+                      internal_group_id AS ig, internal_agent_id AS ia, n FROM ticket_counts \
+               UNION ALL SELECT status_id, priority, COALESCE(group_id, 0), COALESCE(assignee_id, 0), \
+                      COALESCE(internal_group_id, 0), COALESCE(internal_agent_id, 0), -1 FROM tickets) AS k \
+             GROUP BY status_id, priority, g, a, ig, ia HAVING SUM(n) <> 0) AS d",
+        )
+        .await
+    }
+
     /// A ticket created by `token`'s user with `extra` fields; returns its JSON.
     pub async fn ticket(&self, token: &str, extra: Value) -> Value {
         let mut body =

@@ -5,7 +5,8 @@
 //! scripts need as JSON.
 //!
 //! Organization 1 shares read-only and gets every tenth ticket, so at 1,000,000 tickets one
-//! end user's organization holds 100,000 tickets. Every tenth ticket is Customer Responded with
+//! end user's organization holds 100,000 tickets. Statuses do not follow groups (every group has
+//! tickets in each status); every tenth ticket is Customer Responded with
 //! an internal group, every twentieth also with an internal agent (a member of that group).
 
 use std::sync::Arc;
@@ -118,11 +119,11 @@ async fn main() {
             "{COUNTER}, t(k) AS (SELECT $2 + i FROM s) INSERT INTO tickets (subject, requester_id, organization_id, status_id, priority, group_id, assignee_id, internal_group_id, internal_agent_id, channel, created_at, updated_at, version) \
              SELECT CASE k % 5 WHEN 0 THEN 'Printer jams on floor ' || (k % 9) WHEN 1 THEN 'Invoice shows the wrong amount' WHEN 2 THEN 'Cannot sign in to the portal' WHEN 3 THEN 'Refund for order ' || k ELSE 'VPN drops every hour' END, \
              {requester}, $6 + ((({requester}) - $3 - 1) % $4) + 1, \
-             CASE k % 10 WHEN 0 THEN 1 WHEN 1 THEN 1 WHEN 2 THEN 1 WHEN 3 THEN 1 WHEN 4 THEN 2 WHEN 5 THEN 2 WHEN 6 THEN 3 WHEN 7 THEN 3 WHEN 8 THEN 4 ELSE 5 END, \
+             CASE (k / 30) % 10 WHEN 0 THEN 1 WHEN 1 THEN 1 WHEN 2 THEN 1 WHEN 3 THEN 1 WHEN 4 THEN 2 WHEN 5 THEN 2 WHEN 6 THEN 3 WHEN 7 THEN 3 WHEN 8 THEN 4 ELSE 5 END, \
              CASE k % 4 WHEN 0 THEN 'low' WHEN 1 THEN 'normal' WHEN 2 THEN 'high' ELSE 'urgent' END, \
-             $7 + (k % $8) + 1, CASE WHEN k % 3 = 0 THEN NULL ELSE $9 + ((k % $8) + (($8) * ((k / 7) % ($10 / $8)))) + 1 END, \
-             CASE WHEN k % 10 = 9 THEN $7 + ((k + 3) % $8) + 1 ELSE NULL END, \
-             CASE WHEN k % 20 = 9 THEN $9 + ((k + 3) % $8) + ($8 * ((k / 7) % ($10 / $8))) + 1 ELSE NULL END, 'api', $11 - ((k * 104729) % 7776000) * 1000000 - $12, $11 - ((k * 104729) % 7776000) * 1000000, 1 FROM t"
+             $7 + (k % $8) + 1, CASE WHEN (k / 11) % 3 = 0 THEN NULL ELSE $9 + ((k % $8) + (($8) * ((k / 7) % ($10 / $8)))) + 1 END, \
+             CASE WHEN (k / 30) % 10 = 9 THEN $7 + ((k + 3) % $8) + 1 ELSE NULL END, \
+             CASE WHEN (k / 30) % 20 = 9 THEN $9 + ((k + 3) % $8) + ($8 * ((k / 7) % ($10 / $8))) + 1 ELSE NULL END, 'api', $11 - ((k * 104729) % 7776000) * 1000000 - $12, $11 - ((k * 104729) % 7776000) * 1000000, 1 FROM t"
         );
         run(
             &mut c,

@@ -46,9 +46,10 @@ FOR EACH ROW WHEN (OLD.status_id IS DISTINCT FROM NEW.status_id OR OLD.priority 
   OR OLD.internal_agent_id IS DISTINCT FROM NEW.internal_agent_id)
 EXECUTE FUNCTION ticket_counts_apply();
 
--- A status filter inside a group (Customer Responded in my groups) walks one index range in
--- update order.
+-- Views split "open tickets of my groups" into one branch per (group, status): each walks one
+-- index range in update order, whatever share of a group's tickets is closed.
 CREATE INDEX tickets_group_status_updated_idx ON tickets (group_id, status_id, updated_at, id);
+CREATE INDEX tickets_assignee_status_updated_idx ON tickets (assignee_id, status_id, updated_at, id);
 
 -- Most tickets have no internal owner. Indexing only those that do keeps the indexes small and,
 -- on SQLite, gives the planner statistics about the tickets that have one (an index over all rows
@@ -61,3 +62,5 @@ CREATE INDEX tickets_internal_group_updated_idx ON tickets (internal_group_id, u
     WHERE internal_group_id IS NOT NULL;
 CREATE INDEX tickets_internal_agent_updated_idx ON tickets (internal_agent_id, updated_at, id)
     WHERE internal_agent_id IS NOT NULL;
+CREATE INDEX tickets_internal_group_status_updated_idx ON tickets (internal_group_id, status_id, updated_at, id)
+    WHERE internal_group_id IS NOT NULL;

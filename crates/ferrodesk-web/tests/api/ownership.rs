@@ -410,6 +410,11 @@ async fn each_cascade_removes_the_internal_owner_with_its_reason(app: TestApp) {
         "unmapped, deleted status, left group"
     );
     assert!(app.app.verify_audit().await.unwrap().is_ok());
+    assert_eq!(
+        app.ticket_counts_drift().await,
+        0,
+        "view counters follow the cascades"
+    );
 }
 
 async fn deleting_an_agent_removes_them_from_their_tickets_with_its_reason(app: TestApp) {
@@ -462,6 +467,11 @@ async fn deleting_an_agent_removes_them_from_their_tickets_with_its_reason(app: 
             .await
             .status,
         StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.ticket_counts_drift().await,
+        0,
+        "view counters follow the cascades"
     );
 }
 
