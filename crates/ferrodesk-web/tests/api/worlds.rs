@@ -188,12 +188,15 @@ async fn check_world(app: &TestApp, seed: u64) {
             );
         }
     }
-    check_views(&app, &admin, &agents, &groups, &tickets, &mut rng, seed).await;
+    check_views(app, &admin, &agents, &groups, &tickets, &mut rng, seed).await;
 }
 
 /// A view's conditions, and the same conditions evaluated in memory on a ticket's JSON (as
 /// the admin sees it) for an agent with id `me` in groups `mine`.
 type Oracle = fn(&Value, i64, &[i64]) -> bool;
+
+/// An oracle that may capture values (the world's group ids).
+type Check = Box<dyn Fn(&Value, i64, &[i64]) -> bool>;
 
 fn open(t: &Value) -> bool {
     !matches!(t["status_category"].as_str(), Some("resolved" | "closed"))
@@ -279,7 +282,7 @@ async fn check_views(
             },
         ),
     ];
-    let mut views: Vec<(i64, Box<dyn Fn(&Value, i64, &[i64]) -> bool>)> = Vec::new();
+    let mut views: Vec<(i64, Check)> = Vec::new();
     for (i, (conditions, oracle)) in custom.into_iter().enumerate() {
         let id = app
             .post(
