@@ -1073,7 +1073,7 @@ pub async fn view_page(
             // Terms on columns the view filters on come first, so later parts can tell from
             // the exclusions that they hold nothing (see `empty`).
             let mut terms = terms.clone();
-            terms.sort_by_key(|t| part_order(t, view));
+            terms.sort_by_key(|t| part_order(t, view, false));
             scope_parts(&terms, true)
                 .into_iter()
                 .map(|(lead, before)| Part::One(lead, before.to_vec()))
@@ -1217,16 +1217,17 @@ fn fixes(t: &ScopeTerm) -> Option<(IdColumn, Vec<i64>)> {
 }
 
 /// The order of a scope's parts: terms on columns the view filters on first (later parts can
-/// then tell from the exclusions that they hold nothing), then groups before people (a
-/// person's few tickets are cheap to check against the exclusions, a group's many are not).
-fn part_order(t: &ScopeTerm, view: &ViewQuery) -> (bool, bool) {
-    (
-        !constrained(t, view),
-        !matches!(
-            t,
-            ScopeTerm::GroupIn(_) | ScopeTerm::InternalGroupIn(_) | ScopeTerm::OrganizationIn(_)
-        ),
-    )
+/// then tell from the exclusions that they hold nothing), then people and groups in the order
+/// that keeps exclusion checks cheap. A count reads only an index, so groups go first: their
+/// many rows then need no check, a person's few do. A page fetches every row it reads anyway,
+/// so people go first: a person's part then needs no check either, where after the groups it
+/// would read all of that person's tickets (most of them in those groups) to find a few.
+fn part_order(t: &ScopeTerm, view: &ViewQuery, groups_first: bool) -> (bool, bool) {
+    let group = matches!(
+        t,
+        ScopeTerm::GroupIn(_) | ScopeTerm::InternalGroupIn(_) | ScopeTerm::OrganizationIn(_)
+    );
+    (!constrained(t, view), group != groups_first)
 }
 
 /// Whether the view requires the column of this scope term to hold certain ids.
@@ -1364,7 +1365,7 @@ pub async fn view_count(c: &mut Conn, scope: &ListScope, view: &ViewQuery) -> Re
         q.push(")");
     } else {
         let mut terms = terms.to_vec();
-        terms.sort_by_key(|t| part_order(t, view));
+        terms.sort_by_key(|t| part_order(t, view, true));
         for (lead, before) in scope_parts(&terms, false) {
             if empty(&Part::One(lead.clone(), before.to_vec()), view) {
                 continue;
