@@ -259,6 +259,22 @@ async fn view_conditions_filter_as_written(app: TestApp) {
             json!({"all": [{"field": "updated_at", "operator": "older_than_days", "value": 1}]}),
             vec![],
         ),
+        (
+            json!({"all": [{"field": "internal_agent", "operator": "is", "value": "me"}]}),
+            vec![b],
+        ),
+        (
+            json!({"all": [{"field": "requester", "operator": "is", "value": customer.id}]}),
+            vec![b],
+        ),
+        (
+            json!({"all": [{"field": "requester", "operator": "is_not", "value": customer.id}, {"field": "category", "operator": "is_not", "value": ["pending"]}]}),
+            vec![a],
+        ),
+        (
+            json!({"all": [{"field": "group", "operator": "is", "value": "my_groups"}, {"field": "status", "operator": "is", "value": ["Open", "Pending", "Customer Responded"]}]}),
+            vec![a],
+        ),
     ];
     for (conditions, mut want) in cases {
         let v = app
@@ -273,6 +289,15 @@ async fn view_conditions_filter_as_written(app: TestApp) {
         got.sort();
         want.sort();
         assert_eq!(got, want, "{conditions}");
+        let counts = app.get(&admin.token, "/views/counts").await.body;
+        let count = counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["view_id"] == v.body["id"])
+            .unwrap()["count"]
+            .clone();
+        assert_eq!(count, json!(want.len()), "{conditions}: count");
     }
     let bad = app.post(&admin.token, "/views", json!({"name": "bad", "conditions": {"all": [{"field": "tags", "operator": "is", "value": "x"}, {"field": "mood", "operator": "is", "value": 1}]}, "columns": ["subject", "vibe"]})).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
