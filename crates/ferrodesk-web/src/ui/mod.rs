@@ -14,6 +14,7 @@ mod agent;
 mod auth;
 mod org;
 mod portal;
+mod search;
 mod view;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<App> {
         .merge(admin::routes())
         .merge(admin_orgs::routes())
         .merge(portal::routes())
+        .merge(search::routes())
 }
 
 /// The CSRF token of a session: SHA-256 of the session secret and a fixed label, so it

@@ -397,6 +397,69 @@ async fn a_private_note_never_appears_in_the_portal(app: TestApp) {
     assert!(mine.body.contains("Where is my invoice"));
 }
 
+async fn search_shows_each_person_only_what_the_policy_lets_them_match(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let other = customer(&app, &[]).await;
+    let mine = app
+        .ticket(&c.token, json!({"subject": "Printer on fire"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.ticket(&other.token, json!({"subject": "Printer smoking"}))
+        .await;
+    let note = app
+        .post(
+            &a.token,
+            &format!("/tickets/{mine}/comments"),
+            json!({"body": "zebra pattern on the toner", "public": false}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    let found = cb.get("/search?q=printer").await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(
+        found
+            .body
+            .contains(&format!("href=\"/portal/requests/{mine}\""))
+    );
+    assert!(found.body.contains("Printer on fire"));
+    assert!(
+        !found.body.contains("Printer smoking"),
+        "another customer's request"
+    );
+    let note_only = cb.get("/search?q=zebra").await;
+    assert!(
+        note_only.body.contains("Nothing found."),
+        "a private note never matches for a customer"
+    );
+    assert!(!note_only.body.contains("Printer on fire"));
+
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let agent_hit = ab.get("/search?q=zebra").await;
+    assert!(
+        agent_hit
+            .body
+            .contains(&format!("href=\"/agent/tickets/{mine}\""))
+    );
+    let both = ab.get("/search?q=printer").await;
+    assert!(both.body.contains("Printer on fire") && both.body.contains("Printer smoking"));
+    let long = format!("/search?q={}", "x".repeat(600));
+    let refused = ab.get(&long).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("role=\"alert\""));
+    assert!(refused.body.contains("at most"));
+    let escaped = ab.get("/search?q=%3Cb%3Eprinter").await;
+    assert!(
+        !escaped.body.contains("<b>printer"),
+        "the query is escaped in the page"
+    );
+}
+
 async fn a_ticket_out_of_scope_answers_404_on_every_page(app: TestApp) {
     let global = agent(&app, TicketScope::Global).await;
     let assigned = agent(&app, TicketScope::Assigned).await;
@@ -1801,6 +1864,7 @@ async fn the_ticket_list_sorts_through_views(app: TestApp) {
 }
 
 on_both_databases!(
+    search_shows_each_person_only_what_the_policy_lets_them_match,
     the_ticket_list_sorts_through_views,
     the_organization_editor_creates_edits_blocks_and_changes_members,
     the_group_editor_creates_renames_and_changes_members,
