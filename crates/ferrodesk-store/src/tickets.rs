@@ -374,35 +374,31 @@ enum Form {
 
 /// Appends `(term OR term …)`.
 fn push_terms(q: &mut Sql, terms: &[ScopeTerm], form: Form) {
-    let col = |name: &str| match form {
-        Form::Plain => format!("t.{name}"),
-        Form::Damped => format!("+t.{name}"),
-        Form::NullSafe if name == "id" || name == "requester_id" => format!("t.{name}"),
-        Form::NullSafe => format!("COALESCE(t.{name}, 0)"),
-    };
     q.push("(");
     for (i, term) in terms.iter().enumerate() {
         if i > 0 {
             q.push(" OR ");
         }
-        let (name, ids): (&str, Vec<i64>) = match term {
-            ScopeTerm::RequesterIs(u) => ("requester_id", vec![u.0]),
-            ScopeTerm::AssigneeIs(u) => ("assignee_id", vec![u.0]),
-            ScopeTerm::InternalAgentIs(u) => ("internal_agent_id", vec![u.0]),
-            ScopeTerm::GroupIn(gs) => ("group_id", gs.iter().map(|g| g.0).collect()),
-            ScopeTerm::InternalGroupIn(gs) => {
-                ("internal_group_id", gs.iter().map(|g| g.0).collect())
-            }
-            ScopeTerm::OrganizationIn(os) => ("organization_id", os.iter().map(|o| o.0).collect()),
-            ScopeTerm::CcIncludes(u) => {
-                q.push(col("id"))
-                    .push(" IN (SELECT ticket_id FROM ticket_ccs WHERE user_id = ")
-                    .push_bind(u.0)
-                    .push(")");
-                continue;
-            }
+        let Some((col, ids)) = fixes(term) else {
+            // CcIncludes: the ticket id is never NULL, so it needs no null-safe form.
+            let ScopeTerm::CcIncludes(u) = term else {
+                unreachable!("fixes() covers every other term")
+            };
+            q.push(if form == Form::Damped {
+                "+t.id"
+            } else {
+                "t.id"
+            })
+            .push(" IN (SELECT ticket_id FROM ticket_ccs WHERE user_id = ")
+            .push_bind(u.0)
+            .push(")");
+            continue;
         };
-        q.push(col(name));
+        match form {
+            Form::Plain => q.push(col.sql()),
+            Form::Damped => q.push("+").push(col.sql()),
+            Form::NullSafe => q.push("COALESCE(").push(col.sql()).push(", 0)"),
+        };
         if let [one] = ids.as_slice() {
             q.push(" = ").push_bind(*one);
         } else {
@@ -772,6 +768,11 @@ pub enum IdColumn {
 }
 
 impl IdColumn {
+    /// Whether `ticket_counts` keeps this column.
+    fn counted(self) -> bool {
+        !matches!(self, IdColumn::Organization | IdColumn::Requester)
+    }
+
     fn sql(self) -> &'static str {
         match self {
             IdColumn::Status => "t.status_id",
@@ -1146,7 +1147,7 @@ pub async fn view_page(
             let vs = if led_by_person(p) { whole } else { &views[..] };
             vs.iter().map(move |v| (p, v))
         })
-        .filter(|(p, v)| !empty(p, v))
+        .filter(|(p, v)| !matches!(p, Part::One(lead, before) if empty(lead, before, v)))
         .collect();
     let mut q = Sql::new("");
     if branches.is_empty() {
@@ -1267,10 +1268,7 @@ fn names_a_person(view: &ViewQuery) -> bool {
 /// column to be what the part's term rules out, or what the part's exclusions already took.
 /// A branch that is empty but not known to be is still correct, only slower (its index walk
 /// finds nothing).
-fn empty(part: &Part, view: &ViewQuery) -> bool {
-    let Part::One(lead, before) = part else {
-        return false;
-    };
+fn empty(lead: &ScopeTerm, before: &[ScopeTerm], view: &ViewQuery) -> bool {
     view.all.iter().any(|p| {
         let Pred::Ids {
             col,
@@ -1304,7 +1302,7 @@ fn empty(part: &Part, view: &ViewQuery) -> bool {
 /// assignee, internal group and internal agent).
 fn counted(p: &Pred) -> bool {
     match p {
-        Pred::Ids { col, .. } => !matches!(col, IdColumn::Organization | IdColumn::Requester),
+        Pred::Ids { col, .. } => col.counted(),
         Pred::AnyGroup(_) | Pred::AnyAgent(_) | Pred::Category { .. } | Pred::Priority { .. } => {
             true
         }
@@ -1326,17 +1324,20 @@ pub async fn view_count(c: &mut Conn, scope: &ListScope, view: &ViewQuery) -> Re
         ListScope::AnyOf(terms) => terms,
     };
     let mut q = Sql::new("SELECT 0");
+    // `+ (COUNT(*) of the view's tickets in one part of the scope, or in all of it)`.
+    let count_tickets = |q: &mut Sql, part: Option<(&ScopeTerm, &[ScopeTerm])>| {
+        q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
+        if let Some((lead, before)) = part {
+            push_part(q, lead, before);
+        }
+        push_view(q, view);
+        q.push(")");
+    };
     if view.all.iter().chain(&view.any).all(counted) {
-        let (kept, other): (Vec<ScopeTerm>, Vec<ScopeTerm>) =
-            terms.iter().cloned().partition(|t| {
-                matches!(
-                    t,
-                    ScopeTerm::AssigneeIs(_)
-                        | ScopeTerm::InternalAgentIs(_)
-                        | ScopeTerm::GroupIn(_)
-                        | ScopeTerm::InternalGroupIn(_)
-                )
-            });
+        let (kept, other): (Vec<ScopeTerm>, Vec<ScopeTerm>) = terms
+            .iter()
+            .cloned()
+            .partition(|t| fixes(t).is_some_and(|(col, _)| col.counted()));
         if terms.is_empty() || !kept.is_empty() {
             q.push(
                 " + (SELECT CAST(COALESCE(SUM(t.n), 0) AS BIGINT) FROM (SELECT status_id, priority, \
@@ -1354,26 +1355,17 @@ pub async fn view_count(c: &mut Conn, scope: &ListScope, view: &ViewQuery) -> Re
         for (i, term) in other.iter().enumerate() {
             let mut before = kept.clone();
             before.extend_from_slice(&other[..i]);
-            q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
-            push_part(&mut q, term, &before);
-            push_view(&mut q, view);
-            q.push(")");
+            count_tickets(&mut q, Some((term, &before)));
         }
     } else if terms.is_empty() {
-        q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
-        push_view(&mut q, view);
-        q.push(")");
+        count_tickets(&mut q, None);
     } else {
         let mut terms = terms.to_vec();
         terms.sort_by_key(|t| part_order(t, view, true));
         for (lead, before) in scope_parts(&terms, false) {
-            if empty(&Part::One(lead.clone(), before.to_vec()), view) {
-                continue;
+            if !empty(&lead, before, view) {
+                count_tickets(&mut q, Some((&lead, before)));
             }
-            q.push(" + (SELECT COUNT(*) FROM tickets t WHERE 1 = 1");
-            push_part(&mut q, &lead, before);
-            push_view(&mut q, view);
-            q.push(")");
         }
     }
     Ok(q.query_scalar().fetch_one(c).await?)

@@ -17,7 +17,9 @@ use ferrodesk_store::tickets::TicketFilter;
 use serde::Deserialize;
 
 use super::view::{Directory, Layout, Opt, OptGroup, when};
-use super::{Errors, Post, Session, UiError, field_errors, html, html_status, opt_id};
+use super::{
+    Errors, Post, Session, UiError, field_errors, html, html_status, opt_id, query_string,
+};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -143,15 +145,6 @@ struct ListPage {
     first_href: Option<String>,
     errors: Errors,
     sort: SortPanel,
-}
-
-fn query_string(pairs: &[(&str, String)]) -> String {
-    let kept: Vec<(&str, &str)> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    serde_urlencoded::to_string(kept).unwrap_or_default()
 }
 
 /// Requesters' names: staff may read any user.

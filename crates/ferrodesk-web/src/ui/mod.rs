@@ -265,6 +265,16 @@ impl IntoResponse for UiError {
 }
 
 /// Renders a page as HTML with the headers every page carries.
+/// `a=1&b=x+y` for a link, leaving out empty values.
+pub(crate) fn query_string(pairs: &[(&str, String)]) -> String {
+    let kept: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
 pub(crate) fn html<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(body) => {

@@ -12,7 +12,7 @@ use ferrodesk_app::{App, AppError};
 use serde::Deserialize;
 
 use super::view::{Layout, when};
-use super::{Session, UiError, html, html_status};
+use super::{Session, UiError, html, html_status, query_string};
 
 pub(super) fn routes() -> Router<App> {
     Router::new().route("/search", get(search))
@@ -44,19 +44,12 @@ struct Params {
     cursor: String,
 }
 
-/// `q=` encoded for a link.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+/// The link to the page after `cursor`.
+fn next_page(q: &str, cursor: &str) -> String {
+    format!(
+        "/search?{}",
+        query_string(&[("q", q.to_owned()), ("cursor", cursor.to_owned())])
+    )
 }
 
 async fn search(
@@ -95,9 +88,7 @@ async fn search(
                     updated: when(&t.updated_at),
                 })
                 .collect();
-            page.next_href = found
-                .next_cursor
-                .map(|c| format!("/search?q={}&cursor={c}", encode(&p.q)));
+            page.next_href = found.next_cursor.map(|c| next_page(&p.q, &c));
             Ok(html(&page))
         }
         Err(AppError::Invalid(errors)) => {
@@ -119,13 +110,13 @@ async fn search(
 
 #[cfg(test)]
 mod tests {
-    use super::encode;
+    use super::next_page;
 
     #[test]
     fn a_query_survives_the_next_page_link() {
         assert_eq!(
-            encode("org:\"Acme Ltd\" printer&x"),
-            "org%3A%22Acme+Ltd%22+printer%26x"
+            next_page("org:\"Acme Ltd\" printer&x", "25"),
+            "/search?q=org%3A%22Acme+Ltd%22+printer%26x&cursor=25"
         );
     }
 }

@@ -191,6 +191,21 @@ async fn check_world(app: &TestApp, seed: u64) {
     check_views(app, &admin, &agents, &groups, &tickets, &mut rng, seed).await;
 }
 
+/// The ids of every page of a list, following `next_cursor` (`path` has a query already).
+async fn every_page(app: &TestApp, token: &str, path: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let a = app.get(token, &format!("{path}&cursor={cursor}")).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        ids.extend(a.ids());
+        match a.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => return ids,
+        }
+    }
+}
+
 /// A view's conditions, and the same conditions evaluated in memory on a ticket's JSON (as
 /// the admin sees it) for an agent with id `me` in groups `mine`.
 type Oracle = fn(&Value, i64, &[i64]) -> bool;
@@ -340,18 +355,7 @@ async fn check_views(
         views.push((id, Box::new(oracle)));
     }
     // Every ticket in the database: earlier seeds' worlds are still there.
-    let mut all = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let a = app
-            .get(&admin.token, &format!("/tickets?limit=100&cursor={cursor}"))
-            .await;
-        all.extend(a.ids());
-        match a.body["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_owned(),
-            None => break,
-        }
-    }
+    let all = every_page(app, &admin.token, "/tickets?limit=100").await;
     assert!(tickets.iter().all(|t| all.contains(t)));
     let mut facts = Vec::new();
     for t in &all {
@@ -371,22 +375,8 @@ async fn check_views(
         let counts = app.get(&agent.token, "/views/counts").await.body;
         for (view, oracle) in &views {
             // Small pages, so the cursor crosses the merged branches.
-            let mut got = Vec::new();
-            let mut cursor = String::new();
-            loop {
-                let a = app
-                    .get(
-                        &agent.token,
-                        &format!("/views/{view}/tickets?limit=3&cursor={cursor}"),
-                    )
-                    .await;
-                assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-                got.extend(a.ids());
-                match a.body["next_cursor"].as_str() {
-                    Some(c) => cursor = c.to_owned(),
-                    None => break,
-                }
-            }
+            let got =
+                every_page(app, &agent.token, &format!("/views/{view}/tickets?limit=3")).await;
             let mut expected: Vec<i64> = visible
                 .iter()
                 .filter(|t| oracle(t, agent.id, mine))
