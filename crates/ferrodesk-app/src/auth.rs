@@ -184,39 +184,22 @@ impl App {
 }
 
 impl App {
-    /// Claims an idempotency key for a request (its own transaction, committed at once).
-    pub async fn idempotency_claim(
+    /// The idempotency scope of a request that carries `key`, and what an earlier request
+    /// with the key left (see `ferrodesk_store::idempotency`).
+    pub async fn idempotency_lookup(
         &self,
         user: UserId,
         key: &str,
         route: &str,
         request: &[u8],
-    ) -> Result<ferrodesk_store::idempotency::Claim> {
+    ) -> Result<(
+        std::sync::Arc<ferrodesk_store::idempotency::Scope>,
+        ferrodesk_store::idempotency::Claim,
+    )> {
         let hash = hex::encode(Sha256::digest(request));
-        let mut tx = self.store().begin().await?;
-        let claim =
-            ferrodesk_store::idempotency::claim(&mut tx, user, key, route, &hash, self.now())
-                .await?;
-        crate::directory::commit(tx).await?;
-        Ok(claim)
-    }
-
-    /// Records (`Some`) or forgets (`None`) the answer to a claimed key.
-    pub async fn idempotency_finish(
-        &self,
-        user: UserId,
-        key: &str,
-        route: &str,
-        answer: Option<(u16, &str)>,
-    ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        match answer {
-            Some((status, body)) => {
-                ferrodesk_store::idempotency::complete(&mut tx, user, key, route, status, body)
-                    .await?
-            }
-            None => ferrodesk_store::idempotency::release(&mut tx, user, key, route).await?,
-        }
-        crate::directory::commit(tx).await
+        let mut c = self.store().read().await?;
+        let claim = ferrodesk_store::idempotency::lookup(&mut c, user, key, route, &hash).await?;
+        let scope = ferrodesk_store::idempotency::Scope::new(user, key, route, &hash, self.now());
+        Ok((scope, claim))
     }
 }

@@ -7,7 +7,7 @@ use ferrodesk_store::directory::{
     self as store, Group, NewUser, Organization, OrganizationFields, Status, User, UserFilter,
     UserUpdate,
 };
-use ferrodesk_store::{Conn, StoreError, Tx};
+use ferrodesk_store::{Conn, Tx};
 
 use crate::dto::{
     GroupIn, GroupOut, MembershipIn, OrganizationIn, OrganizationOut, Page, StatusOut, UserIn,
@@ -15,9 +15,10 @@ use crate::dto::{
 };
 use crate::{Actor, App, AppError, Principal, Result, diff};
 
-/// Commits a transaction.
+/// Commits a use case's transaction (inside a request with an idempotency key, the web layer
+/// commits it together with the key's answer: see `ferrodesk_store::idempotency`).
 pub(crate) async fn commit(tx: Tx) -> Result<()> {
-    tx.commit().await.map_err(StoreError::from)?;
+    ferrodesk_store::idempotency::commit(tx).await?;
     Ok(())
 }
 

@@ -100,6 +100,10 @@ impl From<StoreError> for AppError {
                 message: "the record is referenced by other records".into(),
             },
             StoreError::NotFound => AppError::NotFound("record"),
+            StoreError::KeyUsed => AppError::Conflict {
+                code: "idempotency_key_used",
+                message: "an earlier request with this Idempotency-Key was answered first".into(),
+            },
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -39,6 +39,20 @@ enum Command {
         /// Load demo data when the database is empty.
         #[arg(long)]
         demo: bool,
+        /// Seconds a client has to send a request's headers; also how long an idle
+        /// keep-alive connection stays open.
+        #[arg(long, env = "FERRODESK_HEADER_TIMEOUT", default_value_t = 10)]
+        header_timeout: u64,
+        /// Longest pause, in seconds, while a client sends a request body.
+        #[arg(long, env = "FERRODESK_BODY_TIMEOUT", default_value_t = 30)]
+        body_timeout: u64,
+        /// Open connections one client address may hold.
+        #[arg(
+            long,
+            env = "FERRODESK_MAX_CONNECTIONS_PER_ADDRESS",
+            default_value_t = 256
+        )]
+        max_connections_per_address: usize,
     },
     /// Apply database migrations.
     Migrate,
@@ -140,7 +154,13 @@ async fn open(url: &str) -> Result<App, String> {
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     let app = open(&cli.database_url).await?;
     match cli.command {
-        Command::Serve { bind, demo } => {
+        Command::Serve {
+            bind,
+            demo,
+            header_timeout,
+            body_timeout,
+            max_connections_per_address,
+        } => {
             if demo && app.is_empty().await.map_err(describe)? {
                 let logins = app.load_demo().await.map_err(describe)?;
                 println!(
@@ -163,7 +183,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 "Ferrodesk is serving on http://{addr} ({})",
                 app.store().backend().name()
             );
-            ferrodesk_web::serve(listener, app)
+            let limits = ferrodesk_web::server::Limits {
+                header_read: std::time::Duration::from_secs(header_timeout.max(1)),
+                body_read: std::time::Duration::from_secs(body_timeout.max(1)),
+                connections_per_address: max_connections_per_address.max(1),
+            };
+            ferrodesk_web::serve_with(listener, app, limits)
                 .await
                 .map_err(|e| e.to_string())?;
         }

@@ -54,17 +54,13 @@ pub struct Event {
     pub reason: Option<String>,
 }
 
-/// Takes the audit chain's head lock now rather than at the first append (PostgreSQL; SQLite has
-/// one writer anyway). Ticket writes call it before they touch the ticket: their triggers update
-/// shared `ticket_counts` rows, and two transactions that took those rows in opposite orders
-/// before queueing on the head would deadlock. Every ticket write is audited, so this only
-/// moves the queueing to the start of the transaction.
-pub async fn queue_for_head(c: &mut Conn) -> Result<()> {
-    if !crate::tickets::is_sqlite(c) {
-        sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
-            .execute(&mut *c)
-            .await?;
-    }
+/// Locks the audit chain's head row until the transaction ends (PostgreSQL). Every write
+/// transaction takes it first ([`crate::Store::begin`]): writers are serial, as on SQLite, and
+/// shared rows such as `ticket_counts` can never be taken in opposite orders (no deadlocks).
+pub(crate) async fn lock_head(c: &mut Conn) -> Result<()> {
+    sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 

@@ -75,6 +75,9 @@ pub enum StoreError {
     /// A row that must exist does not.
     #[error("not found")]
     NotFound,
+    /// An earlier request with the same idempotency key committed first (see [`idempotency`]).
+    #[error("the idempotency key was used by an earlier request")]
+    KeyUsed,
     /// Bad configuration (database URL).
     #[error("{0}")]
     Config(String),
@@ -117,8 +120,15 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 /// Result of a storage call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The database: a pool for reads and a pool for write transactions (one connection on
-/// SQLite, where writers are serialized anyway; the same pool on PostgreSQL).
+/// The database: a pool for reads and a pool for write transactions.
+///
+/// Write transactions are serial on both databases, so that every read-check-write a use case
+/// does inside one sees the latest committed state and no other writer between its read and
+/// its write: on SQLite the write pool has one connection and begins with `BEGIN IMMEDIATE`
+/// (which also serialises writers of other processes); on PostgreSQL each write transaction
+/// first locks the audit chain's head row, which every write needs anyway, so several
+/// `serve` processes on one database queue on the same lock. See docs/architecture.md
+/// "Concurrency".
 #[derive(Clone, Debug)]
 pub struct Store {
     read: AnyPool,
@@ -168,8 +178,11 @@ impl Store {
                 (read, write)
             }
             Backend::Postgres => {
-                let p = pool(16).connect_with(opts).await?;
-                (p.clone(), p)
+                // Writers queue on one lock: a few connections are enough for them, and
+                // readers keep their own pool instead of waiting behind queued writers.
+                let write = pool(6).connect_with(opts.clone()).await?;
+                let read = pool(16).connect_with(opts).await?;
+                (read, write)
             }
         };
         Ok(Store {
@@ -193,9 +206,26 @@ impl Store {
         self.backend
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction, once every earlier write transaction has ended (see
+    /// [`Store`]). Inside a request with an idempotency key, the key is claimed in it.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        let scope = idempotency::current();
+        if let Some(parked) = scope.as_ref().and_then(|s| s.take_parked()) {
+            tracing::warn!("a use case began a second write transaction; committing the first");
+            parked.commit().await?;
+        }
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.write.begin().await?;
+                audit::lock_head(&mut tx).await?;
+                tx
+            }
+        };
+        if let Some(scope) = scope {
+            scope.claim_in(&mut tx).await?;
+        }
+        Ok(tx)
     }
 
     /// A connection for reads.

@@ -182,7 +182,6 @@ pub async fn insert_ticket(
     t: &Ticket,
     field_ids: &BTreeMap<String, i64>,
 ) -> Result<TicketId> {
-    crate::audit::queue_for_head(c).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (subject, requester_id, organization_id, status_id, priority, group_id, \
          assignee_id, internal_group_id, internal_agent_id, channel, sharing_check, created_at, \
@@ -217,7 +216,6 @@ pub async fn update_ticket(
     expected_version: i64,
     field_ids: &BTreeMap<String, i64>,
 ) -> Result<()> {
-    crate::audit::queue_for_head(c).await?;
     let n = sqlx::query(
         "UPDATE tickets SET subject = $1, requester_id = $2, organization_id = $3, status_id = $4, \
          priority = $5, group_id = $6, assignee_id = $7, internal_group_id = $8, \

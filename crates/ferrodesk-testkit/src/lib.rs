@@ -160,6 +160,14 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app on a fresh database of `backend`.
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with_limits(backend, ferrodesk_web::server::Limits::default()).await
+    }
+
+    /// Starts the app on a fresh database of `backend`, serving with `limits`.
+    pub async fn spawn_with_limits(
+        backend: Backend,
+        limits: ferrodesk_web::server::Limits,
+    ) -> TestApp {
         let database_url = fresh_database(backend).await;
         let store = Store::connect(&database_url)
             .await
@@ -172,7 +180,13 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let served = app.clone();
         tokio::spawn(async move {
-            let _ = ferrodesk_web::serve(listener, served).await;
+            let _ = ferrodesk_web::server::serve_with_limits(
+                listener,
+                served,
+                limits,
+                std::future::pending(),
+            )
+            .await;
         });
         TestApp {
             base,
@@ -345,29 +359,13 @@ impl TestApp {
 
     /// Runs a query that answers one integer (to look at tables the API does not show).
     pub async fn scalar(&self, sql: &str) -> i64 {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let mut c = sqlx::AnyConnection::connect(&self.database_url)
-            .await
-            .expect("connect");
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_one(&mut c)
-            .await
-            .expect("query")
+        scalar_at(&self.database_url, sql).await
     }
 
     /// How many keys of `ticket_counts` (the trigger-kept view counters) disagree with a
     /// `GROUP BY` of the tickets table: 0 when the counters are exact.
     pub async fn ticket_counts_drift(&self) -> i64 {
-        self.scalar(
-            "SELECT COUNT(*) FROM (SELECT status_id, priority, g, a, ig, ia FROM ( \
-               SELECT status_id, priority, group_id AS g, assignee_id AS a, \
-                      internal_group_id AS ig, internal_agent_id AS ia, n FROM ticket_counts \
-               UNION ALL SELECT status_id, priority, COALESCE(group_id, 0), COALESCE(assignee_id, 0), \
-                      COALESCE(internal_group_id, 0), COALESCE(internal_agent_id, 0), -1 FROM tickets) AS k \
-             GROUP BY status_id, priority, g, a, ig, ia HAVING SUM(n) <> 0) AS d",
-        )
-        .await
+        self.scalar(TICKET_COUNTS_DRIFT).await
     }
 
     /// A ticket created by `token`'s user with `extra` fields; returns its JSON.
@@ -383,6 +381,26 @@ impl TestApp {
         assert_eq!(a.status, StatusCode::CREATED, "create ticket: {}", a.body);
         a.body
     }
+}
+
+/// Counts the keys of `ticket_counts` (the trigger-kept view counters) that disagree with a
+/// `GROUP BY` of the tickets table: 0 when the counters are exact.
+pub const TICKET_COUNTS_DRIFT: &str = "SELECT COUNT(*) FROM (SELECT status_id, priority, g, a, ig, ia FROM ( \
+       SELECT status_id, priority, group_id AS g, assignee_id AS a, \
+              internal_group_id AS ig, internal_agent_id AS ia, n FROM ticket_counts \
+       UNION ALL SELECT status_id, priority, COALESCE(group_id, 0), COALESCE(assignee_id, 0), \
+              COALESCE(internal_group_id, 0), COALESCE(internal_agent_id, 0), -1 FROM tickets) AS k \
+     GROUP BY status_id, priority, g, a, ig, ia HAVING SUM(n) <> 0) AS d";
+
+/// Runs a query that answers one integer against the database at `url`.
+pub async fn scalar_at(url: &str, sql: &str) -> i64 {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&mut c)
+        .await
+        .expect("query")
 }
 
 /// A user input with a unique email.

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod idempotency;
+pub mod server;
 pub mod ui;
 
 use axum::Router;
@@ -35,10 +37,12 @@ pub fn router(app: App) -> Router {
     .merge(ui::routes())
     .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
     .with_state(app)
+    .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(tower_http::limit::RequestBodyLimitLayer::new(
         MAX_BODY_BYTES,
     ))
+    .layer(axum::middleware::from_fn(guard::run_to_completion))
     .layer(TraceLayer::new_for_http())
 }
 
@@ -47,11 +51,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api::routes().into_openapi()
 }
 
-/// Serves `app` on `listener` until ctrl-c or SIGTERM.
+/// Serves `app` on `listener` with the default [`server::Limits`] until ctrl-c or SIGTERM.
 pub async fn serve(listener: TcpListener, app: App) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_with(listener, app, server::Limits::default()).await
+}
+
+/// Serves `app` on `listener` with `limits` until ctrl-c or SIGTERM.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: App,
+    limits: server::Limits,
+) -> std::io::Result<()> {
+    server::serve_with_limits(listener, app, limits, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

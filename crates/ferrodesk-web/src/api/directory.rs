@@ -34,6 +34,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 
 /// Paging parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageParams {
     /// Page size, 1 to 100 (default 25).
@@ -44,6 +45,7 @@ struct PageParams {
 
 /// User list parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UserParams {
     /// Only this role (`admin`, `agent`, `end_user`).

@@ -64,6 +64,7 @@ async fn list_sharing_changes(
 
 /// Preview parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PreviewParams {
     /// The mode to preview: `own_only`, `read_only` or `read_write`.
@@ -89,6 +90,7 @@ async fn sharing_preview(
 
 /// Register parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RegisterParams {
     /// `csv` for text/csv (also chosen by `Accept: text/csv`).
@@ -162,6 +164,7 @@ async fn ticket_access(
 
 /// Explain parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ExplainParams {
     /// The user.

@@ -29,6 +29,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 
 /// Ticket list filters (combined with AND) and paging.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct TicketParams {
     /// Status id.
@@ -76,6 +77,7 @@ impl TicketParams {
 
 /// Paging parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageParams {
     /// Page size, 1 to 100 (default 25).

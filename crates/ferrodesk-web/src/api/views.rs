@@ -24,6 +24,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 
 /// Paging parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageParams {
     /// Page size, 1 to 100 (default 25).
@@ -113,6 +114,7 @@ async fn view_tickets(
 
 /// Search parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SearchParams {
     /// Words, "quoted phrases" and filters: `status:`, `priority:`, `group:`, `assignee:`

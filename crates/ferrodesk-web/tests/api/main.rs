@@ -3,9 +3,11 @@
 
 mod access;
 mod auth;
+mod concurrency;
 mod directory;
 mod openapi;
 mod ownership;
+mod robustness;
 mod rules;
 mod sharing;
 mod tickets;

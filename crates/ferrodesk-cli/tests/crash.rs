@@ -1,0 +1,222 @@
+//! `ferrodesk serve` killed with SIGKILL in the middle of a stream of idempotent creates and
+//! replies, on SQLite and PostgreSQL: afterwards every acknowledged request exists once, every
+//! unacknowledged one succeeds exactly once when retried with its key, the audit chain
+//! verifies and the view counters equal the tickets.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ferrodesk_testkit::{Backend, TICKET_COUNTS_DRIFT, fresh_database, scalar_at};
+use serde_json::json;
+
+fn ferrodesk(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .env("FERRODESK_LOG", "error")
+        .output()
+        .expect("run ferrodesk")
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+async fn serve(db: &str, port: u16) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .args(["--database-url", db, "serve", "--bind"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("FERRODESK_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start ferrodesk serve");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("ferrodesk serve did not come up on port {port}");
+}
+
+/// Request `n` of the stream: a new ticket (even) or a reply on `host` (odd).
+fn request(n: usize, host: i64) -> (String, serde_json::Value) {
+    if n.is_multiple_of(2) {
+        (
+            "/api/v1/tickets".into(),
+            json!({"subject": format!("Crash {n}"), "description": "Sent before the crash."}),
+        )
+    } else {
+        (
+            format!("/api/v1/tickets/{host}/comments"),
+            json!({"body": format!("Crash reply {n}"), "public": true}),
+        )
+    }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    port: u16,
+    token: &str,
+    n: usize,
+    host: i64,
+) -> Option<reqwest::StatusCode> {
+    let (path, body) = request(n, host);
+    client
+        .post(format!("http://127.0.0.1:{port}{path}"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", format!("crash-{n}"))
+        .json(&body)
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status())
+}
+
+async fn a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let admin = ferrodesk(
+        &db,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+            "--password",
+            "long-enough-secret",
+        ],
+    );
+    assert!(admin.status.success());
+    let token = ferrodesk(&db, &["token", "create", "--email", "ops@example.com"]);
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let port = free_port();
+    let mut server = serve(&db, port).await;
+    let client = reqwest::Client::new();
+    let host: i64 = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/tickets"))
+        .bearer_auth(&token)
+        .json(&json!({"subject": "Host", "description": "Replies land here."}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // Four writers send requests one after another until the server dies.
+    const WRITERS: usize = 4;
+    let dead = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (client, token, dead) = (client.clone(), token.clone(), dead.clone());
+        writers.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            let mut n = w;
+            while !dead.load(Ordering::Relaxed) && n < 40_000 {
+                let status = send(&client, port, &token, n, host).await;
+                outcomes.push((n, status == Some(reqwest::StatusCode::CREATED)));
+                if status.is_none() {
+                    break;
+                }
+                n += WRITERS;
+            }
+            outcomes
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().expect("SIGKILL the server");
+    server.wait().ok();
+    dead.store(true, Ordering::Relaxed);
+    let mut sent = Vec::new();
+    for w in writers {
+        sent.extend(w.await.unwrap());
+    }
+    let acknowledged = sent.iter().filter(|(_, ok)| *ok).count();
+    assert!(
+        acknowledged > 20,
+        "the stream ran before the kill ({acknowledged} acknowledged)"
+    );
+
+    // What was acknowledged is there, once.
+    let count = |n: usize| {
+        let sql = if n.is_multiple_of(2) {
+            format!("SELECT COUNT(*) FROM tickets WHERE subject = 'Crash {n}'")
+        } else {
+            format!("SELECT COUNT(*) FROM comments WHERE body = 'Crash reply {n}'")
+        };
+        let db = db.clone();
+        async move { scalar_at(&db, &sql).await }
+    };
+    let mut lost = 0;
+    let mut duplicated = 0;
+    for (n, ok) in &sent {
+        let c = count(*n).await;
+        if *ok && c == 0 {
+            lost += 1;
+        }
+        if c > 1 {
+            duplicated += 1;
+        }
+    }
+
+    // Every request, acknowledged or not, retried with its key after a restart: it succeeds,
+    // and it exists exactly once.
+    let mut server = serve(&db, port).await;
+    for (n, _) in &sent {
+        let status = send(&client, port, &token, *n, host).await;
+        assert_eq!(
+            status,
+            Some(reqwest::StatusCode::CREATED),
+            "retry of request {n}"
+        );
+    }
+    for (n, _) in &sent {
+        let c = count(*n).await;
+        if c != 1 {
+            duplicated += usize::from(c > 1);
+        }
+        assert_eq!(c, 1, "request {n} exists exactly once after its retry");
+    }
+    server.kill().ok();
+    server.wait().ok();
+    eprintln!(
+        "{backend:?} crash test: sent {}, acknowledged {acknowledged}, lost {lost}, duplicated {duplicated}",
+        sent.len()
+    );
+    assert_eq!((lost, duplicated), (0, 0));
+
+    let verify = ferrodesk(&db, &["audit", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let drift = scalar_at(&db, TICKET_COUNTS_DRIFT).await;
+    assert_eq!(drift, 0, "the view counters equal the tickets");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_killed_server_loses_nothing_acknowledged_and_runs_retries_once() {
+    a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_killed_server_loses_nothing_acknowledged_and_runs_retries_once() {
+    a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(Backend::Postgres).await;
+}

@@ -1,0 +1,188 @@
+//! Guards every request passes before any handler: text the databases cannot store is refused
+//! at the boundary, and a handler, once started, runs to its end even when the client leaves.
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ferrodesk_app::AppError;
+
+use crate::error::{ApiError, problem};
+
+/// Runs the rest of the request in its own task, so that a client that disconnects cannot
+/// cancel a use case half-way (between `BEGIN` and `COMMIT`, say): dropping a database future
+/// mid-transaction can hand a connection back to the pool inside an open transaction.
+pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!(error = %e, "a request handler panicked");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error".into(),
+                vec![],
+            )
+        }
+    }
+}
+
+/// Refuses a request whose path, query or body holds a NUL character (PostgreSQL cannot store
+/// it in text, SQLite would cut strings at it): 422 naming the field, before any handler runs.
+/// One rule for every text field, query parameter and form field of the API and the web app.
+pub async fn refuse_unstorable_text(req: Request, next: Next) -> Response {
+    if has_nul_escape(req.uri().path().as_bytes()) {
+        return refused("path");
+    }
+    if let Some(q) = req.uri().query()
+        && has_nul_escape(q.as_bytes())
+    {
+        return refused(&nul_field_in_form(q.as_bytes()).unwrap_or_else(|| "query".into()));
+    }
+    let kind = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            if v.starts_with("application/x-www-form-urlencoded") {
+                BodyKind::Form
+            } else if v.starts_with("application/json") || v.contains("+json") {
+                BodyKind::Json
+            } else {
+                BodyKind::Other
+            }
+        })
+        .unwrap_or(BodyKind::Other);
+    if kind == BodyKind::Other {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = match axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the body is larger than 1 MiB".into(),
+                vec![],
+            );
+        }
+    };
+    let field = match kind {
+        BodyKind::Json => nul_field_in_json(&bytes),
+        BodyKind::Form if has_nul_escape(&bytes) => {
+            Some(nul_field_in_form(&bytes).unwrap_or_else(|| "body".into()))
+        }
+        _ => None,
+    };
+    if let Some(field) = field {
+        return refused(&field);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    Form,
+    Other,
+}
+
+fn refused(field: &str) -> Response {
+    let name = if field.is_empty() { "body" } else { field };
+    ApiError(AppError::invalid(
+        name,
+        "invalid_character",
+        format!("{name} contains a NUL character (U+0000), which cannot be stored"),
+    ))
+    .into_response()
+}
+
+/// Whether percent-encoded text holds `%00` (or a raw NUL byte).
+fn has_nul_escape(s: &[u8]) -> bool {
+    s.contains(&0) || s.windows(3).any(|w| w == b"%00")
+}
+
+/// The first form field (`a=b&c=d`) whose name or value decodes to text with a NUL.
+fn nul_field_in_form(s: &[u8]) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(s).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| k.replace('\0', "\u{FFFD}"))
+}
+
+/// The path (`a.b[2].c`) of the first JSON string, or object key, that holds a NUL; `None` for
+/// JSON without one (or no JSON at all: the handler's parser then says what is wrong).
+fn nul_field_in_json(bytes: &[u8]) -> Option<String> {
+    // Cheap test first: a NUL in JSON text is either a raw byte (invalid JSON anyway) or the
+    // escape \u0000.
+    if !bytes.contains(&0) && !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn walk(v: &serde_json::Value, path: &mut String) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().any(|(k, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&k.replace('\0', "\u{FFFD}"));
+                let found = k.contains('\0') || walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(&value, &mut path).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_json_field_that_holds_a_nul() {
+        assert_eq!(
+            nul_field_in_json(br#"{"email":"a\u0000b","password":"x"}"#),
+            Some("email".into())
+        );
+        assert_eq!(
+            nul_field_in_json(
+                br#"{"conditions":{"all":[{"field":"subject","value":"ok"},{"value":"a\u0000"}]}}"#
+            ),
+            Some("conditions.all[1].value".into())
+        );
+        assert_eq!(nul_field_in_json(br#"{"body":"no nul here"}"#), None);
+        // An escaped backslash followed by u0000 is the text \u0000, not a NUL.
+        assert_eq!(nul_field_in_json(br#"{"body":"\\u0000"}"#), None);
+    }
+
+    #[test]
+    fn finds_the_form_field_that_holds_a_nul() {
+        assert_eq!(
+            nul_field_in_form(b"q=requester:a%00b&page=2"),
+            Some("q".into())
+        );
+        assert_eq!(nul_field_in_form(b"q=fine"), None);
+        assert!(has_nul_escape(b"a%00"));
+        assert!(!has_nul_escape(b"a%20b"));
+    }
+}
