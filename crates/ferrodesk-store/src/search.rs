@@ -5,6 +5,8 @@
 use ferrodesk_core::TicketId;
 use ferrodesk_core::policy::ListScope;
 
+use sqlx::AssertSqlSafe;
+
 use crate::sql::Sql;
 use crate::tickets::{TICKET_COLUMNS, Ticket, TicketFilter, push_filter_public, push_scope};
 use crate::{Conn, Result};
@@ -13,6 +15,10 @@ fn is_postgres(c: &Conn) -> bool {
     c.backend_name().to_ascii_lowercase().contains("postgres")
 }
 
+/// Bytes of comment text one index row (or chunk) collects before the next comment starts a
+/// new chunk: what bounds the cost of indexing a comment, however long the ticket.
+pub const CHUNK_BYTES: i64 = 16 * 1024;
+
 /// Starts the index row of a new ticket.
 pub(crate) async fn insert_row(c: &mut Conn, id: TicketId, subject: &str) -> Result<()> {
     let sql = if is_postgres(c) {
@@ -20,39 +26,163 @@ pub(crate) async fn insert_row(c: &mut Conn, id: TicketId, subject: &str) -> Res
     } else {
         "INSERT INTO ticket_search (rowid, subject, public_text, private_text) VALUES ($1, $2, '', '')"
     };
-    sqlx::query(sql).bind(id.0).bind(subject).execute(c).await?;
+    sqlx::query(sql)
+        .bind(id.0)
+        .bind(subject)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("INSERT INTO search_fill (ticket_id, chunk_len) VALUES ($1, 0)")
+        .bind(id.0)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
-/// Keeps the indexed subject current.
+/// Keeps the indexed subject current (in the ticket's row and, for a long ticket, in the
+/// first of its chunks).
 pub(crate) async fn set_subject(c: &mut Conn, id: TicketId, subject: &str) -> Result<()> {
     let sql = if is_postgres(c) {
         "UPDATE ticket_search SET subject = $1 WHERE ticket_id = $2 AND subject <> $1"
     } else {
         "UPDATE ticket_search SET subject = $1 WHERE rowid = $2 AND subject <> $1"
     };
-    sqlx::query(sql).bind(subject).bind(id.0).execute(c).await?;
+    sqlx::query(sql)
+        .bind(subject)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    let first: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT first_more_id FROM search_fill WHERE ticket_id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?;
+    if let Some(Some(chunk)) = first {
+        let sql = if is_postgres(c) {
+            "UPDATE ticket_search_more SET subject = $1 WHERE id = $2"
+        } else {
+            "UPDATE ticket_search_more SET subject = $1 WHERE rowid = $2"
+        };
+        sqlx::query(sql)
+            .bind(subject)
+            .bind(chunk)
+            .execute(c)
+            .await?;
+    }
     Ok(())
 }
 
-/// Adds a comment's text to its ticket's public or private text.
+/// Adds a comment's text to its ticket's public or private text: to the ticket's row while it
+/// holds less than [`CHUNK_BYTES`], else to the chunk being filled or a new one. Either way the
+/// write touches at most one chunk, so its cost does not grow with the ticket's history.
 pub(crate) async fn add_text(c: &mut Conn, id: TicketId, body: &str, public: bool) -> Result<()> {
-    let sql = match (is_postgres(c), public) {
-        (true, true) => {
-            "UPDATE ticket_search SET public_text = public_text || E'\\n' || $1 WHERE ticket_id = $2"
-        }
-        (true, false) => {
-            "UPDATE ticket_search SET private_text = private_text || E'\\n' || $1 WHERE ticket_id = $2"
-        }
-        (false, true) => {
-            "UPDATE ticket_search SET public_text = public_text || char(10) || $1 WHERE rowid = $2"
-        }
-        (false, false) => {
-            "UPDATE ticket_search SET private_text = private_text || char(10) || $1 WHERE rowid = $2"
+    let pg = is_postgres(c);
+    let column = if public {
+        "public_text"
+    } else {
+        "private_text"
+    };
+    let add = body.len() as i64;
+    let text = format!("\n{body}");
+    let fill: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT chunk_len, more_id FROM search_fill WHERE ticket_id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?;
+    let (len, more) = match fill {
+        Some(f) => f,
+        None => {
+            // A ticket indexed before chunks existed, or loaded in bulk: start its record.
+            sqlx::query("INSERT INTO search_fill (ticket_id, chunk_len) VALUES ($1, 0)")
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
+            (0, None)
         }
     };
-    sqlx::query(sql).bind(body).bind(id.0).execute(c).await?;
+    let (key, more_key) = if pg {
+        ("ticket_id", "id")
+    } else {
+        ("rowid", "rowid")
+    };
+    match more {
+        None if len == 0 || len + add <= CHUNK_BYTES => {
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE ticket_search SET {column} = {column} || $1 WHERE {key} = $2"
+            )))
+            .bind(&text)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query("UPDATE search_fill SET chunk_len = chunk_len + $1 WHERE ticket_id = $2")
+                .bind(add)
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
+        }
+        Some(chunk) if len + add <= CHUNK_BYTES => {
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE ticket_search_more SET {column} = {column} || $1 WHERE {more_key} = $2"
+            )))
+            .bind(&text)
+            .bind(chunk)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query("UPDATE search_fill SET chunk_len = chunk_len + $1 WHERE ticket_id = $2")
+                .bind(add)
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
+        }
+        _ => {
+            // The ticket becomes long: its row is copied once as its first chunk, so that its
+            // whole text is in ticket_search_more.
+            let first = if more.is_none() {
+                let copy = if pg {
+                    "INSERT INTO ticket_search_more (ticket_id, subject, public_text, private_text) \
+                     SELECT ticket_id, subject, public_text, private_text FROM ticket_search WHERE ticket_id = $1"
+                } else {
+                    "INSERT INTO ticket_search_more (ticket_id, subject, public_text, private_text) \
+                     SELECT rowid, subject, public_text, private_text FROM ticket_search WHERE rowid = $1"
+                };
+                sqlx::query(copy).bind(id.0).execute(&mut *c).await?;
+                Some(last_chunk_id(c, id).await?)
+            } else {
+                None
+            };
+            let (public_text, private_text) = if public { (body, "") } else { ("", body) };
+            sqlx::query(
+                "INSERT INTO ticket_search_more (ticket_id, subject, public_text, private_text) \
+                 VALUES ($1, '', $2, $3)",
+            )
+            .bind(id.0)
+            .bind(public_text)
+            .bind(private_text)
+            .execute(&mut *c)
+            .await?;
+            let chunk = last_chunk_id(c, id).await?;
+            sqlx::query(
+                "UPDATE search_fill SET chunk_len = $1, more_id = $2, \
+                 first_more_id = COALESCE(first_more_id, $3) WHERE ticket_id = $4",
+            )
+            .bind(add)
+            .bind(chunk)
+            .bind(first)
+            .bind(id.0)
+            .execute(c)
+            .await?;
+        }
+    }
     Ok(())
+}
+
+/// The id of the newest chunk of `ticket` (SQLite's virtual tables have no `RETURNING`).
+async fn last_chunk_id(c: &mut Conn, ticket: TicketId) -> Result<i64> {
+    let sql = if is_postgres(c) {
+        "SELECT MAX(id) FROM ticket_search_more WHERE ticket_id = $1"
+    } else {
+        "SELECT last_insert_rowid() + 0 * $1"
+    };
+    Ok(sqlx::query_scalar(sql).bind(ticket.0).fetch_one(c).await?)
 }
 
 /// The text part of a search: words and quoted phrases, all required.
@@ -70,29 +200,19 @@ impl TextQuery {
         self.words.is_empty() && self.phrases.is_empty()
     }
 
-    fn fts5(&self) -> String {
-        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-        self.words
-            .iter()
-            .chain(self.phrases.iter())
-            .map(|s| quote(s))
-            .collect::<Vec<_>>()
-            .join(" ")
+    /// Every word and phrase: each must occur in the ticket (words are one-word phrases).
+    fn terms(&self) -> impl Iterator<Item = &String> {
+        self.words.iter().chain(self.phrases.iter())
     }
 
-    fn websearch(&self) -> String {
-        let mut parts: Vec<String> = self
-            .words
-            .iter()
-            .map(|w| w.replace(['"', '-'], " "))
-            .collect();
-        parts.extend(
-            self.phrases
-                .iter()
-                .map(|p| format!("\"{}\"", p.replace('"', " "))),
-        );
-        parts.join(" ")
+    fn len(&self) -> usize {
+        self.words.len() + self.phrases.len()
     }
+}
+
+/// An FTS5 phrase that matches `term` literally (quotes doubled; no operators).
+fn fts5_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
 }
 
 /// One page of search results within `scope`, best match first (`offset` rows skipped).
@@ -109,59 +229,98 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<Ticket>> {
     let pg = is_postgres(c);
-    // With text, the ranking runs over narrow rows (id and score) and only the page's tickets
-    // are read in full afterwards: sorting thousands of matches with every ticket column was
-    // a third of a search's time at a million tickets.
-    let (mut q, rank_dir) = if text.is_empty() {
-        (
-            Sql::new(format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
-            )),
-            "",
-        )
-    } else if pg {
-        let col = if public_only {
-            "s.public_tsv"
-        } else {
-            "s.all_tsv"
-        };
-        let mut q = Sql::new(format!(
-            "SELECT {TICKET_COLUMNS} FROM (SELECT t.id AS id, ts_rank({col}, websearch_to_tsquery('simple', "
-        ));
-        q.push_bind(text.websearch()).push(format!(
-            ")) AS r FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE {col} @@ websearch_to_tsquery('simple', "
-        ));
-        q.push_bind(text.websearch()).push(")");
-        (q, "DESC")
-    } else {
-        let m = if public_only {
-            format!("{{subject public_text}} : ({})", text.fts5())
-        } else {
-            text.fts5()
-        };
-        let mut q = Sql::new(format!(
-            "SELECT {TICKET_COLUMNS} FROM (SELECT t.id AS id, bm25(ticket_search, 10.0, 1.0, 1.0) AS r \
-             FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH "
-        ));
-        q.push_bind(m);
-        (q, "ASC")
+    let narrow = |q: &mut Sql| {
+        push_scope(q, scope, !pg);
+        push_filter_public(q, filter);
+        crate::tickets::push_preds(q, extra);
     };
-    push_scope(&mut q, scope, !pg);
-    push_filter_public(&mut q, filter);
-    crate::tickets::push_preds(&mut q, extra);
     if text.is_empty() {
-        q.push(" ORDER BY t.updated_at DESC, t.id DESC");
-    } else {
-        q.push(format!(" ORDER BY r {rank_dir}, t.id DESC"));
-    }
-    q.push(" LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    if !text.is_empty() {
-        q.push(format!(
-            ") k JOIN tickets t ON t.id = k.id ORDER BY k.r {rank_dir}, t.id DESC"
+        let mut q = Sql::new(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
         ));
+        narrow(&mut q);
+        q.push(" ORDER BY t.updated_at DESC, t.id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        return crate::tickets::fetch_tickets(c, q).await;
     }
+    // Every word and phrase must occur in the ticket (no operators: `or` is a word, on both
+    // databases). Two branches find the tickets: (a) a short ticket's whole text is one
+    // ticket_search row, matched at once; (b) a long ticket's text is in several
+    // ticket_search_more chunks, each term matched on its own and the ticket kept when every
+    // term matched one of its chunks. The ranking runs over narrow rows (id and score); only
+    // the page's tickets are read in full.
+    let (best, dir) = if pg { ("MAX", "DESC") } else { ("MIN", "ASC") };
+    let mut q = Sql::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM (SELECT id, {best}(r) AS r FROM ("
+    ));
+    if pg {
+        let col = if public_only { "public_tsv" } else { "all_tsv" };
+        let query = |q: &mut Sql| {
+            for (i, term) in text.terms().enumerate() {
+                if i > 0 {
+                    q.push(" && ");
+                }
+                q.push("phraseto_tsquery('simple', ")
+                    .push_bind(term.clone())
+                    .push(")");
+            }
+        };
+        q.push(format!("SELECT t.id AS id, ts_rank(s.{col}, "));
+        query(&mut q);
+        q.push(format!(
+            ") AS r FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.{col} @@ ("
+        ));
+        query(&mut q);
+        q.push(")");
+        narrow(&mut q);
+        q.push(" UNION ALL SELECT t.id AS id, g.r AS r FROM (SELECT ticket_id, SUM(r) AS r FROM (");
+        for (i, term) in text.terms().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push(format!("SELECT m.ticket_id, ts_rank(m.{col}, x.q) AS r, {i} AS k FROM ticket_search_more m, phraseto_tsquery('simple', "))
+                .push_bind(term.clone())
+                .push(format!(") AS x(q) WHERE m.{col} @@ x.q"));
+        }
+    } else {
+        let columns = if public_only {
+            "{subject public_text} : "
+        } else {
+            ""
+        };
+        let all: Vec<String> = text.terms().map(|t| fts5_phrase(t)).collect();
+        q.push(
+            "SELECT t.id AS id, bm25(ticket_search, 10.0, 1.0, 1.0) AS r \
+                FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ",
+        )
+        .push_bind(format!("{columns}({})", all.join(" ")));
+        narrow(&mut q);
+        q.push(" UNION ALL SELECT t.id AS id, g.r AS r FROM (SELECT ticket_id, SUM(r) AS r FROM (");
+        for (i, term) in all.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push(format!("SELECT ticket_id, bm25(ticket_search_more, 10.0, 1.0, 1.0) AS r, {i} AS k FROM ticket_search_more WHERE ticket_search_more MATCH "))
+                .push_bind(format!("{columns}{term}"));
+        }
+        // A LIMIT keeps SQLite from flattening the terms into the grouping query, where bm25()
+        // cannot run.
+        q.push(" LIMIT -1");
+    }
+    q.push(") AS hits GROUP BY ticket_id HAVING COUNT(DISTINCT k) = ")
+        .push_bind(text.len() as i64)
+        .push(") AS g JOIN tickets t ON t.id = g.ticket_id WHERE 1 = 1");
+    narrow(&mut q);
+    q.push(format!(
+        ") AS u GROUP BY id ORDER BY r {dir}, id DESC LIMIT "
+    ))
+    .push_bind(limit)
+    .push(" OFFSET ")
+    .push_bind(offset)
+    .push(format!(
+        ") k JOIN tickets t ON t.id = k.id ORDER BY k.r {dir}, t.id DESC"
+    ));
     crate::tickets::fetch_tickets(c, q).await
 }

@@ -9,6 +9,7 @@ mod openapi;
 mod ownership;
 mod robustness;
 mod rules;
+mod search;
 mod sharing;
 mod tickets;
 mod views;
