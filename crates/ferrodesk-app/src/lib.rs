@@ -16,6 +16,7 @@ pub mod settings;
 pub mod sharing;
 pub mod statuses;
 pub mod tickets;
+pub mod transfer;
 pub mod views;
 
 use std::sync::Arc;

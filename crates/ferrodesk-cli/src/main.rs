@@ -1,5 +1,5 @@
 //! The `ferrodesk` command: serve the helpdesk, migrate, load demo data, create admins
-//! and tokens, verify the audit chain.
+//! and tokens, back up, export and import, verify the audit chain.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -68,6 +68,23 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write a consistent copy of the SQLite database to a new file, while serving.
+    Backup {
+        /// The new file.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Write every table as JSON lines into a new folder, while serving.
+    Export {
+        /// The new (or empty) folder.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Import data into an empty database.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -101,6 +118,16 @@ enum TokenCommand {
         /// A name for the token.
         #[arg(long, default_value = "CLI token")]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// A folder written by `ferrodesk export` (from SQLite or PostgreSQL).
+    Ferrodesk {
+        /// The export folder.
+        #[arg(long)]
+        from: std::path::PathBuf,
     },
 }
 
@@ -252,6 +279,29 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(describe)?;
             println!("{}", token.token);
+        }
+        Command::Backup { to } => {
+            app.backup_to(&to).await.map_err(describe)?;
+            println!("backup written to {}", to.display());
+        }
+        Command::Export { to } => {
+            let m = app.export_to(&to).await.map_err(describe)?;
+            let rows: u64 = m.tables.values().sum();
+            println!(
+                "exported {rows} rows of {} tables to {}",
+                m.tables.len(),
+                to.display()
+            );
+        }
+        Command::Import {
+            source: ImportSource::Ferrodesk { from },
+        } => {
+            let m = app.import_ferrodesk(&from).await.map_err(describe)?;
+            let rows: u64 = m.tables.values().sum();
+            println!(
+                "imported {rows} rows exported from {} at {}",
+                m.exported_from, m.exported_at
+            );
         }
         Command::Audit {
             command: AuditCommand::Verify,

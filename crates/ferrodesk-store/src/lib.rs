@@ -14,6 +14,7 @@ pub mod search;
 pub mod sharing;
 mod sql;
 pub mod tickets;
+pub mod transfer;
 pub mod views;
 
 use std::str::FromStr;

@@ -175,6 +175,66 @@ pub(crate) async fn add_text(c: &mut Conn, id: TicketId, body: &str, public: boo
     Ok(())
 }
 
+/// Rebuilds the whole search index from tickets and comments (after an import): short
+/// tickets in bulk, long ones comment by comment, as if their comments had just been added.
+pub async fn rebuild(c: &mut Conn) -> Result<()> {
+    for table in ["ticket_search", "ticket_search_more", "search_fill"] {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&mut *c)
+            .await?;
+    }
+    let (text_of, bytes) = if is_postgres(c) {
+        (
+            "COALESCE((SELECT string_agg(E'\\n' || m.body, '' ORDER BY m.id) FROM comments m \
+             WHERE m.ticket_id = t.id AND m.public = {public}), '')",
+            "(SELECT COALESCE(SUM(octet_length(m.body)), 0) FROM comments m WHERE m.ticket_id = t.id)",
+        )
+    } else {
+        (
+            "COALESCE((SELECT group_concat(char(10) || m.body, '') FROM \
+             (SELECT body FROM comments WHERE ticket_id = t.id AND public = {public} ORDER BY id) m), '')",
+            "(SELECT COALESCE(SUM(length(CAST(m.body AS BLOB))), 0) FROM comments m WHERE m.ticket_id = t.id)",
+        )
+    };
+    let key = if is_postgres(c) { "ticket_id" } else { "rowid" };
+    let (public, private) = (
+        text_of.replace("{public}", "1"),
+        text_of.replace("{public}", "0"),
+    );
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO ticket_search ({key}, subject, public_text, private_text) \
+         SELECT t.id, t.subject, {public}, {private} FROM tickets t WHERE {bytes} <= $1"
+    )))
+    .bind(CHUNK_BYTES)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO search_fill (ticket_id, chunk_len) \
+         SELECT t.id, {bytes} FROM tickets t WHERE {bytes} <= $1"
+    )))
+    .bind(CHUNK_BYTES)
+    .execute(&mut *c)
+    .await?;
+    let long: Vec<(i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT t.id, t.subject FROM tickets t WHERE {bytes} > $1 ORDER BY t.id"
+    )))
+    .bind(CHUNK_BYTES)
+    .fetch_all(&mut *c)
+    .await?;
+    for (id, subject) in long {
+        insert_row(c, TicketId(id), &subject).await?;
+        let comments: Vec<(String, i64)> =
+            sqlx::query_as("SELECT body, public FROM comments WHERE ticket_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await?;
+        for (body, public) in comments {
+            add_text(c, TicketId(id), &body, public != 0).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The id of the newest chunk of `ticket` (SQLite's virtual tables have no `RETURNING`).
 async fn last_chunk_id(c: &mut Conn, ticket: TicketId) -> Result<i64> {
     let sql = if is_postgres(c) {
