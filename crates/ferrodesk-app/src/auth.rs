@@ -1,7 +1,7 @@
 //! Sign-in, sessions and API tokens. Secrets are random 32-byte values; only their
 //! SHA-256 is stored, so a copy of the database does not hold a usable credential.
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
 use ferrodesk_core::{Channel, UserId};
 use ferrodesk_store::directory;
 use sha2::{Digest, Sha256};
@@ -21,19 +21,91 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Hashes a password with argon2id (slow on purpose: call from a blocking thread).
-pub fn hash_password(password: &str) -> Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+thread_local! {
+    /// The argon2 working memory of this (password) thread, kept between hashes: allocating
+    /// and freeing 19 MiB per sign-in left the freed buffers in malloc arenas, so concurrent
+    /// sign-ins grew the server by 19 MiB each.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Checks a password against a stored hash.
+/// Runs argon2 with `params` into `out`, in this thread's reusable working memory.
+fn argon2_into(
+    argon: &Argon2<'_>,
+    params: &argon2::Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> std::result::Result<(), argon2::Error> {
+    BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        let n = params.block_count();
+        if blocks.len() < n {
+            blocks.resize(n, argon2::Block::default());
+        }
+        argon.hash_password_into_with_memory(password, salt, out, &mut blocks[..n])
+    })
+}
+
+/// Hashes a password with argon2id and the crate's default parameters (m = 19 MiB, t = 2,
+/// p = 1; OWASP's recommendation), as a PHC string. Slow on purpose: run it on a password
+/// thread ([`App::hash_password`]).
+pub fn hash_password(password: &str) -> Result<String> {
+    let fail =
+        |e: &dyn std::fmt::Display| AppError::Internal(format!("password hashing failed: {e}"));
+    let params = argon2::Params::default();
+    let argon = Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params.clone(),
+    );
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| fail(&e))?;
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    argon2_into(&argon, &params, password.as_bytes(), &salt, &mut out).map_err(|e| fail(&e))?;
+    let phc = argon2::PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(argon2::Version::V0x13.into()),
+        params: (&params).try_into().map_err(|e| fail(&e))?,
+        salt: Some(argon2::password_hash::phc::Salt::new(&salt).map_err(|e| fail(&e))?),
+        hash: Some(argon2::password_hash::phc::Output::new(&out).map_err(|e| fail(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks a password against a stored PHC hash (argon2 of any variant and parameters).
 fn password_matches(password: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
+    let Ok(parsed) = argon2::PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    if argon2_into(
+        &argon,
+        &params,
+        password.as_bytes(),
+        salt.as_ref(),
+        &mut out,
+    )
+    .is_err()
+    {
+        return false;
+    }
+    // Constant time: `Output`'s equality compares every byte.
+    argon2::password_hash::phc::Output::new(&out).is_ok_and(|o| o == *expected)
 }
 
 /// A hash of a password nobody knows, checked for unknown users so that sign-in takes
@@ -54,35 +126,70 @@ pub struct SessionGrant {
     pub user_id: UserId,
 }
 
+/// Failed sign-ins in a row that lock an account.
+pub const LOCKOUT_AFTER: i64 = 5;
+/// How long a lockout lasts.
+pub const LOCKOUT_SECS: i64 = 15 * 60;
+
 impl App {
+    /// Runs an argon2 computation on one of the password threads (as many as the machine
+    /// has cores), in turn: each takes ~19 MiB, so concurrent sign-ins cannot exhaust memory.
+    async fn argon<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        self.hashing.run(f).await
+    }
+
     /// Hashes a password off the async threads.
     pub async fn hash_password(&self, password: String) -> Result<String> {
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
+        self.argon(move || hash_password(&password)).await?
     }
 
     /// Password sign-in: a new session, or `Unauthenticated` (same answer for an unknown
-    /// email, a wrong password, a user without password and a suspended user).
+    /// email, a wrong password, a user without password and a suspended user). The fifth
+    /// failure in a row locks the account for 15 minutes (`Locked`, until an admin lifts it);
+    /// each failure answers a little later than the one before. Sign-ins and failures are
+    /// audit events of the account.
     pub async fn login(&self, input: LoginIn) -> Result<SessionGrant> {
+        let now = self.now();
         let found = {
             let mut c = self.store().read().await?;
-            directory::find_user_by_email(&mut c, &input.email).await?
+            match directory::find_user_by_email(&mut c, &input.email).await? {
+                Some((u, h)) => {
+                    let state = directory::login_state(&mut c, u.id).await?;
+                    Some((u, h, state))
+                }
+                None => None,
+            }
         };
-        let (user, hash) = match found {
-            Some((u, Some(h))) if !u.suspended => (Some(u), h),
-            _ => (None, dummy_hash().to_owned()),
+        if let Some((u, _, (_, Some(until)))) = &found
+            && *until > now
+            && !u.suspended
+        {
+            return Err(AppError::Locked {
+                retry_after_secs: ((until - now) / 1_000_000).max(1),
+            });
+        }
+        let (user, hash) = match &found {
+            Some((u, Some(h), _)) if !u.suspended => (Some(u.clone()), Some(h.clone())),
+            _ => (None, None),
         };
         let password = input.password;
-        let ok = tokio::task::spawn_blocking(move || password_matches(&password, &hash))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let user = match (user, ok) {
-            (Some(u), true) => u,
-            _ => return Err(AppError::Unauthenticated),
+        let ok = self
+            .argon(move || {
+                let hash = hash.as_deref().unwrap_or_else(|| dummy_hash());
+                password_matches(&password, hash)
+            })
+            .await?;
+        let account = found.as_ref().map(|(u, _, _)| u.id);
+        let Some(user) = user.filter(|_| ok) else {
+            if let Some(id) = account {
+                let failures = self.count_login_failure(id, now).await?;
+                // Each failure in a row answers later: 250 ms, 500 ms, 1 s … at most 4 s.
+                let delay = 250u64 << (failures.clamp(1, 5) - 1);
+                tokio::time::sleep(std::time::Duration::from_millis(delay.min(4_000))).await;
+            }
+            return Err(AppError::Unauthenticated);
         };
         let secret = new_secret();
-        let now = self.now();
         let ttl = self.config.session_ttl_secs;
         let mut tx = self.store().begin().await?;
         directory::insert_session(
@@ -93,6 +200,16 @@ impl App {
             now + ttl * 1_000_000,
         )
         .await?;
+        directory::clear_login_failures(&mut tx, user.id).await?;
+        self.audit(
+            &mut tx,
+            crate::Actor::user(user.id, ferrodesk_core::Channel::Web),
+            ("user", user.id.0),
+            "signed_in",
+            Vec::new(),
+            None,
+        )
+        .await?;
         crate::directory::commit(tx).await?;
         Ok(SessionGrant {
             secret,
@@ -101,10 +218,79 @@ impl App {
         })
     }
 
+    /// Records a failed sign-in of an existing account; gives the failures in a row.
+    async fn count_login_failure(&self, id: UserId, now: i64) -> Result<i64> {
+        let mut tx = self.store().begin().await?;
+        let (failures, locked) = directory::record_login_failure(
+            &mut tx,
+            id,
+            LOCKOUT_AFTER,
+            now + LOCKOUT_SECS * 1_000_000,
+        )
+        .await?;
+        let reason = if failures == LOCKOUT_AFTER && locked.is_some() {
+            "locked"
+        } else {
+            "wrong_password"
+        };
+        self.audit(
+            &mut tx,
+            crate::Actor::user(id, ferrodesk_core::Channel::Web),
+            ("user", id.0),
+            "sign_in_failed",
+            vec![ferrodesk_core::audit::FieldChange::new(
+                "failed_logins",
+                failures - 1,
+                failures,
+            )],
+            Some(reason.into()),
+        )
+        .await?;
+        crate::directory::commit(tx).await?;
+        Ok(failures)
+    }
+
+    /// Lifts an account's lockout and clears its failed sign-ins (admins).
+    pub async fn unlock_user(&self, p: &Principal, id: UserId) -> Result<()> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        directory::get_user(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        if directory::clear_login_failures(&mut tx, id).await? {
+            self.audit(
+                &mut tx,
+                crate::Actor::from(p),
+                ("user", id.0),
+                "unlocked",
+                Vec::new(),
+                None,
+            )
+            .await?;
+        }
+        crate::directory::commit(tx).await
+    }
+
     /// Ends a session.
     pub async fn logout(&self, secret: &str) -> Result<()> {
+        let hash = secret_hash(secret);
+        let user = {
+            let mut c = self.store().read().await?;
+            directory::session_user(&mut c, &hash, self.now()).await?
+        };
         let mut tx = self.store().begin().await?;
-        directory::delete_session(&mut tx, &secret_hash(secret)).await?;
+        directory::delete_session(&mut tx, &hash).await?;
+        if let Some(id) = user {
+            self.audit(
+                &mut tx,
+                crate::Actor::user(id, ferrodesk_core::Channel::Web),
+                ("user", id.0),
+                "signed_out",
+                Vec::new(),
+                None,
+            )
+            .await?;
+        }
         crate::directory::commit(tx).await?;
         Ok(())
     }
@@ -112,8 +298,12 @@ impl App {
     /// The principal of a session cookie, if it is live and its user not suspended.
     pub async fn principal_from_session(&self, secret: &str) -> Result<Option<Principal>> {
         let mut c = self.store().read().await?;
-        match directory::session_user(&mut c, &secret_hash(secret), self.now()).await? {
-            Some(id) => self.principal(&mut c, id, Channel::Web).await,
+        let hash = secret_hash(secret);
+        match directory::session_user(&mut c, &hash, self.now()).await? {
+            Some(id) => Ok(self
+                .principal(&mut c, id, Channel::Web)
+                .await?
+                .map(|p| p.with_credential(hash))),
             None => Ok(None),
         }
     }
@@ -121,8 +311,12 @@ impl App {
     /// The principal of a bearer token, if it is valid and its user not suspended.
     pub async fn principal_from_token(&self, secret: &str) -> Result<Option<Principal>> {
         let mut c = self.store().read().await?;
-        match directory::token_user(&mut c, &secret_hash(secret)).await? {
-            Some(id) => self.principal(&mut c, id, Channel::Api).await,
+        let hash = secret_hash(secret);
+        match directory::token_user(&mut c, &hash).await? {
+            Some(id) => Ok(self
+                .principal(&mut c, id, Channel::Api)
+                .await?
+                .map(|p| p.with_credential(hash))),
             None => Ok(None),
         }
     }
@@ -140,7 +334,12 @@ impl App {
         if user.suspended {
             return Ok(None);
         }
-        Ok(Some(Principal { user, viewer, via }))
+        Ok(Some(Principal {
+            user,
+            viewer,
+            via,
+            credential: None,
+        }))
     }
 
     /// Creates an API token for the caller.

@@ -1,6 +1,7 @@
 //! Use cases for users, organizations, groups and statuses.
 
 use ferrodesk_core::audit::FieldChange;
+use ferrodesk_core::directory_policy::{self, DirectoryAct, Target};
 use ferrodesk_core::validate::{self, FieldError, Problems};
 use ferrodesk_core::{GroupId, OrganizationId, Role, TicketScope, UserAccess, UserId};
 use ferrodesk_store::directory::{
@@ -206,6 +207,35 @@ async fn check_groups(
 }
 
 impl App {
+    /// Whether `p` may already see every ticket of each organization in `orgs` (SPEC §3.4: an
+    /// agent may add a new customer only to such organizations).
+    async fn sees_in_full(&self, c: &mut Conn, p: &Principal, orgs: &[i64]) -> Result<bool> {
+        if orgs.is_empty() || directory_policy::sees_every_ticket(&p.viewer) {
+            return Ok(true);
+        }
+        if !p.is_staff() {
+            return Ok(false);
+        }
+        let scope = ferrodesk_core::policy::list_scope(&p.viewer);
+        for o in orgs {
+            let filter = ferrodesk_store::tickets::TicketFilter {
+                organization_id: Some(OrganizationId(*o)),
+                ..Default::default()
+            };
+            let all = ferrodesk_store::tickets::count_tickets(
+                c,
+                &ferrodesk_core::policy::ListScope::All,
+                &filter,
+            )
+            .await?;
+            let seen = ferrodesk_store::tickets::count_tickets(c, &scope, &filter).await?;
+            if seen != all {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     // ------------------------------------------------------------ users
 
     /// The caller.
@@ -301,16 +331,41 @@ impl App {
         let mut groups = input.group_ids.clone();
         groups.sort();
         groups.dedup();
+        // Hashing is slow on purpose: do it before the write lock is taken.
+        let password_hash = match password {
+            Some(pw) if problems.is_empty() => Some(self.hash_password(pw).await?),
+            _ => None,
+        };
         let mut tx = self.store().begin().await?;
         check_organizations(&mut tx, "organization_ids", &orgs, &mut problems).await?;
         check_groups(&mut tx, "group_ids", &groups, &mut problems).await?;
+        let seen_in_full = self.sees_in_full(&mut tx, p, &orgs).await?;
+        // Each key the new user would hold is asked about on its own, so that every refusal
+        // is reported at once.
+        let acts = [
+            DirectoryAct::Create {
+                role,
+                access: input.access.unwrap_or(UserAccess::Requested),
+                with_memberships: false,
+                memberships_seen_in_full: true,
+            },
+            DirectoryAct::Create {
+                role,
+                access: UserAccess::Requested,
+                with_memberships: !orgs.is_empty(),
+                memberships_seen_in_full: seen_in_full,
+            },
+        ];
+        for act in &acts {
+            if let Err(r) = directory_policy::may(&p.viewer, act, None)
+                && !problems.0.iter().any(|e| e.field == r.field)
+            {
+                problems.push(FieldError::new(r.field, "not_allowed", r.message));
+            }
+        }
         problems.finish().map_err(AppError::Invalid)?;
         let (Some(name), Some(email)) = (name, email) else {
             unreachable!("problems were reported above")
-        };
-        let password_hash = match password {
-            Some(pw) => Some(self.hash_password(pw).await?),
-            None => None,
         };
         let now = self.now();
         let id = store::insert_user(
@@ -403,6 +458,7 @@ impl App {
                 suspended: false,
             },
             via: ferrodesk_core::Channel::Cli,
+            credential: None,
         }
     }
 
@@ -414,71 +470,45 @@ impl App {
         id: UserId,
         patch: UserPatch,
     ) -> Result<UserOut> {
+        // Hashing is slow on purpose: do it before the write lock is taken.
+        let new_hash = match patch
+            .password
+            .as_deref()
+            .map(|pw| validate::password("password", pw))
+        {
+            Some(Ok(pw)) => Some(self.hash_password(pw).await?),
+            _ => None,
+        };
         let mut tx = self.store().begin().await?;
         let before = match store::get_user(&mut tx, id).await? {
             Some(u) if p.is_staff() || p.user.id == id => u,
             _ => return Err(AppError::NotFound("user")),
         };
-        let is_admin = p.user.role == Role::Admin;
-        let is_self = p.user.id == id;
         let mut problems = Problems::default();
-        let mut deny = |field: &str, allowed: bool, why: &str| {
-            if !allowed {
-                problems.push(FieldError::new(field, "not_allowed", why));
+        let target = Some(Target {
+            id,
+            role: before.role,
+        });
+        let acts = [
+            (patch.name.is_some(), DirectoryAct::Rename),
+            (patch.email.is_some(), DirectoryAct::ChangeEmail),
+            (patch.role.is_some(), DirectoryAct::ChangeRole),
+            (patch.ticket_scope.is_some(), DirectoryAct::ChangeScope),
+            (
+                patch.access.is_some(),
+                DirectoryAct::ChangeAccess(patch.access.unwrap_or(UserAccess::Requested)),
+            ),
+            (patch.suspended.is_some(), DirectoryAct::Suspend),
+            (patch.password.is_some(), DirectoryAct::ChangePassword),
+            (
+                patch.default_organization_id.is_some(),
+                DirectoryAct::ChangeDefaultOrganization,
+            ),
+        ];
+        for (_, act) in acts.iter().filter(|(asked, _)| *asked) {
+            if let Err(r) = directory_policy::may(&p.viewer, act, target) {
+                problems.push(FieldError::new(r.field, "not_allowed", r.message));
             }
-        };
-        let staff_on_end_user = p.is_staff() && before.role == Role::EndUser;
-        if patch.name.is_some() {
-            deny(
-                "name",
-                is_admin || is_self || staff_on_end_user,
-                "you may not rename this user",
-            );
-        }
-        if patch.email.is_some() {
-            deny(
-                "email",
-                is_admin || staff_on_end_user,
-                "you may not change this user's email",
-            );
-        }
-        if patch.role.is_some() {
-            deny(
-                "role",
-                is_admin && !is_self,
-                "only admins change roles, and not their own",
-            );
-        }
-        if patch.ticket_scope.is_some() {
-            deny("ticket_scope", is_admin, "only admins change ticket scopes");
-        }
-        if patch.access.is_some() {
-            deny(
-                "access",
-                is_admin || staff_on_end_user,
-                "you may not change this user's access",
-            );
-        }
-        if patch.suspended.is_some() {
-            deny(
-                "suspended",
-                is_admin && !is_self,
-                "only admins suspend users, and not themselves",
-            );
-        }
-        if patch.password.is_some() {
-            deny(
-                "password",
-                is_admin || is_self,
-                "you may not change this user's password",
-            );
-        }
-        if patch.default_organization_id.is_some() {
-            deny(
-                "default_organization_id",
-                p.is_staff(),
-                "only agents change default organizations",
-            );
         }
         let name = patch
             .name
@@ -524,10 +554,7 @@ impl App {
             ));
         }
         problems.finish().map_err(AppError::Invalid)?;
-        let password_hash = match password {
-            Some(pw) => Some(self.hash_password(pw).await?),
-            None => None,
-        };
+        let password_hash = password.and(new_hash);
         let update = UserUpdate {
             name,
             email,
@@ -539,6 +566,16 @@ impl App {
             default_organization_id: patch.default_organization_id.map(|o| o.map(OrganizationId)),
         };
         store::update_user(&mut tx, id, &update, self.now()).await?;
+        // A new password or sign-in email, or a suspension, ends every other way in: the
+        // sessions and tokens of the old credentials do not come back.
+        let keys_changed = update.password_hash.is_some()
+            || update.email.as_ref().is_some_and(|e| *e != before.email);
+        if keys_changed || update.suspended == Some(true) {
+            let spare = (p.user.id == id && update.suspended != Some(true))
+                .then_some(p.credential.as_deref())
+                .flatten();
+            store::end_credentials_of(&mut tx, id, spare).await?;
+        }
         let after = store::get_user(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound("user"))?;

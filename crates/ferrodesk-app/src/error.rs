@@ -40,6 +40,12 @@ pub enum AppError {
         /// The current version.
         current: i64,
     },
+    /// Too many failed sign-ins: the account is locked for a while.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s or ask an admin")]
+    Locked {
+        /// Seconds until the lockout ends.
+        retry_after_secs: i64,
+    },
     /// A failure of ours; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

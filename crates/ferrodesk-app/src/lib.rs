@@ -64,12 +64,72 @@ impl Default for Config {
     }
 }
 
+type PasswordJob = Box<dyn FnOnce() + Send>;
+
+/// A few long-lived threads that run password hashing one job each at a time. Not tokio's
+/// blocking pool: its many short-lived threads each keep a malloc arena holding a freed
+/// 19 MiB argon2 buffer, so 200 concurrent sign-ins grew the server to 500 MiB even when only
+/// two hashes ran at once.
+pub struct PasswordThreads {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<PasswordJob>>,
+}
+
+impl std::fmt::Debug for PasswordThreads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordThreads")
+    }
+}
+
+impl PasswordThreads {
+    fn new(n: usize) -> PasswordThreads {
+        let (tx, rx) = std::sync::mpsc::channel::<PasswordJob>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n.max(1) {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("ferrodesk-password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => break,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // The app is gone.
+                            Err(_) => break,
+                        }
+                    }
+                });
+        }
+        PasswordThreads {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: PasswordJob = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| AppError::Internal("password threads poisoned".into()))?
+            .send(job)
+            .map_err(|_| AppError::Internal("password threads stopped".into()))?;
+        rx.await
+            .map_err(|_| AppError::Internal("a password job failed".into()))
+    }
+}
+
 /// The application: storage, clock and configuration. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     config: Arc<Config>,
+    /// The threads that compute password hashes (memory: ~19 MiB each at a time).
+    hashing: Arc<PasswordThreads>,
 }
 
 /// The user making a request, authenticated, with the facts the access policy needs
@@ -82,9 +142,18 @@ pub struct Principal {
     pub viewer: Viewer,
     /// Through which interface they act.
     pub via: Channel,
+    /// The stored hash of the session or API token this request came with (none for the
+    /// command line): "every other session and token" spares it.
+    pub credential: Option<String>,
 }
 
 impl Principal {
+    /// The same principal, known to have come with the credential whose hash is `hash`.
+    pub fn with_credential(mut self, hash: String) -> Principal {
+        self.credential = Some(hash);
+        self
+    }
+
     /// Admins only.
     pub fn require_admin(&self) -> Result<()> {
         if self.user.role == Role::Admin {
@@ -137,6 +206,15 @@ impl From<&Principal> for Actor {
 }
 
 impl Actor {
+    /// A user, through `via`.
+    pub fn user(id: ferrodesk_core::UserId, via: Channel) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            id: Some(id.0),
+            via,
+        }
+    }
+
     /// Ferrodesk itself, through `via`.
     pub fn system(via: Channel) -> Actor {
         Actor {
@@ -150,10 +228,12 @@ impl Actor {
 impl App {
     /// An app over `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         App {
             store,
             clock,
             config: Arc::new(config),
+            hashing: Arc::new(PasswordThreads::new(cores)),
         }
     }
 

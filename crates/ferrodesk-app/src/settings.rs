@@ -31,6 +31,12 @@ pub(crate) fn render(template: &str, ctx: minijinja::Value) -> std::result::Resu
 }
 
 impl App {
+    /// The configured public base URL (cookies are `Secure` when it is https).
+    pub async fn public_base_url(&self) -> Result<String> {
+        let mut c = self.store().read().await?;
+        Ok(load(&mut c).await?.public_base_url)
+    }
+
     /// The settings (admins).
     pub async fn get_settings(&self, p: &Principal) -> Result<SettingsOut> {
         p.require_admin()?;

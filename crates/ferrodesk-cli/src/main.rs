@@ -53,6 +53,15 @@ enum Command {
             default_value_t = 256
         )]
         max_connections_per_address: usize,
+        /// API requests per second per token or session (bursts of twice that); 0: no limit.
+        #[arg(long, env = "FERRODESK_RATE_PER_CREDENTIAL", default_value_t = 100)]
+        rate_per_credential: u32,
+        /// API requests per second per client address (bursts of twice that); 0: no limit.
+        #[arg(long, env = "FERRODESK_RATE_PER_ADDRESS", default_value_t = 300)]
+        rate_per_address: u32,
+        /// Sign-in attempts per client address and minute; 0: no limit.
+        #[arg(long, env = "FERRODESK_LOGIN_RATE_PER_ADDRESS", default_value_t = 20)]
+        login_rate_per_address: u32,
     },
     /// Apply database migrations.
     Migrate,
@@ -187,6 +196,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             header_timeout,
             body_timeout,
             max_connections_per_address,
+            rate_per_credential,
+            rate_per_address,
+            login_rate_per_address,
         } => {
             if demo && app.is_empty().await.map_err(describe)? {
                 let logins = app.load_demo().await.map_err(describe)?;
@@ -214,6 +226,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 header_read: std::time::Duration::from_secs(header_timeout.max(1)),
                 body_read: std::time::Duration::from_secs(body_timeout.max(1)),
                 connections_per_address: max_connections_per_address.max(1),
+                rates: ferrodesk_web::ratelimit::Rates {
+                    per_credential: rate_per_credential,
+                    per_address: rate_per_address,
+                    logins_per_address_minute: login_rate_per_address,
+                },
             };
             ferrodesk_web::serve_with(listener, app, limits)
                 .await

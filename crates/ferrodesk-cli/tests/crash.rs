@@ -31,6 +31,9 @@ async fn serve(db: &str, port: u16) -> Child {
         .args(["--database-url", db, "serve", "--bind"])
         .arg(format!("127.0.0.1:{port}"))
         .env("FERRODESK_LOG", "error")
+        // These tests send requests faster than any client would: no rate limits.
+        .env("FERRODESK_RATE_PER_CREDENTIAL", "0")
+        .env("FERRODESK_RATE_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .spawn()
         .expect("start ferrodesk serve");
@@ -219,4 +222,78 @@ async fn sqlite_a_killed_server_loses_nothing_acknowledged_and_runs_retries_once
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_killed_server_loses_nothing_acknowledged_and_runs_retries_once() {
     a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(Backend::Postgres).await;
+}
+
+/// Peak resident memory of a process, in MiB (Linux).
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// 200 sign-ins with wrong passwords sent at once: password hashing runs a few at a time, so
+/// the server's memory stays bounded (each argon2 check takes ~19 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_hundred_concurrent_failed_sign_ins_keep_memory_bounded() {
+    let db = fresh_database(Backend::Sqlite).await;
+    assert!(ferrodesk(&db, &["demo"]).status.success());
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .args(["--database-url", &db, "serve", "--bind"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("FERRODESK_LOG", "error")
+        .env("FERRODESK_LOGIN_RATE_PER_ADDRESS", "0")
+        .env("FERRODESK_RATE_PER_ADDRESS", "0")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start ferrodesk serve");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !up {
+        server.kill().ok();
+        server.wait().ok();
+        panic!("ferrodesk serve did not come up");
+    }
+    let idle = peak_rss_mib(server.id());
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+                .json(&json!({"email": format!("nobody{i}@example.com"), "password": "not the right one"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }));
+    }
+    let mut unauthorized = 0;
+    for t in tasks {
+        if t.await.unwrap() == 401 {
+            unauthorized += 1;
+        }
+    }
+    let peak = peak_rss_mib(server.id());
+    server.kill().ok();
+    server.wait().ok();
+    eprintln!("200 concurrent failed sign-ins: idle {idle:.1} MiB, peak {peak:.1} MiB");
+    assert_eq!(unauthorized, 200);
+    assert!(peak < 128.0, "peak RSS {peak:.1} MiB");
 }

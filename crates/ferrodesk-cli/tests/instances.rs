@@ -31,6 +31,9 @@ async fn start(db: &str) -> Instance {
         .args(["--database-url", db, "serve", "--bind"])
         .arg(format!("127.0.0.1:{port}"))
         .env("FERRODESK_LOG", "error")
+        // These tests send requests faster than any client would: no rate limits.
+        .env("FERRODESK_RATE_PER_CREDENTIAL", "0")
+        .env("FERRODESK_RATE_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .spawn()
         .expect("start ferrodesk serve");

@@ -51,6 +51,9 @@ async fn serve(db: &str) -> Server {
         .args(["--database-url", db, "serve", "--bind"])
         .arg(format!("127.0.0.1:{port}"))
         .env("FERRODESK_LOG", "error")
+        // These tests send requests faster than any client would: no rate limits.
+        .env("FERRODESK_RATE_PER_CREDENTIAL", "0")
+        .env("FERRODESK_RATE_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .spawn()
         .expect("start ferrodesk serve");

@@ -2,6 +2,7 @@
 //! validation, the access policy and the audit hash chain. Pure: no I/O, no clock.
 
 pub mod audit;
+pub mod directory_policy;
 pub mod ids;
 pub mod kinds;
 pub mod policy;

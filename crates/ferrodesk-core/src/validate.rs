@@ -41,6 +41,11 @@ impl Problems {
         }
     }
 
+    /// Whether nothing was reported yet.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Records a problem.
     pub fn push(&mut self, e: FieldError) {
         self.0.push(e);
@@ -199,14 +204,78 @@ pub fn tags(field: &str, values: &[String], max: usize) -> Result<Vec<String>, F
     Ok(out)
 }
 
-/// A password: 8 to 1024 characters.
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Passwords of 12 characters or more that show up first in leaked-password lists, and the
+/// keyboard and counting patterns people build long passwords from. Compared in lower case.
+const COMMON_PASSWORDS: &[&str] = &[
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456789123",
+    "123123123123",
+    "111111111111",
+    "000000000000",
+    "123456123456",
+    "password1234",
+    "password12345",
+    "password123456",
+    "password123!",
+    "passwordpassword",
+    "p@ssw0rd1234",
+    "p@ssword1234",
+    "qwertyuiopas",
+    "qwertyuiop123",
+    "qwerty123456",
+    "qwertyqwerty",
+    "1qaz2wsx3edc",
+    "1q2w3e4r5t6y",
+    "q1w2e3r4t5y6",
+    "asdfghjkl123",
+    "zxcvbnm12345",
+    "iloveyou1234",
+    "abc123456789",
+    "abcdefghijkl",
+    "letmein12345",
+    "welcome12345",
+    "welcome123456",
+    "administrator",
+    "administrator1",
+    "admin1234567",
+    "changeme1234",
+    "football1234",
+    "baseball1234",
+    "sunshine1234",
+    "princess1234",
+    "starwars1234",
+    "trustno11234",
+    "monkey123456",
+    "dragon123456",
+    "master123456",
+    "superman1234",
+    "michael12345",
+    "jennifer1234",
+    "computer1234",
+    "internet1234",
+    "whatever1234",
+    "helpdesk1234",
+    "support12345",
+    "ferrodesk123",
+    "ferrodesk1234",
+    "correcthorsebatterystaple",
+    "correct horse battery staple",
+];
+
+/// A password: 12 to 1024 characters, not one of the most common ones, not one character
+/// repeated, not a plain run of digits or letters.
 pub fn password(field: &str, value: &str) -> Result<String, FieldError> {
     let n = value.chars().count();
-    if n < 8 {
+    if n < MIN_PASSWORD_CHARS {
         return Err(FieldError::new(
             field,
             "too_short",
-            format!("{field} must be at least 8 characters"),
+            format!("{field} must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
     if n > 1024 {
@@ -216,12 +285,46 @@ pub fn password(field: &str, value: &str) -> Result<String, FieldError> {
             format!("{field} must be at most 1024 characters"),
         ));
     }
+    let lower = value.to_lowercase();
+    let chars: Vec<char> = lower.chars().collect();
+    let one_char = chars.iter().all(|c| *c == chars[0]);
+    let run = chars
+        .windows(2)
+        .all(|w| (w[1] as u32).wrapping_sub(w[0] as u32) == 1)
+        || chars
+            .windows(2)
+            .all(|w| (w[0] as u32).wrapping_sub(w[1] as u32) == 1);
+    if one_char || run || COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Err(FieldError::new(
+            field,
+            "too_common",
+            format!("{field} is one of the passwords attackers try first; choose another"),
+        ));
+    }
     Ok(value.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_long_and_not_common() {
+        assert_eq!(password("p", "short-pass1").unwrap_err().code, "too_short");
+        for common in [
+            "Password1234",
+            "123456789012",
+            "aaaaaaaaaaaaaa",
+            "abcdefghijklmn",
+        ] {
+            assert_eq!(
+                password("p", common).unwrap_err().code,
+                "too_common",
+                "{common}"
+            );
+        }
+        assert!(password("p", "tangerine kettle drum").is_ok());
+    }
 
     #[test]
     fn emails_are_lowercased_and_checked() {

@@ -886,6 +886,64 @@ pub async fn end_sessions_of(c: &mut Conn, user: UserId) -> Result<()> {
     Ok(())
 }
 
+/// An account's failed sign-ins in a row and the time its lockout ends, if any.
+pub async fn login_state(c: &mut Conn, user: UserId) -> Result<(i64, Option<Micros>)> {
+    Ok(
+        sqlx::query_as("SELECT failed_logins, locked_until FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(c)
+            .await?
+            .unwrap_or((0, None)),
+    )
+}
+
+/// Counts a failed sign-in; the `threshold`-th in a row locks the account until `lock_until`.
+/// Gives back the count and the lockout's end, if locked now.
+pub async fn record_login_failure(
+    c: &mut Conn,
+    user: UserId,
+    threshold: i64,
+    lock_until: Micros,
+) -> Result<(i64, Option<Micros>)> {
+    Ok(sqlx::query_as(
+        "UPDATE users SET failed_logins = failed_logins + 1, \
+         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+         WHERE id = $1 RETURNING failed_logins, locked_until",
+    )
+    .bind(user.0)
+    .bind(threshold)
+    .bind(lock_until)
+    .fetch_one(c)
+    .await?)
+}
+
+/// Clears an account's failed sign-ins and lockout; whether there was anything to clear.
+pub async fn clear_login_failures(c: &mut Conn, user: UserId) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL \
+         WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+    )
+    .bind(user.0)
+    .execute(c)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Ends every session and API token of a user, except the one whose hash is `spare`.
+pub async fn end_credentials_of(c: &mut Conn, user: UserId, spare: Option<&str>) -> Result<()> {
+    for table in ["sessions", "api_tokens"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE user_id = $1 AND token_hash <> $2"
+        )))
+        .bind(user.0)
+        .bind(spare.unwrap_or(""))
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Stores an API token's hash.
 pub async fn insert_token(
     c: &mut Conn,

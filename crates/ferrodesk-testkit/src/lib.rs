@@ -160,7 +160,12 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app on a fresh database of `backend`.
     pub async fn spawn(backend: Backend) -> TestApp {
-        TestApp::spawn_with_limits(backend, ferrodesk_web::server::Limits::default()).await
+        // Tests send requests faster than any person: rate limits have their own test.
+        let limits = ferrodesk_web::server::Limits {
+            rates: ferrodesk_web::ratelimit::Rates::off(),
+            ..ferrodesk_web::server::Limits::default()
+        };
+        TestApp::spawn_with_limits(backend, limits).await
     }
 
     /// Starts the app on a fresh database of `backend`, serving with `limits`.

@@ -111,6 +111,20 @@ impl IntoResponse for ApiError {
             AppError::Conflict { code, message } => {
                 problem(StatusCode::CONFLICT, code, message, vec![])
             }
+            AppError::Locked { retry_after_secs } => {
+                let mut r = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "account_locked",
+                    format!(
+                        "too many failed sign-ins: this account is locked for {} more minute(s); an admin can lift the lock",
+                        (retry_after_secs + 59) / 60
+                    ),
+                    vec![],
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                r
+            }
             AppError::Stale { current } => {
                 let mut r = problem(
                     StatusCode::PRECONDITION_FAILED,

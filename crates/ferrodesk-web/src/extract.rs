@@ -33,25 +33,36 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 }
 
 fn same_origin(parts: &Parts) -> bool {
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    match parts
-        .headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-    {
+    same_origin_headers(&parts.headers)
+}
+
+/// Whether a request comes from our own origin (`Origin` equal to `Host`), or from no
+/// browser page at all (no `Origin`, and `Sec-Fetch-Site` absent, `same-origin` or `none`).
+pub fn same_origin_headers(headers: &axum::http::HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         Some(origin) => {
             let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
             host.is_some_and(|h| h == origin_host)
         }
-        None => parts
-            .headers
+        None => headers
             .get("sec-fetch-site")
             .and_then(|v| v.to_str().ok())
             .is_none_or(|v| v == "same-origin" || v == "none"),
     }
+}
+
+/// The `Set-Cookie` value of a new session: HttpOnly, SameSite=Lax, and `Secure` when the
+/// configured public URL is https.
+pub async fn session_cookie(app: &App, secret: &str, max_age_secs: i64) -> String {
+    let secure = app
+        .public_base_url()
+        .await
+        .is_ok_and(|u| u.starts_with("https://"));
+    format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 impl FromRequestParts<App> for Auth {

@@ -28,6 +28,29 @@ pub async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
+/// Headers every `/api/v1` answer carries: never sniffed into HTML, never framed, never kept
+/// by a shared cache (answers are per user). No CORS header is ever sent: other sites' pages
+/// cannot read the API (closed by default).
+pub async fn api_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        axum::http::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    res
+}
+
 /// Refuses a request whose path, query or body holds a NUL character (PostgreSQL cannot store
 /// it in text, SQLite would cut strings at it): 422 naming the field, before any handler runs.
 /// One rule for every text field, query parameter and form field of the API and the web app.

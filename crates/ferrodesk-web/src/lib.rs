@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod idempotency;
+pub mod ratelimit;
 pub mod server;
 pub mod ui;
 
@@ -18,14 +19,21 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The whole HTTP application.
+/// The whole HTTP application, with the default rate limits.
 pub fn router(app: App) -> Router {
+    router_with(app, ratelimit::Rates::default())
+}
+
+/// The whole HTTP application with `rates`.
+pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
     let (api, doc) = api::routes().split_for_parts();
     let doc = std::sync::Arc::new(doc);
-    let api = api.layer(axum::middleware::from_fn_with_state(
-        app.clone(),
-        idempotency::idempotency,
-    ));
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            idempotency::idempotency,
+        ))
+        .layer(axum::middleware::from_fn(guard::api_headers));
     api.route(
         "/api/v1/openapi.json",
         axum::routing::get(move || {
@@ -41,6 +49,10 @@ pub fn router(app: App) -> Router {
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(tower_http::limit::RequestBodyLimitLayer::new(
         MAX_BODY_BYTES,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        ratelimit::Limiters::new(rates),
+        ratelimit::limit,
     ))
     .layer(axum::middleware::from_fn(guard::run_to_completion))
     .layer(TraceLayer::new_for_http())

@@ -22,6 +22,8 @@ pub struct Limits {
     pub body_read: Duration,
     /// Open connections one client address may hold; further ones are closed at once.
     pub connections_per_address: usize,
+    /// Request rate limits.
+    pub rates: crate::ratelimit::Rates,
 }
 
 impl Default for Limits {
@@ -30,6 +32,7 @@ impl Default for Limits {
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(30),
             connections_per_address: 256,
+            rates: crate::ratelimit::Rates::default(),
         }
     }
 }
@@ -79,13 +82,7 @@ pub async fn serve_with_limits(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let service = TowerToHyperService::new(
-        tower::ServiceBuilder::new()
-            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-                limits.body_read,
-            ))
-            .service(crate::router(app)),
-    );
+    let router = crate::router_with(app, limits.rates);
     let table = Arc::new(Connections::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -113,7 +110,19 @@ pub async fn serve_with_limits(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn = builder.serve_connection(TokioIo::new(stream), service.clone());
+        let client = crate::ratelimit::ClientAddr(peer.ip());
+        let service = TowerToHyperService::new(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                    limits.body_read,
+                ))
+                .map_request(move |mut req: axum::http::Request<_>| {
+                    req.extensions_mut().insert(client);
+                    req
+                })
+                .service(router.clone()),
+        );
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

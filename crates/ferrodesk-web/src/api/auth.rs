@@ -24,7 +24,20 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 #[utoipa::path(post, path = "/auth/login", tag = "auth", security(()),
     request_body = LoginIn,
     responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
-async fn login(State(app): State<App>, Body(input): Body<LoginIn>) -> Result<Response, ApiError> {
+async fn login(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Body(input): Body<LoginIn>,
+) -> Result<Response, ApiError> {
+    // A sign-in that sets a cookie must come from our own pages (or from no browser at all):
+    // another site must not sign a visitor into an account of its choosing (login CSRF).
+    if !crate::extract::same_origin_headers(&headers) {
+        return Err(ferrodesk_app::AppError::forbidden(
+            "csrf",
+            "sign-in from another site refused",
+        )
+        .into());
+    }
     let grant = app.login(input).await?;
     let principal = {
         let mut c = app
@@ -36,10 +49,7 @@ async fn login(State(app): State<App>, Body(input): Body<LoginIn>) -> Result<Res
             .await?
             .ok_or(ferrodesk_app::AppError::Unauthenticated)?
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
-        grant.secret, grant.max_age_secs
-    );
+    let cookie = crate::extract::session_cookie(&app, &grant.secret, grant.max_age_secs).await;
     let mut res = Json(app.me(&principal).await).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);

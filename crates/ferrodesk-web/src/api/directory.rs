@@ -22,6 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(unlock_user))
         .routes(routes!(list_organizations, create_organization))
         .routes(routes!(get_organization, update_organization))
         .routes(routes!(add_member, remove_member))
@@ -113,6 +114,18 @@ async fn update_user(
     Body(input): Body<UserPatch>,
 ) -> Result<Json<UserOut>, ApiError> {
     Ok(Json(app.update_user(&p, UserId(id), input).await?))
+}
+
+/// Lifts an account's sign-in lockout and clears its failed sign-ins (admins; audited).
+#[utoipa::path(delete, path = "/users/{id}/lockout", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn unlock_user(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.unlock_user(&p, UserId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deletes an agent (admins): suspended, out of every group, off every ticket they owned

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::view::Layout;
 use super::{Post, UiError, form_pairs, html_status, same_secret};
-use crate::extract::{SESSION_COOKIE, cookie};
+use crate::extract::cookie;
 
 /// The cookie holding the sign-in form's token.
 const LOGIN_CSRF_COOKIE: &str = "ferrodesk_login_csrf";
@@ -114,13 +114,18 @@ async fn login(State(app): State<App>, req: Request) -> Result<Response, UiError
                 StatusCode::UNAUTHORIZED,
             ));
         }
+        Err(e @ AppError::Locked { .. }) => {
+            return Ok(login_form(
+                &next,
+                &email,
+                Some(e.to_string()),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
+        }
         Err(e) => return Err(e.into()),
     };
     let mut res = Redirect::to(&safe_next(&next)).into_response();
-    let session = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
-        grant.secret, grant.max_age_secs
-    );
+    let session = crate::extract::session_cookie(&app, &grant.secret, grant.max_age_secs).await;
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&session) {
         h.append(header::SET_COOKIE, v);

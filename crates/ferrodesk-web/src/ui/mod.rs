@@ -251,6 +251,9 @@ impl IntoResponse for UiError {
                         .join("; "),
                 ),
                 AppError::Unauthenticated => UiError::SignIn("/".into()).into_response(),
+                e @ AppError::Locked { .. } => {
+                    error_page(StatusCode::TOO_MANY_REQUESTS, "Locked", e.to_string())
+                }
                 AppError::Internal(cause) => {
                     tracing::error!(%cause, "web app error");
                     error_page(

@@ -10,6 +10,7 @@ mod ownership;
 mod robustness;
 mod rules;
 mod search;
+mod security;
 mod sharing;
 mod tickets;
 mod views;

@@ -213,6 +213,7 @@ fn limits() -> ferrodesk_web::server::Limits {
         header_read: Duration::from_secs(2),
         body_read: Duration::from_secs(2),
         connections_per_address: 6,
+        rates: ferrodesk_web::ratelimit::Rates::off(),
     }
 }
 

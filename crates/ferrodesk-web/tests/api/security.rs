@@ -1,0 +1,460 @@
+//! SPEC §3.4 and §8: who may change whom in the directory (a user record is a key to
+//! tickets), sign-in lockout, credentials that end when the keys change, rate limits, and the
+//! headers every API answer carries.
+
+use std::time::Duration;
+
+use ferrodesk_app::dto::UserIn;
+use ferrodesk_core::{Role, TicketScope, UserAccess};
+use ferrodesk_testkit::{
+    Answer, Backend, StatusCode, TestApp, TestUser, on_both_databases, user_in,
+};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn with_password(app: &TestApp, input: UserIn) -> (TestUser, String) {
+    let input = UserIn {
+        password: Some(PASSWORD.into()),
+        ..input
+    };
+    let email = input.email.clone();
+    (app.make_user(input).await, email)
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> Answer {
+    app.raw(
+        |c, url| {
+            c.post(url)
+                .json(&json!({"email": email, "password": password}))
+        },
+        "/auth/login",
+    )
+    .await
+}
+
+fn session_of(a: &Answer) -> String {
+    a.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn me_with_cookie(app: &TestApp, cookie: &str) -> StatusCode {
+    app.raw(|c, url| c.get(url).header("Cookie", cookie), "/me")
+        .await
+        .status
+}
+
+/// The organization "Acme" sharing read only, with one customer and 20 tickets of hers; an
+/// assigned-scope agent who sees none of them.
+async fn acme(app: &TestApp) -> (TestUser, i64, TestUser) {
+    let admin = app.admin().await;
+    let org = app
+        .post(&admin.token, "/organizations", json!({"name": "Acme"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let alice = app.end_user(&[org], UserAccess::Requested).await;
+    for i in 0..20 {
+        app.ticket(&alice.token, json!({"subject": format!("Acme ticket {i}")}))
+            .await;
+    }
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'read_only' WHERE id = {org}"
+    ))
+    .await;
+    let agent = app.agent(TicketScope::Assigned, &[]).await;
+    (admin, org, agent)
+}
+
+async fn an_agent_cannot_open_an_organizations_tickets_by_creating_a_customer(app: TestApp) {
+    let (admin, org, agent) = acme(&app).await;
+    let before = app.scalar("SELECT COUNT(*) FROM users").await;
+    // The escape found in review: a new customer with organization access…
+    let a = app
+        .post(&agent.token, "/users", json!({"role": "end_user", "name": "Mallory", "email": "m@acme.example", "password": "tangerine kettle drum", "organization_ids": [org], "access": "organization"}))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let mut fields = a.error_fields();
+    fields.sort();
+    assert_eq!(fields, vec!["access", "organization_ids"]);
+    // …or merely a membership of a sharing organization.
+    let b = app
+        .post(&agent.token, "/users", json!({"role": "end_user", "name": "Mallory", "email": "m@acme.example", "organization_ids": [org]}))
+        .await;
+    assert_eq!(b.error_fields(), vec!["organization_ids"]);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users").await,
+        before,
+        "nothing created"
+    );
+    // Customers without organizations stay the agent's everyday act.
+    let c = app
+        .post(
+            &agent.token,
+            "/users",
+            json!({"role": "end_user", "name": "New Customer", "email": "new@example.com"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    // A global agent sees every Acme ticket already: they may add Acme customers.
+    let global = app.agent(TicketScope::Global, &[]).await;
+    let d = app
+        .post(&global.token, "/users", json!({"role": "end_user", "name": "Bob", "email": "bob@acme.example", "organization_ids": [org]}))
+        .await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+    // Admins may do it all, and it is audited.
+    let e = app
+        .post(&admin.token, "/users", json!({"role": "end_user", "name": "Carol", "email": "carol@acme.example", "organization_ids": [org], "access": "organization"}))
+        .await;
+    assert_eq!(e.status, StatusCode::CREATED, "{}", e.body);
+}
+
+/// Every directory act by every kind of actor on an existing customer: allowed or refused
+/// exactly as SPEC §3.4 says.
+async fn directory_writes_follow_one_policy_for_every_actor(app: TestApp) {
+    let (admin, org, assigned) = acme(&app).await;
+    let global = app.agent(TicketScope::Global, &[]).await;
+    let group = app.agent(TicketScope::Group, &[]).await;
+    let acts: Vec<(&str, Value)> = vec![
+        ("rename", json!({"name": "Renamed"})),
+        ("email", json!({"email": "changed@example.com"})),
+        ("password", json!({"password": "tangerine kettle drum"})),
+        ("grant access", json!({"access": "organization"})),
+        ("revoke access", json!({"access": "requested"})),
+        ("suspend", json!({"suspended": true})),
+    ];
+    // (actor, act) → allowed?
+    let allowed = |actor: &str, act: &str| match (actor, act) {
+        ("admin", _) => true,
+        ("self", "rename" | "email" | "password") => true,
+        ("self", _) => false,
+        ("colleague", _) => false,
+        (_, "rename" | "revoke access") => true,
+        _ => false,
+    };
+    for (act, body) in &acts {
+        for actor in [
+            "admin",
+            "global agent",
+            "group agent",
+            "assigned agent",
+            "self",
+            "colleague",
+        ] {
+            let customer = app.end_user(&[org], UserAccess::Requested).await;
+            let colleague = app.end_user(&[org], UserAccess::Requested).await;
+            let token = match actor {
+                "admin" => &admin.token,
+                "global agent" => &global.token,
+                "group agent" => &group.token,
+                "assigned agent" => &assigned.token,
+                "self" => &customer.token,
+                _ => &colleague.token,
+            };
+            let mut body = body.clone();
+            if body.get("email").is_some() {
+                body["email"] = json!(format!("changed-{}@example.com", customer.id));
+            }
+            let a = app
+                .patch(token, &format!("/users/{}", customer.id), body)
+                .await;
+            let expected = allowed(actor, act);
+            if expected {
+                assert_eq!(a.status, StatusCode::OK, "{actor} may {act}: {}", a.body);
+            } else {
+                assert!(
+                    a.status == StatusCode::UNPROCESSABLE_ENTITY
+                        || a.status == StatusCode::NOT_FOUND,
+                    "{actor} may not {act}: {} {}",
+                    a.status,
+                    a.body
+                );
+                let after = app
+                    .get(&admin.token, &format!("/users/{}", customer.id))
+                    .await
+                    .body;
+                assert_eq!(after["name"], "Customer", "{actor} {act} changed nothing");
+                assert_eq!(after["access"], "requested");
+                assert_eq!(after["suspended"], false);
+            }
+        }
+    }
+    // Memberships are admins' alone.
+    let other = app.end_user(&[], UserAccess::Requested).await;
+    for token in [&global.token, &assigned.token] {
+        let a = app
+            .put(token, &format!("/organizations/{org}/members/{}", other.id))
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+    }
+    let a = app
+        .put(
+            &admin.token,
+            &format!("/organizations/{org}/members/{}", other.id),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+}
+
+async fn a_new_password_or_email_ends_every_other_session_and_token(app: TestApp) {
+    let admin = app.admin().await;
+    let (pat, email) = with_password(&app, user_in("Pat", Role::Agent)).await;
+    let laptop = session_of(&sign_in(&app, &email, PASSWORD).await);
+    let phone = session_of(&sign_in(&app, &email, PASSWORD).await);
+    // Pat changes the password from the laptop: the phone and the API token stop working.
+    let changed = app
+        .raw(
+            |c, url| {
+                c.patch(url)
+                    .header("Cookie", &laptop)
+                    .json(&json!({"password": "tangerine kettle drum"}))
+            },
+            &format!("/users/{}", pat.id),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(me_with_cookie(&app, &laptop).await, StatusCode::OK);
+    assert_eq!(me_with_cookie(&app, &phone).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get(&pat.token, "/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // An admin changes Pat's email: every session ends, the admin's own stays.
+    let a = app
+        .patch(
+            &admin.token,
+            &format!("/users/{}", pat.id),
+            json!({"email": "pat.new@example.com"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        me_with_cookie(&app, &laptop).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.get(&admin.token, "/me").await.status, StatusCode::OK);
+    // Suspension ends everything for good: unsuspending revives nothing.
+    let again = session_of(&sign_in(&app, "pat.new@example.com", "tangerine kettle drum").await);
+    app.patch(
+        &admin.token,
+        &format!("/users/{}", pat.id),
+        json!({"suspended": true}),
+    )
+    .await;
+    app.patch(
+        &admin.token,
+        &format!("/users/{}", pat.id),
+        json!({"suspended": false}),
+    )
+    .await;
+    assert_eq!(me_with_cookie(&app, &again).await, StatusCode::UNAUTHORIZED);
+}
+
+async fn five_wrong_passwords_lock_the_account_until_an_admin_lifts_it(app: TestApp) {
+    let admin = app.admin().await;
+    let (pat, email) = with_password(&app, user_in("Pat", Role::EndUser)).await;
+    for i in 1..=5 {
+        let a = sign_in(&app, &email, "not the password at all").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Locked: even the right password is refused, with a time to come back.
+    let locked = sign_in(&app, &email, PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
+    assert_eq!(locked.body["code"], "account_locked");
+    assert!(
+        locked.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 60
+    );
+    let events = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE entity_type = 'user' AND entity_id = {} AND action = 'sign_in_failed'",
+            pat.id
+        ))
+        .await;
+    assert_eq!(events, 5, "every failed sign-in is in the audit trail");
+    // Only admins lift it.
+    assert_eq!(
+        app.delete(&pat.token, &format!("/users/{}/lockout", pat.id))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.delete(&admin.token, &format!("/users/{}/lockout", pat.id))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let ok = sign_in(&app, &email, PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let signed_in = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE entity_id = {} AND action IN ('signed_in', 'unlocked')",
+            pat.id
+        ))
+        .await;
+    assert_eq!(signed_in, 2);
+}
+
+async fn sign_in_from_another_site_is_refused_and_api_answers_carry_security_headers(app: TestApp) {
+    let (_, email) = with_password(&app, user_in("Pat", Role::Agent)).await;
+    let cross = app
+        .raw(
+            |c, url| {
+                c.post(url)
+                    .header("Origin", "https://evil.example")
+                    .json(&json!({"email": email, "password": PASSWORD}))
+            },
+            "/auth/login",
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    assert!(cross.headers.get("set-cookie").is_none());
+    let ok = sign_in(&app, &email, PASSWORD).await;
+    assert!(
+        !ok.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+    for a in [&cross, &ok] {
+        assert_eq!(a.headers["x-content-type-options"], "nosniff");
+        assert_eq!(a.headers["cache-control"], "no-store");
+        assert!(a.headers.get("access-control-allow-origin").is_none());
+    }
+    // Behind https, the session cookie is Secure.
+    let admin = app.admin().await;
+    app.patch(
+        &admin.token,
+        "/settings",
+        json!({"public_base_url": "https://desk.example.com"}),
+    )
+    .await;
+    let secure = sign_in(&app, &email, PASSWORD).await;
+    assert!(
+        secure.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
+}
+
+async fn weak_passwords_are_refused(app: TestApp) {
+    let admin = app.admin().await;
+    for (pw, code) in [
+        ("password", "too_short"),
+        ("12345678", "too_short"),
+        ("password1234", "too_common"),
+        ("aaaaaaaaaaaaaaaa", "too_common"),
+    ] {
+        let a = app
+            .post(
+                &admin.token,
+                "/users",
+                json!({"name": "Weak", "email": "weak@example.com", "password": pw}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{pw}");
+        assert_eq!(a.body["errors"][0]["code"], code, "{pw}");
+    }
+}
+
+on_both_databases!(
+    an_agent_cannot_open_an_organizations_tickets_by_creating_a_customer,
+    directory_writes_follow_one_policy_for_every_actor,
+    a_new_password_or_email_ends_every_other_session_and_token,
+    five_wrong_passwords_lock_the_account_until_an_admin_lifts_it,
+    sign_in_from_another_site_is_refused_and_api_answers_carry_security_headers,
+    weak_passwords_are_refused,
+);
+
+/// Rate limits, per credential and per address, with their headers (small quotas so that
+/// the test reaches them; the counters are per process, whatever the database).
+mod rate_limits {
+    use super::*;
+
+    fn limits(per_credential: u32, per_address: u32) -> ferrodesk_web::server::Limits {
+        ferrodesk_web::server::Limits {
+            rates: ferrodesk_web::ratelimit::Rates {
+                per_credential,
+                per_address,
+                logins_per_address_minute: 3,
+            },
+            ..ferrodesk_web::server::Limits::default()
+        }
+    }
+
+    async fn over_the_limit_answers_429_with_retry_after(backend: Backend) {
+        let app = TestApp::spawn_with_limits(backend, limits(5, 1000)).await;
+        let admin = app.admin().await;
+        let first = app.get(&admin.token, "/me").await;
+        assert_eq!(first.headers["ratelimit-limit"], "10");
+        assert_eq!(first.headers["ratelimit-remaining"], "9");
+        let mut refused = None;
+        for _ in 0..20 {
+            let a = app.get(&admin.token, "/me").await;
+            if a.status == StatusCode::TOO_MANY_REQUESTS {
+                refused = Some(a);
+                break;
+            }
+        }
+        let refused = refused.expect("the 11th quick request is refused");
+        assert_eq!(refused.body["code"], "rate_limited");
+        let wait: u64 = refused.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=2).contains(&wait), "{wait}");
+        // Another credential has its own allowance.
+        let other = app.admin().await;
+        assert_eq!(app.get(&other.token, "/me").await.status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(app.get(&admin.token, "/me").await.status, StatusCode::OK);
+
+        // Sign-in attempts per address: the 4th within a minute waits.
+        for _ in 0..3 {
+            assert_eq!(
+                sign_in(&app, "nobody@example.com", "whatever it is")
+                    .await
+                    .status,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let a = sign_in(&app, "nobody@example.com", "whatever it is").await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            a.headers["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                >= 1
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_over_the_limit_answers_429_with_retry_after() {
+        over_the_limit_answers_429_with_retry_after(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_over_the_limit_answers_429_with_retry_after() {
+        over_the_limit_answers_429_with_retry_after(Backend::Postgres).await
+    }
+}
