@@ -6,7 +6,7 @@ use ferrodesk_core::{Channel, UserId};
 use ferrodesk_store::directory;
 use sha2::{Digest, Sha256};
 
-use crate::dto::{LoginIn, TokenIn, TokenOut};
+use crate::dto::{LoginIn, TokenIn, TokenInfoOut, TokenOut, rfc3339};
 use crate::{App, AppError, Principal, Result};
 
 /// A fresh random secret, as 64 hex characters.
@@ -124,6 +124,19 @@ pub struct SessionGrant {
     pub max_age_secs: i64,
     /// Who signed in.
     pub user_id: UserId,
+}
+
+/// How often the last use of a session or token is written (at most).
+const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
+
+fn token_info(t: directory::TokenRecord) -> TokenInfoOut {
+    TokenInfoOut {
+        id: t.id,
+        name: t.name,
+        created_at: rfc3339(t.created_at),
+        last_used_at: t.last_used_at.map(rfc3339),
+        expires_at: t.expires_at.map(rfc3339),
+    }
 }
 
 /// Failed sign-ins in a row that lock an account.
@@ -276,7 +289,9 @@ impl App {
         let hash = secret_hash(secret);
         let user = {
             let mut c = self.store().read().await?;
-            directory::session_user(&mut c, &hash, self.now()).await?
+            directory::session_user(&mut c, &hash, self.now(), self.idle_micros())
+                .await?
+                .map(|(u, _)| u)
         };
         let mut tx = self.store().begin().await?;
         directory::delete_session(&mut tx, &hash).await?;
@@ -295,30 +310,107 @@ impl App {
         Ok(())
     }
 
-    /// The principal of a session cookie, if it is live and its user not suspended.
-    pub async fn principal_from_session(&self, secret: &str) -> Result<Option<Principal>> {
-        let mut c = self.store().read().await?;
-        let hash = secret_hash(secret);
-        match directory::session_user(&mut c, &hash, self.now()).await? {
-            Some(id) => Ok(self
-                .principal(&mut c, id, Channel::Web)
-                .await?
-                .map(|p| p.with_credential(hash))),
-            None => Ok(None),
-        }
+    fn idle_micros(&self) -> i64 {
+        self.config.session_idle_secs.max(60) * 1_000_000
     }
 
-    /// The principal of a bearer token, if it is valid and its user not suspended.
-    pub async fn principal_from_token(&self, secret: &str) -> Result<Option<Principal>> {
-        let mut c = self.store().read().await?;
+    /// The principal of a session cookie, if it is live (within its 14 days, used within the
+    /// idle period) and its user not suspended. Marks the session as seen at most once a
+    /// minute.
+    pub async fn principal_from_session(&self, secret: &str) -> Result<Option<Principal>> {
+        let now = self.now();
         let hash = secret_hash(secret);
-        match directory::token_user(&mut c, &hash).await? {
-            Some(id) => Ok(self
-                .principal(&mut c, id, Channel::Api)
-                .await?
-                .map(|p| p.with_credential(hash))),
-            None => Ok(None),
+        let (principal, seen) = {
+            let mut c = self.store().read().await?;
+            match directory::session_user(&mut c, &hash, now, self.idle_micros()).await? {
+                Some((id, seen)) => (self.principal(&mut c, id, Channel::Web).await?, seen),
+                None => return Ok(None),
+            }
+        };
+        if principal.is_some() && now - seen > TOUCH_EVERY_MICROS {
+            let mut tx = self.store().begin().await?;
+            directory::touch_session(&mut tx, &hash, now).await?;
+            crate::directory::commit(tx).await?;
         }
+        Ok(principal.map(|p| p.with_credential(hash)))
+    }
+
+    /// The principal of a bearer token, if it is valid (not expired) and its user not
+    /// suspended. Marks the token as used at most once a minute.
+    pub async fn principal_from_token(&self, secret: &str) -> Result<Option<Principal>> {
+        let now = self.now();
+        let hash = secret_hash(secret);
+        let (principal, used) = {
+            let mut c = self.store().read().await?;
+            match directory::token_user(&mut c, &hash, now).await? {
+                Some((id, used)) => (self.principal(&mut c, id, Channel::Api).await?, used),
+                None => return Ok(None),
+            }
+        };
+        if principal.is_some() && used.is_none_or(|u| now - u > TOUCH_EVERY_MICROS) {
+            let mut tx = self.store().begin().await?;
+            directory::touch_token(&mut tx, &hash, now).await?;
+            crate::directory::commit(tx).await?;
+        }
+        Ok(principal.map(|p| p.with_credential(hash)))
+    }
+
+    /// The caller's API tokens (never their secrets).
+    pub async fn list_tokens(&self, p: &Principal) -> Result<Vec<TokenInfoOut>> {
+        let mut c = self.store().read().await?;
+        Ok(directory::list_tokens(&mut c, p.user.id)
+            .await?
+            .into_iter()
+            .map(token_info)
+            .collect())
+    }
+
+    /// Revokes one API token: the caller's own, or anyone's for admins. Audited.
+    pub async fn revoke_token(&self, p: &Principal, id: i64) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        let token = directory::get_token(&mut tx, id)
+            .await?
+            .filter(|t| t.user_id == p.user.id.0 || p.user.role == ferrodesk_core::Role::Admin)
+            .ok_or(AppError::NotFound("token"))?;
+        directory::delete_token(&mut tx, id).await?;
+        self.audit(
+            &mut tx,
+            crate::Actor::from(p),
+            ("user", token.user_id),
+            "token_revoked",
+            vec![ferrodesk_core::audit::FieldChange::new(
+                "token",
+                &token.name,
+                (),
+            )],
+            None,
+        )
+        .await?;
+        crate::directory::commit(tx).await
+    }
+
+    /// Revokes every API token of a user (admins). Audited.
+    pub async fn revoke_tokens_of(&self, p: &Principal, user: UserId) -> Result<()> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        directory::get_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let tokens = directory::list_tokens(&mut tx, user).await?;
+        directory::delete_tokens_of(&mut tx, user).await?;
+        if !tokens.is_empty() {
+            let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+            self.audit(
+                &mut tx,
+                crate::Actor::from(p),
+                ("user", user.0),
+                "token_revoked",
+                vec![ferrodesk_core::audit::FieldChange::new("token", &names, ())],
+                None,
+            )
+            .await?;
+        }
+        crate::directory::commit(tx).await
     }
 
     /// Loads the principal of user `id` (None when missing or suspended).
@@ -349,21 +441,50 @@ impl App {
                 .map_err(|e| AppError::Invalid(vec![e]))?,
             None => "API token".to_owned(),
         };
-        self.issue_token(p.user.id, &name, crate::Actor::from(p))
+        let expires_at = match input.expires_in_days {
+            None => None,
+            Some(d) if (1..=3650).contains(&d) => Some(self.now() + d * 86_400_000_000),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "expires_in_days",
+                    "out_of_range",
+                    "expires_in_days is 1 to 3650",
+                ));
+            }
+        };
+        self.issue_token_until(p.user.id, &name, crate::Actor::from(p), expires_at)
             .await
     }
 
-    /// Creates an API token for `user` (also used by the CLI).
+    /// Creates an API token for `user` that does not expire (also used by the CLI).
     pub async fn issue_token(
         &self,
         user: UserId,
         name: &str,
         actor: crate::Actor,
     ) -> Result<TokenOut> {
+        self.issue_token_until(user, name, actor, None).await
+    }
+
+    /// Creates an API token for `user`, valid until `expires_at` (microseconds) if given.
+    pub async fn issue_token_until(
+        &self,
+        user: UserId,
+        name: &str,
+        actor: crate::Actor,
+        expires_at: Option<i64>,
+    ) -> Result<TokenOut> {
         let secret = new_secret();
         let mut tx = self.store().begin().await?;
-        let id =
-            directory::insert_token(&mut tx, user, name, &secret_hash(&secret), self.now()).await?;
+        let id = directory::insert_token(
+            &mut tx,
+            user,
+            name,
+            &secret_hash(&secret),
+            self.now(),
+            expires_at,
+        )
+        .await?;
         self.audit(
             &mut tx,
             actor,

@@ -59,6 +59,24 @@ pub struct TokenIn {
     /// A name to recognise the token by.
     #[serde(default)]
     pub name: Option<String>,
+    /// Days until the token stops working (1 to 3650); none: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+}
+
+/// An API token as its owner sees it: never the secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenInfoOut {
+    /// Token id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last used (RFC 3339; marked at most once a minute).
+    pub last_used_at: Option<String>,
+    /// When it stops working (RFC 3339), if it expires.
+    pub expires_at: Option<String>,
 }
 
 /// A new API token: shown once, stored only as a hash.

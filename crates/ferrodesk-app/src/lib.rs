@@ -52,14 +52,17 @@ impl Clock for SystemClock {
 /// Settings that come from the command line or environment.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// How long a browser session lasts, in seconds.
+    /// How long a browser session lasts at most, in seconds.
     pub session_ttl_secs: i64,
+    /// A browser session unused for this many seconds ends.
+    pub session_idle_secs: i64,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             session_ttl_secs: 14 * 24 * 3600,
+            session_idle_secs: 8 * 3600,
         }
     }
 }
@@ -235,6 +238,12 @@ impl App {
             config: Arc::new(config),
             hashing: Arc::new(PasswordThreads::new(cores)),
         }
+    }
+
+    /// The same app with another configuration.
+    pub fn with_config(mut self, config: Config) -> App {
+        self.config = Arc::new(config);
+        self
     }
 
     /// The store.

@@ -62,6 +62,10 @@ enum Command {
         /// Sign-in attempts per client address and minute; 0: no limit.
         #[arg(long, env = "FERRODESK_LOGIN_RATE_PER_ADDRESS", default_value_t = 20)]
         login_rate_per_address: u32,
+        /// Minutes without use after which a browser session ends (sessions end after 14 days
+        /// in any case).
+        #[arg(long, env = "FERRODESK_SESSION_IDLE_MINUTES", default_value_t = 480)]
+        session_idle_minutes: i64,
     },
     /// Apply database migrations.
     Migrate,
@@ -199,7 +203,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             rate_per_credential,
             rate_per_address,
             login_rate_per_address,
+            session_idle_minutes,
         } => {
+            let app = app.with_config(Config {
+                session_idle_secs: session_idle_minutes.max(1) * 60,
+                ..Config::default()
+            });
             if demo && app.is_empty().await.map_err(describe)? {
                 let logins = app.load_demo().await.map_err(describe)?;
                 println!(

@@ -855,17 +855,36 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The user of a live session.
-pub async fn session_user(c: &mut Conn, token_hash: &str, now: Micros) -> Result<Option<UserId>> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.suspended = 0",
+/// The user of a live session: not past its end, used within `idle` microseconds, user not
+/// suspended. Gives the user and when the session was last marked as seen.
+pub async fn session_user(
+    c: &mut Conn,
+    token_hash: &str,
+    now: Micros,
+    idle: Micros,
+) -> Result<Option<(UserId, Micros)>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT s.user_id, COALESCE(s.last_seen_at, s.created_at) FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.suspended = 0 \
+         AND COALESCE(s.last_seen_at, s.created_at) > $3",
     )
     .bind(token_hash)
     .bind(now)
+    .bind(now - idle)
     .fetch_optional(c)
     .await?;
-    Ok(id.map(UserId))
+    Ok(row.map(|(u, seen)| (UserId(u), seen)))
+}
+
+/// Marks a session as used now.
+pub async fn touch_session(c: &mut Conn, token_hash: &str, now: Micros) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// Ends one session.
@@ -951,29 +970,94 @@ pub async fn insert_token(
     name: &str,
     token_hash: &str,
     now: Micros,
+    expires_at: Option<Micros>,
 ) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
-         RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(user.0)
     .bind(name)
     .bind(token_hash)
     .bind(now)
+    .bind(expires_at)
     .fetch_one(c)
     .await?)
 }
 
-/// The user of an API token (suspended users' tokens do not work).
-pub async fn token_user(c: &mut Conn, token_hash: &str) -> Result<Option<UserId>> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND u.suspended = 0",
+/// The user of an API token that has not expired (suspended users' tokens do not work), and
+/// when the token was last marked as used.
+pub async fn token_user(
+    c: &mut Conn,
+    token_hash: &str,
+    now: Micros,
+) -> Result<Option<(UserId, Option<Micros>)>> {
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND u.suspended = 0 AND (t.expires_at IS NULL OR t.expires_at > $2)",
     )
     .bind(token_hash)
+    .bind(now)
     .fetch_optional(c)
     .await?;
-    Ok(id.map(UserId))
+    Ok(row.map(|(u, used)| (UserId(u), used)))
+}
+
+/// Marks an API token as used now.
+pub async fn touch_token(c: &mut Conn, token_hash: &str, now: Micros) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// An API token as its owner sees it (never the secret).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRecord {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Name.
+    pub name: String,
+    /// Created.
+    pub created_at: Micros,
+    /// Last used (marked at most every few minutes).
+    pub last_used_at: Option<Micros>,
+    /// Expiry, if any.
+    pub expires_at: Option<Micros>,
+}
+
+/// A user's API tokens, newest first.
+pub async fn list_tokens(c: &mut Conn, user: UserId) -> Result<Vec<TokenRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, name, created_at, last_used_at, expires_at FROM api_tokens \
+         WHERE user_id = $1 ORDER BY id DESC",
+    )
+    .bind(user.0)
+    .fetch_all(c)
+    .await?)
+}
+
+/// One API token.
+pub async fn get_token(c: &mut Conn, id: i64) -> Result<Option<TokenRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// Deletes one API token.
+pub async fn delete_token(c: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// Names of the given users, by id.

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrodesk_app::App;
-use ferrodesk_app::dto::{LoginIn, TokenIn, TokenOut, UserOut};
+use ferrodesk_app::dto::{LoginIn, TokenIn, TokenInfoOut, TokenOut, UserOut};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,7 +17,8 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
-        .routes(routes!(create_token))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
 }
 
 /// Signs in with email and password; sets the session cookie used by the web app.
@@ -80,6 +81,28 @@ async fn logout(
     responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
 async fn me(State(app): State<App>, Auth(p): Auth) -> Json<UserOut> {
     Json(app.me(&p).await)
+}
+
+/// The caller's API tokens: name, created, last used, expiry — never the secret.
+#[utoipa::path(get, path = "/tokens", tag = "auth",
+    responses((status = 200, body = Vec<TokenInfoOut>), (status = 401, body = Problem)))]
+async fn list_tokens(
+    State(app): State<App>,
+    Auth(p): Auth,
+) -> Result<Json<Vec<TokenInfoOut>>, ApiError> {
+    Ok(Json(app.list_tokens(&p).await?))
+}
+
+/// Revokes an API token: one's own, or (admins) anyone's. Audited.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_token(
+    State(app): State<App>,
+    Auth(p): Auth,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.revoke_token(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Creates an API token for the caller; the secret is shown only in this answer.

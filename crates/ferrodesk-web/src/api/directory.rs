@@ -23,6 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(unlock_user))
+        .routes(routes!(revoke_user_tokens))
         .routes(routes!(list_organizations, create_organization))
         .routes(routes!(get_organization, update_organization))
         .routes(routes!(add_member, remove_member))
@@ -125,6 +126,18 @@ async fn unlock_user(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     app.unlock_user(&p, UserId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every API token of a user (admins; audited).
+#[utoipa::path(delete, path = "/users/{id}/tokens", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_user_tokens(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.revoke_tokens_of(&p, UserId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

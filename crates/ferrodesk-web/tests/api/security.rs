@@ -374,7 +374,114 @@ async fn weak_passwords_are_refused(app: TestApp) {
     }
 }
 
+async fn tokens_are_listed_revoked_and_expire(app: TestApp) {
+    let admin = app.admin().await;
+    let pat = app.agent(TicketScope::Global, &[]).await;
+    let made = app
+        .post(
+            &pat.token,
+            "/tokens",
+            json!({"name": "CI deploy", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let ci = made.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&ci, "/me").await.status, StatusCode::OK);
+    let listed = app.get(&pat.token, "/tokens").await;
+    let names: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["CI deploy", "test"]);
+    let ci_row = &listed.body[0];
+    assert!(ci_row.get("token").is_none(), "the secret is never listed");
+    assert!(ci_row["expires_at"].as_str().unwrap().starts_with('2'));
+    assert!(ci_row["last_used_at"].is_string(), "{ci_row}");
+    let ci_id = ci_row["id"].as_i64().unwrap();
+    assert_eq!(
+        app.post(&pat.token, "/tokens", json!({"expires_in_days": 0}))
+            .await
+            .error_fields(),
+        vec!["expires_in_days"]
+    );
+    // Past its expiry a token stops working.
+    app.execute_sql(&format!(
+        "UPDATE api_tokens SET expires_at = 1 WHERE id = {ci_id}"
+    ))
+    .await;
+    assert_eq!(app.get(&ci, "/me").await.status, StatusCode::UNAUTHORIZED);
+    // Someone else's token cannot be revoked (it does not exist for them)…
+    let other = app.agent(TicketScope::Global, &[]).await;
+    let theirs = app
+        .post(&other.token, "/tokens", json!({"name": "theirs"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.delete(&pat.token, &format!("/tokens/{theirs}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // …one's own can, and admins revoke anyone's.
+    assert_eq!(
+        app.delete(&pat.token, &format!("/tokens/{ci_id}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete(&admin.token, &format!("/users/{}/tokens", other.id))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&other.token, "/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let revoked = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'token_revoked' AND entity_id IN ({}, {})",
+            pat.id, other.id
+        ))
+        .await;
+    assert_eq!(revoked, 2);
+}
+
+async fn a_session_unused_for_the_idle_period_ends(app: TestApp) {
+    let (_, email) = with_password(&app, user_in("Pat", Role::Agent)).await;
+    let cookie = session_of(&sign_in(&app, &email, PASSWORD).await);
+    assert_eq!(me_with_cookie(&app, &cookie).await, StatusCode::OK);
+    // Nine hours without a request (the default idle period is eight).
+    let nine_hours = 9 * 3600 * 1_000_000i64;
+    app.execute_sql(&format!(
+        "UPDATE sessions SET last_seen_at = last_seen_at - {nine_hours}, created_at = created_at - {nine_hours}"
+    ))
+    .await;
+    assert_eq!(
+        me_with_cookie(&app, &cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Signing out ends the session on the server too.
+    let fresh = session_of(&sign_in(&app, &email, PASSWORD).await);
+    let out = app
+        .raw(
+            |c, url| c.post(url).header("Cookie", &fresh),
+            "/auth/logout",
+        )
+        .await;
+    assert!(out.status.is_success());
+    assert_eq!(me_with_cookie(&app, &fresh).await, StatusCode::UNAUTHORIZED);
+}
+
 on_both_databases!(
+    tokens_are_listed_revoked_and_expire,
+    a_session_unused_for_the_idle_period_ends,
     an_agent_cannot_open_an_organizations_tickets_by_creating_a_customer,
     directory_writes_follow_one_policy_for_every_actor,
     a_new_password_or_email_ends_every_other_session_and_token,
