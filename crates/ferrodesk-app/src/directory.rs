@@ -161,6 +161,15 @@ async fn check_organizations(
     Ok(())
 }
 
+/// The refusal of an address that looks like another user's.
+fn look_alike(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "looks_like_existing",
+        "this address looks like another user's address (letters from another alphabet that look the same); use the real address",
+    )
+}
+
 /// Checks that every id names an agent or admin.
 pub(crate) async fn check_staff(
     c: &mut Conn,
@@ -339,6 +348,11 @@ impl App {
         let mut tx = self.store().begin().await?;
         check_organizations(&mut tx, "organization_ids", &orgs, &mut problems).await?;
         check_groups(&mut tx, "group_ids", &groups, &mut problems).await?;
+        if let Some(e) = &email
+            && store::look_alike_user(&mut tx, e, None).await?.is_some()
+        {
+            problems.push(look_alike("email"));
+        }
         let seen_in_full = self.sees_in_full(&mut tx, p, &orgs).await?;
         // Each key the new user would hold is asked about on its own, so that every refusal
         // is reported at once.
@@ -518,6 +532,13 @@ impl App {
             .email
             .as_deref()
             .and_then(|e| problems.check(validate::email("email", e)));
+        if let Some(e) = &email
+            && store::look_alike_user(&mut tx, e, Some(id))
+                .await?
+                .is_some()
+        {
+            problems.push(look_alike("email"));
+        }
         let password = patch
             .password
             .as_deref()

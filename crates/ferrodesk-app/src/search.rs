@@ -167,6 +167,12 @@ impl App {
                             });
                             continue;
                         }
+                        // End users never see other people's email addresses: an address
+                        // in their search must not confirm whose it is, so it matches only
+                        // their own.
+                        v if !p.is_staff() => (v == p.user.email.to_lowercase()
+                            || v == p.user.id.0.to_string())
+                        .then_some(p.user.id),
                         v => match v.parse::<i64>() {
                             Ok(n) => Some(UserId(n)),
                             Err(_) => dir::find_user_by_email(c, v).await?.map(|(u, _)| u.id),

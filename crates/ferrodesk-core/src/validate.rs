@@ -110,7 +110,9 @@ pub fn name(field: &str, value: &str, max: usize) -> Result<String, FieldError> 
 
 /// An email address, lowercased: one `@`, a non-empty local part, a dotted domain.
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
-    let v = value.trim().to_lowercase();
+    use unicode_normalization::UnicodeNormalization;
+    // Compatibility forms (fullwidth ａ, ligatures) become the plain letters they stand for.
+    let v: String = value.trim().nfkc().collect::<String>().to_lowercase();
     let bad = || {
         FieldError::new(
             field,
@@ -137,11 +139,26 @@ pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
         && local.len() <= 64
         && !local.chars().any(|c| c.is_whitespace() || c.is_control())
         && !local.contains(['@', '<', '>', '"', ',', ';']);
-    if domain_ok && local_ok {
-        Ok(v)
-    } else {
-        Err(bad())
+    if !(domain_ok && local_ok) {
+        return Err(bad());
     }
+    // One script per part: `аlice` with a Cyrillic а is someone pretending to be alice.
+    use unicode_security::MixedScript;
+    if !local.is_single_script() || domain.split('.').any(|label| !label.is_single_script()) {
+        return Err(FieldError::new(
+            field,
+            "mixed_scripts",
+            format!("{field} mixes letters of different alphabets, as look-alike addresses do"),
+        ));
+    }
+    Ok(v)
+}
+
+/// The look-alike skeleton of an (already normalised) email address (Unicode TS #39): two
+/// addresses with the same skeleton look the same to a person, such as `alice@` in Latin letters
+/// and `аlісе@` in Cyrillic ones.
+pub fn email_skeleton(email: &str) -> String {
+    unicode_security::skeleton(email).collect()
 }
 
 /// A domain name, lowercased.
@@ -307,6 +324,26 @@ pub fn password(field: &str, value: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn look_alike_emails_are_normalised_or_refused() {
+        assert_eq!(
+            email("e", "\u{ff41}lice@example.com").unwrap(),
+            "alice@example.com"
+        );
+        assert_eq!(
+            email("e", "\u{430}lice@example.com").unwrap_err().code,
+            "mixed_scripts"
+        );
+        // All Cyrillic: one script, but it looks like ace@example.com.
+        let cyrillic = email("e", "\u{430}\u{441}\u{435}@example.com").unwrap();
+        assert_ne!(cyrillic, "ace@example.com");
+        assert_eq!(email_skeleton(&cyrillic), email_skeleton("ace@example.com"));
+        assert_ne!(
+            email_skeleton("bob@example.com"),
+            email_skeleton("ace@example.com")
+        );
+    }
 
     #[test]
     fn passwords_are_long_and_not_common() {

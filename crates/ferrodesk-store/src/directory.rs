@@ -8,6 +8,7 @@ use ferrodesk_core::{
 };
 
 use crate::{Conn, Micros, Result, from_json, to_json, word};
+use ferrodesk_core::validate::email_skeleton;
 
 /// A user as stored, with their memberships.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,8 +131,8 @@ pub struct NewUser {
 pub async fn insert_user(c: &mut Conn, u: &NewUser, now: Micros) -> Result<UserId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (name, email, email_lower, role, ticket_scope, access, suspended, \
-         password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8) \
-         RETURNING id",
+         password_hash, created_at, updated_at, email_skeleton) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8, $9) RETURNING id",
     )
     .bind(&u.name)
     .bind(&u.email)
@@ -141,9 +142,44 @@ pub async fn insert_user(c: &mut Conn, u: &NewUser, now: Micros) -> Result<UserI
     .bind(u.access.as_str())
     .bind(&u.password_hash)
     .bind(now)
+    .bind(email_skeleton(&u.email.to_lowercase()))
     .fetch_one(c)
     .await?;
     Ok(UserId(id))
+}
+
+/// Another user whose address looks like `email` without being it (same look-alike skeleton).
+pub async fn look_alike_user(
+    c: &mut Conn,
+    email: &str,
+    except: Option<UserId>,
+) -> Result<Option<UserId>> {
+    let lower = email.to_lowercase();
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE email_skeleton = $1 AND email_lower <> $2 AND id <> $3 LIMIT 1",
+    )
+    .bind(email_skeleton(&lower))
+    .bind(&lower)
+    .bind(except.map_or(0, |u| u.0))
+    .fetch_optional(c)
+    .await?;
+    Ok(id.map(UserId))
+}
+
+/// Fills the look-alike skeleton of users created before it existed.
+pub async fn backfill_email_skeletons(c: &mut Conn) -> Result<()> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, email_lower FROM users WHERE email_skeleton IS NULL")
+            .fetch_all(&mut *c)
+            .await?;
+    for (id, email) in rows {
+        sqlx::query("UPDATE users SET email_skeleton = $1 WHERE id = $2")
+            .bind(email_skeleton(&email))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Reads a user.
@@ -267,6 +303,8 @@ pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) 
     if let Some(v) = &u.email {
         q.push(", email = ").push_bind(v.clone());
         q.push(", email_lower = ").push_bind(v.to_lowercase());
+        q.push(", email_skeleton = ")
+            .push_bind(email_skeleton(&v.to_lowercase()));
     }
     if let Some(v) = u.role {
         q.push(", role = ").push_bind(v.as_str());

@@ -199,6 +199,10 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
         }
+        // Data the SQL migrations cannot compute.
+        let mut tx = self.begin().await?;
+        directory::backfill_email_skeletons(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -479,7 +479,75 @@ async fn a_session_unused_for_the_idle_period_ends(app: TestApp) {
     assert_eq!(me_with_cookie(&app, &fresh).await, StatusCode::UNAUTHORIZED);
 }
 
+async fn look_alike_addresses_are_refused_and_search_confirms_no_one_elses(app: TestApp) {
+    let admin = app.admin().await;
+    let org = app
+        .post(&admin.token, "/organizations", json!({"name": "Acme"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let ace = app
+        .post(
+            &admin.token,
+            "/users",
+            json!({"name": "Ace", "email": "ace@acme.example", "organization_ids": [org]}),
+        )
+        .await;
+    assert_eq!(ace.status, StatusCode::CREATED);
+    for (email, code) in [
+        // Fullwidth letters are the same address once normalised.
+        ("\u{ff41}ce@acme.example", "taken"),
+        // A Cyrillic а among Latin letters.
+        ("\u{430}ce@acme.example", "mixed_scripts"),
+        // All Cyrillic, looking exactly like ace@.
+        ("\u{430}\u{441}\u{435}@acme.example", "looks_like_existing"),
+    ] {
+        let a = app
+            .post(
+                &admin.token,
+                "/users",
+                json!({"name": "Impostor", "email": email}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{email}");
+        assert_eq!(a.body["errors"][0]["code"], code, "{email}: {}", a.body);
+    }
+    // A colleague of the same shared organization sees Ace's tickets, but searching by Ace's
+    // address does not tell her whose address it is.
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'read_only' WHERE id = {org}"
+    ))
+    .await;
+    let ace_id = ace.body["id"].as_i64().unwrap();
+    app.ticket(
+        &admin.token,
+        json!({"requester_id": ace_id, "organization_id": org}),
+    )
+    .await;
+    let colleague = app.end_user(&[org], UserAccess::Requested).await;
+    let visible = app.get(&colleague.token, "/tickets").await.ids();
+    assert_eq!(visible.len(), 1, "the colleague sees Ace's ticket");
+    let by_email = app
+        .get(&colleague.token, "/search?q=requester:ace@acme.example")
+        .await;
+    assert_eq!(by_email.status, StatusCode::OK);
+    assert!(by_email.ids().is_empty(), "{}", by_email.body);
+    let by_id = app
+        .get(&colleague.token, &format!("/search?q=requester:{ace_id}"))
+        .await;
+    assert!(by_id.ids().is_empty());
+    // Agents search by address as before.
+    assert_eq!(
+        app.get(&admin.token, "/search?q=requester:ace@acme.example")
+            .await
+            .ids(),
+        visible
+    );
+}
+
 on_both_databases!(
+    look_alike_addresses_are_refused_and_search_confirms_no_one_elses,
     tokens_are_listed_revoked_and_expire,
     a_session_unused_for_the_idle_period_ends,
     an_agent_cannot_open_an_organizations_tickets_by_creating_a_customer,
