@@ -287,9 +287,16 @@ impl App {
     /// Verifies the audit chain: `Ok(count)` or the first break.
     pub async fn verify_audit(
         &self,
+        anchors: &[(i64, String)],
     ) -> Result<std::result::Result<i64, ferrodesk_store::audit::ChainBreak>> {
         let mut c = self.store.read().await?;
-        Ok(ferrodesk_store::audit::verify(&mut c).await?)
+        Ok(ferrodesk_store::audit::verify(&mut c, anchors).await?)
+    }
+
+    /// The audit chain's head (events, last hash), to publish as an anchor.
+    pub async fn audit_head(&self) -> Result<(i64, String)> {
+        let mut c = self.store.read().await?;
+        Ok(ferrodesk_store::audit::head(&mut c).await?)
     }
 }
 

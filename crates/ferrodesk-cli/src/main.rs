@@ -147,7 +147,14 @@ enum ImportSource {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Check that the audit chain is intact (exit 0) or name the first bad event (exit 1).
-    Verify,
+    Verify {
+        /// A file of published heads (`ferrodesk audit head` lines: events and hash); the
+        /// chain must still contain each of them.
+        #[arg(long)]
+        against: Option<std::path::PathBuf>,
+    },
+    /// Print the chain's head (events and last hash) to publish outside the database.
+    Head,
 }
 
 #[tokio::main]
@@ -178,6 +185,36 @@ fn describe(e: AppError) -> String {
             .join("; "),
         other => other.to_string(),
     }
+}
+
+/// Published heads: lines of `<events> <hash>` (blank lines and `#` comments skipped).
+fn read_anchors(path: Option<&std::path::Path>) -> Result<Vec<(i64, String)>, String> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parsed = line
+            .split_once(' ')
+            .and_then(|(seq, hash)| Some((seq.parse::<i64>().ok()?, hash.trim().to_owned())));
+        match parsed {
+            Some(a) if a.1.len() == 64 => out.push(a),
+            _ => {
+                return Err(format!(
+                    "{} line {}: expected `<events> <64 hex characters>` as printed by `ferrodesk audit head`",
+                    path.display(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn open(url: &str) -> Result<App, String> {
@@ -330,8 +367,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
         }
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => match app.verify_audit().await.map_err(describe)? {
+            command: AuditCommand::Head,
+        } => {
+            let (seq, hash) = app.audit_head().await.map_err(describe)?;
+            println!("{seq} {hash}");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { against },
+        } => match app
+            .verify_audit(&read_anchors(against.as_deref())?)
+            .await
+            .map_err(describe)?
+        {
             Ok(n) => println!("audit chain intact: {n} events verified"),
             Err(b) => {
                 eprintln!(

@@ -175,8 +175,24 @@ pub struct ChainBreak {
     pub problem: String,
 }
 
-/// Walks the whole chain; `Ok(n)` with the number of events when it is intact.
-pub async fn verify(c: &mut Conn) -> Result<std::result::Result<i64, ChainBreak>> {
+/// The chain's head: the number of events and the last one's hash. Published somewhere the
+/// database's administrators cannot rewrite (a ticket in another system, a signed email, a
+/// printout), it anchors the chain: `verify` against it fails if events up to it were
+/// rewritten and re-hashed.
+pub async fn head(c: &mut Conn) -> Result<(i64, String)> {
+    Ok(
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+/// Walks the whole chain; `Ok(n)` with the number of events when it is intact and every
+/// anchor (a published head: event number and hash) is still in it.
+pub async fn verify(
+    c: &mut Conn,
+    anchors: &[(i64, String)],
+) -> Result<std::result::Result<i64, ChainBreak>> {
     const PAGE: i64 = 1000;
     let mut expected_seq = 1i64;
     let mut prev = GENESIS_HASH.to_owned();
@@ -238,6 +254,16 @@ pub async fn verify(c: &mut Conn) -> Result<std::result::Result<i64, ChainBreak>
                     problem: "its content does not match its hash (the row was altered)".into(),
                 }));
             }
+            if let Some((_, anchored)) = anchors.iter().find(|(s, _)| *s == seq)
+                && *anchored != hash
+            {
+                return Ok(Err(ChainBreak {
+                    seq: Some(seq),
+                    problem:
+                        "its hash differs from the published head: the chain up to it was rewritten"
+                            .into(),
+                }));
+            }
             prev = hash;
             expected_seq += 1;
         }
@@ -255,6 +281,14 @@ pub async fn verify(c: &mut Conn) -> Result<std::result::Result<i64, ChainBreak>
             seq: Some(last + 1),
             problem: format!(
                 "the chain ends at event {last} but {head_seq} events were written (events at the end were removed)"
+            ),
+        }));
+    }
+    if let Some((seq, _)) = anchors.iter().find(|(s, _)| *s > last) {
+        return Ok(Err(ChainBreak {
+            seq: Some(*seq),
+            problem: format!(
+                "a head with {seq} events was published but the chain holds only {last}"
             ),
         }));
     }

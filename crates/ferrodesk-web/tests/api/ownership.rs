@@ -409,7 +409,7 @@ async fn each_cascade_removes_the_internal_owner_with_its_reason(app: TestApp) {
         3,
         "unmapped, deleted status, left group"
     );
-    assert!(app.app.verify_audit().await.unwrap().is_ok());
+    assert!(app.app.verify_audit(&[]).await.unwrap().is_ok());
     assert_eq!(
         app.ticket_counts_drift().await,
         0,
