@@ -328,9 +328,7 @@ impl App {
             }
         };
         if principal.is_some() && now - seen > TOUCH_EVERY_MICROS {
-            let mut tx = self.store().begin().await?;
-            directory::touch_session(&mut tx, &hash, now).await?;
-            crate::directory::commit(tx).await?;
+            self.mark_used(true, &hash, now).await?;
         }
         Ok(principal.map(|p| p.with_credential(hash)))
     }
@@ -348,11 +346,28 @@ impl App {
             }
         };
         if principal.is_some() && used.is_none_or(|u| now - u > TOUCH_EVERY_MICROS) {
-            let mut tx = self.store().begin().await?;
-            directory::touch_token(&mut tx, &hash, now).await?;
-            crate::directory::commit(tx).await?;
+            self.mark_used(false, &hash, now).await?;
         }
         Ok(principal.map(|p| p.with_credential(hash)))
+    }
+
+    /// Marks a session or token as used, in its own transaction (no part of the request's
+    /// change: outside its idempotency key) and its own task (a read request may be dropped
+    /// when its client leaves; this write must not be cut off half-way).
+    async fn mark_used(&self, session: bool, hash: &str, now: i64) -> Result<()> {
+        let (store, hash) = (self.store().clone(), hash.to_owned());
+        tokio::spawn(async move {
+            let mut tx = store.begin_unscoped().await?;
+            if session {
+                directory::touch_session(&mut tx, &hash, now).await?;
+            } else {
+                directory::touch_token(&mut tx, &hash, now).await?;
+            }
+            tx.commit().await.map_err(ferrodesk_store::StoreError::from)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+        Ok(())
     }
 
     /// The caller's API tokens (never their secrets).

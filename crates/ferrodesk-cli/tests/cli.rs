@@ -1,26 +1,9 @@
 //! The `ferrodesk` binary, run as a user would, on SQLite and PostgreSQL.
 
-use std::process::{Command, Output};
+mod common;
 
+use common::{ferrodesk, free_port, serve, text};
 use ferrodesk_testkit::{Backend, fresh_database};
-
-fn ferrodesk(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .env("FERRODESK_LOG", "error")
-        .output()
-        .expect("run ferrodesk")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 async fn tamper(db: &str, sql: &str) {
     use sqlx::Connection;
@@ -108,38 +91,9 @@ async fn postgres_command_line() {
 #[tokio::test]
 async fn serve_with_demo_answers_the_api_with_a_token() {
     let db = fresh_database(Backend::Sqlite).await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args([
-            "--database-url",
-            &db,
-            "serve",
-            "--demo",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("FERRODESK_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let port = free_port();
+    let server = serve(&db, port, &["--demo"], &[]).await;
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "ferrodesk serve did not come up");
     let token = ferrodesk(&db, &["token", "create", "--email", "admin@example.com"]);
     let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
     let res = client
@@ -149,8 +103,7 @@ async fn serve_with_demo_answers_the_api_with_a_token() {
         .await
         .unwrap();
     let body: serde_json::Value = res.json().await.unwrap();
-    child.kill().ok();
-    child.wait().ok();
+    drop(server);
     assert_eq!(body["count"], 50, "the demo has 50 tickets");
 }
 

@@ -3,56 +3,15 @@
 //! unacknowledged one succeeds exactly once when retried with its key, the audit chain
 //! verifies and the view counters equal the tickets.
 
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::{NO_RATE_LIMITS, ferrodesk, free_port, serve};
 use ferrodesk_testkit::{Backend, TICKET_COUNTS_DRIFT, fresh_database, scalar_at};
 use serde_json::json;
-
-fn ferrodesk(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .env("FERRODESK_LOG", "error")
-        .output()
-        .expect("run ferrodesk")
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-async fn serve(db: &str, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args(["--database-url", db, "serve", "--bind"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("FERRODESK_LOG", "error")
-        // These tests send requests faster than any client would: no rate limits.
-        .env("FERRODESK_RATE_PER_CREDENTIAL", "0")
-        .env("FERRODESK_RATE_PER_ADDRESS", "0")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start ferrodesk serve");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child.kill().ok();
-    child.wait().ok();
-    panic!("ferrodesk serve did not come up on port {port}");
-}
 
 /// Request `n` of the stream: a new ticket (even) or a reply on `host` (odd).
 fn request(n: usize, host: i64) -> (String, serde_json::Value) {
@@ -107,7 +66,7 @@ async fn a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(backen
     let token = ferrodesk(&db, &["token", "create", "--email", "ops@example.com"]);
     let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
     let port = free_port();
-    let mut server = serve(&db, port).await;
+    let mut server = serve(&db, port, &[], NO_RATE_LIMITS).await;
     let client = reqwest::Client::new();
     let host: i64 = client
         .post(format!("http://127.0.0.1:{port}/api/v1/tickets"))
@@ -143,8 +102,7 @@ async fn a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(backen
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    server.kill().expect("SIGKILL the server");
-    server.wait().ok();
+    server.kill();
     dead.store(true, Ordering::Relaxed);
     let mut sent = Vec::new();
     for w in writers {
@@ -180,7 +138,7 @@ async fn a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(backen
 
     // Every request, acknowledged or not, retried with its key after a restart: it succeeds,
     // and it exists exactly once.
-    let mut server = serve(&db, port).await;
+    let server = serve(&db, port, &[], NO_RATE_LIMITS).await;
     for (n, _) in &sent {
         let status = send(&client, port, &token, *n, host).await;
         assert_eq!(
@@ -196,8 +154,7 @@ async fn a_killed_server_loses_nothing_acknowledged_and_runs_retries_once(backen
         }
         assert_eq!(c, 1, "request {n} exists exactly once after its retry");
     }
-    server.kill().ok();
-    server.wait().ok();
+    drop(server);
     eprintln!(
         "{backend:?} crash test: sent {}, acknowledged {acknowledged}, lost {lost}, duplicated {duplicated}",
         sent.len()
@@ -242,35 +199,9 @@ async fn sqlite_two_hundred_concurrent_failed_sign_ins_keep_memory_bounded() {
     let db = fresh_database(Backend::Sqlite).await;
     assert!(ferrodesk(&db, &["demo"]).status.success());
     let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args(["--database-url", &db, "serve", "--bind"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("FERRODESK_LOG", "error")
-        .env("FERRODESK_LOGIN_RATE_PER_ADDRESS", "0")
-        .env("FERRODESK_RATE_PER_ADDRESS", "0")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start ferrodesk serve");
+    let server = serve(&db, port, &[], NO_RATE_LIMITS).await;
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !up {
-        server.kill().ok();
-        server.wait().ok();
-        panic!("ferrodesk serve did not come up");
-    }
-    let idle = peak_rss_mib(server.id());
+    let idle = peak_rss_mib(server.child.id());
     let mut tasks = Vec::new();
     for i in 0..200 {
         let client = client.clone();
@@ -290,9 +221,8 @@ async fn sqlite_two_hundred_concurrent_failed_sign_ins_keep_memory_bounded() {
             unauthorized += 1;
         }
     }
-    let peak = peak_rss_mib(server.id());
-    server.kill().ok();
-    server.wait().ok();
+    let peak = peak_rss_mib(server.child.id());
+    drop(server);
     eprintln!("200 concurrent failed sign-ins: idle {idle:.1} MiB, peak {peak:.1} MiB");
     assert_eq!(unauthorized, 200);
     assert!(peak < 128.0, "peak RSS {peak:.1} MiB");

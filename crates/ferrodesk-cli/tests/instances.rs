@@ -2,52 +2,15 @@
 //! opened on one is valid on the others, and requests sent at once to different instances
 //! are serialised by the database (one winner of a sharing race, every edit applied).
 
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
+use std::process::Command;
+use std::sync::Arc;
+
+use common::{NO_RATE_LIMITS, free_port, serve};
 use ferrodesk_testkit::{Backend, fresh_database};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
-
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-async fn start(db: &str) -> Instance {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args(["--database-url", db, "serve", "--bind"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("FERRODESK_LOG", "error")
-        // These tests send requests faster than any client would: no rate limits.
-        .env("FERRODESK_RATE_PER_CREDENTIAL", "0")
-        .env("FERRODESK_RATE_PER_ADDRESS", "0")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start ferrodesk serve");
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            return Instance { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child.kill().ok();
-    child.wait().ok();
-    panic!("ferrodesk serve did not come up at {base}");
-}
 
 async fn call(
     client: &reqwest::Client,
@@ -86,7 +49,11 @@ async fn postgres_three_instances_on_one_database_behave_as_one() {
         .output()
         .unwrap();
     let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-    let instances = [start(&db).await, start(&db).await, start(&db).await];
+    let instances = [
+        serve(&db, free_port(), &[], NO_RATE_LIMITS).await,
+        serve(&db, free_port(), &[], NO_RATE_LIMITS).await,
+        serve(&db, free_port(), &[], NO_RATE_LIMITS).await,
+    ];
     let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
     let client = reqwest::Client::new();
 

@@ -2,75 +2,19 @@
 //! writing: each copy restores (also across database kinds), its audit chain verifies, its
 //! rows match what was exported, and the restored server answers with the old API token.
 
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::{NO_RATE_LIMITS, Server, ferrodesk, free_port, ok};
 use ferrodesk_testkit::{Backend, TICKET_COUNTS_DRIFT, fresh_database, scalar_at};
 use serde_json::{Value, json};
 
-fn ferrodesk(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .env("FERRODESK_LOG", "error")
-        .output()
-        .expect("run ferrodesk")
-}
-
-fn ok(o: &Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(o.status.success(), "{text}");
-    text
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
 async fn serve(db: &str) -> Server {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args(["--database-url", db, "serve", "--bind"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("FERRODESK_LOG", "error")
-        // These tests send requests faster than any client would: no rate limits.
-        .env("FERRODESK_RATE_PER_CREDENTIAL", "0")
-        .env("FERRODESK_RATE_PER_ADDRESS", "0")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start ferrodesk serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/healthz", server.base))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("ferrodesk serve did not come up");
+    common::serve(db, free_port(), &[], NO_RATE_LIMITS).await
 }
 
 /// Creates tickets with a reply each until `stop`; gives how many it created.

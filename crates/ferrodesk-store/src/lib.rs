@@ -219,18 +219,25 @@ impl Store {
             tracing::warn!("a use case began a second write transaction; committing the first");
             parked.commit().await?;
         }
-        let mut tx = match self.backend {
+        let mut tx = self.begin_unscoped().await?;
+        if let Some(scope) = scope {
+            scope.claim_in(&mut tx).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Starts a write transaction that is no part of the request's change (marking a session
+    /// or token as used while authenticating it): it never claims the request's idempotency
+    /// key; commit it with `Tx::commit`.
+    pub async fn begin_unscoped(&self) -> Result<Tx> {
+        Ok(match self.backend {
             Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut tx = self.write.begin().await?;
                 audit::lock_head(&mut tx).await?;
                 tx
             }
-        };
-        if let Some(scope) = scope {
-            scope.claim_in(&mut tx).await?;
-        }
-        Ok(tx)
+        })
     }
 
     /// A connection for reads.

@@ -104,13 +104,19 @@ pub(crate) async fn add_text(c: &mut Conn, id: TicketId, body: &str, public: boo
     } else {
         ("rowid", "rowid")
     };
-    match more {
-        None if len == 0 || len + add <= CHUNK_BYTES => {
+    // The row or chunk that takes the comment, while it has room.
+    let target = match more {
+        None if len == 0 || len + add <= CHUNK_BYTES => Some(("ticket_search", key, id.0)),
+        Some(chunk) if len + add <= CHUNK_BYTES => Some(("ticket_search_more", more_key, chunk)),
+        _ => None,
+    };
+    match target {
+        Some((table, key, row)) => {
             sqlx::query(AssertSqlSafe(format!(
-                "UPDATE ticket_search SET {column} = {column} || $1 WHERE {key} = $2"
+                "UPDATE {table} SET {column} = {column} || $1 WHERE {key} = $2"
             )))
             .bind(&text)
-            .bind(id.0)
+            .bind(row)
             .execute(&mut *c)
             .await?;
             sqlx::query("UPDATE search_fill SET chunk_len = chunk_len + $1 WHERE ticket_id = $2")
@@ -119,21 +125,7 @@ pub(crate) async fn add_text(c: &mut Conn, id: TicketId, body: &str, public: boo
                 .execute(&mut *c)
                 .await?;
         }
-        Some(chunk) if len + add <= CHUNK_BYTES => {
-            sqlx::query(AssertSqlSafe(format!(
-                "UPDATE ticket_search_more SET {column} = {column} || $1 WHERE {more_key} = $2"
-            )))
-            .bind(&text)
-            .bind(chunk)
-            .execute(&mut *c)
-            .await?;
-            sqlx::query("UPDATE search_fill SET chunk_len = chunk_len + $1 WHERE ticket_id = $2")
-                .bind(add)
-                .bind(id.0)
-                .execute(&mut *c)
-                .await?;
-        }
-        _ => {
+        None => {
             // The ticket becomes long: its row is copied once as its first chunk, so that its
             // whole text is in ticket_search_more.
             let first = if more.is_none() {

@@ -34,28 +34,33 @@ pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
             idempotency::idempotency,
         ))
         .layer(axum::middleware::from_fn(guard::api_headers));
-    api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
-        }),
-    )
-    .route("/healthz", axum::routing::get(|| async { "ok" }))
-    .merge(ui::routes())
-    .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
-    .with_state(app)
-    .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
-    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-    .layer(tower_http::limit::RequestBodyLimitLayer::new(
-        MAX_BODY_BYTES,
-    ))
-    .layer(axum::middleware::from_fn_with_state(
-        ratelimit::Limiters::new(rates),
-        ratelimit::limit,
-    ))
-    .layer(axum::middleware::from_fn(guard::run_to_completion))
-    .layer(TraceLayer::new_for_http())
+    let router = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(ui::routes())
+        .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
+        .with_state(app)
+        .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(guard::run_to_completion))
+        .layer(TraceLayer::new_for_http());
+    if rates.is_off() {
+        router
+    } else {
+        router.layer(axum::middleware::from_fn_with_state(
+            ratelimit::Limiters::new(rates),
+            ratelimit::limit,
+        ))
+    }
 }
 
 /// The OpenAPI document of the API.

@@ -46,6 +46,11 @@ impl Default for Rates {
 }
 
 impl Rates {
+    /// Whether every limit is off.
+    pub fn is_off(&self) -> bool {
+        self.per_credential == 0 && self.per_address == 0 && self.logins_per_address_minute == 0
+    }
+
     /// No limits (benchmarks, load tests).
     pub fn off() -> Rates {
         Rates {
