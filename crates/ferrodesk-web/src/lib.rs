@@ -27,7 +27,7 @@ pub fn router(app: App) -> Router {
 /// The whole HTTP application with `rates`.
 pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
     let (api, doc) = api::routes().split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(api::complete(doc));
     let api = api
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -65,7 +65,7 @@ pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
 
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api::routes().into_openapi()
+    api::complete(api::routes().into_openapi())
 }
 
 /// Serves `app` on `listener` with the default [`server::Limits`] until ctrl-c or SIGTERM.

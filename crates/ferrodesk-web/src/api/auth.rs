@@ -58,8 +58,8 @@ async fn login(
     Ok(res)
 }
 
-/// Ends the current browser session.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+/// Ends the current browser session (if any; signing out twice is not an error).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(()),
     responses((status = 204, description = "signed out")))]
 async fn logout(
     State(app): State<App>,
@@ -107,7 +107,7 @@ async fn revoke_token(
 
 /// Creates an API token for the caller; the secret is shown only in this answer.
 #[utoipa::path(post, path = "/tokens", tag = "auth",
-    request_body = TokenIn,
+    request_body(content = Option<TokenIn>, description = "optional: an empty body makes an unnamed token that does not expire"),
     responses((status = 201, body = TokenOut), (status = 401, body = Problem)))]
 async fn create_token(
     State(app): State<App>,

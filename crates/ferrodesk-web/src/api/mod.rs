@@ -60,6 +60,62 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The error answers any operation can give, besides the ones it declares itself.
+const ERROR_ANSWERS: &[(&str, &str)] = &[
+    ("400", "the body or a parameter is malformed"),
+    ("401", "not signed in, or the credential is no longer valid"),
+    ("403", "signed in, but not allowed to do this"),
+    ("404", "no such thing, or the caller may not see it"),
+    ("409", "conflicts with the current state"),
+    ("413", "the body is larger than 1 MiB"),
+    ("415", "the body is not JSON"),
+    (
+        "422",
+        "invalid input; `errors` names each field and its problem",
+    ),
+    ("429", "rate limited or account locked; see `Retry-After`"),
+];
+
+/// Completes the generated document: every operation lists the error answers it can give, and
+/// every error answer is `application/problem+json` (the media type it is sent with).
+pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{Content, Ref, RefOr, Response};
+    let problem = |description: &str| {
+        let mut r = Response::new(description);
+        r.content.insert(
+            "application/problem+json".into(),
+            RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
+        );
+        RefOr::T(r)
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (code, answer) in op.responses.responses.iter_mut() {
+                if let (true, RefOr::T(r)) =
+                    (code.starts_with('4') || code.starts_with('5'), answer)
+                    && let Some(c) = r.content.shift_remove("application/json")
+                {
+                    r.content.insert("application/problem+json".into(), c);
+                }
+            }
+            for (code, description) in ERROR_ANSWERS {
+                op.responses
+                    .responses
+                    .entry((*code).to_owned())
+                    .or_insert_with(|| problem(description));
+            }
+        }
+    }
+    doc
+}
+
 /// Every route of `/api/v1`, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(

@@ -53,6 +53,7 @@ struct TicketParams {
     /// Tickets this user is copied (CC) on.
     cc_id: Option<i64>,
     /// Page size, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -81,6 +82,7 @@ impl TicketParams {
 #[serde(deny_unknown_fields)]
 struct PageParams {
     /// Page size, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

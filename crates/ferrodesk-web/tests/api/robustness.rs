@@ -318,7 +318,40 @@ mod limited {
     }
 }
 
+/// Errors raised before our handlers (an id that is not a 64-bit number, a wrong method) have
+/// the same problem+json shape as every other error, as the OpenAPI document says.
+async fn every_api_error_is_problem_json(app: TestApp) {
+    let admin = app.admin().await;
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/tickets/9223372036854775808", 400),
+        (reqwest::Method::DELETE, "/groups/not-a-number", 400),
+        (reqwest::Method::PUT, "/tickets", 405),
+    ] {
+        let a = app
+            .raw(
+                |c, url| c.request(method.clone(), url).bearer_auth(&admin.token),
+                path,
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), status, "{method} {path}");
+        assert_eq!(
+            a.headers["content-type"], "application/problem+json",
+            "{method} {path}"
+        );
+        assert_eq!(a.body["status"], status, "{}", a.body);
+    }
+    let doc = app.get(&admin.token, "/openapi.json").await.body;
+    let answers = &doc["paths"]["/api/v1/tickets/{id}"]["get"]["responses"];
+    for code in ["400", "401", "404", "429"] {
+        assert!(
+            answers[code]["content"]["application/problem+json"].is_object(),
+            "GET /tickets/{{id}} documents {code}: {answers}"
+        );
+    }
+}
+
 on_both_databases!(
+    every_api_error_is_problem_json,
     nul_characters_are_refused_naming_the_field_and_change_nothing,
     every_text_field_and_query_parameter_refuses_nul,
 );
