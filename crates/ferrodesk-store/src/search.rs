@@ -304,11 +304,25 @@ pub async fn search(
     // term matched one of its chunks. The ranking runs over narrow rows (id and score); only
     // the page's tickets are read in full.
     let (best, dir) = if pg { ("MAX", "DESC") } else { ("MIN", "ASC") };
-    let mut q = Sql::new(format!(
-        "SELECT {TICKET_COLUMNS} FROM (SELECT id, {best}(r) AS r FROM ("
-    ));
+    // Branch (b) only when some ticket is long: most installations have none, and their
+    // searches then cost what a single index lookup costs (no grouping of the matches).
+    let any_long: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search_more LIMIT 1) x")
+            .fetch_one(&mut *c)
+            .await?;
+    let mut q = Sql::new(format!("SELECT {TICKET_COLUMNS} FROM ("));
+    if any_long > 0 {
+        q.push(format!("SELECT id, {best}(r) AS r FROM ("));
+    }
+    let pg_col = if public_only { "public_tsv" } else { "all_tsv" };
+    let fts5_columns = if public_only {
+        "{subject public_text} : "
+    } else {
+        ""
+    };
+    let fts5_terms: Vec<String> = text.terms().map(|t| fts5_phrase(t)).collect();
+    // (a) every term in a short ticket's one row.
     if pg {
-        let col = if public_only { "public_tsv" } else { "all_tsv" };
         let query = |q: &mut Sql| {
             for (i, term) in text.terms().enumerate() {
                 if i > 0 {
@@ -319,60 +333,54 @@ pub async fn search(
                     .push(")");
             }
         };
-        q.push(format!("SELECT t.id AS id, ts_rank(s.{col}, "));
+        q.push(format!("SELECT t.id AS id, ts_rank(s.{pg_col}, "));
         query(&mut q);
         q.push(format!(
-            ") AS r FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.{col} @@ ("
+            ") AS r FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.{pg_col} @@ ("
         ));
         query(&mut q);
         q.push(")");
-        narrow(&mut q);
+    } else {
+        q.push(
+            "SELECT t.id AS id, bm25(ticket_search, 10.0, 1.0, 1.0) AS r \
+                FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ",
+        )
+        .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
+    }
+    narrow(&mut q);
+    // (b) each term in some chunk of a long ticket.
+    if any_long > 0 {
         q.push(" UNION ALL SELECT t.id AS id, g.r AS r FROM (SELECT ticket_id, SUM(r) AS r FROM (");
         for (i, term) in text.terms().enumerate() {
             if i > 0 {
                 q.push(" UNION ALL ");
             }
-            q.push(format!("SELECT m.ticket_id, ts_rank(m.{col}, x.q) AS r, {i} AS k FROM ticket_search_more m, phraseto_tsquery('simple', "))
-                .push_bind(term.clone())
-                .push(format!(") AS x(q) WHERE m.{col} @@ x.q"));
-        }
-    } else {
-        let columns = if public_only {
-            "{subject public_text} : "
-        } else {
-            ""
-        };
-        let all: Vec<String> = text.terms().map(|t| fts5_phrase(t)).collect();
-        q.push(
-            "SELECT t.id AS id, bm25(ticket_search, 10.0, 1.0, 1.0) AS r \
-                FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ",
-        )
-        .push_bind(format!("{columns}({})", all.join(" ")));
-        narrow(&mut q);
-        q.push(" UNION ALL SELECT t.id AS id, g.r AS r FROM (SELECT ticket_id, SUM(r) AS r FROM (");
-        for (i, term) in all.iter().enumerate() {
-            if i > 0 {
-                q.push(" UNION ALL ");
+            if pg {
+                q.push(format!("SELECT m.ticket_id, ts_rank(m.{pg_col}, x.q) AS r, {i} AS k FROM ticket_search_more m, phraseto_tsquery('simple', "))
+                    .push_bind(term.clone())
+                    .push(format!(") AS x(q) WHERE m.{pg_col} @@ x.q"));
+            } else {
+                q.push(format!("SELECT ticket_id, bm25(ticket_search_more, 10.0, 1.0, 1.0) AS r, {i} AS k FROM ticket_search_more WHERE ticket_search_more MATCH "))
+                    .push_bind(format!("{fts5_columns}{}", fts5_terms[i]));
             }
-            q.push(format!("SELECT ticket_id, bm25(ticket_search_more, 10.0, 1.0, 1.0) AS r, {i} AS k FROM ticket_search_more WHERE ticket_search_more MATCH "))
-                .push_bind(format!("{columns}{term}"));
         }
-        // A LIMIT keeps SQLite from flattening the terms into the grouping query, where bm25()
-        // cannot run.
-        q.push(" LIMIT -1");
+        if !pg {
+            // A LIMIT keeps SQLite from flattening the terms into the grouping query, where
+            // bm25() cannot run.
+            q.push(" LIMIT -1");
+        }
+        q.push(") AS hits GROUP BY ticket_id HAVING COUNT(DISTINCT k) = ")
+            .push_bind(text.len() as i64)
+            .push(") AS g JOIN tickets t ON t.id = g.ticket_id WHERE 1 = 1");
+        narrow(&mut q);
+        q.push(") AS u GROUP BY id");
     }
-    q.push(") AS hits GROUP BY ticket_id HAVING COUNT(DISTINCT k) = ")
-        .push_bind(text.len() as i64)
-        .push(") AS g JOIN tickets t ON t.id = g.ticket_id WHERE 1 = 1");
-    narrow(&mut q);
-    q.push(format!(
-        ") AS u GROUP BY id ORDER BY r {dir}, id DESC LIMIT "
-    ))
-    .push_bind(limit)
-    .push(" OFFSET ")
-    .push_bind(offset)
-    .push(format!(
-        ") k JOIN tickets t ON t.id = k.id ORDER BY k.r {dir}, t.id DESC"
-    ));
+    q.push(format!(" ORDER BY r {dir}, id DESC LIMIT "))
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset)
+        .push(format!(
+            ") k JOIN tickets t ON t.id = k.id ORDER BY k.r {dir}, t.id DESC"
+        ));
     crate::tickets::fetch_tickets(c, q).await
 }
