@@ -172,12 +172,20 @@ pub async fn backfill_email_skeletons(c: &mut Conn) -> Result<()> {
         sqlx::query_as("SELECT id, email_lower FROM users WHERE email_skeleton IS NULL")
             .fetch_all(&mut *c)
             .await?;
-    for (id, email) in rows {
-        sqlx::query("UPDATE users SET email_skeleton = $1 WHERE id = $2")
-            .bind(email_skeleton(&email))
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
+    // A thousand users a statement: one statement per user took 20 s for 100,000 users on
+    // PostgreSQL.
+    for batch in rows.chunks(1000) {
+        let mut q = Sql::new("UPDATE users SET email_skeleton = CASE id");
+        for (id, email) in batch {
+            q.push(" WHEN ")
+                .push_bind(*id)
+                .push(" THEN ")
+                .push_bind(email_skeleton(email));
+        }
+        q.push(" END WHERE id IN (");
+        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+        q.push_ids(&ids).push(")");
+        q.query().execute(&mut *c).await?;
     }
     Ok(())
 }
