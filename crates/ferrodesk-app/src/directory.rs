@@ -82,6 +82,7 @@ pub fn user_out(p: Option<&Principal>, u: User) -> UserOut {
         ticket_scope: (u.role == Role::Agent).then_some(u.ticket_scope),
         access: (u.role == Role::EndUser).then_some(u.access),
         suspended: u.suspended,
+        manages_memberships: (u.role == Role::Agent).then_some(u.manages_memberships),
         organization_ids: u.organization_ids.iter().map(|o| o.0).collect(),
         default_organization_id: u.default_organization_id.map(|o| o.0),
         group_ids: u.group_ids.iter().map(|g| g.0).collect(),
@@ -216,6 +217,17 @@ async fn check_groups(
 }
 
 impl App {
+    /// Memberships are changed by admins and by agents an admin let manage them (SPEC §3.4).
+    fn require_membership_grant(&self, p: &Principal) -> Result<()> {
+        directory_policy::may(
+            &p.viewer,
+            p.user.manages_memberships,
+            &DirectoryAct::ChangeMembership,
+            None,
+        )
+        .map_err(|r| AppError::forbidden("admin_only", r.message))
+    }
+
     /// Whether `p` may already see every ticket of each organization in `orgs` (SPEC §3.4: an
     /// agent may add a new customer only to such organizations).
     async fn sees_in_full(&self, c: &mut Conn, p: &Principal, orgs: &[i64]) -> Result<bool> {
@@ -371,7 +383,7 @@ impl App {
             },
         ];
         for act in &acts {
-            if let Err(r) = directory_policy::may(&p.viewer, act, None)
+            if let Err(r) = directory_policy::may(&p.viewer, p.user.manages_memberships, act, None)
                 && !problems.0.iter().any(|e| e.field == r.field)
             {
                 problems.push(FieldError::new(r.field, "not_allowed", r.message));
@@ -456,6 +468,7 @@ impl App {
                 access: UserAccess::Requested,
                 suspended: false,
                 has_password: false,
+                manages_memberships: false,
                 organization_ids: Vec::new(),
                 default_organization_id: None,
                 group_ids: Vec::new(),
@@ -518,9 +531,15 @@ impl App {
                 patch.default_organization_id.is_some(),
                 DirectoryAct::ChangeDefaultOrganization,
             ),
+            (
+                patch.manages_memberships.is_some(),
+                DirectoryAct::ChangePermissions,
+            ),
         ];
         for (_, act) in acts.iter().filter(|(asked, _)| *asked) {
-            if let Err(r) = directory_policy::may(&p.viewer, act, target) {
+            if let Err(r) =
+                directory_policy::may(&p.viewer, p.user.manages_memberships, act, target)
+            {
                 problems.push(FieldError::new(r.field, "not_allowed", r.message));
             }
         }
@@ -549,6 +568,13 @@ impl App {
                 "ticket_scope",
                 "not_allowed",
                 "only agents have a ticket scope",
+            ));
+        }
+        if patch.manages_memberships.is_some() && role != Role::Agent {
+            problems.push(FieldError::new(
+                "manages_memberships",
+                "not_allowed",
+                "only agents hold this permission (admins have it by their role)",
             ));
         }
         if patch.access.is_some() && role != Role::EndUser {
@@ -585,6 +611,7 @@ impl App {
             suspended: patch.suspended,
             password_hash,
             default_organization_id: patch.default_organization_id.map(|o| o.map(OrganizationId)),
+            manages_memberships: patch.manages_memberships,
         };
         store::update_user(&mut tx, id, &update, self.now()).await?;
         // A new password or sign-in email, or a suspension, ends every other way in: the
@@ -626,6 +653,12 @@ impl App {
             "suspended",
             &before.suspended,
             &after.suspended,
+        );
+        diff(
+            &mut changes,
+            "manages_memberships",
+            &before.manages_memberships,
+            &after.manages_memberships,
         );
         diff(
             &mut changes,
@@ -894,7 +927,7 @@ impl App {
         user: UserId,
         input: MembershipIn,
     ) -> Result<UserOut> {
-        p.require_admin()?;
+        self.require_membership_grant(p)?;
         let mut tx = self.store().begin().await?;
         store::get_organization(&mut tx, org)
             .await?
@@ -970,7 +1003,7 @@ impl App {
         org: OrganizationId,
         user: UserId,
     ) -> Result<()> {
-        p.require_admin()?;
+        self.require_membership_grant(p)?;
         let mut tx = self.store().begin().await?;
         store::get_organization(&mut tx, org)
             .await?

@@ -115,6 +115,9 @@ pub struct UserOut {
     pub access: Option<UserAccess>,
     /// Suspended.
     pub suspended: bool,
+    /// Agents: whether an admin let them manage organization memberships and access.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manages_memberships: Option<bool>,
     /// End users' organizations.
     pub organization_ids: Vec<i64>,
     /// End users' default organization.
@@ -192,6 +195,10 @@ pub struct UserPatch {
     /// Default organization (null clears).
     #[serde(default, deserialize_with = "double_option")]
     pub default_organization_id: Option<Option<i64>>,
+    /// Agents: whether they may add customers to organizations, remove them and give them
+    /// organization access (admins only).
+    #[serde(default)]
+    pub manages_memberships: Option<bool>,
 }
 
 // ---------------------------------------------------------------- organizations

@@ -39,6 +39,8 @@ pub enum DirectoryAct {
     ChangeDefaultOrganization,
     /// Add or remove an organization membership.
     ChangeMembership,
+    /// Grant or withdraw an agent's membership permission.
+    ChangePermissions,
 }
 
 /// The user an act is done to.
@@ -64,11 +66,20 @@ fn refuse(field: &'static str, message: &'static str) -> Result<(), Refusal> {
 }
 
 /// Whether `actor` may do `act` (to `target`, when the act changes an existing user).
-pub fn may(actor: &Viewer, act: &DirectoryAct, target: Option<Target>) -> Result<(), Refusal> {
+/// `manages_memberships`: the actor is an agent an admin let manage organization memberships
+/// and access (SPEC §3.4); admins hold that by their role.
+pub fn may(
+    actor: &Viewer,
+    manages_memberships: bool,
+    act: &DirectoryAct,
+    target: Option<Target>,
+) -> Result<(), Refusal> {
     if actor.suspended {
         return refuse("user", "suspended users can do nothing");
     }
     let admin = actor.role == Role::Admin;
+    // Memberships and organization access: admins, and agents an admin trusts with them.
+    let grants = admin || (actor.role == Role::Agent && manages_memberships);
     let staff = actor.role != Role::EndUser;
     let is_self = target.is_some_and(|t| t.id == actor.user_id);
     let on_end_user = target.is_some_and(|t| t.role == Role::EndUser);
@@ -87,13 +98,13 @@ pub fn may(actor: &Viewer, act: &DirectoryAct, target: Option<Target>) -> Result
             }
             // One refusal at a time: the app asks about each key the new user would hold on
             // its own, to report them all.
-            if *access == UserAccess::Organization && !admin {
+            if *access == UserAccess::Organization && !grants {
                 return refuse(
                     "access",
                     "only admins give an end user access to their organizations' tickets",
                 );
             }
-            if *with_memberships && !admin && !memberships_seen_in_full {
+            if *with_memberships && !grants && !memberships_seen_in_full {
                 return refuse(
                     "organization_ids",
                     "agents may add a new customer only to organizations whose tickets they already see in full; ask an admin",
@@ -145,7 +156,7 @@ pub fn may(actor: &Viewer, act: &DirectoryAct, target: Option<Target>) -> Result
         DirectoryAct::ChangeAccess(to) => {
             // Taking organization access away narrows what the user sees: agents may do
             // that for the customers they serve; granting it is an admin's act.
-            if admin || (staff && on_end_user && *to == UserAccess::Requested) {
+            if grants || (staff && on_end_user && *to == UserAccess::Requested) {
                 Ok(())
             } else {
                 refuse(
@@ -172,12 +183,22 @@ pub fn may(actor: &Viewer, act: &DirectoryAct, target: Option<Target>) -> Result
             }
         }
         DirectoryAct::ChangeMembership => {
-            if admin {
+            if grants {
                 Ok(())
             } else {
                 refuse(
                     "organization_ids",
-                    "only admins add people to organizations or remove them",
+                    "only admins (and agents they let manage memberships) add people to organizations or remove them",
+                )
+            }
+        }
+        DirectoryAct::ChangePermissions => {
+            if admin && !is_self {
+                Ok(())
+            } else {
+                refuse(
+                    "manages_memberships",
+                    "only admins grant permissions, and not to themselves",
                 )
             }
         }
@@ -218,10 +239,19 @@ mod tests {
     #[test]
     fn agents_create_customers_but_never_grant_organization_access() {
         let agent = viewer(1, Role::Agent, TicketScope::Assigned);
-        assert!(may(&agent, &create(UserAccess::Requested, false, false), None).is_ok());
+        assert!(
+            may(
+                &agent,
+                false,
+                &create(UserAccess::Requested, false, false),
+                None
+            )
+            .is_ok()
+        );
         assert_eq!(
             may(
                 &agent,
+                false,
                 &create(UserAccess::Organization, false, false),
                 None
             )
@@ -230,14 +260,35 @@ mod tests {
             "access"
         );
         assert_eq!(
-            may(&agent, &create(UserAccess::Requested, true, false), None)
-                .unwrap_err()
-                .field,
+            may(
+                &agent,
+                false,
+                &create(UserAccess::Requested, true, false),
+                None
+            )
+            .unwrap_err()
+            .field,
             "organization_ids"
         );
-        assert!(may(&agent, &create(UserAccess::Requested, true, true), None).is_ok());
+        assert!(
+            may(
+                &agent,
+                false,
+                &create(UserAccess::Requested, true, true),
+                None
+            )
+            .is_ok()
+        );
         let admin = viewer(2, Role::Admin, TicketScope::Global);
-        assert!(may(&admin, &create(UserAccess::Organization, true, false), None).is_ok());
+        assert!(
+            may(
+                &admin,
+                false,
+                &create(UserAccess::Organization, true, false),
+                None
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -248,16 +299,17 @@ mod tests {
             role: Role::EndUser,
         };
         for act in [DirectoryAct::ChangeEmail, DirectoryAct::ChangePassword] {
-            assert!(may(&agent, &act, Some(customer)).is_err(), "{act:?}");
+            assert!(may(&agent, false, &act, Some(customer)).is_err(), "{act:?}");
             let me = viewer(9, Role::EndUser, TicketScope::Global);
-            assert!(may(&me, &act, Some(customer)).is_ok(), "{act:?}");
+            assert!(may(&me, false, &act, Some(customer)).is_ok(), "{act:?}");
             let admin = viewer(2, Role::Admin, TicketScope::Global);
-            assert!(may(&admin, &act, Some(customer)).is_ok(), "{act:?}");
+            assert!(may(&admin, false, &act, Some(customer)).is_ok(), "{act:?}");
         }
-        assert!(may(&agent, &DirectoryAct::Rename, Some(customer)).is_ok());
+        assert!(may(&agent, false, &DirectoryAct::Rename, Some(customer)).is_ok());
         assert!(
             may(
                 &agent,
+                false,
                 &DirectoryAct::ChangeAccess(UserAccess::Organization),
                 Some(customer)
             )
@@ -266,11 +318,44 @@ mod tests {
         assert!(
             may(
                 &agent,
+                false,
                 &DirectoryAct::ChangeAccess(UserAccess::Requested),
                 Some(customer)
             )
             .is_ok()
         );
-        assert!(may(&agent, &DirectoryAct::ChangeMembership, Some(customer)).is_err());
+        assert!(
+            may(
+                &agent,
+                false,
+                &DirectoryAct::ChangeMembership,
+                Some(customer)
+            )
+            .is_err()
+        );
+        // An agent an admin trusts with memberships may add them and grant access.
+        assert!(
+            may(
+                &agent,
+                true,
+                &DirectoryAct::ChangeMembership,
+                Some(customer)
+            )
+            .is_ok()
+        );
+        assert!(
+            may(
+                &agent,
+                true,
+                &DirectoryAct::ChangeAccess(UserAccess::Organization),
+                Some(customer)
+            )
+            .is_ok()
+        );
+        let me = Target {
+            id: UserId(1),
+            role: Role::Agent,
+        };
+        assert!(may(&agent, true, &DirectoryAct::ChangePermissions, Some(me)).is_err());
     }
 }

@@ -29,6 +29,8 @@ pub struct User {
     pub suspended: bool,
     /// Whether a password is set.
     pub has_password: bool,
+    /// Agents: an admin let them manage organization memberships and access.
+    pub manages_memberships: bool,
     /// End users: the organizations they belong to, ascending.
     pub organization_ids: Vec<OrganizationId>,
     /// End users: the default organization.
@@ -51,13 +53,14 @@ struct UserRow {
     access: String,
     suspended: i64,
     has_password: i64,
+    manages_memberships: i64,
     default_organization_id: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
 const USER_COLUMNS: &str = "id, name, email, role, ticket_scope, access, suspended, \
-     CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, \
+     CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, manages_memberships, \
      default_organization_id, created_at, updated_at";
 
 impl UserRow {
@@ -71,6 +74,7 @@ impl UserRow {
             access: word(&self.access)?,
             suspended: self.suspended != 0,
             has_password: self.has_password != 0,
+            manages_memberships: self.manages_memberships != 0,
             organization_ids: Vec::new(),
             default_organization_id: self.default_organization_id.map(OrganizationId),
             group_ids: Vec::new(),
@@ -299,6 +303,8 @@ pub struct UserUpdate {
     pub password_hash: Option<String>,
     /// New default organization (`Some(None)` clears it).
     pub default_organization_id: Option<Option<OrganizationId>>,
+    /// Grant or withdraw the membership permission (agents).
+    pub manages_memberships: Option<bool>,
 }
 
 /// Applies an update to a user.
@@ -307,6 +313,9 @@ pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) 
     q.push_bind(now);
     if let Some(v) = &u.name {
         q.push(", name = ").push_bind(v.clone());
+    }
+    if let Some(v) = u.manages_memberships {
+        q.push(", manages_memberships = ").push_bind(i64::from(v));
     }
     if let Some(v) = &u.email {
         q.push(", email = ").push_bind(v.clone());

@@ -546,7 +546,71 @@ async fn look_alike_addresses_are_refused_and_search_confirms_no_one_elses(app: 
     );
 }
 
+async fn an_agent_an_admin_trusts_manages_memberships_and_it_is_audited(app: TestApp) {
+    let (admin, org, agent) = acme(&app).await;
+    let customer = app.end_user(&[], UserAccess::Requested).await;
+    let member = format!("/organizations/{org}/members/{}", customer.id);
+    assert_eq!(
+        app.put(&agent.token, &member).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Agents cannot give themselves the permission; admins can give it.
+    let own = app
+        .patch(
+            &agent.token,
+            &format!("/users/{}", agent.id),
+            json!({"manages_memberships": true}),
+        )
+        .await;
+    assert_eq!(own.error_fields(), vec!["manages_memberships"]);
+    let granted = app
+        .patch(
+            &admin.token,
+            &format!("/users/{}", agent.id),
+            json!({"manages_memberships": true}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    assert_eq!(granted.body["manages_memberships"], true);
+    // Now the agent adds the customer, grants access, and creates one with both.
+    assert_eq!(app.put(&agent.token, &member).await.status, StatusCode::OK);
+    let access = app
+        .patch(
+            &agent.token,
+            &format!("/users/{}", customer.id),
+            json!({"access": "organization"}),
+        )
+        .await;
+    assert_eq!(access.status, StatusCode::OK, "{}", access.body);
+    let created = app
+        .post(&agent.token, "/users", json!({"name": "Dana", "email": "dana@acme.example", "organization_ids": [org], "access": "organization"}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let by_agent = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE actor_id = {} AND action IN ('membership_added', 'updated', 'created') AND entity_type = 'user'",
+            agent.id
+        ))
+        .await;
+    assert_eq!(
+        by_agent, 3,
+        "each act is in the audit trail under the agent's name"
+    );
+    // Withdrawn, the permission is gone at once.
+    app.patch(
+        &admin.token,
+        &format!("/users/{}", agent.id),
+        json!({"manages_memberships": false}),
+    )
+    .await;
+    assert_eq!(
+        app.delete(&agent.token, &member).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 on_both_databases!(
+    an_agent_an_admin_trusts_manages_memberships_and_it_is_audited,
     look_alike_addresses_are_refused_and_search_confirms_no_one_elses,
     tokens_are_listed_revoked_and_expire,
     a_session_unused_for_the_idle_period_ends,
