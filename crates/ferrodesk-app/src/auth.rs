@@ -6,7 +6,9 @@ use ferrodesk_core::{Channel, UserId};
 use ferrodesk_store::directory;
 use sha2::{Digest, Sha256};
 
-use crate::dto::{LoginIn, TokenIn, TokenInfoOut, TokenOut, rfc3339};
+use crate::dto::{
+    LoginIn, RecoveryCodesOut, TokenIn, TokenInfoOut, TokenOut, TwoFactorSetupOut, rfc3339,
+};
 use crate::{App, AppError, Principal, Result};
 
 /// A fresh random secret, as 64 hex characters.
@@ -139,6 +141,31 @@ fn token_info(t: directory::TokenRecord) -> TokenInfoOut {
     }
 }
 
+/// The outcome of the second factor of a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecondFactor {
+    /// The account has none.
+    NotNeeded,
+    /// A good code (now used up).
+    Good,
+    /// No code given.
+    Missing,
+    /// A wrong or used code.
+    Wrong,
+}
+
+/// Ten recovery codes like `k3f9-x2m7`, and their stored hashes.
+fn recovery_codes() -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..10)
+        .map(|_| {
+            let s = new_secret();
+            format!("{}-{}", &s[..4], &s[4..8])
+        })
+        .collect();
+    let hashes = codes.iter().map(|c| secret_hash(c)).collect();
+    (codes, hashes)
+}
+
 /// Failed sign-ins in a row that lock an account.
 pub const LOCKOUT_AFTER: i64 = 5;
 /// How long a lockout lasts.
@@ -193,6 +220,16 @@ impl App {
             })
             .await?;
         let account = found.as_ref().map(|(u, _, _)| u.id);
+        // The second factor, for an account that has it: a missing code only asks for it; a
+        // wrong one counts as a failed sign-in.
+        let second = match &user {
+            Some(u) if ok => self.second_factor(u.id, input.code.as_deref()).await?,
+            _ => SecondFactor::NotNeeded,
+        };
+        if second == SecondFactor::Missing {
+            return Err(AppError::TwoFactorRequired);
+        }
+        let ok = ok && second != SecondFactor::Wrong;
         let Some(user) = user.filter(|_| ok) else {
             if let Some(id) = account {
                 let failures = self.count_login_failure(id, now).await?;
@@ -229,6 +266,155 @@ impl App {
             max_age_secs: ttl,
             user_id: user.id,
         })
+    }
+
+    /// Checks (and uses up) the second factor of `user` for a sign-in or a new token.
+    async fn second_factor(&self, user: UserId, code: Option<&str>) -> Result<SecondFactor> {
+        let enabled = {
+            let mut c = self.store().read().await?;
+            directory::two_factor(&mut c, user).await?.enabled
+        };
+        if !enabled {
+            return Ok(SecondFactor::NotNeeded);
+        }
+        let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Ok(SecondFactor::Missing);
+        };
+        // Its own transaction, outside a request's idempotency key: a used code stays used
+        // even if what it was for fails afterwards.
+        let mut tx = self.store().begin_unscoped().await?;
+        let mut tf = directory::two_factor(&mut tx, user).await?;
+        let secret = tf
+            .secret
+            .as_deref()
+            .and_then(|s| hex::decode(s).ok())
+            .unwrap_or_default();
+        let now_secs = self.now().div_euclid(1_000_000);
+        let good = if let Some(step) =
+            ferrodesk_core::totp::verify(&secret, code, now_secs, tf.last_step)
+        {
+            tf.last_step = Some(step);
+            true
+        } else {
+            let hash = secret_hash(&code.to_lowercase());
+            let before = tf.recovery.len();
+            tf.recovery.retain(|h| *h != hash);
+            tf.recovery.len() < before
+        };
+        if !good {
+            return Ok(SecondFactor::Wrong);
+        }
+        directory::set_two_factor(&mut tx, user, &tf).await?;
+        tx.commit()
+            .await
+            .map_err(ferrodesk_store::StoreError::from)?;
+        Ok(SecondFactor::Good)
+    }
+
+    /// Starts two-factor set-up for the caller: a new secret to add to an authenticator app.
+    pub async fn two_factor_setup(&self, p: &Principal) -> Result<TwoFactorSetupOut> {
+        let mut bytes = [0u8; 20];
+        getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+        let mut tx = self.store().begin().await?;
+        let mut tf = directory::two_factor(&mut tx, p.user.id).await?;
+        if tf.enabled {
+            return Err(AppError::Conflict {
+                code: "two_factor_enabled",
+                message: "two-factor sign-in is already on; turn it off first to change the app"
+                    .into(),
+            });
+        }
+        tf.secret = Some(hex::encode(bytes));
+        directory::set_two_factor(&mut tx, p.user.id, &tf).await?;
+        crate::directory::commit(tx).await?;
+        Ok(TwoFactorSetupOut {
+            secret: ferrodesk_core::totp::base32(&bytes),
+            otpauth_uri: ferrodesk_core::totp::otpauth_uri("Ferrodesk", &p.user.email, &bytes),
+        })
+    }
+
+    /// Turns two-factor sign-in on once the caller proves the app works (a current code).
+    pub async fn two_factor_enable(&self, p: &Principal, code: &str) -> Result<RecoveryCodesOut> {
+        let mut tx = self.store().begin().await?;
+        let mut tf = directory::two_factor(&mut tx, p.user.id).await?;
+        let secret = match (&tf.secret, tf.enabled) {
+            (_, true) => {
+                return Err(AppError::Conflict {
+                    code: "two_factor_enabled",
+                    message: "two-factor sign-in is already on".into(),
+                });
+            }
+            (Some(s), false) => hex::decode(s).unwrap_or_default(),
+            (None, false) => {
+                return Err(AppError::Conflict {
+                    code: "two_factor_not_set_up",
+                    message: "start with POST /api/v1/me/two-factor".into(),
+                });
+            }
+        };
+        let now_secs = self.now().div_euclid(1_000_000);
+        let Some(step) = ferrodesk_core::totp::verify(&secret, code, now_secs, None) else {
+            return Err(AppError::invalid(
+                "code",
+                "wrong_code",
+                "that is not the app's current code; check the phone's clock",
+            ));
+        };
+        let (codes, hashes) = recovery_codes();
+        tf.enabled = true;
+        tf.last_step = Some(step);
+        tf.recovery = hashes;
+        directory::set_two_factor(&mut tx, p.user.id, &tf).await?;
+        self.audit(
+            &mut tx,
+            crate::Actor::from(p),
+            ("user", p.user.id.0),
+            "two_factor_enabled",
+            Vec::new(),
+            None,
+        )
+        .await?;
+        crate::directory::commit(tx).await?;
+        Ok(RecoveryCodesOut {
+            recovery_codes: codes,
+        })
+    }
+
+    /// Turns two-factor sign-in off: the caller's own with a current (or recovery) code, or an
+    /// admin's for anyone (a lost phone).
+    pub async fn two_factor_disable(
+        &self,
+        p: &Principal,
+        user: UserId,
+        code: Option<&str>,
+    ) -> Result<()> {
+        if user != p.user.id {
+            p.require_admin()?;
+        } else if matches!(
+            self.second_factor(user, code).await?,
+            SecondFactor::Missing | SecondFactor::Wrong
+        ) {
+            return Err(AppError::invalid(
+                "code",
+                "wrong_code",
+                "turning two-factor sign-in off needs a current code or a recovery code",
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        directory::get_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        directory::set_two_factor(&mut tx, user, &directory::TwoFactor::default()).await?;
+        self.audit(
+            &mut tx,
+            crate::Actor::from(p),
+            ("user", user.0),
+            "two_factor_disabled",
+            Vec::new(),
+            None,
+        )
+        .await?;
+        crate::directory::commit(tx).await
     }
 
     /// Records a failed sign-in of an existing account; gives the failures in a row.
@@ -467,6 +653,17 @@ impl App {
                 ));
             }
         };
+        match self.second_factor(p.user.id, input.code.as_deref()).await? {
+            SecondFactor::Missing => return Err(AppError::TwoFactorRequired),
+            SecondFactor::Wrong => {
+                return Err(AppError::invalid(
+                    "code",
+                    "wrong_code",
+                    "that code is wrong or already used",
+                ));
+            }
+            SecondFactor::Good | SecondFactor::NotNeeded => {}
+        }
         self.issue_token_until(p.user.id, &name, crate::Actor::from(p), expires_at)
             .await
     }

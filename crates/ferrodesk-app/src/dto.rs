@@ -50,6 +50,33 @@ pub struct LoginIn {
     pub email: String,
     /// Password.
     pub password: String,
+    /// With two-factor sign-in: the 6-digit code of the authenticator app, or a recovery code.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// A two-factor set-up in progress: add the secret to an authenticator app, then confirm a code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorSetupOut {
+    /// The shared secret, base32 (for typing in).
+    pub secret: String,
+    /// The `otpauth://` link (for a QR code).
+    pub otpauth_uri: String,
+}
+
+/// A code from the authenticator app (or a recovery code).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TwoFactorCodeIn {
+    /// The code.
+    pub code: String,
+}
+
+/// Two-factor sign-in is on: the recovery codes, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesOut {
+    /// Each works once, in place of an app code.
+    pub recovery_codes: Vec<String>,
 }
 
 /// A request for an API token.
@@ -62,6 +89,9 @@ pub struct TokenIn {
     /// Days until the token stops working (1 to 3650); none: until revoked.
     #[serde(default)]
     pub expires_in_days: Option<i64>,
+    /// With two-factor sign-in: a current code (or a recovery code).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// An API token as its owner sees it: never the secret.

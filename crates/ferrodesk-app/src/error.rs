@@ -40,6 +40,9 @@ pub enum AppError {
         /// The current version.
         current: i64,
     },
+    /// The password was right; two-factor sign-in also needs a code.
+    #[error("enter the code of your authenticator app (or a recovery code)")]
+    TwoFactorRequired,
     /// Too many failed sign-ins: the account is locked for a while.
     #[error("too many failed sign-ins; try again in {retry_after_secs} s or ask an admin")]
     Locked {

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod kinds;
 pub mod policy;
 pub mod rules;
+pub mod totp;
 pub mod validate;
 
 pub use ids::*;

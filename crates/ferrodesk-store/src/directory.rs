@@ -960,6 +960,54 @@ pub async fn end_sessions_of(c: &mut Conn, user: UserId) -> Result<()> {
     Ok(())
 }
 
+/// A user's second factor.
+#[derive(Debug, Clone, Default)]
+pub struct TwoFactor {
+    /// The TOTP secret (hex), set up or confirmed.
+    pub secret: Option<String>,
+    /// Whether sign-in asks for a code.
+    pub enabled: bool,
+    /// The last step a code was accepted for.
+    pub last_step: Option<i64>,
+    /// SHA-256 (hex) of each unused recovery code.
+    pub recovery: Vec<String>,
+}
+
+/// Reads a user's second factor.
+pub async fn two_factor(c: &mut Conn, user: UserId) -> Result<TwoFactor> {
+    let row: Option<(Option<String>, i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = $1",
+    )
+    .bind(user.0)
+    .fetch_optional(c)
+    .await?;
+    Ok(match row {
+        None => TwoFactor::default(),
+        Some((secret, enabled, last_step, recovery)) => TwoFactor {
+            secret,
+            enabled: enabled != 0,
+            last_step,
+            recovery: from_json(&recovery)?,
+        },
+    })
+}
+
+/// Writes a user's second factor.
+pub async fn set_two_factor(c: &mut Conn, user: UserId, t: &TwoFactor) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET totp_secret = $1, totp_enabled = $2, totp_last_step = $3, \
+         recovery_codes = $4 WHERE id = $5",
+    )
+    .bind(&t.secret)
+    .bind(i64::from(t.enabled))
+    .bind(t.last_step)
+    .bind(to_json(&t.recovery))
+    .bind(user.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// An account's failed sign-ins in a row and the time its lockout ends, if any.
 pub async fn login_state(c: &mut Conn, user: UserId) -> Result<(i64, Option<Micros>)> {
     Ok(

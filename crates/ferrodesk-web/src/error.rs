@@ -111,6 +111,12 @@ impl IntoResponse for ApiError {
             AppError::Conflict { code, message } => {
                 problem(StatusCode::CONFLICT, code, message, vec![])
             }
+            AppError::TwoFactorRequired => problem(
+                StatusCode::UNAUTHORIZED,
+                "two_factor_required",
+                "the password is right; send `code`: the 6-digit code of your authenticator app, or a recovery code".into(),
+                vec![],
+            ),
             AppError::Locked { retry_after_secs } => {
                 let mut r = problem(
                     StatusCode::TOO_MANY_REQUESTS,

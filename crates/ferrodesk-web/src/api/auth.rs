@@ -5,7 +5,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrodesk_app::App;
-use ferrodesk_app::dto::{LoginIn, TokenIn, TokenInfoOut, TokenOut, UserOut};
+use ferrodesk_app::dto::{
+    LoginIn, RecoveryCodesOut, TokenIn, TokenInfoOut, TokenOut, TwoFactorCodeIn, TwoFactorSetupOut,
+    UserOut,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,6 +22,9 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(me))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(two_factor_setup))
+        .routes(routes!(two_factor_enable))
+        .routes(routes!(two_factor_disable))
 }
 
 /// Signs in with email and password; sets the session cookie used by the web app.
@@ -81,6 +87,42 @@ async fn logout(
     responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
 async fn me(State(app): State<App>, Auth(p): Auth) -> Json<UserOut> {
     Json(app.me(&p).await)
+}
+
+/// Starts two-factor sign-in for the caller: a new secret for an authenticator app. Nothing
+/// changes for sign-in until a code is confirmed (`/me/two-factor/enable`).
+#[utoipa::path(post, path = "/me/two-factor", tag = "auth",
+    responses((status = 201, body = TwoFactorSetupOut), (status = 409, body = Problem)))]
+async fn two_factor_setup(
+    State(app): State<App>,
+    Auth(p): Auth,
+) -> Result<(StatusCode, Json<TwoFactorSetupOut>), ApiError> {
+    Ok((StatusCode::CREATED, Json(app.two_factor_setup(&p).await?)))
+}
+
+/// Turns two-factor sign-in on with a current code of the app; answers the recovery codes,
+/// shown this once. From then on sign-in and new API tokens ask for a code.
+#[utoipa::path(post, path = "/me/two-factor/enable", tag = "auth", request_body = TwoFactorCodeIn,
+    responses((status = 200, body = RecoveryCodesOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn two_factor_enable(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(input): Body<TwoFactorCodeIn>,
+) -> Result<Json<RecoveryCodesOut>, ApiError> {
+    Ok(Json(app.two_factor_enable(&p, &input.code).await?))
+}
+
+/// Turns the caller's two-factor sign-in off, with a current code or a recovery code.
+#[utoipa::path(post, path = "/me/two-factor/disable", tag = "auth", request_body = TwoFactorCodeIn,
+    responses((status = 204), (status = 422, body = Problem)))]
+async fn two_factor_disable(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(input): Body<TwoFactorCodeIn>,
+) -> Result<StatusCode, ApiError> {
+    let me = p.user.id;
+    app.two_factor_disable(&p, me, Some(&input.code)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's API tokens: name, created, last used, expiry — never the secret.

@@ -24,6 +24,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(unlock_user))
         .routes(routes!(revoke_user_tokens))
+        .routes(routes!(reset_two_factor))
         .routes(routes!(list_organizations, create_organization))
         .routes(routes!(get_organization, update_organization))
         .routes(routes!(add_member, remove_member))
@@ -128,6 +129,19 @@ async fn unlock_user(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     app.unlock_user(&p, UserId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns a user's two-factor sign-in off (admins; audited): for a lost phone. The user signs
+/// in with the password alone and may set it up again.
+#[utoipa::path(delete, path = "/users/{id}/two-factor", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn reset_two_factor(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.two_factor_disable(&p, UserId(id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -90,6 +90,7 @@ async fn login(State(app): State<App>, req: Request) -> Result<Response, UiError
         return Err(UiError::Csrf);
     }
     let (email, password, next) = (field("email"), field("password"), field("next"));
+    let code = Some(field("code")).filter(|c| !c.trim().is_empty());
     if email.trim().is_empty() || password.is_empty() {
         return Ok(login_form(
             &next,
@@ -102,6 +103,7 @@ async fn login(State(app): State<App>, req: Request) -> Result<Response, UiError
         .login(LoginIn {
             email: email.trim().to_owned(),
             password,
+            code,
         })
         .await
     {
@@ -111,6 +113,17 @@ async fn login(State(app): State<App>, req: Request) -> Result<Response, UiError
                 &next,
                 &email,
                 Some("That email address and password do not match an account.".into()),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+        Err(AppError::TwoFactorRequired) => {
+            return Ok(login_form(
+                &next,
+                &email,
+                Some(
+                    "Two-factor sign-in is on for this account: enter your password again with the code of your authenticator app."
+                        .into(),
+                ),
                 StatusCode::UNAUTHORIZED,
             ));
         }

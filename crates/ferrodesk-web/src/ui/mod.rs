@@ -250,7 +250,9 @@ impl IntoResponse for UiError {
                         .collect::<Vec<_>>()
                         .join("; "),
                 ),
-                AppError::Unauthenticated => UiError::SignIn("/".into()).into_response(),
+                AppError::Unauthenticated | AppError::TwoFactorRequired => {
+                    UiError::SignIn("/".into()).into_response()
+                }
                 e @ AppError::Locked { .. } => {
                     error_page(StatusCode::TOO_MANY_REQUESTS, "Locked", e.to_string())
                 }

@@ -609,7 +609,111 @@ async fn an_agent_an_admin_trusts_manages_memberships_and_it_is_audited(app: Tes
     );
 }
 
+/// The current code of an authenticator app holding `secret` (base32).
+fn app_code(secret: &str, offset_secs: i64) -> String {
+    let key = ferrodesk_core::totp::base32_decode(secret).unwrap();
+    ferrodesk_core::totp::code_at(&key, jiff::Timestamp::now().as_second() + offset_secs)
+}
+
+async fn two_factor_sign_in_asks_for_a_code_once_it_is_on(app: TestApp) {
+    let admin = app.admin().await;
+    let (pat, email) = with_password(&app, user_in("Pat", Role::Agent)).await;
+    // Set up: a secret for the app; nothing changes until a code confirms it.
+    let setup = app.post(&pat.token, "/me/two-factor", json!({})).await;
+    assert_eq!(setup.status, StatusCode::CREATED, "{}", setup.body);
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    assert!(
+        setup.body["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Ferrodesk:")
+    );
+    assert_eq!(sign_in(&app, &email, PASSWORD).await.status, StatusCode::OK);
+    let wrong = app
+        .post(
+            &pat.token,
+            "/me/two-factor/enable",
+            json!({"code": "000000"}),
+        )
+        .await;
+    assert_eq!(wrong.error_fields(), vec!["code"]);
+    // A code from a step ago enables it (clock drift allowed), and gives recovery codes.
+    let on = app
+        .post(
+            &pat.token,
+            "/me/two-factor/enable",
+            json!({"code": app_code(&secret, -30)}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let recovery: Vec<String> = on.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    // The password alone is no longer enough, and says what is missing.
+    let asked = sign_in(&app, &email, PASSWORD).await;
+    assert_eq!(asked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(asked.body["code"], "two_factor_required");
+    assert!(asked.headers.get("set-cookie").is_none());
+    let with_code = |code: String| {
+        let email = email.clone();
+        let app = &app;
+        async move {
+            app.raw(
+                |c, url| {
+                    c.post(url)
+                        .json(&json!({"email": email, "password": PASSWORD, "code": code}))
+                },
+                "/auth/login",
+            )
+            .await
+        }
+    };
+    // The current code works once (replay refused); a recovery code works once.
+    let now_code = app_code(&secret, 0);
+    assert_eq!(with_code(now_code.clone()).await.status, StatusCode::OK);
+    assert_eq!(with_code(now_code).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(with_code(recovery[0].clone()).await.status, StatusCode::OK);
+    assert_eq!(
+        with_code(recovery[0].clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A new API token asks for a code too.
+    let token = app
+        .post(&pat.token, "/tokens", json!({"name": "laptop"}))
+        .await;
+    assert_eq!(token.body["code"], "two_factor_required");
+    let token = app
+        .post(
+            &pat.token,
+            "/tokens",
+            json!({"name": "laptop", "code": recovery[1]}),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::CREATED, "{}", token.body);
+    // An admin turns it off for a lost phone; audited both ways.
+    assert_eq!(
+        app.delete(&admin.token, &format!("/users/{}/two-factor", pat.id))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(sign_in(&app, &email, PASSWORD).await.status, StatusCode::OK);
+    let events = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE entity_id = {} AND action IN ('two_factor_enabled', 'two_factor_disabled')",
+            pat.id
+        ))
+        .await;
+    assert_eq!(events, 2);
+}
+
 on_both_databases!(
+    two_factor_sign_in_asks_for_a_code_once_it_is_on,
     an_agent_an_admin_trusts_manages_memberships_and_it_is_audited,
     look_alike_addresses_are_refused_and_search_confirms_no_one_elses,
     tokens_are_listed_revoked_and_expire,
