@@ -7,7 +7,8 @@ use ferrodesk_store::directory;
 use sha2::{Digest, Sha256};
 
 use crate::dto::{
-    LoginIn, RecoveryCodesOut, TokenIn, TokenInfoOut, TokenOut, TwoFactorSetupOut, rfc3339,
+    LoginIn, RecoveryCodesOut, TokenIn, TokenInfoOut, TokenOut, TwoFactorSetupOut,
+    TwoFactorStatusOut, rfc3339,
 };
 use crate::{App, AppError, Principal, Result};
 
@@ -311,6 +312,21 @@ impl App {
         Ok(SecondFactor::Good)
     }
 
+    /// Whether the caller's two-factor sign-in is on, and whether it is required of them.
+    pub async fn two_factor_status(&self, p: &Principal) -> Result<TwoFactorStatusOut> {
+        let mut c = self.store().read().await?;
+        let tf = directory::two_factor(&mut c, p.user.id).await?;
+        let required = p.is_staff()
+            && crate::settings::load(&mut c)
+                .await?
+                .require_two_factor_for_staff;
+        Ok(TwoFactorStatusOut {
+            enabled: tf.enabled,
+            recovery_codes_left: if tf.enabled { tf.recovery.len() } else { 0 },
+            required,
+        })
+    }
+
     /// Starts two-factor set-up for the caller: a new secret to add to an authenticator app.
     pub async fn two_factor_setup(&self, p: &Principal) -> Result<TwoFactorSetupOut> {
         let mut bytes = [0u8; 20];
@@ -390,6 +406,18 @@ impl App {
     ) -> Result<()> {
         if user != p.user.id {
             p.require_admin()?;
+        } else if p.is_staff() && {
+            let mut c = self.store().read().await?;
+            crate::settings::load(&mut c)
+                .await?
+                .require_two_factor_for_staff
+        } {
+            return Err(AppError::Conflict {
+                code: "two_factor_required_by_admin",
+                message: "an admin requires two-factor sign-in for agents and admins; to move it \
+                          to a new phone, ask an admin to reset it, then set it up again"
+                    .into(),
+            });
         } else if matches!(
             self.second_factor(user, code).await?,
             SecondFactor::Missing | SecondFactor::Wrong
@@ -627,11 +655,16 @@ impl App {
         if user.suspended {
             return Ok(None);
         }
+        let two_factor_due = matches!(
+            user.role,
+            ferrodesk_core::Role::Agent | ferrodesk_core::Role::Admin
+        ) && directory::two_factor_due(c, id).await?;
         Ok(Some(Principal {
             user,
             viewer,
             via,
             credential: None,
+            two_factor_due,
         }))
     }
 

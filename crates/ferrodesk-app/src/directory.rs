@@ -486,6 +486,7 @@ impl App {
             },
             via: ferrodesk_core::Channel::Cli,
             credential: None,
+            two_factor_due: false,
         }
     }
 

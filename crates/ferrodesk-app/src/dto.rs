@@ -64,6 +64,17 @@ pub struct TwoFactorSetupOut {
     pub otpauth_uri: String,
 }
 
+/// Where the caller's two-factor sign-in stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorStatusOut {
+    /// Sign-in and new API tokens ask for a code.
+    pub enabled: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: usize,
+    /// An admin requires it of agents and admins, and the caller is one.
+    pub required: bool,
+}
+
 /// A code from the authenticator app (or a recovery code).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -600,6 +611,9 @@ pub struct SettingsOut {
     pub public_base_url: String,
     /// The confirmation comment added by a sharing change (minijinja template).
     pub sharing_confirmation_template: String,
+    /// Whether agents and admins must use two-factor sign-in: those without it can only set
+    /// it up (or sign out) until they do.
+    pub require_two_factor_for_staff: bool,
 }
 
 /// Changes to the settings.
@@ -616,6 +630,10 @@ pub struct SettingsPatch {
     /// enabled, ticket_id, date, admin_name.
     #[serde(default)]
     pub sharing_confirmation_template: Option<String>,
+    /// Make two-factor sign-in mandatory for agents and admins (the admin turning it on must
+    /// use it already).
+    #[serde(default)]
+    pub require_two_factor_for_staff: Option<bool>,
 }
 
 // ---------------------------------------------------------------- sharing

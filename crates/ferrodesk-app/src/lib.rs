@@ -148,6 +148,9 @@ pub struct Principal {
     /// The stored hash of the session or API token this request came with (none for the
     /// command line): "every other session and token" spares it.
     pub credential: Option<String>,
+    /// Staff who must set up two-factor sign-in before anything else (an admin requires it
+    /// and they have not turned it on).
+    pub two_factor_due: bool,
 }
 
 impl Principal {

@@ -1,4 +1,5 @@
-//! Account settings: time zone, public base URL, the sharing confirmation template.
+//! Account settings: time zone, public base URL, the sharing confirmation template, whether
+//! staff must use two-factor sign-in.
 
 use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::validate::{FieldError, Problems};
@@ -21,8 +22,14 @@ pub(crate) async fn load(c: &mut Conn) -> Result<SettingsOut> {
             settings::get(c, "sharing_confirmation_template").await?,
             "",
         ),
+        require_two_factor_for_staff: settings::get(c, REQUIRE_TWO_FACTOR)
+            .await?
+            .is_some_and(|v| v == "true"),
     })
 }
+
+/// The settings key of [`SettingsOut::require_two_factor_for_staff`].
+pub(crate) const REQUIRE_TWO_FACTOR: &str = "require_two_factor_for_staff";
 
 /// Renders a template with `ctx` (user input goes only into the context).
 pub(crate) fn render(template: &str, ctx: minijinja::Value) -> std::result::Result<String, String> {
@@ -101,14 +108,31 @@ impl App {
                 writes.push(("sharing_confirmation_template", t.clone()));
             }
         }
+        if let Some(on) = patch.require_two_factor_for_staff {
+            writes.push((REQUIRE_TWO_FACTOR, on.to_string()));
+        }
         problems.finish().map_err(AppError::Invalid)?;
         let mut tx = self.store().begin().await?;
         let before = load(&mut tx).await?;
+        if patch.require_two_factor_for_staff == Some(true)
+            && !before.require_two_factor_for_staff
+            && !ferrodesk_store::directory::two_factor(&mut tx, p.user.id)
+                .await?
+                .enabled
+        {
+            return Err(AppError::invalid(
+                "require_two_factor_for_staff",
+                "two_factor_off_for_you",
+                "turn on two-factor sign-in for your own account first (Account → Two-factor sign-in)",
+            ));
+        }
+        let required_before = before.require_two_factor_for_staff.to_string();
         let mut changes = Vec::new();
         for (key, value) in &writes {
             let old = match *key {
                 "time_zone" => &before.time_zone,
                 "public_base_url" => &before.public_base_url,
+                REQUIRE_TWO_FACTOR => &required_before,
                 _ => &before.sharing_confirmation_template,
             };
             if old != value {

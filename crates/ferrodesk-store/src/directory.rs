@@ -992,6 +992,19 @@ pub async fn two_factor(c: &mut Conn, user: UserId) -> Result<TwoFactor> {
     })
 }
 
+/// Whether an admin requires two-factor sign-in of staff and `user` has not turned it on (the
+/// caller knows `user` is staff): one query, asked on each request of a staff member.
+pub async fn two_factor_due(c: &mut Conn, user: UserId) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM settings s JOIN users u ON u.id = $1 \
+         WHERE s.key = 'require_two_factor_for_staff' AND s.value = 'true' AND u.totp_enabled = 0",
+    )
+    .bind(user.0)
+    .fetch_one(c)
+    .await?;
+    Ok(n > 0)
+}
+
 /// Writes a user's second factor.
 pub async fn set_two_factor(c: &mut Conn, user: UserId, t: &TwoFactor) -> Result<()> {
     sqlx::query(

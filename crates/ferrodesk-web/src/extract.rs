@@ -65,6 +65,31 @@ pub async fn session_cookie(app: &App, secret: &str, max_age_secs: i64) -> Strin
     )
 }
 
+/// What staff who must still set up two-factor sign-in may call: who they are, the set-up
+/// itself, and sign-out.
+const TWO_FACTOR_SETUP_PATHS: &[&str] = &[
+    "/me",
+    "/me/two-factor",
+    "/me/two-factor/enable",
+    "/auth/logout",
+];
+
+/// Lets through a principal who has no two-factor set-up due, or a call that sets it up.
+fn two_factor_gate(parts: &Parts, p: Principal) -> Result<Auth, ApiError> {
+    let path = parts.uri.path();
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    if p.two_factor_due && !TWO_FACTOR_SETUP_PATHS.contains(&path) {
+        return Err(AppError::forbidden(
+            "two_factor_setup_required",
+            "an admin requires two-factor sign-in for agents and admins: set it up first \
+             (POST /api/v1/me/two-factor, then /api/v1/me/two-factor/enable; in the web app: \
+             Account)",
+        )
+        .into());
+    }
+    Ok(Auth(p))
+}
+
 impl FromRequestParts<App> for Auth {
     type Rejection = ApiError;
 
@@ -77,7 +102,7 @@ impl FromRequestParts<App> for Auth {
                 .map(str::trim)
                 .ok_or(AppError::Unauthenticated)?;
             return match app.principal_from_token(token).await? {
-                Some(p) => Ok(Auth(p)),
+                Some(p) => two_factor_gate(parts, p),
                 None => Err(AppError::Unauthenticated.into()),
             };
         }
@@ -88,7 +113,7 @@ impl FromRequestParts<App> for Auth {
                 return Err(AppError::forbidden("csrf", "cross-site request refused").into());
             }
             if let Some(p) = app.principal_from_session(&secret).await? {
-                return Ok(Auth(p));
+                return two_factor_gate(parts, p);
             }
         }
         Err(AppError::Unauthenticated.into())

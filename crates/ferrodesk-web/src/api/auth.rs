@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use ferrodesk_app::App;
 use ferrodesk_app::dto::{
     LoginIn, RecoveryCodesOut, TokenIn, TokenInfoOut, TokenOut, TwoFactorCodeIn, TwoFactorSetupOut,
-    UserOut,
+    TwoFactorStatusOut, UserOut,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,7 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(me))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
-        .routes(routes!(two_factor_setup))
+        .routes(routes!(two_factor_status, two_factor_setup))
         .routes(routes!(two_factor_enable))
         .routes(routes!(two_factor_disable))
 }
@@ -89,6 +89,17 @@ async fn me(State(app): State<App>, Auth(p): Auth) -> Json<UserOut> {
     Json(app.me(&p).await)
 }
 
+/// Whether the caller's two-factor sign-in is on, how many recovery codes are left, and
+/// whether an admin requires it of them.
+#[utoipa::path(get, path = "/me/two-factor", tag = "auth",
+    responses((status = 200, body = TwoFactorStatusOut), (status = 401, body = Problem)))]
+async fn two_factor_status(
+    State(app): State<App>,
+    Auth(p): Auth,
+) -> Result<Json<TwoFactorStatusOut>, ApiError> {
+    Ok(Json(app.two_factor_status(&p).await?))
+}
+
 /// Starts two-factor sign-in for the caller: a new secret for an authenticator app. Nothing
 /// changes for sign-in until a code is confirmed (`/me/two-factor/enable`).
 #[utoipa::path(post, path = "/me/two-factor", tag = "auth",
@@ -112,9 +123,10 @@ async fn two_factor_enable(
     Ok(Json(app.two_factor_enable(&p, &input.code).await?))
 }
 
-/// Turns the caller's two-factor sign-in off, with a current code or a recovery code.
+/// Turns the caller's two-factor sign-in off, with a current code or a recovery code (not
+/// while an admin requires it of agents and admins: 409).
 #[utoipa::path(post, path = "/me/two-factor/disable", tag = "auth", request_body = TwoFactorCodeIn,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn two_factor_disable(
     State(app): State<App>,
     Auth(p): Auth,

@@ -407,6 +407,9 @@ struct SettingsForm {
     time_zone: String,
     public_base_url: String,
     sharing_confirmation_template: String,
+    /// The checkbox (`on` when ticked; absent from the form when not).
+    #[serde(default)]
+    require_two_factor_for_staff: String,
 }
 
 #[derive(Template)]
@@ -434,6 +437,11 @@ async fn settings(
             time_zone: cur.time_zone,
             public_base_url: cur.public_base_url,
             sharing_confirmation_template: cur.sharing_confirmation_template,
+            require_two_factor_for_staff: if cur.require_two_factor_for_staff {
+                "on".into()
+            } else {
+                String::new()
+            },
         },
         errors: Errors::new(),
     }))
@@ -448,6 +456,7 @@ async fn save_settings(
         time_zone: Some(form.time_zone.trim().to_owned()),
         public_base_url: Some(form.public_base_url.trim().to_owned()),
         sharing_confirmation_template: Some(form.sharing_confirmation_template.clone()),
+        require_two_factor_for_staff: Some(form.require_two_factor_for_staff == "on"),
     };
     let errors = match app.update_settings(&s.p, patch).await {
         Ok(_) => return Ok(Redirect::to("/admin/settings?done=settings").into_response()),

@@ -8,6 +8,7 @@
 //! Every form POST carries a CSRF token derived from the session secret
 //! ([`csrf_token`]); a POST without the right token is refused with 403.
 
+mod account;
 mod admin;
 mod admin_orgs;
 mod agent;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<App> {
         .route("/static/htmx.min.js", get(htmx_js))
         .route("/static/app.css", get(app_css))
         .merge(auth::routes())
+        .merge(account::routes())
         .merge(agent::routes())
         .merge(org::routes())
         .merge(admin::routes())
@@ -106,6 +108,14 @@ impl FromRequestParts<App> for Session {
         let next = parts.uri.to_string();
         let secret = cookie(parts, SESSION_COOKIE).ok_or(UiError::SignIn(next.clone()))?;
         match app.principal_from_session(&secret).await? {
+            // Staff whom an admin requires to use two-factor sign-in set it up first.
+            Some(p)
+                if p.two_factor_due
+                    && !parts.uri.path().starts_with(account::TWO_FACTOR_PAGE)
+                    && parts.uri.path() != "/logout" =>
+            {
+                Err(UiError::TwoFactorSetup)
+            }
             Some(p) => Ok(Session {
                 p,
                 csrf: csrf_token(&secret),
@@ -161,6 +171,8 @@ pub(crate) enum UiError {
     Csrf,
     /// The body was not a form.
     BadForm,
+    /// An admin requires two-factor sign-in and this person has not set it up: go there.
+    TwoFactorSetup,
     /// A use case said no.
     App(AppError),
 }
@@ -210,6 +222,7 @@ impl IntoResponse for UiError {
                 );
                 Redirect::to(&to).into_response()
             }
+            UiError::TwoFactorSetup => Redirect::to(account::TWO_FACTOR_PAGE).into_response(),
             UiError::Csrf => error_page(
                 StatusCode::FORBIDDEN,
                 "Form refused",

@@ -712,7 +712,122 @@ async fn two_factor_sign_in_asks_for_a_code_once_it_is_on(app: TestApp) {
     assert_eq!(events, 2);
 }
 
+/// Turns on two-factor sign-in for `user` through the API; gives its secret.
+async fn turn_on_two_factor(app: &TestApp, token: &str) -> String {
+    let setup = app.post(token, "/me/two-factor", json!({})).await;
+    assert_eq!(setup.status, StatusCode::CREATED, "{}", setup.body);
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    let on = app
+        .post(
+            token,
+            "/me/two-factor/enable",
+            json!({"code": app_code(&secret, 0)}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    secret
+}
+
+async fn required_two_factor_confines_staff_to_setting_it_up(app: TestApp) {
+    let admin = app.admin().await;
+    let agent = app.agent(TicketScope::Global, &[]).await;
+    let customer = app.end_user(&[], UserAccess::Requested).await;
+    // An admin who does not use it cannot require it of others.
+    let refused = app
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"require_two_factor_for_staff": true}),
+        )
+        .await;
+    assert_eq!(refused.error_fields(), vec!["require_two_factor_for_staff"]);
+    assert_eq!(
+        app.get(&agent.token, "/tickets").await.status,
+        StatusCode::OK
+    );
+    turn_on_two_factor(&app, &admin.token).await;
+    let on = app
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"require_two_factor_for_staff": true}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert_eq!(on.body["require_two_factor_for_staff"], true);
+
+    // The agent without it may only see who they are, set it up, or sign out.
+    let blocked = app.get(&agent.token, "/tickets").await;
+    assert_eq!(blocked.status, StatusCode::FORBIDDEN);
+    assert_eq!(blocked.body["code"], "two_factor_setup_required");
+    assert_eq!(
+        app.post(&agent.token, "/tokens", json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get(&agent.token, "/me").await.status, StatusCode::OK);
+    let status = app.get(&agent.token, "/me/two-factor").await;
+    assert_eq!(status.body["enabled"], false);
+    assert_eq!(status.body["required"], true);
+    // Customers and admins who use it are not affected.
+    assert_eq!(
+        app.get(&customer.token, "/tickets").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&admin.token, "/tickets").await.status,
+        StatusCode::OK
+    );
+
+    // Once set up, the agent works again, and cannot turn it off while it is required.
+    let secret = turn_on_two_factor(&app, &agent.token).await;
+    assert_eq!(
+        app.get(&agent.token, "/tickets").await.status,
+        StatusCode::OK
+    );
+    let off = app
+        .post(
+            &agent.token,
+            "/me/two-factor/disable",
+            json!({"code": app_code(&secret, 30)}),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::CONFLICT, "{}", off.body);
+    assert_eq!(off.body["code"], "two_factor_required_by_admin");
+    // An admin's reset (lost phone) sends the agent back to set-up.
+    assert_eq!(
+        app.delete(&admin.token, &format!("/users/{}/two-factor", agent.id))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&agent.token, "/tickets").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Lifting the requirement frees the agent; both changes are in the audit trail.
+    let lifted = app
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"require_two_factor_for_staff": false}),
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::OK, "{}", lifted.body);
+    assert_eq!(
+        app.get(&agent.token, "/tickets").await.status,
+        StatusCode::OK
+    );
+    let events = app
+        .scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE entity_type = 'settings' \
+             AND changes LIKE '%require_two_factor_for_staff%'",
+        )
+        .await;
+    assert_eq!(events, 2);
+}
+
 on_both_databases!(
+    required_two_factor_confines_staff_to_setting_it_up,
     two_factor_sign_in_asks_for_a_code_once_it_is_on,
     an_agent_an_admin_trusts_manages_memberships_and_it_is_audited,
     look_alike_addresses_are_refused_and_search_confirms_no_one_elses,

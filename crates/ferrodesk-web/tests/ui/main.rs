@@ -1863,7 +1863,94 @@ async fn the_ticket_list_sorts_through_views(app: TestApp) {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
+/// The value of the element with `id` (its text up to the next tag).
+fn text_of(body: &str, id: &str) -> String {
+    let at = body
+        .find(&format!("id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[at + id.len() + 6..];
+    rest[..rest.find('<').unwrap()].to_owned()
+}
+
+async fn staff_required_to_use_two_factor_sign_in_set_it_up_before_anything_else(app: TestApp) {
+    let admin = app.admin().await;
+    let a = agent(&app, TicketScope::Global).await;
+    // The admin uses it, then requires it (API; the settings form posts the same patch).
+    let setup = app.post(&admin.token, "/me/two-factor", json!({})).await;
+    let key = ferrodesk_core::totp::base32_decode(setup.body["secret"].as_str().unwrap()).unwrap();
+    let code = ferrodesk_core::totp::code_at(&key, jiff::Timestamp::now().as_second());
+    assert_eq!(
+        app.post(&admin.token, "/me/two-factor/enable", json!({"code": code}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let on = app
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"require_two_factor_for_staff": true}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    // Every page sends the agent to the set-up page, which says why.
+    let list = b.get("/agent/tickets").await;
+    assert_eq!(list.status, StatusCode::SEE_OTHER);
+    assert_eq!(list.location.as_deref(), Some("/account/two-factor"));
+    let page = b.get("/account/two-factor").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("An admin requires two-factor sign-in"));
+    let setup = b
+        .post("/account/two-factor/setup", &[("_csrf", &page.csrf())])
+        .await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let secret = text_of(&setup.body, "two-factor-secret");
+    // A wrong code shows why, with the same key to try again.
+    let wrong = b
+        .post(
+            "/account/two-factor/enable",
+            &[
+                ("_csrf", &setup.csrf()),
+                ("code", "000000"),
+                ("secret", &secret),
+                ("otpauth_uri", "otpauth://totp/x"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("current code"));
+    assert_eq!(text_of(&wrong.body, "two-factor-secret"), secret);
+    let key = ferrodesk_core::totp::base32_decode(&secret).unwrap();
+    let code = ferrodesk_core::totp::code_at(&key, jiff::Timestamp::now().as_second());
+    let done = b
+        .post(
+            "/account/two-factor/enable",
+            &[
+                ("_csrf", &wrong.csrf()),
+                ("code", &code),
+                ("secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body.matches("<li><code>").count(), 10);
+    // Now the workspace opens, and the account page says it is on and cannot be turned off.
+    assert_eq!(b.get("/agent/tickets").await.status, StatusCode::OK);
+    let account = b.get("/account/two-factor").await;
+    assert!(
+        account
+            .body
+            .contains("Two-factor sign-in is <strong>on</strong>")
+    );
+    assert!(account.body.contains("cannot be turned off here"));
+    assert!(!account.body.contains("Turn off two-factor sign-in"));
+}
+
 on_both_databases!(
+    staff_required_to_use_two_factor_sign_in_set_it_up_before_anything_else,
     search_shows_each_person_only_what_the_policy_lets_them_match,
     the_ticket_list_sorts_through_views,
     the_organization_editor_creates_edits_blocks_and_changes_members,
