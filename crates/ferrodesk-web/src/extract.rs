@@ -210,6 +210,15 @@ impl<T: DeserializeOwned> FromRequest<App> for Body<T> {
             })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(de) {
+            // Every request body is a JSON object: serde also reads a struct from an array of
+            // its fields in order (`[null, null]`), which no client means.
+            Ok(_) if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') => {
+                Err(InputRejection::Invalid(FieldError::new(
+                    "body",
+                    "not_an_object",
+                    "the body must be a JSON object ({…})",
+                )))
+            }
             Ok(v) => Ok(Body(v)),
             Err(e) => {
                 let path = e.path().to_string();
@@ -241,10 +250,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
             Ok(q) => Ok(Params(q.0)),
             Err(e) => {
                 let text = e.body_text();
-                let msg = text
-                    .trim_start_matches("Failed to deserialize query string: ")
-                    .to_owned();
-                Err(InputRejection::Invalid(field_error(String::new(), msg)))
+                let msg = text.trim_start_matches("Failed to deserialize query string: ");
+                // axum names the parameter first (`limit: invalid digit …`).
+                let (path, msg) = match msg.split_once(": ") {
+                    Some((p, m))
+                        if !p.is_empty()
+                            && p.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)) =>
+                    {
+                        (p.to_owned(), m.to_owned())
+                    }
+                    _ => (String::new(), msg.to_owned()),
+                };
+                Err(InputRejection::Invalid(field_error(path, msg)))
             }
         }
     }

@@ -76,6 +76,10 @@ const ERROR_ANSWERS: &[(&str, &str)] = &[
     ("429", "rate limited or account locked; see `Retry-After`"),
 ];
 
+/// Bodies whose type serves both create and change: (create path, schema, required fields).
+const REQUIRED_TO_CREATE: &[(&str, &str, &[&str])] =
+    &[("/api/v1/organizations", "OrganizationIn", &["name"])];
+
 /// Completes the generated document: every operation lists the error answers it can give, and
 /// every error answer is `application/problem+json` (the media type it is sent with).
 pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
@@ -88,6 +92,35 @@ pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         );
         RefOr::T(r)
     };
+    // A body type shared by create (POST) and change (PATCH): the create operation gets a copy
+    // that lists what creating requires, so the document says what the server checks.
+    for (path, schema, required) in REQUIRED_TO_CREATE {
+        let components = doc.components.get_or_insert_with(Default::default);
+        let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(base))) =
+            components.schemas.get(*schema)
+        else {
+            continue;
+        };
+        let mut new = base.clone();
+        new.required = required.iter().map(|r| (*r).to_owned()).collect();
+        let name = format!("New{}", schema.trim_end_matches("In"));
+        components
+            .schemas
+            .insert(name.clone(), RefOr::T(new.into()));
+        if let Some(RefOr::T(body)) = doc
+            .paths
+            .paths
+            .get_mut(*path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+        {
+            for content in body.content.values_mut() {
+                if let RefOr::T(content) = content {
+                    content.schema = Some(RefOr::Ref(Ref::from_schema_name(&name)));
+                }
+            }
+        }
+    }
     for item in doc.paths.paths.values_mut() {
         let ops = [
             &mut item.get,

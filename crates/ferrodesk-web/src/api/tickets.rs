@@ -27,54 +27,72 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_events))
 }
 
-/// Ticket list filters (combined with AND) and paging.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct TicketParams {
-    /// Status id.
-    status_id: Option<i64>,
-    /// Requester.
-    requester_id: Option<i64>,
-    /// Organization.
-    organization_id: Option<i64>,
-    /// Group (agents).
-    group_id: Option<i64>,
-    /// Assignee.
-    assignee_id: Option<i64>,
-    /// Internal group (agents).
-    internal_group_id: Option<i64>,
-    /// Internal agent (agents).
-    internal_agent_id: Option<i64>,
-    /// Group or internal group (agents).
-    any_group_id: Option<i64>,
-    /// Assignee or internal agent (agents).
-    any_agent_id: Option<i64>,
-    /// Tickets this user is copied (CC) on.
-    cc_id: Option<i64>,
-    /// Page size, 1 to 100 (default 25).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+/// Declares a query-parameter struct with the ticket filters (combined with AND) and the
+/// extra fields given, and its [`TicketFilter`].
+macro_rules! ticket_filter_params {
+    ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            /// Status id.
+            status_id: Option<i64>,
+            /// Requester.
+            requester_id: Option<i64>,
+            /// Organization.
+            organization_id: Option<i64>,
+            /// Group (agents).
+            group_id: Option<i64>,
+            /// Assignee.
+            assignee_id: Option<i64>,
+            /// Internal group (agents).
+            internal_group_id: Option<i64>,
+            /// Internal agent (agents).
+            internal_agent_id: Option<i64>,
+            /// Group or internal group (agents).
+            any_group_id: Option<i64>,
+            /// Assignee or internal agent (agents).
+            any_agent_id: Option<i64>,
+            /// Tickets this user is copied (CC) on.
+            cc_id: Option<i64>,
+            $($extra)*
+        }
+
+        impl $name {
+            fn filter(&self) -> TicketFilter {
+                TicketFilter {
+                    status_id: self.status_id.map(StatusId),
+                    requester_id: self.requester_id.map(UserId),
+                    organization_id: self.organization_id.map(OrganizationId),
+                    group_id: self.group_id.map(GroupId),
+                    assignee_id: self.assignee_id.map(UserId),
+                    internal_group_id: self.internal_group_id.map(GroupId),
+                    internal_agent_id: self.internal_agent_id.map(UserId),
+                    any_group_id: self.any_group_id.map(GroupId),
+                    any_agent_id: self.any_agent_id.map(UserId),
+                    cc_id: self.cc_id.map(UserId),
+                }
+            }
+        }
+    };
 }
 
-impl TicketParams {
-    fn filter(&self) -> TicketFilter {
-        TicketFilter {
-            status_id: self.status_id.map(StatusId),
-            requester_id: self.requester_id.map(UserId),
-            organization_id: self.organization_id.map(OrganizationId),
-            group_id: self.group_id.map(GroupId),
-            assignee_id: self.assignee_id.map(UserId),
-            internal_group_id: self.internal_group_id.map(GroupId),
-            internal_agent_id: self.internal_agent_id.map(UserId),
-            any_group_id: self.any_group_id.map(GroupId),
-            any_agent_id: self.any_agent_id.map(UserId),
-            cc_id: self.cc_id.map(UserId),
-        }
+ticket_filter_params!(
+    /// Ticket list filters (combined with AND) and paging.
+    TicketParams {
+        /// Page size, 1 to 100 (default 25).
+        #[param(minimum = 1, maximum = 100)]
+        limit: Option<i64>,
+        /// The `next_cursor` of the previous page.
+        cursor: Option<String>,
     }
-}
+);
+
+ticket_filter_params!(
+    /// Ticket count filters (combined with AND); a count has no pages.
+    TicketCountParams {}
+);
 
 /// Paging parameters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,12 +130,12 @@ async fn list_tickets(
 }
 
 /// Counts the tickets the caller may see (same filters as the list).
-#[utoipa::path(get, path = "/tickets/count", tag = "tickets", params(TicketParams),
+#[utoipa::path(get, path = "/tickets/count", tag = "tickets", params(TicketCountParams),
     responses((status = 200, body = CountOut)))]
 async fn count_tickets(
     State(app): State<App>,
     Auth(p): Auth,
-    Params(q): Params<TicketParams>,
+    Params(q): Params<TicketCountParams>,
 ) -> Result<Json<CountOut>, ApiError> {
     Ok(Json(app.count_tickets(&p, q.filter()).await?))
 }

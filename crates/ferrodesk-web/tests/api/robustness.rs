@@ -342,6 +342,24 @@ async fn every_api_error_is_problem_json(app: TestApp) {
         );
         assert_eq!(a.body["status"], status, "{}", a.body);
     }
+    // A body is a JSON object: serde would read `[null, null]` as a change of nothing.
+    let before = app.get(&admin.token, "/settings").await.body;
+    let array = app
+        .raw(
+            |c, url| {
+                c.patch(url)
+                    .bearer_auth(&admin.token)
+                    .json(&json!([null, "Europe/Berlin"]))
+            },
+            "/settings",
+        )
+        .await;
+    assert_eq!(array.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(array.error_fields(), vec!["body"]);
+    assert_eq!(app.get(&admin.token, "/settings").await.body, before);
+    // A count has no pages: paging parameters are unknown there.
+    let paged = app.get(&admin.token, "/tickets/count?limit=0").await;
+    assert_eq!(paged.error_fields(), vec!["limit"], "{}", paged.body);
     let doc = app.get(&admin.token, "/openapi.json").await.body;
     let answers = &doc["paths"]["/api/v1/tickets/{id}"]["get"]["responses"];
     for code in ["400", "401", "404", "429"] {
