@@ -19,17 +19,17 @@ pub const SESSION_COOKIE: &str = "ferrodesk_session";
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
-/// Reads a cookie from the request headers.
+/// Reads a cookie from the request headers (parsed by the `cookie` crate, RFC 6265).
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 fn same_origin(parts: &Parts) -> bool {
@@ -59,10 +59,25 @@ pub async fn session_cookie(app: &App, secret: &str, max_age_secs: i64) -> Strin
         .public_base_url()
         .await
         .is_ok_and(|u| u.starts_with("https://"));
-    format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{}",
-        if secure { "; Secure" } else { "" }
-    )
+    cookie::Cookie::build((SESSION_COOKIE, secret.to_owned()))
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(secure)
+        .build()
+        .to_string()
+}
+
+/// What the browser should do with a named cookie: forget it (`Max-Age=0`) on `path`.
+pub fn expired_cookie(name: &'static str, path: &'static str) -> String {
+    cookie::Cookie::build((name, ""))
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .path(path)
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
 }
 
 /// What staff who must still set up two-factor sign-in may call: who they are, the set-up

@@ -75,10 +75,9 @@ async fn logout(
         app.logout(&secret).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("ferrodesk_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&crate::extract::expired_cookie(SESSION_COOKIE, "/")) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
     Ok(res)
 }
 

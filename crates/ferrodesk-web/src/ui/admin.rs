@@ -761,6 +761,8 @@ struct UserDraft {
     access: String,
     password: String,
     suspended: bool,
+    /// Agents: may manage organization memberships and access.
+    manages_memberships: bool,
     organizations: Vec<i64>,
     groups: Vec<i64>,
 }
@@ -776,6 +778,7 @@ const USER_FIELDS: &[&str] = &[
     "organization_ids",
     "group_ids",
     "suspended",
+    "manages_memberships",
 ];
 
 impl UserDraft {
@@ -798,6 +801,7 @@ impl UserDraft {
             access: get("access"),
             password: f.get("password").cloned().unwrap_or_default(),
             suspended: f.contains_key("suspended"),
+            manages_memberships: f.contains_key("manages_memberships"),
             organizations: ids("org_"),
             groups: ids("group_"),
         }
@@ -812,6 +816,7 @@ impl UserDraft {
             access: u.access.map(|a| a.to_string()).unwrap_or_default(),
             password: String::new(),
             suspended: u.suspended,
+            manages_memberships: u.manages_memberships.unwrap_or(false),
             organizations: u.organization_ids.clone(),
             groups: u.group_ids.clone(),
         }
@@ -884,6 +889,7 @@ impl UserDraft {
             access: if staff { None } else { self.access(errors) },
             suspended: Some(self.suspended),
             password: (!self.password.is_empty()).then(|| self.password.clone()),
+            manages_memberships: (role == Role::Agent).then_some(self.manages_memberships),
             ..Default::default()
         }
     }
@@ -1163,7 +1169,9 @@ async fn save_user(
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     let role = app.get_user(&s.p, UserId(id)).await?.role;
-    let draft = UserDraft::from_form(&form);
+    let mut draft = UserDraft::from_form(&form);
+    // The edit form shows no role field: the user's role decides which fields it has.
+    draft.role = role.to_string();
     let mut errors = Errors::new();
     let patch = draft.patch(role, &mut errors);
     if errors.is_empty() {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::view::Layout;
 use super::{Post, UiError, form_pairs, html_status, same_secret};
-use crate::extract::cookie;
+use crate::extract::{SESSION_COOKIE, cookie, expired_cookie};
 
 /// The cookie holding the sign-in form's token.
 const LOGIN_CSRF_COOKIE: &str = "ferrodesk_login_csrf";
@@ -62,8 +62,13 @@ fn login_form(next: &str, email: &str, error: Option<String>, status: StatusCode
             error,
         },
     );
-    let c =
-        format!("{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/login; Max-Age=3600");
+    let c = cookie::Cookie::build((LOGIN_CSRF_COOKIE, token))
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .path("/login")
+        .max_age(cookie::time::Duration::hours(1))
+        .build()
+        .to_string();
     if let Ok(v) = HeaderValue::from_str(&c) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -143,12 +148,9 @@ async fn login(State(app): State<App>, req: Request) -> Result<Response, UiError
     if let Ok(v) = HeaderValue::from_str(&session) {
         h.append(header::SET_COOKIE, v);
     }
-    h.append(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "ferrodesk_login_csrf=; HttpOnly; SameSite=Lax; Path=/login; Max-Age=0",
-        ),
-    );
+    if let Ok(v) = HeaderValue::from_str(&expired_cookie(LOGIN_CSRF_COOKIE, "/login")) {
+        h.append(header::SET_COOKIE, v);
+    }
     Ok(res)
 }
 
@@ -159,9 +161,8 @@ struct Empty {}
 async fn logout(State(app): State<App>, post: Post<Empty>) -> Result<Response, UiError> {
     app.logout(&post.s.secret).await?;
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("ferrodesk_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&expired_cookie(SESSION_COOKIE, "/")) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
     Ok(res)
 }

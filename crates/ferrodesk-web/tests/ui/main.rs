@@ -1546,11 +1546,18 @@ async fn the_user_editor_creates_edits_suspends_and_deletes(app: TestApp) {
                 ("email", "eve.brown@example.com"),
                 ("ticket_scope", "assigned"),
                 ("suspended", "on"),
+                ("manages_memberships", "on"),
             ],
         )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
     let u = app.get(&admin.token, &format!("/users/{eve}")).await;
+    assert_eq!(u.body["manages_memberships"], true);
+    let page = b.get(&format!("/admin/users/{eve}")).await;
+    assert!(
+        page.body
+            .contains(r#"id="manages_memberships" name="manages_memberships" value="on" checked"#)
+    );
     assert_eq!(u.body["name"], "Eve Brown");
     assert_eq!(u.body["email"], "eve.brown@example.com");
     assert_eq!(u.body["ticket_scope"], "assigned");
