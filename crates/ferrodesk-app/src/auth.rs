@@ -649,16 +649,22 @@ impl App {
         id: UserId,
         via: Channel,
     ) -> Result<Option<Principal>> {
-        let Some((user, viewer)) = directory::user_and_viewer(c, id).await? else {
+        let Some(directory::SignedIn {
+            user,
+            viewer,
+            two_factor_off_but_required,
+        }) = directory::signed_in(c, id).await?
+        else {
             return Ok(None);
         };
         if user.suspended {
             return Ok(None);
         }
-        let two_factor_due = matches!(
-            user.role,
-            ferrodesk_core::Role::Agent | ferrodesk_core::Role::Admin
-        ) && directory::two_factor_due(c, id).await?;
+        let two_factor_due = two_factor_off_but_required
+            && matches!(
+                user.role,
+                ferrodesk_core::Role::Agent | ferrodesk_core::Role::Admin
+            );
         Ok(Some(Principal {
             user,
             viewer,

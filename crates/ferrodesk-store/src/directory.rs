@@ -358,31 +358,78 @@ pub async fn load_viewer(c: &mut Conn, id: UserId) -> Result<Option<Viewer>> {
     }
 }
 
-/// A user and their policy facts in three queries (user, groups, organizations with their
-/// sharing): what every authenticated request needs.
-pub async fn user_and_viewer(c: &mut Conn, id: UserId) -> Result<Option<(User, Viewer)>> {
-    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+/// Who is signed in: the user, their policy facts, and whether an admin requires two-factor
+/// sign-in that they have not set up.
+pub struct SignedIn {
+    /// The user (with groups and organizations).
+    pub user: User,
+    /// The policy's view of them.
+    pub viewer: Viewer,
+    /// Staff-wide two-factor is required and this user has it off (meaningful for staff).
+    pub two_factor_off_but_required: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct SignedInRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    totp_enabled: i64,
+    require_two_factor: Option<String>,
+}
+
+/// A user and their policy facts in two queries (the user with the one setting that concerns
+/// their sign-in; their groups and organizations with sharing, in one): what every
+/// authenticated request needs.
+pub async fn signed_in(c: &mut Conn, id: UserId) -> Result<Option<SignedIn>> {
+    let row: Option<SignedInRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS}, totp_enabled, \
+         (SELECT value FROM settings WHERE key = 'require_two_factor_for_staff') \
+         AS require_two_factor FROM users WHERE id = $1"
     )))
     .bind(id.0)
     .fetch_optional(&mut *c)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut user = row.into_user()?;
-    let groups: Vec<i64> = sqlx::query_scalar(
-        "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
+    let two_factor_off_but_required =
+        row.totp_enabled == 0 && row.require_two_factor.as_deref() == Some("true");
+    let mut user = row.user.into_user()?;
+    // Groups (kind 0) and organizations with their sharing (kind 1), in one round trip.
+    let links: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
+         WHERE user_id = $1 \
+         UNION ALL SELECT CAST(1 AS BIGINT), o.id, o.sharing FROM organization_members m \
+         JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
+         ORDER BY 1, 2",
     )
     .bind(id.0)
     .fetch_all(&mut *c)
     .await?;
-    user.group_ids = groups.into_iter().map(GroupId).collect();
-    let viewer = viewer_of(c, &user).await?;
-    user.organization_ids = viewer
-        .memberships
-        .iter()
-        .map(|m| m.organization_id)
-        .collect();
-    Ok(Some((user, viewer)))
+    let mut memberships = Vec::new();
+    for (kind, link, sharing) in links {
+        if kind == 0 {
+            user.group_ids.push(GroupId(link));
+        } else {
+            user.organization_ids.push(OrganizationId(link));
+            memberships.push(Membership {
+                organization_id: OrganizationId(link),
+                sharing: word(&sharing)?,
+            });
+        }
+    }
+    let viewer = Viewer {
+        user_id: user.id,
+        role: user.role,
+        ticket_scope: user.ticket_scope,
+        group_ids: user.group_ids.clone(),
+        access: user.access,
+        memberships,
+        suspended: user.suspended,
+    };
+    Ok(Some(SignedIn {
+        user,
+        viewer,
+        two_factor_off_but_required,
+    }))
 }
 
 /// The policy facts of a user already read: one query for their organizations' sharing.
@@ -990,19 +1037,6 @@ pub async fn two_factor(c: &mut Conn, user: UserId) -> Result<TwoFactor> {
             recovery: from_json(&recovery)?,
         },
     })
-}
-
-/// Whether an admin requires two-factor sign-in of staff and `user` has not turned it on (the
-/// caller knows `user` is staff): one query, asked on each request of a staff member.
-pub async fn two_factor_due(c: &mut Conn, user: UserId) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM settings s JOIN users u ON u.id = $1 \
-         WHERE s.key = 'require_two_factor_for_staff' AND s.value = 'true' AND u.totp_enabled = 0",
-    )
-    .bind(user.0)
-    .fetch_one(c)
-    .await?;
-    Ok(n > 0)
 }
 
 /// Writes a user's second factor.
