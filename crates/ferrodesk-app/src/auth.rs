@@ -167,6 +167,25 @@ fn recovery_codes() -> (Vec<String>, Vec<String>) {
     (codes, hashes)
 }
 
+/// The principal of a signed-in user (None when suspended).
+fn principal_of(s: directory::SignedIn, via: Channel) -> Option<Principal> {
+    if s.user.suspended {
+        return None;
+    }
+    let two_factor_due = s.two_factor_off_but_required
+        && matches!(
+            s.user.role,
+            ferrodesk_core::Role::Agent | ferrodesk_core::Role::Admin
+        );
+    Some(Principal {
+        user: s.user,
+        viewer: s.viewer,
+        via,
+        credential: None,
+        two_factor_due,
+    })
+}
+
 /// Failed sign-ins in a row that lock an account.
 pub const LOCKOUT_AFTER: i64 = 5;
 /// How long a lockout lasts.
@@ -534,17 +553,18 @@ impl App {
     pub async fn principal_from_session(&self, secret: &str) -> Result<Option<Principal>> {
         let now = self.now();
         let hash = secret_hash(secret);
-        let (principal, seen) = {
-            let mut c = self.store().read().await?;
-            match directory::session_user(&mut c, &hash, now, self.idle_micros()).await? {
-                Some((id, seen)) => (self.principal(&mut c, id, Channel::Web).await?, seen),
-                None => return Ok(None),
-            }
+        let who = directory::Who::Session {
+            hash: &hash,
+            now,
+            idle: self.idle_micros(),
         };
-        if principal.is_some() && now - seen > TOUCH_EVERY_MICROS {
+        let Some((principal, seen)) = self.signed_in(who, Channel::Web).await? else {
+            return Ok(None);
+        };
+        if now - seen.unwrap_or(0) > TOUCH_EVERY_MICROS {
             self.mark_used(true, &hash, now).await?;
         }
-        Ok(principal.map(|p| p.with_credential(hash)))
+        Ok(Some(principal.with_credential(hash)))
     }
 
     /// The principal of a bearer token, if it is valid (not expired) and its user not
@@ -552,17 +572,27 @@ impl App {
     pub async fn principal_from_token(&self, secret: &str) -> Result<Option<Principal>> {
         let now = self.now();
         let hash = secret_hash(secret);
-        let (principal, used) = {
-            let mut c = self.store().read().await?;
-            match directory::token_user(&mut c, &hash, now).await? {
-                Some((id, used)) => (self.principal(&mut c, id, Channel::Api).await?, used),
-                None => return Ok(None),
-            }
+        let who = directory::Who::Token { hash: &hash, now };
+        let Some((principal, used)) = self.signed_in(who, Channel::Api).await? else {
+            return Ok(None);
         };
-        if principal.is_some() && used.is_none_or(|u| now - u > TOUCH_EVERY_MICROS) {
+        if used.is_none_or(|u| now - u > TOUCH_EVERY_MICROS) {
             self.mark_used(false, &hash, now).await?;
         }
-        Ok(principal.map(|p| p.with_credential(hash)))
+        Ok(Some(principal.with_credential(hash)))
+    }
+
+    /// The principal a credential names, and when the credential was last marked used.
+    async fn signed_in(
+        &self,
+        who: directory::Who<'_>,
+        via: Channel,
+    ) -> Result<Option<(Principal, Option<i64>)>> {
+        let mut c = self.store().read().await?;
+        Ok(directory::signed_in(&mut c, who).await?.and_then(|s| {
+            let used = s.credential_used;
+            principal_of(s, via).map(|p| (p, used))
+        }))
     }
 
     /// Marks a session or token as used, in its own transaction (no part of the request's
@@ -649,29 +679,9 @@ impl App {
         id: UserId,
         via: Channel,
     ) -> Result<Option<Principal>> {
-        let Some(directory::SignedIn {
-            user,
-            viewer,
-            two_factor_off_but_required,
-        }) = directory::signed_in(c, id).await?
-        else {
-            return Ok(None);
-        };
-        if user.suspended {
-            return Ok(None);
-        }
-        let two_factor_due = two_factor_off_but_required
-            && matches!(
-                user.role,
-                ferrodesk_core::Role::Agent | ferrodesk_core::Role::Admin
-            );
-        Ok(Some(Principal {
-            user,
-            viewer,
-            via,
-            credential: None,
-            two_factor_due,
-        }))
+        Ok(directory::signed_in(c, directory::Who::User(id))
+            .await?
+            .and_then(|s| principal_of(s, via)))
     }
 
     /// Creates an API token for the caller.

@@ -367,6 +367,32 @@ pub struct SignedIn {
     pub viewer: Viewer,
     /// Staff-wide two-factor is required and this user has it off (meaningful for staff).
     pub two_factor_off_but_required: bool,
+    /// When the session or token they came with was last marked used (sessions: seen).
+    pub credential_used: Option<Micros>,
+}
+
+/// How a request names its user.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// By id (the command line, a sign-in that just happened).
+    User(UserId),
+    /// A live session (not past `expires_at`, seen within `idle` before `now`) of a user who
+    /// is not suspended.
+    Session {
+        /// SHA-256 of the cookie's secret.
+        hash: &'a str,
+        /// Now.
+        now: Micros,
+        /// The idle period.
+        idle: Micros,
+    },
+    /// A valid (unexpired) API token of a user who is not suspended.
+    Token {
+        /// SHA-256 of the token's secret.
+        hash: &'a str,
+        /// Now.
+        now: Micros,
+    },
 }
 
 #[derive(sqlx::FromRow)]
@@ -375,24 +401,60 @@ struct SignedInRow {
     user: UserRow,
     totp_enabled: i64,
     require_two_factor: Option<String>,
+    credential_used: Option<i64>,
 }
 
-/// A user and their policy facts in two queries (the user with the one setting that concerns
-/// their sign-in; their groups and organizations with sharing, in one): what every
-/// authenticated request needs.
-pub async fn signed_in(c: &mut Conn, id: UserId) -> Result<Option<SignedIn>> {
-    let row: Option<SignedInRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+/// A user and their policy facts in two queries (the user with their credential and the one
+/// setting that concerns their sign-in; their groups and organizations with sharing, in one):
+/// what every authenticated request needs.
+pub async fn signed_in(c: &mut Conn, who: Who<'_>) -> Result<Option<SignedIn>> {
+    let select = format!(
         "SELECT {USER_COLUMNS}, totp_enabled, \
          (SELECT value FROM settings WHERE key = 'require_two_factor_for_staff') \
-         AS require_two_factor FROM users WHERE id = $1"
-    )))
-    .bind(id.0)
-    .fetch_optional(&mut *c)
-    .await?;
+         AS require_two_factor"
+    );
+    let row: Option<SignedInRow> = match who {
+        Who::User(id) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{select}, CAST(NULL AS BIGINT) AS credential_used FROM users WHERE id = $1"
+            )))
+            .bind(id.0)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+        Who::Session { hash, now, idle } => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{select}, k.seen AS credential_used FROM users JOIN \
+                 (SELECT user_id AS holder, COALESCE(last_seen_at, created_at) AS seen \
+                  FROM sessions WHERE token_hash = $1 AND expires_at > $2 \
+                  AND COALESCE(last_seen_at, created_at) > $3) k ON k.holder = users.id \
+                 WHERE suspended = 0"
+            )))
+            .bind(hash)
+            .bind(now)
+            .bind(now - idle)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+        Who::Token { hash, now } => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{select}, k.used AS credential_used FROM users JOIN \
+                 (SELECT user_id AS holder, last_used_at AS used FROM api_tokens \
+                  WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)) k \
+                 ON k.holder = users.id WHERE suspended = 0"
+            )))
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+    };
     let Some(row) = row else { return Ok(None) };
     let two_factor_off_but_required =
         row.totp_enabled == 0 && row.require_two_factor.as_deref() == Some("true");
+    let credential_used = row.credential_used;
     let mut user = row.user.into_user()?;
+    let id = user.id;
     // Groups (kind 0) and organizations with their sharing (kind 1), in one round trip.
     let links: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
@@ -429,6 +491,7 @@ pub async fn signed_in(c: &mut Conn, id: UserId) -> Result<Option<SignedIn>> {
         user,
         viewer,
         two_factor_off_but_required,
+        credential_used,
     }))
 }
 
@@ -1133,24 +1196,6 @@ pub async fn insert_token(
     .bind(expires_at)
     .fetch_one(c)
     .await?)
-}
-
-/// The user of an API token that has not expired (suspended users' tokens do not work), and
-/// when the token was last marked as used.
-pub async fn token_user(
-    c: &mut Conn,
-    token_hash: &str,
-    now: Micros,
-) -> Result<Option<(UserId, Option<Micros>)>> {
-    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND u.suspended = 0 AND (t.expires_at IS NULL OR t.expires_at > $2)",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(c)
-    .await?;
-    Ok(row.map(|(u, used)| (UserId(u), used)))
 }
 
 /// Marks an API token as used now.
