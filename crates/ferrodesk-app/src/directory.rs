@@ -239,17 +239,17 @@ impl App {
         }
         let scope = ferrodesk_core::policy::list_scope(&p.viewer);
         for o in orgs {
-            let filter = ferrodesk_store::tickets::TicketFilter {
+            let filter = ferrodesk_store::scope::TicketFilter {
                 organization_id: Some(OrganizationId(*o)),
                 ..Default::default()
             };
-            let all = ferrodesk_store::tickets::count_tickets(
+            let all = ferrodesk_store::scope::count_tickets(
                 c,
                 &ferrodesk_core::policy::ListScope::All,
                 &filter,
             )
             .await?;
-            let seen = ferrodesk_store::tickets::count_tickets(c, &scope, &filter).await?;
+            let seen = ferrodesk_store::scope::count_tickets(c, &scope, &filter).await?;
             if seen != all {
                 return Ok(false);
             }

@@ -270,7 +270,7 @@ impl App {
         };
         let role = dir::user_roles(c, &[agent.0]).await?;
         if role.first().is_some_and(|(_, r)| *r != Role::EndUser) {
-            store::enqueue_job(
+            ferrodesk_store::jobs::enqueue_job(
                 c,
                 "notify",
                 &serde_json::json!({

@@ -700,7 +700,7 @@ impl App {
             }
         }
         for n in notifications {
-            tickets::enqueue_job(c, "notify", &json!({"template": "rule_notification", "rule_id": rule.id, "ticket_id": before.id.0, "notify": n}), self.now()).await?;
+            ferrodesk_store::jobs::enqueue_job(c, "notify", &json!({"template": "rule_notification", "rule_id": rule.id, "ticket_id": before.id.0, "notify": n}), self.now()).await?;
         }
         Ok((run, produced))
     }

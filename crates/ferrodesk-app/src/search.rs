@@ -5,8 +5,8 @@ use ferrodesk_core::policy;
 use ferrodesk_core::validate::FieldError;
 use ferrodesk_core::{GroupId, OrganizationId, StatusId, UserId};
 use ferrodesk_store::directory as dir;
+use ferrodesk_store::scope::TicketFilter;
 use ferrodesk_store::search::{self as store, TextQuery};
-use ferrodesk_store::tickets::TicketFilter;
 
 use crate::directory::page_size;
 use crate::dto::{Page, TicketOut};
@@ -108,7 +108,7 @@ impl App {
         c: &mut ferrodesk_store::Conn,
         p: &Principal,
         filters: &[(String, String)],
-    ) -> Result<(TicketFilter, Vec<ferrodesk_store::tickets::Pred>)> {
+    ) -> Result<(TicketFilter, Vec<ferrodesk_store::view_query::Pred>)> {
         let mut f = TicketFilter::default();
         let mut extra = Vec::new();
         let statuses = dir::list_statuses(c).await?;
@@ -133,16 +133,18 @@ impl App {
                         Some(s) => f.status_id = Some(s.id),
                         None => {
                             match ferrodesk_core::StatusCategory::parse(&value.to_lowercase()) {
-                                Ok(cat) => extra.push(ferrodesk_store::tickets::Pred::Category {
-                                    values: vec![cat.as_str().into()],
-                                    negate: false,
-                                }),
+                                Ok(cat) => {
+                                    extra.push(ferrodesk_store::view_query::Pred::Category {
+                                        values: vec![cat.as_str().into()],
+                                        negate: false,
+                                    })
+                                }
                                 Err(_) => f.status_id = Some(StatusId(-1)),
                             }
                         }
                     }
                 }
-                "priority" => extra.push(ferrodesk_store::tickets::Pred::Priority {
+                "priority" => extra.push(ferrodesk_store::view_query::Pred::Priority {
                     values: vec![value.to_lowercase()],
                     negate: false,
                 }),
@@ -159,8 +161,8 @@ impl App {
                     let id = match value.to_lowercase().as_str() {
                         "me" => Some(p.user.id),
                         "none" if key == "assignee" => {
-                            extra.push(ferrodesk_store::tickets::Pred::Ids {
-                                col: ferrodesk_store::tickets::IdColumn::Assignee,
+                            extra.push(ferrodesk_store::view_query::Pred::Ids {
+                                col: ferrodesk_store::scope::IdColumn::Assignee,
                                 ids: vec![],
                                 or_null: true,
                                 negate: false,
@@ -192,7 +194,7 @@ impl App {
                             .unwrap_or(OrganizationId(-1)),
                     );
                 }
-                _ => extra.push(ferrodesk_store::tickets::Pred::Tag {
+                _ => extra.push(ferrodesk_store::view_query::Pred::Tag {
                     tag: value.to_lowercase(),
                     negate: false,
                 }),

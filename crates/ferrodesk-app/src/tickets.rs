@@ -10,7 +10,8 @@ use ferrodesk_core::{
     TicketId, UserId,
 };
 use ferrodesk_store::directory::{self as dir, Status};
-use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket, TicketFilter};
+use ferrodesk_store::scope::{self, TicketFilter};
+use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket};
 use ferrodesk_store::{Conn, StoreError};
 
 use crate::directory::{commit, cursor, page, page_size};
@@ -477,7 +478,7 @@ impl App {
         let filter = self.filter_for(p, filter)?;
         let scope = policy::list_scope(&p.viewer);
         let mut c = self.store().read().await?;
-        let tickets = store::list_tickets(&mut c, &scope, &filter, before, limit + 1).await?;
+        let tickets = scope::list_tickets(&mut c, &scope, &filter, before, limit + 1).await?;
         let statuses = dir::list_statuses(&mut c).await?;
         Ok(page(
             tickets,
@@ -493,7 +494,7 @@ impl App {
         let scope = policy::list_scope(&p.viewer);
         let mut c = self.store().read().await?;
         Ok(CountOut {
-            count: store::count_tickets(&mut c, &scope, &filter).await?,
+            count: scope::count_tickets(&mut c, &scope, &filter).await?,
         })
     }
 

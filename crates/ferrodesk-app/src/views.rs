@@ -6,7 +6,8 @@ use ferrodesk_core::rules::{Condition, Conditions};
 use ferrodesk_core::validate::{self, FieldError, Problems};
 use ferrodesk_core::{Priority, Role, StatusCategory};
 use ferrodesk_store::directory as dir;
-use ferrodesk_store::tickets::{self as tickets, IdColumn, Pred, ViewQuery};
+use ferrodesk_store::scope::IdColumn;
+use ferrodesk_store::view_query::{self, Pred, ViewQuery};
 use ferrodesk_store::views::{self as store, StoredView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -73,7 +74,7 @@ fn compile(
     path: &str,
     c: &Condition,
     statuses: &[dir::Status],
-    fields: &[tickets::CustomField],
+    fields: &[ferrodesk_store::tickets::CustomField],
     now: i64,
 ) -> std::result::Result<Pred, FieldError> {
     let bad_op = |ops: &str| {
@@ -289,7 +290,7 @@ impl App {
         d: &Definition,
     ) -> Result<ViewQuery> {
         let statuses = dir::list_statuses(c).await?;
-        let fields = tickets::custom_fields(c).await?;
+        let fields = ferrodesk_store::tickets::custom_fields(c).await?;
         let now = self.now();
         let mut problems = Problems::default();
         let mut q = ViewQuery {
@@ -593,7 +594,7 @@ impl App {
         let d = parse(&v)?;
         let q = self.compile_view(&mut c, p, &d).await?;
         let scope = policy::list_scope(&p.viewer);
-        let mut rows = tickets::view_page(&mut c, &scope, &q, after, limit + 1).await?;
+        let mut rows = view_query::view_page(&mut c, &scope, &q, after, limit + 1).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = if more {
@@ -631,7 +632,7 @@ impl App {
             out.push(ViewCountOut {
                 view_id: v.id,
                 name: v.name,
-                count: tickets::view_count(&mut c, &scope, &q).await?,
+                count: view_query::view_count(&mut c, &scope, &q).await?,
             });
         }
         Ok(out)

@@ -9,12 +9,16 @@
 pub mod audit;
 pub mod directory;
 pub mod idempotency;
+pub mod jobs;
 pub mod rules;
+pub mod scope;
 pub mod search;
 pub mod sharing;
 mod sql;
+mod ticket_rows;
 pub mod tickets;
 pub mod transfer;
+pub mod view_query;
 pub mod views;
 
 use std::str::FromStr;

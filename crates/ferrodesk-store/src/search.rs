@@ -7,8 +7,9 @@ use ferrodesk_core::policy::ListScope;
 
 use sqlx::AssertSqlSafe;
 
+use crate::scope::{TicketFilter, push_filter_public, push_scope};
 use crate::sql::Sql;
-use crate::tickets::{TICKET_COLUMNS, Ticket, TicketFilter, push_filter_public, push_scope};
+use crate::ticket_rows::{TICKET_COLUMNS, Ticket};
 use crate::{Conn, Result};
 
 fn is_postgres(c: &Conn) -> bool {
@@ -274,7 +275,7 @@ pub async fn search(
     c: &mut Conn,
     scope: &ListScope,
     filter: &TicketFilter,
-    extra: &[crate::tickets::Pred],
+    extra: &[crate::view_query::Pred],
     text: &TextQuery,
     public_only: bool,
     offset: i64,
@@ -284,7 +285,7 @@ pub async fn search(
     let narrow = |q: &mut Sql| {
         push_scope(q, scope, !pg);
         push_filter_public(q, filter);
-        crate::tickets::push_preds(q, extra);
+        crate::view_query::push_preds(q, extra);
     };
     if text.is_empty() {
         let mut q = Sql::new(format!(
@@ -295,7 +296,7 @@ pub async fn search(
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
-        return crate::tickets::fetch_tickets(c, q).await;
+        return crate::ticket_rows::fetch_tickets(c, q).await;
     }
     // Every word and phrase must occur in the ticket (no operators: `or` is a word, on both
     // databases). Two branches find the tickets: (a) a short ticket's whole text is one
@@ -382,5 +383,5 @@ pub async fn search(
         .push(format!(
             ") k JOIN tickets t ON t.id = k.id ORDER BY k.r {dir}, t.id DESC"
         ));
-    crate::tickets::fetch_tickets(c, q).await
+    crate::ticket_rows::fetch_tickets(c, q).await
 }

@@ -9,7 +9,7 @@ use ferrodesk_app::dto::{
     CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut, TicketPatch,
 };
 use ferrodesk_core::{GroupId, OrganizationId, StatusId, TicketId, UserId};
-use ferrodesk_store::tickets::TicketFilter;
+use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

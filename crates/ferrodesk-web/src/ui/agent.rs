@@ -13,7 +13,7 @@ use ferrodesk_app::dto::{
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{GroupId, OrganizationId, Priority, Role, StatusId, TicketId, UserId};
 use ferrodesk_store::directory::UserFilter;
-use ferrodesk_store::tickets::TicketFilter;
+use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::view::{Directory, Layout, Opt, OptGroup, when};

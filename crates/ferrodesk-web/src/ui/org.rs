@@ -19,7 +19,7 @@ use ferrodesk_app::{App, AppError};
 use ferrodesk_core::validate::FieldError;
 use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserId};
 use ferrodesk_store::directory::UserFilter;
-use ferrodesk_store::tickets::TicketFilter;
+use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::agent::all_comments;

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use ferrodesk_app::App;
 use ferrodesk_app::dto::{CommentIn, TicketIn, TicketOut};
 use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
-use ferrodesk_store::tickets::TicketFilter;
+use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::view::{Layout, Opt, when};
