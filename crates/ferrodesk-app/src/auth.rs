@@ -520,12 +520,15 @@ impl App {
     /// Ends a session.
     pub async fn logout(&self, secret: &str) -> Result<()> {
         let hash = secret_hash(secret);
-        let user = {
-            let mut c = self.store().read().await?;
-            directory::session_user(&mut c, &hash, self.now(), self.idle_micros())
-                .await?
-                .map(|(u, _)| u)
+        let who = directory::Who::Session {
+            hash: &hash,
+            now: self.now(),
+            idle: self.idle_micros(),
         };
+        let user = self
+            .signed_in(who, Channel::Web)
+            .await?
+            .map(|(p, _)| p.user.id);
         let mut tx = self.store().begin().await?;
         directory::delete_session(&mut tx, &hash).await?;
         if let Some(id) = user {

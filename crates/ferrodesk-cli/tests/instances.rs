@@ -7,8 +7,8 @@ mod common;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{NO_RATE_LIMITS, free_port, serve};
-use ferrodesk_testkit::{Backend, fresh_database};
+use common::{NO_RATE_LIMITS, demo_database, free_port, serve};
+use ferrodesk_testkit::Backend;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
@@ -30,25 +30,7 @@ async fn call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_three_instances_on_one_database_behave_as_one() {
-    let db = fresh_database(Backend::Postgres).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args(["--database-url", &db, "demo"])
-        .env("FERRODESK_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let token = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args([
-            "--database-url",
-            &db,
-            "token",
-            "create",
-            "--email",
-            "admin@example.com",
-        ])
-        .output()
-        .unwrap();
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let (db, token) = demo_database(Backend::Postgres).await;
     let instances = [
         serve(&db, free_port(), &[], NO_RATE_LIMITS).await,
         serve(&db, free_port(), &[], NO_RATE_LIMITS).await,

@@ -17,8 +17,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{NO_RATE_LIMITS, ferrodesk, free_port, ok, serve};
-use ferrodesk_testkit::{Backend, fresh_database};
+use common::{NO_RATE_LIMITS, demo_database, free_port, serve};
+use ferrodesk_testkit::Backend;
 
 async fn schemathesis_finds_no_failure(backend: Backend) {
     let st = std::env::var("FERRODESK_SCHEMATHESIS").unwrap_or_else(|_| {
@@ -27,14 +27,7 @@ async fn schemathesis_finds_no_failure(backend: Backend) {
              from PyPI into target/tools and sets it"
         )
     });
-    let db = fresh_database(backend).await;
-    ok(&ferrodesk(&db, &["demo"]));
-    let token = ok(&ferrodesk(
-        &db,
-        &["token", "create", "--email", "admin@example.com"],
-    ))
-    .trim()
-    .to_owned();
+    let (db, token) = demo_database(backend).await;
     let server = serve(&db, free_port(), &[], NO_RATE_LIMITS).await;
     let scratch = std::env::temp_dir().join(format!("ferrodesk-schemathesis-{backend:?}"));
     std::fs::create_dir_all(&scratch).unwrap();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{NO_RATE_LIMITS, Server, ferrodesk, free_port, ok};
+use common::{NO_RATE_LIMITS, Server, demo_database, ferrodesk, free_port, ok};
 use ferrodesk_testkit::{Backend, TICKET_COUNTS_DRIFT, fresh_database, scalar_at};
 use serde_json::{Value, json};
 
@@ -55,14 +55,7 @@ async fn export_taken_while_serving_imports_into_the_other_database(
     source: Backend,
     target: Backend,
 ) {
-    let db = fresh_database(source).await;
-    ok(&ferrodesk(&db, &["demo"]));
-    let token = ok(&ferrodesk(
-        &db,
-        &["token", "create", "--email", "admin@example.com"],
-    ))
-    .trim()
-    .to_owned();
+    let (db, token) = demo_database(source).await;
     let server = serve(&db).await;
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_writing(server.base.clone(), token.clone(), stop.clone());
@@ -166,14 +159,7 @@ async fn postgres_export_imports_into_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_backup_taken_while_serving_is_a_consistent_database() {
-    let db = fresh_database(Backend::Sqlite).await;
-    ok(&ferrodesk(&db, &["demo"]));
-    let token = ok(&ferrodesk(
-        &db,
-        &["token", "create", "--email", "admin@example.com"],
-    ))
-    .trim()
-    .to_owned();
+    let (db, token) = demo_database(Backend::Sqlite).await;
     let server = serve(&db).await;
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_writing(server.base.clone(), token.clone(), stop.clone());
@@ -200,18 +186,11 @@ async fn sqlite_backup_taken_while_serving_is_a_consistent_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_backup_points_to_pg_dump_whose_copy_restores() {
-    let db = fresh_database(Backend::Postgres).await;
-    ok(&ferrodesk(&db, &["demo"]));
+    let (db, token) = demo_database(Backend::Postgres).await;
     let refused = ferrodesk(&db, &["backup", "--to", "/tmp/never-written.db"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("pg_dump"));
 
-    let token = ok(&ferrodesk(
-        &db,
-        &["token", "create", "--email", "admin@example.com"],
-    ))
-    .trim()
-    .to_owned();
     let server = serve(&db).await;
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_writing(server.base.clone(), token, stop.clone());

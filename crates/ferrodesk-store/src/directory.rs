@@ -472,21 +472,10 @@ pub async fn signed_in(c: &mut Conn, who: Who<'_>) -> Result<Option<SignedIn>> {
             user.group_ids.push(GroupId(link));
         } else {
             user.organization_ids.push(OrganizationId(link));
-            memberships.push(Membership {
-                organization_id: OrganizationId(link),
-                sharing: word(&sharing)?,
-            });
+            memberships.push(membership(link, &sharing)?);
         }
     }
-    let viewer = Viewer {
-        user_id: user.id,
-        role: user.role,
-        ticket_scope: user.ticket_scope,
-        group_ids: user.group_ids.clone(),
-        access: user.access,
-        memberships,
-        suspended: user.suspended,
-    };
+    let viewer = viewer(&user, memberships);
     Ok(Some(SignedIn {
         user,
         viewer,
@@ -504,22 +493,31 @@ pub async fn viewer_of(c: &mut Conn, u: &User) -> Result<Viewer> {
     .bind(u.id.0)
     .fetch_all(&mut *c)
     .await?;
-    Ok(Viewer {
+    let memberships = memberships
+        .iter()
+        .map(|(o, s)| membership(*o, s))
+        .collect::<Result<_>>()?;
+    Ok(viewer(u, memberships))
+}
+
+/// The policy's view of a user whose groups are read, with their organizations' sharing.
+fn viewer(u: &User, memberships: Vec<Membership>) -> Viewer {
+    Viewer {
         user_id: u.id,
         role: u.role,
         ticket_scope: u.ticket_scope,
         group_ids: u.group_ids.clone(),
         access: u.access,
-        memberships: memberships
-            .into_iter()
-            .map(|(o, s)| {
-                Ok(Membership {
-                    organization_id: OrganizationId(o),
-                    sharing: word(&s)?,
-                })
-            })
-            .collect::<Result<_>>()?,
+        memberships,
         suspended: u.suspended,
+    }
+}
+
+/// A membership of organization `o`, whose sharing is stored as `sharing`.
+fn membership(o: i64, sharing: &str) -> Result<Membership> {
+    Ok(Membership {
+        organization_id: OrganizationId(o),
+        sharing: word(sharing)?,
     })
 }
 
@@ -548,24 +546,12 @@ pub async fn load_viewers(c: &mut Conn, ids: &[i64]) -> Result<Vec<Viewer>> {
         let Some(u) = users.iter().find(|u| u.id.0 == *id) else {
             continue;
         };
-        out.push(Viewer {
-            user_id: u.id,
-            role: u.role,
-            ticket_scope: u.ticket_scope,
-            group_ids: u.group_ids.clone(),
-            access: u.access,
-            memberships: memberships
-                .iter()
-                .filter(|(uid, _, _)| uid == id)
-                .map(|(_, o, s)| {
-                    Ok(Membership {
-                        organization_id: OrganizationId(*o),
-                        sharing: word(s)?,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            suspended: u.suspended,
-        });
+        let memberships = memberships
+            .iter()
+            .filter(|(uid, _, _)| uid == id)
+            .map(|(_, o, sharing)| membership(*o, sharing))
+            .collect::<Result<_>>()?;
+        out.push(viewer(u, memberships));
     }
     Ok(out)
 }
@@ -1018,28 +1004,6 @@ pub async fn insert_session(
     .execute(c)
     .await?;
     Ok(())
-}
-
-/// The user of a live session: not past its end, used within `idle` microseconds, user not
-/// suspended. Gives the user and when the session was last marked as seen.
-pub async fn session_user(
-    c: &mut Conn,
-    token_hash: &str,
-    now: Micros,
-    idle: Micros,
-) -> Result<Option<(UserId, Micros)>> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT s.user_id, COALESCE(s.last_seen_at, s.created_at) FROM sessions s \
-         JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.suspended = 0 \
-         AND COALESCE(s.last_seen_at, s.created_at) > $3",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .bind(now - idle)
-    .fetch_optional(c)
-    .await?;
-    Ok(row.map(|(u, seen)| (UserId(u), seen)))
 }
 
 /// Marks a session as used now.

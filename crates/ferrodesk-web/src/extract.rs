@@ -59,23 +59,22 @@ pub async fn session_cookie(app: &App, secret: &str, max_age_secs: i64) -> Strin
         .public_base_url()
         .await
         .is_ok_and(|u| u.starts_with("https://"));
-    cookie::Cookie::build((SESSION_COOKIE, secret.to_owned()))
-        .http_only(true)
-        .same_site(cookie::SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(max_age_secs))
-        .secure(secure)
-        .build()
-        .to_string()
+    set_cookie(SESSION_COOKIE, secret, "/", max_age_secs, secure)
 }
 
 /// What the browser should do with a named cookie: forget it (`Max-Age=0`) on `path`.
 pub fn expired_cookie(name: &'static str, path: &'static str) -> String {
-    cookie::Cookie::build((name, ""))
+    set_cookie(name, "", path, 0, false)
+}
+
+/// A `Set-Cookie` value: HttpOnly and SameSite=Lax, as every cookie of ours.
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age_secs: i64, secure: bool) -> String {
+    cookie::Cookie::build((name.to_owned(), value.to_owned()))
         .http_only(true)
         .same_site(cookie::SameSite::Lax)
-        .path(path)
-        .max_age(cookie::time::Duration::ZERO)
+        .path(path.to_owned())
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(secure)
         .build()
         .to_string()
 }

@@ -16,6 +16,19 @@ pub fn ferrodesk(db: &str, args: &[&str]) -> Output {
         .expect("run ferrodesk")
 }
 
+/// A fresh database of `backend` with the demo data, and an API token of its admin.
+pub async fn demo_database(backend: ferrodesk_testkit::Backend) -> (String, String) {
+    let db = ferrodesk_testkit::fresh_database(backend).await;
+    ok(&ferrodesk(&db, &["demo"]));
+    let token = ok(&ferrodesk(
+        &db,
+        &["token", "create", "--email", "admin@example.com"],
+    ))
+    .trim()
+    .to_owned();
+    (db, token)
+}
+
 /// Standard output and error, together.
 pub fn text(o: &Output) -> String {
     format!(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::view::Layout;
 use super::{Post, UiError, form_pairs, html_status, same_secret};
-use crate::extract::{SESSION_COOKIE, cookie, expired_cookie};
+use crate::extract::{SESSION_COOKIE, cookie, expired_cookie, set_cookie};
 
 /// The cookie holding the sign-in form's token.
 const LOGIN_CSRF_COOKIE: &str = "ferrodesk_login_csrf";
@@ -62,13 +62,7 @@ fn login_form(next: &str, email: &str, error: Option<String>, status: StatusCode
             error,
         },
     );
-    let c = cookie::Cookie::build((LOGIN_CSRF_COOKIE, token))
-        .http_only(true)
-        .same_site(cookie::SameSite::Lax)
-        .path("/login")
-        .max_age(cookie::time::Duration::hours(1))
-        .build()
-        .to_string();
+    let c = set_cookie(LOGIN_CSRF_COOKIE, &token, "/login", 3600, false);
     if let Ok(v) = HeaderValue::from_str(&c) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
