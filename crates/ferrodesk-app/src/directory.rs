@@ -14,7 +14,7 @@ use crate::dto::{
     GroupIn, GroupOut, MembershipIn, OrganizationIn, OrganizationOut, Page, StatusOut, UserIn,
     UserOut, UserPatch, rfc3339,
 };
-use crate::{Actor, App, AppError, Principal, Result, diff};
+use crate::{Actor, App, AppError, Principal, Result, check_staff, diff};
 
 /// Commits a use case's transaction (inside a request with an idempotency key, the web layer
 /// commits it together with the key's answer: see `ferrodesk_store::idempotency`).
@@ -169,32 +169,6 @@ fn look_alike(field: &str) -> FieldError {
         "looks_like_existing",
         "this address looks like another user's address (letters from another alphabet that look the same); use the real address",
     )
-}
-
-/// Checks that every id names an agent or admin.
-pub(crate) async fn check_staff(
-    c: &mut Conn,
-    field: &str,
-    ids: &[i64],
-    problems: &mut Problems,
-) -> Result<()> {
-    let roles = store::user_roles(c, ids).await?;
-    for (i, id) in ids.iter().enumerate() {
-        match roles.iter().find(|(u, _)| u == id) {
-            None => problems.push(FieldError::new(
-                format!("{field}[{i}]"),
-                "not_found",
-                format!("user {id} does not exist"),
-            )),
-            Some((_, Role::EndUser)) => problems.push(FieldError::new(
-                format!("{field}[{i}]"),
-                "not_an_agent",
-                format!("user {id} is an end user, not an agent"),
-            )),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 async fn check_groups(

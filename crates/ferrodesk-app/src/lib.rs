@@ -15,6 +15,7 @@ pub mod search;
 pub mod settings;
 pub mod sharing;
 pub mod statuses;
+pub mod ticket_write;
 pub mod tickets;
 pub mod transfer;
 pub mod views;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use ferrodesk_core::audit::{ActorKind, FieldChange};
 use ferrodesk_core::policy::Viewer;
+use ferrodesk_core::validate::{FieldError, Problems};
 use ferrodesk_core::{Channel, Role};
 use ferrodesk_store::audit::NewEvent;
 use ferrodesk_store::directory::User;
@@ -335,4 +337,30 @@ pub(crate) fn diff<T: PartialEq + serde::Serialize>(
     if before != after {
         out.push(FieldChange::new(field, before, after));
     }
+}
+
+/// Checks that every id names an agent or admin.
+pub(crate) async fn check_staff(
+    c: &mut Conn,
+    field: &str,
+    ids: &[i64],
+    problems: &mut Problems,
+) -> Result<()> {
+    let roles = ferrodesk_store::directory::user_roles(c, ids).await?;
+    for (i, id) in ids.iter().enumerate() {
+        match roles.iter().find(|(u, _)| u == id) {
+            None => problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_found",
+                format!("user {id} does not exist"),
+            )),
+            Some((_, Role::EndUser)) => problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "not_an_agent",
+                format!("user {id} is an end user, not an agent"),
+            )),
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -1,26 +1,23 @@
-//! Automation rules (SPEC §5): validation, the save-time guard for shared ownership, the
-//! engine that runs inside the transaction of the change that fired it, and simulation.
+//! Automation rules (SPEC §5): validation, the save-time guard for shared ownership, and
+//! simulation. The engine runs in the ticket write pipeline (`ticket_write`), inside the
+//! transaction of the change that fired it.
 
-use ferrodesk_core::audit::{ActorKind, FieldChange};
+use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::rules::{
-    Action, Conditions, EventSpec, Happening, PerformedBy, Performer, Snapshot, operators_for,
+    Definition, EventSpec, Happening, PerformedBy, Performer, operators_for,
 };
 use ferrodesk_core::validate::{self, FieldError, Problems};
-use ferrodesk_core::{Channel, CommentId, GroupId, Priority, Role, TicketId, UserId};
+use ferrodesk_core::{GroupId, Priority, TicketId};
 use ferrodesk_store::Conn;
 use ferrodesk_store::directory::{self as dir, Status};
 use ferrodesk_store::rules::{self as store, StoredRule};
-use ferrodesk_store::tickets::{self as tickets, Comment, CustomField, Ticket};
-use serde::{Deserialize, Serialize};
+use ferrodesk_store::tickets::{self as tickets, CustomField};
 use serde_json::{Value, json};
 
 use crate::directory::commit;
-use crate::dto::{RuleIn, RuleOut, RuleRunOut, RuleWarning, SimulateIn, SimulateOut, rfc3339};
-use crate::ownership::{Explicit, enforce};
+use crate::dto::{RuleIn, RuleOut, RuleWarning, SimulateIn, SimulateOut, rfc3339};
+use crate::ticket_write::{find_status, parse};
 use crate::{Actor, App, AppError, Principal, Result};
-
-/// Passes after which a chain of rules is stopped and reported.
-const MAX_PASSES: usize = 10;
 
 /// Fields a `field_changed` event may name.
 const EVENT_FIELDS: &[&str] = &[
@@ -35,103 +32,6 @@ const EVENT_FIELDS: &[&str] = &[
     "subject",
     "tags",
 ];
-
-/// The stored definition of a rule.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Definition {
-    events: Vec<EventSpec>,
-    #[serde(default)]
-    performed_by: PerformedBy,
-    #[serde(default)]
-    conditions: Conditions,
-    actions: Vec<Action>,
-}
-
-/// A rule ready to run.
-#[derive(Debug, Clone)]
-struct Rule {
-    id: i64,
-    name: String,
-    def: Definition,
-}
-
-fn parse(r: &StoredRule) -> Result<Definition> {
-    serde_json::from_str(&r.definition)
-        .map_err(|e| AppError::Internal(format!("rule {} is corrupt: {e}", r.id)))
-}
-
-/// The performer of a change by `p`.
-pub fn performer(p: &Principal) -> Performer {
-    match p.user.role {
-        _ if p.user.id.0 == 0 => Performer::System,
-        Role::EndUser => Performer::EndUser,
-        Role::Admin | Role::Agent => Performer::Agent,
-    }
-}
-
-/// What changed between two versions of a ticket, as rules see it.
-pub(crate) fn happenings(before: &Ticket, after: &Ticket, statuses: &[Status]) -> Vec<Happening> {
-    let name = |id| {
-        statuses
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| s.name.clone())
-            .unwrap_or_default()
-    };
-    let mut out = Vec::new();
-    let mut push = |field: &str, from: Value, to: Value| {
-        if from != to {
-            out.push(Happening::FieldChanged {
-                field: field.into(),
-                from,
-                to,
-            });
-        }
-    };
-    push(
-        "status",
-        json!(name(before.status_id)),
-        json!(name(after.status_id)),
-    );
-    push("priority", json!(before.priority), json!(after.priority));
-    push("group", json!(before.group_id), json!(after.group_id));
-    push(
-        "assignee",
-        json!(before.assignee_id),
-        json!(after.assignee_id),
-    );
-    push(
-        "internal_group",
-        json!(before.internal_group_id),
-        json!(after.internal_group_id),
-    );
-    push(
-        "internal_agent",
-        json!(before.internal_agent_id),
-        json!(after.internal_agent_id),
-    );
-    push(
-        "organization",
-        json!(before.organization_id),
-        json!(after.organization_id),
-    );
-    push(
-        "requester",
-        json!(before.requester_id),
-        json!(after.requester_id),
-    );
-    push("subject", json!(before.subject), json!(after.subject));
-    push("tags", json!(before.tags), json!(after.tags));
-    out
-}
-
-fn find_status<'a>(statuses: &'a [Status], v: &Value) -> Option<&'a Status> {
-    statuses.iter().find(|s| match v {
-        Value::String(n) => s.name.eq_ignore_ascii_case(n.trim()),
-        Value::Number(n) => n.as_i64() == Some(s.id.0),
-        _ => false,
-    })
-}
 
 /// Checks references to the database (statuses, groups, users, fields) in a rule.
 struct Refs {
@@ -448,263 +348,7 @@ fn rule_out(r: StoredRule, def: Definition, warnings: Vec<RuleWarning>) -> RuleO
     }
 }
 
-/// A ticket as rule conditions see it.
-async fn snapshot(c: &mut Conn, t: &Ticket, statuses: &[Status]) -> Result<Snapshot> {
-    let status = statuses.iter().find(|s| s.id == t.status_id);
-    let first = tickets::list_comments(c, t.id, true, None, 1).await?;
-    Ok(Snapshot {
-        id: t.id,
-        status_id: t.status_id.0,
-        status_name: status.map(|s| s.name.clone()).unwrap_or_default(),
-        category: status.map(|s| s.category),
-        priority: t.priority.as_str().to_owned(),
-        group_id: t.group_id.map(|g| g.0),
-        assignee_id: t.assignee_id.map(|u| u.0),
-        internal_group_id: t.internal_group_id.map(|g| g.0),
-        internal_agent_id: t.internal_agent_id.map(|u| u.0),
-        organization_id: t.organization_id.map(|o| o.0),
-        requester_id: t.requester_id.0,
-        tags: t.tags.clone(),
-        subject: t.subject.clone(),
-        description: first.first().map(|m| m.body.clone()).unwrap_or_default(),
-        custom_fields: t.custom_fields.clone(),
-    })
-}
-
 impl App {
-    /// Runs the active rules for a change, in the caller's transaction. Returns what each
-    /// rule did and the rules stopped because they would fire again (a loop).
-    pub(crate) async fn run_rules(
-        &self,
-        c: &mut Conn,
-        ticket: TicketId,
-        first: Vec<Happening>,
-        who: Performer,
-    ) -> Result<(Vec<RuleRunOut>, Vec<i64>)> {
-        let stored = store::list(c, true).await?;
-        if stored.is_empty() || first.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let rules: Vec<Rule> = stored
-            .iter()
-            .map(|r| {
-                Ok(Rule {
-                    id: r.id,
-                    name: r.name.clone(),
-                    def: parse(r)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let statuses = dir::list_statuses(c).await?;
-        let mut fired: Vec<i64> = Vec::new();
-        let mut stopped: Vec<i64> = Vec::new();
-        let mut runs = Vec::new();
-        let (mut pending, mut performer) = (first, who);
-        for pass in 1..=MAX_PASSES {
-            let mut next = Vec::new();
-            for rule in &rules {
-                let reacts = rule
-                    .def
-                    .events
-                    .iter()
-                    .any(|e| pending.iter().any(|h| e.matches(h)));
-                if !reacts || !rule.def.performed_by.admits(performer) {
-                    continue;
-                }
-                let Some(t) = tickets::get_ticket(c, ticket).await? else {
-                    return Ok((runs, stopped));
-                };
-                if !rule.def.conditions.hold(&snapshot(c, &t, &statuses).await?) {
-                    continue;
-                }
-                if fired.contains(&rule.id) {
-                    if !stopped.contains(&rule.id) {
-                        stopped.push(rule.id);
-                    }
-                    continue;
-                }
-                fired.push(rule.id);
-                let (run, produced) = self.apply_rule(c, rule, t, &statuses, pass as i64).await?;
-                runs.push(run);
-                next.extend(produced);
-            }
-            if !stopped.is_empty() || next.is_empty() {
-                break;
-            }
-            pending = next;
-            performer = Performer::System;
-        }
-        if !stopped.is_empty() {
-            self.audit(
-                c,
-                Actor::system(Channel::System),
-                ("ticket", ticket.0),
-                "rules_stopped",
-                vec![FieldChange::new("rules", (), &stopped)],
-                Some(format!(
-                    "loop: rules {stopped:?} would fire again in the same change; stopped"
-                )),
-            )
-            .await?;
-        }
-        Ok((runs, stopped))
-    }
-
-    /// Applies one rule's actions through the validated path. A refused change applies
-    /// nothing of the rule and is written on the timeline.
-    async fn apply_rule(
-        &self,
-        c: &mut Conn,
-        rule: &Rule,
-        before: Ticket,
-        statuses: &[Status],
-        pass: i64,
-    ) -> Result<(RuleRunOut, Vec<Happening>)> {
-        let actor = Actor {
-            kind: ActorKind::Rule,
-            id: Some(rule.id),
-            via: Channel::System,
-        };
-        let reason = format!("rule:{}", rule.id);
-        let mut after = before.clone();
-        let mut explicit = Explicit::default();
-        let mut notes = Vec::new();
-        let mut notifications = Vec::new();
-        let id_of = |v: &Value| v.as_i64();
-        for a in &rule.def.actions {
-            let v = &a.value;
-            match a.field.as_str() {
-                "status" => {
-                    if let Some(s) = find_status(statuses, v) {
-                        after.status_id = s.id;
-                    }
-                }
-                "priority" => {
-                    if let Some(p) = v.as_str().and_then(|p| Priority::parse(p).ok()) {
-                        after.priority = p;
-                    }
-                }
-                "group" => after.group_id = id_of(v).map(GroupId),
-                "assignee" => after.assignee_id = id_of(v).map(UserId),
-                "internal_group" => {
-                    after.internal_group_id = id_of(v).map(GroupId);
-                    explicit.internal_group = after.internal_group_id.is_some();
-                }
-                "internal_agent" => {
-                    after.internal_agent_id = id_of(v).map(UserId);
-                    explicit.internal_agent = after.internal_agent_id.is_some();
-                }
-                "add_tags" | "remove_tags" => {
-                    let tags: Vec<String> = match v {
-                        Value::String(s) => vec![s.to_lowercase()],
-                        Value::Array(a) => a
-                            .iter()
-                            .filter_map(|t| t.as_str().map(str::to_lowercase))
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    if a.field == "add_tags" {
-                        after.tags.extend(tags);
-                        after.tags.sort();
-                        after.tags.dedup();
-                    } else {
-                        after.tags.retain(|t| !tags.contains(t));
-                    }
-                }
-                "add_note" => notes.push(v.as_str().unwrap_or_default().to_owned()),
-                "notify" => notifications.push(v.clone()),
-                f => {
-                    if let Some(key) = f.strip_prefix("custom_field:") {
-                        if v.is_null() {
-                            after.custom_fields.remove(key);
-                        } else {
-                            after.custom_fields.insert(key.to_owned(), v.clone());
-                        }
-                    }
-                }
-            }
-        }
-        let mut problems = Problems::default();
-        enforce(
-            c,
-            statuses,
-            Some(&before),
-            &mut after,
-            explicit,
-            &mut problems,
-        )
-        .await?;
-        let mut run = RuleRunOut {
-            rule_id: rule.id,
-            rule_name: rule.name.clone(),
-            pass,
-            changes: Vec::new(),
-            notes: notes.clone(),
-            notifications: notifications.clone(),
-            error: None,
-        };
-        if let Err(errors) = problems.finish() {
-            let message = errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            self.audit(
-                c,
-                actor,
-                ("ticket", before.id.0),
-                "rule_refused",
-                Vec::new(),
-                Some(format!("{reason}: {message}")),
-            )
-            .await?;
-            run.error = Some(message);
-            run.notes.clear();
-            run.notifications.clear();
-            return Ok((run, Vec::new()));
-        }
-        let mut produced = happenings(&before, &after, statuses);
-        run.changes = crate::tickets::changes_between(&before, &after);
-        self.save_ticket(c, actor, &before, &mut after, Some(reason.clone()))
-            .await?;
-        if !notes.is_empty() {
-            let system = dir::system_user(c).await?;
-            for body in notes {
-                let id = tickets::insert_comment(
-                    c,
-                    &Comment {
-                        id: CommentId(0),
-                        ticket_id: before.id,
-                        author_id: system,
-                        body,
-                        public: false,
-                        channel: Channel::System,
-                        created_at: self.now(),
-                    },
-                )
-                .await?;
-                self.audit(
-                    c,
-                    actor,
-                    ("ticket", before.id.0),
-                    "comment_added",
-                    vec![FieldChange::new(
-                        "comment",
-                        (),
-                        json!({"id": id, "public": false}),
-                    )],
-                    Some(reason.clone()),
-                )
-                .await?;
-                produced.push(Happening::CommentAdded { public: false });
-            }
-        }
-        for n in notifications {
-            ferrodesk_store::jobs::enqueue_job(c, "notify", &json!({"template": "rule_notification", "rule_id": rule.id, "ticket_id": before.id.0, "notify": n}), self.now()).await?;
-        }
-        Ok((run, produced))
-    }
-
     /// Lists rules (agents and admins).
     pub async fn list_rules(&self, p: &Principal) -> Result<Vec<RuleOut>> {
         p.require_staff()?;
@@ -874,8 +518,7 @@ impl App {
     pub async fn simulate_rules(&self, p: &Principal, input: SimulateIn) -> Result<SimulateOut> {
         p.require_admin()?;
         let mut tx = self.store().begin().await?;
-        let ticket = TicketId(input.ticket_id);
-        tickets::get_ticket(&mut tx, ticket)
+        let ticket = tickets::get_ticket(&mut tx, TicketId(input.ticket_id))
             .await?
             .ok_or(AppError::NotFound("ticket"))?;
         let happening = match input.event {
@@ -904,9 +547,8 @@ impl App {
             PerformedBy::System => Performer::System,
             PerformedBy::Agent | PerformedBy::Anyone => Performer::Agent,
         };
-        let (runs, stopped) = self
-            .run_rules(&mut tx, ticket, vec![happening], who)
-            .await?;
+        let mut w = self.ticket_write(&mut tx).await?;
+        let (_, runs, stopped) = w.run_rules(&mut tx, ticket, vec![happening], who).await?;
         tx.rollback()
             .await
             .map_err(ferrodesk_store::StoreError::from)?;

@@ -3,6 +3,7 @@
 
 use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::policy::organization_grant;
+use ferrodesk_core::rules::Happening;
 use ferrodesk_core::validate::{FieldError, Problems};
 use ferrodesk_core::{CommentId, OrganizationId, Role, Sharing, TicketId, UserId};
 use ferrodesk_store::Conn;
@@ -14,7 +15,7 @@ use crate::directory::commit;
 use crate::dto::{
     PreviewUserOut, RegisterEntryOut, SharingChangeIn, SharingChangeOut, SharingPreviewOut, rfc3339,
 };
-use crate::ownership::{Explicit, enforce};
+use crate::ticket_write::{Explicit, happenings, performer};
 use crate::{Actor, App, AppError, Principal, Result};
 
 /// `read only` / `read+write`, as written in the details line.
@@ -242,7 +243,8 @@ impl App {
             },
         )
         .map_err(|e| AppError::Internal(format!("sharing confirmation template: {e}")))?;
-        let comment = Comment {
+        let mut w = self.ticket_write(&mut tx).await?;
+        let mut comment = Comment {
             id: CommentId(0),
             ticket_id,
             author_id: p.user.id,
@@ -251,26 +253,12 @@ impl App {
             channel: p.via,
             created_at: now,
         };
-        let comment_id = tickets::insert_comment(&mut tx, &comment).await?;
-        self.audit(
-            &mut tx,
-            actor,
-            ("ticket", ticket_id.0),
-            "comment_added",
-            vec![FieldChange::new(
-                "comment",
-                (),
-                serde_json::json!({"id": comment_id, "public": true}),
-            )],
-            Some("sharing_change".into()),
-        )
-        .await?;
+        w.comment(&mut tx, actor, &mut comment, Some("sharing_change".into()))
+            .await?;
 
         // The ticket: the checks as metadata, and Resolved.
-        let statuses = dir::list_statuses(&mut tx).await?;
-        let resolved = crate::ownership::built_in(&statuses, "Resolved")?.id;
         let mut after = ticket.clone();
-        after.status_id = resolved;
+        after.status_id = w.built_in("Resolved")?.id;
         after.sharing_check = Some(serde_json::json!({
             "organization_id": org_id.0,
             "sharing_before": org.sharing,
@@ -282,26 +270,23 @@ impl App {
             "checked_by": p.user.id.0,
             "checked_at": rfc3339(now),
         }));
-        let mut ignored = Problems::default();
-        let removed = enforce(
-            &mut tx,
-            &statuses,
-            Some(&ticket),
-            &mut after,
-            Explicit::default(),
-            &mut ignored,
-        )
-        .await?;
-        if let Err(e) = ignored.finish() {
-            return Err(AppError::Invalid(e));
-        }
+        let mut problems = Problems::default();
+        let removed = w
+            .check(
+                &mut tx,
+                Some(&ticket),
+                &mut after,
+                Explicit::default(),
+                &mut problems,
+            )
+            .await?;
+        problems.finish().map_err(AppError::Invalid)?;
         let reason = removed.unwrap_or("sharing_change");
-        self.save_ticket(&mut tx, actor, &ticket, &mut after, Some(reason.to_owned()))
+        w.save(&mut tx, actor, &ticket, &mut after, Some(reason.to_owned()))
             .await?;
-        let mut fired = crate::rules::happenings(&ticket, &after, &statuses);
-        fired.push(ferrodesk_core::rules::Happening::CommentAdded { public: true });
-        self.run_rules(&mut tx, ticket_id, fired, crate::rules::performer(p))
-            .await?;
+        let mut fired = happenings(&ticket, &after, &w.statuses);
+        fired.push(Happening::CommentAdded { public: true });
+        w.run_rules(&mut tx, after, fired, performer(p)).await?;
 
         // The record.
         let mut record = SharingChange {

@@ -200,24 +200,15 @@ impl App {
             )
             .await?;
         }
-        let actor = Actor::from(p);
+        let w = self.ticket_write(&mut tx).await?;
         for t in tickets::ticket_ids_in_status(&mut tx, id, true).await? {
-            let Some(before_t) = tickets::get_ticket(&mut tx, t).await? else {
-                continue;
-            };
-            if before_t.internal_group_id.is_some_and(|g| !after.maps(g)) {
-                let mut after_t = before_t.clone();
-                after_t.internal_group_id = None;
-                after_t.internal_agent_id = None;
-                self.save_ticket(
-                    &mut tx,
-                    actor,
-                    &before_t,
-                    &mut after_t,
-                    Some("group_unmapped".into()),
-                )
-                .await?;
-            }
+            w.rewrite(&mut tx, Actor::from(p), t, "group_unmapped", |t| {
+                if t.internal_group_id.is_some_and(|g| !after.maps(g)) {
+                    t.internal_group_id = None;
+                    t.internal_agent_id = None;
+                }
+            })
+            .await?;
         }
         commit(tx).await?;
         Ok(status_out(p, after))
@@ -241,25 +232,17 @@ impl App {
                 format!("{} is built in: it cannot be deleted", s.name),
             ));
         }
-        let open = crate::ownership::built_in(&statuses, "Open")?;
+        let w = self.ticket_write(&mut tx).await?;
+        let open = w.built_in("Open")?;
         let actor = Actor::from(p);
         for t in tickets::ticket_ids_in_status(&mut tx, id, false).await? {
-            let Some(before) = tickets::get_ticket(&mut tx, t).await? else {
-                continue;
-            };
-            let mut after = before.clone();
-            after.status_id = open.id;
-            if after.internal_group_id.is_some_and(|g| !open.maps(g)) {
-                after.internal_group_id = None;
-                after.internal_agent_id = None;
-            }
-            self.save_ticket(
-                &mut tx,
-                actor,
-                &before,
-                &mut after,
-                Some("status_deleted".into()),
-            )
+            w.rewrite(&mut tx, actor, t, "status_deleted", |t| {
+                t.status_id = open.id;
+                if t.internal_group_id.is_some_and(|g| !open.maps(g)) {
+                    t.internal_group_id = None;
+                    t.internal_agent_id = None;
+                }
+            })
             .await?;
         }
         dir::delete_status(&mut tx, id).await?;

@@ -2,25 +2,23 @@
 
 use std::collections::BTreeMap;
 
-use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::policy::{self, Decision};
 use ferrodesk_core::validate::{self, FieldError, Problems};
 use ferrodesk_core::{
     Channel, CommentId, GroupId, OrganizationId, Priority, Role, StatusCategory, StatusId,
     TicketId, UserId,
 };
+use ferrodesk_store::Conn;
 use ferrodesk_store::directory::{self as dir, Status};
 use ferrodesk_store::scope::{self, TicketFilter};
 use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket};
-use ferrodesk_store::{Conn, StoreError};
 
 use crate::directory::{commit, cursor, page, page_size};
 use crate::dto::{
     ActorOut, ChangeOut, CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut,
     TicketPatch, rfc3339,
 };
-use crate::ownership::{Explicit, enforce, status_of};
-use crate::rules::{happenings, performer};
+use crate::ticket_write::{Explicit, happenings, performer};
 use crate::{Actor, App, AppError, Principal, Result};
 use ferrodesk_core::rules::Happening;
 
@@ -62,34 +60,6 @@ pub fn ticket_out(p: &Principal, t: &Ticket, statuses: &[Status]) -> TicketOut {
         updated_at: rfc3339(t.updated_at),
         version: t.version,
     }
-}
-
-/// Every audited field of a ticket, as JSON, for diffs.
-fn ticket_fields(t: &Ticket) -> crate::Fields {
-    use serde_json::json;
-    vec![
-        ("subject", json!(t.subject)),
-        ("requester_id", json!(t.requester_id)),
-        ("organization_id", json!(t.organization_id)),
-        ("status_id", json!(t.status_id)),
-        ("priority", json!(t.priority)),
-        ("group_id", json!(t.group_id)),
-        ("assignee_id", json!(t.assignee_id)),
-        ("internal_group_id", json!(t.internal_group_id)),
-        ("internal_agent_id", json!(t.internal_agent_id)),
-        ("cc_ids", json!(t.cc_ids)),
-        ("tags", json!(t.tags)),
-        ("custom_fields", json!(t.custom_fields)),
-    ]
-}
-
-/// The field changes between two versions of a ticket.
-pub(crate) fn changes_between(before: &Ticket, after: &Ticket) -> Vec<FieldChange> {
-    ticket_changes(Some(before), after)
-}
-
-fn ticket_changes(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
-    crate::field_changes(before.map(ticket_fields), ticket_fields(after))
 }
 
 /// Resolves a status given by name or id.
@@ -189,11 +159,6 @@ fn check_custom_fields(
     out
 }
 
-fn field_ids(defs: &[CustomField]) -> BTreeMap<String, i64> {
-    defs.iter().map(|d| (d.key.clone(), d.id)).collect()
-}
-
-/// CC list: existing users, at most 50, sorted and unique.
 async fn check_ccs(c: &mut Conn, ids: &[i64], problems: &mut Problems) -> Result<Vec<UserId>> {
     if ids.len() > 50 {
         problems.push(FieldError::new("cc_ids", "too_many", "at most 50 CCs"));
@@ -233,51 +198,6 @@ impl App {
             return Err(AppError::NotFound("ticket"));
         }
         Ok((t, d))
-    }
-
-    /// Writes `after` over `before` with its audit event, in the caller's transaction.
-    /// Checks nothing but the version: callers check permissions and invariants.
-    pub(crate) async fn save_ticket(
-        &self,
-        c: &mut Conn,
-        actor: Actor,
-        before: &Ticket,
-        after: &mut Ticket,
-        reason: Option<String>,
-    ) -> Result<()> {
-        let changes = ticket_changes(Some(before), after);
-        if changes.is_empty() {
-            return Ok(());
-        }
-        after.updated_at = self.now();
-        let defs = store::custom_fields(c).await?;
-        store::update_ticket(c, after, before.version, &field_ids(&defs))
-            .await
-            .map_err(|e| match e {
-                StoreError::Stale => AppError::Stale {
-                    current: before.version + 1,
-                },
-                e => e.into(),
-            })?;
-        after.version = before.version + 1;
-        let lost_internal_agent = before.internal_agent_id.is_some()
-            && before.internal_agent_id != after.internal_agent_id
-            && !(actor.kind == ferrodesk_core::audit::ActorKind::User
-                && before.internal_agent_id.map(|a| a.0) == actor.id);
-        self.audit(
-            c,
-            actor,
-            ("ticket", before.id.0),
-            "updated",
-            changes,
-            reason.clone(),
-        )
-        .await?;
-        if lost_internal_agent {
-            self.notify_internal_owner_removed(c, before, reason.as_deref().unwrap_or("changed"))
-                .await?;
-        }
-        Ok(())
     }
 
     /// Creates a ticket with its description as first comment.
@@ -323,8 +243,7 @@ impl App {
             .map(|t| problems.check(validate::tags("tags", t, 50)))
             .unwrap_or(Some(Vec::new()));
         let mut tx = self.store().begin().await?;
-        let statuses = dir::list_statuses(&mut tx).await?;
-        let defs = store::custom_fields(&mut tx).await?;
+        let mut w = self.ticket_write(&mut tx).await?;
         let requester_id = UserId(input.requester_id.unwrap_or(p.user.id.0));
         let requester = dir::get_user(&mut tx, requester_id).await?;
         if requester.is_none() {
@@ -350,9 +269,9 @@ impl App {
             (None, Some(r)) => r.default_organization_id,
             _ => None,
         };
-        let open = crate::ownership::built_in(&statuses, "Open")?.id;
+        let open = w.built_in("Open")?.id;
         let status_id = pick_status(
-            &statuses,
+            &w.statuses,
             input.status.as_deref(),
             input.status_id,
             &mut problems,
@@ -365,7 +284,7 @@ impl App {
         )
         .await?;
         let custom_fields = check_custom_fields(
-            &defs,
+            &w.defs,
             &input.custom_fields.unwrap_or_default(),
             &mut problems,
         );
@@ -395,9 +314,8 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        enforce(
+        w.check(
             &mut tx,
-            &statuses,
             None,
             &mut ticket,
             Explicit::default(),
@@ -405,11 +323,9 @@ impl App {
         )
         .await?;
         problems.finish().map_err(AppError::Invalid)?;
-        let id = store::insert_ticket(&mut tx, &ticket, &field_ids(&defs)).await?;
-        ticket.id = id;
-        let comment = Comment {
+        let mut description = Comment {
             id: CommentId(0),
-            ticket_id: id,
+            ticket_id: TicketId(0),
             author_id: if staff && p.user.id.0 != 0 {
                 p.user.id
             } else {
@@ -420,34 +336,18 @@ impl App {
             channel,
             created_at: now,
         };
-        let comment_id = store::insert_comment(&mut tx, &comment).await?;
-        let mut changes = ticket_changes(None, &ticket);
-        changes.push(FieldChange::new(
-            "comment",
-            (),
-            serde_json::json!({"id": comment_id, "public": comment.public}),
-        ));
-        self.audit(
-            &mut tx,
-            Actor::from(p),
-            ("ticket", id.0),
-            "created",
-            changes,
-            None,
-        )
-        .await?;
+        w.create(&mut tx, Actor::from(p), &mut ticket, &mut description)
+            .await?;
         let fired = vec![
             Happening::Created,
             Happening::CommentAdded {
-                public: comment.public,
+                public: description.public,
             },
         ];
-        self.run_rules(&mut tx, id, fired, performer(p)).await?;
-        let ticket = store::get_ticket(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound("ticket"))?;
+        let (ticket, _, _) = w.run_rules(&mut tx, ticket, fired, performer(p)).await?;
+        let out = ticket_out(p, &ticket, &w.statuses);
         commit(tx).await?;
-        Ok(ticket_out(p, &ticket, &statuses))
+        Ok(out)
     }
 
     /// What the caller may do with a ticket (404 when they may not see it): for pages that
@@ -537,8 +437,7 @@ impl App {
     ) -> Result<TicketOut> {
         let mut tx = self.store().begin().await?;
         let (before, decision) = self.visible_ticket(&mut tx, p, id).await?;
-        let statuses = dir::list_statuses(&mut tx).await?;
-        let defs = store::custom_fields(&mut tx).await?;
+        let mut w = self.ticket_write(&mut tx).await?;
         let mut problems = Problems::default();
         if !p.is_staff() {
             // End users may only mark a ticket they requested as resolved.
@@ -585,13 +484,13 @@ impl App {
                 .unwrap_or_default();
         }
         if let Some(s) = pick_status(
-            &statuses,
+            &w.statuses,
             patch.status.as_deref(),
             patch.status_id,
             &mut problems,
         ) {
             after.status_id = s;
-            if !p.is_staff() && status_of(&statuses, s)?.category != StatusCategory::Resolved {
+            if !p.is_staff() && w.status(s)?.category != StatusCategory::Resolved {
                 problems.push(FieldError::new(
                     "status",
                     "not_allowed",
@@ -649,7 +548,7 @@ impl App {
                 .unwrap_or_default();
         }
         if let Some(values) = &patch.custom_fields {
-            for (k, v) in check_custom_fields(&defs, values, &mut problems) {
+            for (k, v) in check_custom_fields(&w.defs, values, &mut problems) {
                 if v.is_null() {
                     after.custom_fields.remove(&k);
                 } else {
@@ -661,17 +560,11 @@ impl App {
             internal_group: patch.internal_group_id.is_some_and(|g| g.is_some()),
             internal_agent: patch.internal_agent_id.is_some_and(|a| a.is_some()),
         };
-        let removed = enforce(
-            &mut tx,
-            &statuses,
-            Some(&before),
-            &mut after,
-            explicit,
-            &mut problems,
-        )
-        .await?;
+        let removed = w
+            .check(&mut tx, Some(&before), &mut after, explicit, &mut problems)
+            .await?;
         problems.finish().map_err(AppError::Invalid)?;
-        self.save_ticket(
+        w.save(
             &mut tx,
             Actor::from(p),
             &before,
@@ -679,18 +572,11 @@ impl App {
             removed.map(str::to_owned),
         )
         .await?;
-        self.run_rules(
-            &mut tx,
-            id,
-            happenings(&before, &after, &statuses),
-            performer(p),
-        )
-        .await?;
-        let after = store::get_ticket(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound("ticket"))?;
+        let fired = happenings(&before, &after, &w.statuses);
+        let (after, _, _) = w.run_rules(&mut tx, after, fired, performer(p)).await?;
+        let out = ticket_out(p, &after, &w.statuses);
         commit(tx).await?;
-        Ok(ticket_out(p, &after, &statuses))
+        Ok(out)
     }
 
     /// Lists a ticket's comments; end users never get private notes.
@@ -758,24 +644,14 @@ impl App {
             channel,
             created_at: now,
         };
-        comment.id = store::insert_comment(&mut tx, &comment).await?;
-        store::touch_ticket(&mut tx, ticket.id, now).await?;
-        self.audit(
+        let mut w = self.ticket_write(&mut tx).await?;
+        w.comment(&mut tx, Actor::from(p), &mut comment, None)
+            .await?;
+        let mut ticket = ticket;
+        ticket.updated_at = now;
+        w.run_rules(
             &mut tx,
-            Actor::from(p),
-            ("ticket", ticket.id.0),
-            "comment_added",
-            vec![FieldChange::new(
-                "comment",
-                (),
-                serde_json::json!({"id": comment.id, "public": public}),
-            )],
-            None,
-        )
-        .await?;
-        self.run_rules(
-            &mut tx,
-            ticket.id,
+            ticket,
             vec![Happening::CommentAdded { public }],
             performer(p),
         )

@@ -90,6 +90,22 @@ pub struct Action {
     pub value: Value,
 }
 
+/// A rule's stored definition: when it reacts, to whom, under which conditions, and what it
+/// does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Definition {
+    /// The happenings it reacts to.
+    pub events: Vec<EventSpec>,
+    /// Whose changes it reacts to.
+    #[serde(default)]
+    pub performed_by: PerformedBy,
+    /// What must hold of the ticket.
+    #[serde(default)]
+    pub conditions: Conditions,
+    /// What it does.
+    pub actions: Vec<Action>,
+}
+
 /// Something that happened to a ticket in one change.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Happening {

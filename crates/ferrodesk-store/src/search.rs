@@ -20,20 +20,40 @@ fn is_postgres(c: &Conn) -> bool {
 /// new chunk: what bounds the cost of indexing a comment, however long the ticket.
 pub const CHUNK_BYTES: i64 = 16 * 1024;
 
-/// Starts the index row of a new ticket.
-pub(crate) async fn insert_row(c: &mut Conn, id: TicketId, subject: &str) -> Result<()> {
-    let sql = if is_postgres(c) {
-        "INSERT INTO ticket_search (ticket_id, subject) VALUES ($1, $2)"
+/// Starts the index row of a new ticket, holding its first comment's text (`public` or
+/// private) — what [`add_text`] would write, in two statements instead of five.
+pub(crate) async fn insert_row(
+    c: &mut Conn,
+    id: TicketId,
+    subject: &str,
+    first: &str,
+    public: bool,
+) -> Result<()> {
+    let text = if first.is_empty() {
+        String::new()
     } else {
-        "INSERT INTO ticket_search (rowid, subject, public_text, private_text) VALUES ($1, $2, '', '')"
+        format!("\n{first}")
+    };
+    let (public_text, private_text) = if public {
+        (text.as_str(), "")
+    } else {
+        ("", text.as_str())
+    };
+    let sql = if is_postgres(c) {
+        "INSERT INTO ticket_search (ticket_id, subject, public_text, private_text) VALUES ($1, $2, $3, $4)"
+    } else {
+        "INSERT INTO ticket_search (rowid, subject, public_text, private_text) VALUES ($1, $2, $3, $4)"
     };
     sqlx::query(sql)
         .bind(id.0)
         .bind(subject)
+        .bind(public_text)
+        .bind(private_text)
         .execute(&mut *c)
         .await?;
-    sqlx::query("INSERT INTO search_fill (ticket_id, chunk_len) VALUES ($1, 0)")
+    sqlx::query("INSERT INTO search_fill (ticket_id, chunk_len) VALUES ($1, $2)")
         .bind(id.0)
+        .bind(first.len() as i64)
         .execute(c)
         .await?;
     Ok(())
@@ -215,7 +235,7 @@ pub async fn rebuild(c: &mut Conn) -> Result<()> {
     .fetch_all(&mut *c)
     .await?;
     for (id, subject) in long {
-        insert_row(c, TicketId(id), &subject).await?;
+        insert_row(c, TicketId(id), &subject, "", true).await?;
         let comments: Vec<(String, i64)> =
             sqlx::query_as("SELECT body, public FROM comments WHERE ticket_id = $1 ORDER BY id")
                 .bind(id)

@@ -27,12 +27,15 @@ pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
     Ok(Some(t))
 }
 
-/// Inserts a ticket with its CCs, tags and custom fields; returns its id.
+/// Inserts a ticket with its CCs, tags, custom fields and first comment (its description,
+/// whose `ticket_id` is ignored), and starts its search index row with that comment's text;
+/// returns the ticket's and the comment's ids.
 pub async fn insert_ticket(
     c: &mut Conn,
     t: &Ticket,
     field_ids: &BTreeMap<String, i64>,
-) -> Result<TicketId> {
+    first: &Comment,
+) -> Result<(TicketId, CommentId)> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (subject, requester_id, organization_id, status_id, priority, group_id, \
          assignee_id, internal_group_id, internal_agent_id, channel, sharing_check, created_at, \
@@ -55,8 +58,9 @@ pub async fn insert_ticket(
     .await?;
     let id = TicketId(id);
     write_children(c, id, t, field_ids).await?;
-    crate::search::insert_row(c, id, &t.subject).await?;
-    Ok(id)
+    let comment = insert_comment_row(c, id, first).await?;
+    crate::search::insert_row(c, id, &t.subject, &first.body, first.public).await?;
+    Ok((id, comment))
 }
 
 /// Writes a changed ticket if its stored version is still `expected_version`
@@ -239,21 +243,26 @@ pub struct Comment {
     pub created_at: Micros,
 }
 
-/// Inserts a comment.
+/// Inserts a comment and adds its text to its ticket's search index.
 pub async fn insert_comment(c: &mut Conn, m: &Comment) -> Result<CommentId> {
+    let id = insert_comment_row(c, m.ticket_id, m).await?;
+    crate::search::add_text(c, m.ticket_id, &m.body, m.public).await?;
+    Ok(id)
+}
+
+async fn insert_comment_row(c: &mut Conn, ticket: TicketId, m: &Comment) -> Result<CommentId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO comments (ticket_id, author_id, body, public, channel, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(m.ticket_id.0)
+    .bind(ticket.0)
     .bind(m.author_id.0)
     .bind(&m.body)
     .bind(i64::from(m.public))
     .bind(m.channel.as_str())
     .bind(m.created_at)
-    .fetch_one(&mut *c)
+    .fetch_one(c)
     .await?;
-    crate::search::add_text(c, m.ticket_id, &m.body, m.public).await?;
     Ok(CommentId(id))
 }
 
