@@ -183,6 +183,7 @@ fn principal_of(s: directory::SignedIn, via: Channel) -> Option<Principal> {
         via,
         credential: None,
         two_factor_due,
+        generation: s.generation,
     })
 }
 
@@ -592,10 +593,12 @@ impl App {
         via: Channel,
     ) -> Result<Option<(Principal, Option<i64>)>> {
         let mut c = self.store().read().await?;
-        Ok(directory::signed_in(&mut c, who).await?.and_then(|s| {
-            let used = s.credential_used;
-            principal_of(s, via).map(|p| (p, used))
-        }))
+        Ok(directory::signed_in(&mut c, who, self.store().cache())
+            .await?
+            .and_then(|s| {
+                let used = s.credential_used;
+                principal_of(s, via).map(|p| (p, used))
+            }))
     }
 
     /// Marks a session or token as used, in its own transaction (no part of the request's
@@ -682,9 +685,11 @@ impl App {
         id: UserId,
         via: Channel,
     ) -> Result<Option<Principal>> {
-        Ok(directory::signed_in(c, directory::Who::User(id))
-            .await?
-            .and_then(|s| principal_of(s, via)))
+        Ok(
+            directory::signed_in(c, directory::Who::User(id), self.store().cache())
+                .await?
+                .and_then(|s| principal_of(s, via)),
+        )
     }
 
     /// Creates an API token for the caller.

@@ -461,6 +461,7 @@ impl App {
             via: ferrodesk_core::Channel::Cli,
             credential: None,
             two_factor_due: false,
+            generation: -1,
         }
     }
 
@@ -1230,9 +1231,9 @@ impl App {
     /// Every status with its mapped groups.
     pub async fn list_statuses(&self, p: &Principal) -> Result<Page<StatusOut>> {
         let mut c = self.store().read().await?;
-        let statuses = store::list_statuses(&mut c).await?;
+        let statuses = self.statuses(&mut c, p).await?;
         Ok(Page {
-            items: statuses.into_iter().map(|s| status_out(p, s)).collect(),
+            items: statuses.iter().map(|s| status_out(p, s.clone())).collect(),
             next_cursor: None,
         })
     }

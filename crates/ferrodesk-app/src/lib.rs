@@ -153,6 +153,9 @@ pub struct Principal {
     /// Staff who must set up two-factor sign-in before anything else (an admin requires it
     /// and they have not turned it on).
     pub two_factor_due: bool,
+    /// The directory generation read with them: what the request may take from the store's
+    /// cache (`ferrodesk_store::cache`); -1 takes nothing.
+    pub generation: i64,
 }
 
 impl Principal {
@@ -259,6 +262,37 @@ impl App {
     /// Now, in microseconds since the epoch.
     pub fn now(&self) -> i64 {
         self.clock.now_micros()
+    }
+
+    /// The statuses, from the cache when the directory has not changed since `p` was read.
+    pub(crate) async fn statuses(
+        &self,
+        c: &mut Conn,
+        p: &Principal,
+    ) -> Result<Arc<Vec<ferrodesk_store::directory::Status>>> {
+        let slot = &self.store.cache().statuses;
+        if let Some(s) = slot.get(p.generation) {
+            return Ok(s);
+        }
+        let s = Arc::new(ferrodesk_store::directory::list_statuses(c).await?);
+        slot.keep(p.generation, s.clone());
+        Ok(s)
+    }
+
+    /// The custom field definitions, from the cache when the directory has not changed since
+    /// `p` was read.
+    pub(crate) async fn custom_fields(
+        &self,
+        c: &mut Conn,
+        p: &Principal,
+    ) -> Result<Arc<Vec<ferrodesk_store::tickets::CustomField>>> {
+        let slot = &self.store.cache().custom_fields;
+        if let Some(f) = slot.get(p.generation) {
+            return Ok(f);
+        }
+        let f = Arc::new(ferrodesk_store::tickets::custom_fields(c).await?);
+        slot.keep(p.generation, f.clone());
+        Ok(f)
     }
 
     /// Writes an audit event in the caller's transaction.

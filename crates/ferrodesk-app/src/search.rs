@@ -111,7 +111,7 @@ impl App {
     ) -> Result<(TicketFilter, Vec<ferrodesk_store::view_query::Pred>)> {
         let mut f = TicketFilter::default();
         let mut extra = Vec::new();
-        let statuses = dir::list_statuses(c).await?;
+        let statuses = self.statuses(c, p).await?;
         let mut problems = Vec::new();
         for (key, value) in filters {
             let internal = matches!(key.as_str(), "group" | "assignee" | "tag");
@@ -257,7 +257,7 @@ impl App {
         .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let statuses = dir::list_statuses(&mut c).await?;
+        let statuses = self.statuses(&mut c, p).await?;
         Ok(Page {
             items: rows.iter().map(|t| ticket_out(p, t, &statuses)).collect(),
             next_cursor: more.then(|| (offset + limit).to_string()),

@@ -361,7 +361,7 @@ impl App {
     pub async fn get_ticket(&self, p: &Principal, id: TicketId) -> Result<TicketOut> {
         let mut c = self.store().read().await?;
         let (t, _) = self.visible_ticket(&mut c, p, id).await?;
-        let statuses = dir::list_statuses(&mut c).await?;
+        let statuses = self.statuses(&mut c, p).await?;
         Ok(ticket_out(p, &t, &statuses))
     }
 
@@ -379,7 +379,7 @@ impl App {
         let scope = policy::list_scope(&p.viewer);
         let mut c = self.store().read().await?;
         let tickets = scope::list_tickets(&mut c, &scope, &filter, before, limit + 1).await?;
-        let statuses = dir::list_statuses(&mut c).await?;
+        let statuses = self.statuses(&mut c, p).await?;
         Ok(page(
             tickets,
             limit,

@@ -289,8 +289,8 @@ impl App {
         p: &Principal,
         d: &Definition,
     ) -> Result<ViewQuery> {
-        let statuses = dir::list_statuses(c).await?;
-        let fields = ferrodesk_store::tickets::custom_fields(c).await?;
+        let statuses = self.statuses(c, p).await?;
+        let fields = self.custom_fields(c, p).await?;
         let now = self.now();
         let mut problems = Problems::default();
         let mut q = ViewQuery {
@@ -612,7 +612,7 @@ impl App {
         } else {
             None
         };
-        let statuses = dir::list_statuses(&mut c).await?;
+        let statuses = self.statuses(&mut c, p).await?;
         Ok(Page {
             items: rows.iter().map(|t| ticket_out(p, t, &statuses)).collect(),
             next_cursor,

@@ -7,6 +7,7 @@ use ferrodesk_core::{
     UserId,
 };
 
+use crate::cache::{DirectoryCache, Link};
 use crate::{Conn, Micros, Result, from_json, to_json, word};
 use ferrodesk_core::validate::email_skeleton;
 
@@ -369,6 +370,8 @@ pub struct SignedIn {
     pub two_factor_off_but_required: bool,
     /// When the session or token they came with was last marked used (sessions: seen).
     pub credential_used: Option<Micros>,
+    /// The directory generation read with them (see [`crate::cache`]).
+    pub generation: i64,
 }
 
 /// How a request names its user.
@@ -402,16 +405,23 @@ struct SignedInRow {
     totp_enabled: i64,
     require_two_factor: Option<String>,
     credential_used: Option<i64>,
+    generation: i64,
 }
 
-/// A user and their policy facts in two queries (the user with their credential and the one
-/// setting that concerns their sign-in; their groups and organizations with sharing, in one):
-/// what every authenticated request needs.
-pub async fn signed_in(c: &mut Conn, who: Who<'_>) -> Result<Option<SignedIn>> {
+/// A user and their policy facts — what every authenticated request needs — in one query
+/// (the user with their credential, the one setting that concerns their sign-in, and the
+/// directory generation) when their groups and organizations are in `cache` at that
+/// generation, else in two.
+pub async fn signed_in(
+    c: &mut Conn,
+    who: Who<'_>,
+    cache: &DirectoryCache,
+) -> Result<Option<SignedIn>> {
     let select = format!(
         "SELECT {USER_COLUMNS}, totp_enabled, \
          (SELECT value FROM settings WHERE key = 'require_two_factor_for_staff') \
-         AS require_two_factor"
+         AS require_two_factor, \
+         (SELECT value FROM directory_generation WHERE id = 1) AS generation"
     );
     let row: Option<SignedInRow> = match who {
         Who::User(id) => {
@@ -453,26 +463,35 @@ pub async fn signed_in(c: &mut Conn, who: Who<'_>) -> Result<Option<SignedIn>> {
     let two_factor_off_but_required =
         row.totp_enabled == 0 && row.require_two_factor.as_deref() == Some("true");
     let credential_used = row.credential_used;
+    let generation = row.generation;
     let mut user = row.user.into_user()?;
     let id = user.id;
-    // Groups (kind 0) and organizations with their sharing (kind 1), in one round trip.
-    let links: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
-         WHERE user_id = $1 \
-         UNION ALL SELECT CAST(1 AS BIGINT), o.id, o.sharing FROM organization_members m \
-         JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
-         ORDER BY 1, 2",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *c)
-    .await?;
+    let links = match cache.links(id.0, generation) {
+        Some(links) => links,
+        None => {
+            // Groups (kind 0) and organizations with their sharing (kind 1), in one round trip.
+            let links: Vec<Link> = sqlx::query_as(
+                "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
+                 WHERE user_id = $1 \
+                 UNION ALL SELECT CAST(1 AS BIGINT), o.id, o.sharing FROM organization_members m \
+                 JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
+                 ORDER BY 1, 2",
+            )
+            .bind(id.0)
+            .fetch_all(&mut *c)
+            .await?;
+            let links = std::sync::Arc::new(links);
+            cache.keep_links(id.0, generation, links.clone());
+            links
+        }
+    };
     let mut memberships = Vec::new();
-    for (kind, link, sharing) in links {
-        if kind == 0 {
-            user.group_ids.push(GroupId(link));
+    for (kind, link, sharing) in links.iter() {
+        if *kind == 0 {
+            user.group_ids.push(GroupId(*link));
         } else {
-            user.organization_ids.push(OrganizationId(link));
-            memberships.push(membership(link, &sharing)?);
+            user.organization_ids.push(OrganizationId(*link));
+            memberships.push(membership(*link, sharing)?);
         }
     }
     let viewer = viewer(&user, memberships);
@@ -481,6 +500,7 @@ pub async fn signed_in(c: &mut Conn, who: Who<'_>) -> Result<Option<SignedIn>> {
         viewer,
         two_factor_off_but_required,
         credential_used,
+        generation,
     }))
 }
 

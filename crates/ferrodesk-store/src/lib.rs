@@ -7,6 +7,7 @@
 //! connection or transaction: the use-case layer owns transaction boundaries.
 
 pub mod audit;
+pub mod cache;
 pub mod directory;
 pub mod idempotency;
 pub mod jobs;
@@ -139,6 +140,7 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    cache: std::sync::Arc<cache::DirectoryCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -194,6 +196,7 @@ impl Store {
             read,
             write,
             backend,
+            cache: Default::default(),
         })
     }
 
@@ -208,6 +211,11 @@ impl Store {
         directory::backfill_email_skeletons(&mut tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What requests keep per directory generation (see [`cache`]).
+    pub fn cache(&self) -> &cache::DirectoryCache {
+        &self.cache
     }
 
     /// Which database this is.

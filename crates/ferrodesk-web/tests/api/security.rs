@@ -826,7 +826,72 @@ async fn required_two_factor_confines_staff_to_setting_it_up(app: TestApp) {
     assert_eq!(events, 2);
 }
 
+/// What the server keeps between requests (a user's groups and organizations, the statuses,
+/// the custom fields) is never served past a change — whether the change came through the
+/// API or straight into the database (another instance, an operator), and on the very next
+/// request.
+async fn cached_directory_facts_never_outlive_a_change(app: TestApp) {
+    let admin = app.admin().await;
+    let g = app
+        .post(&admin.token, "/groups", json!({"name": "Billing"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let agent = app.agent(TicketScope::Group, &[g]).await;
+    let t = app.ticket(&admin.token, json!({"group_id": g})).await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/tickets/{t}");
+    // Twice: the second answer comes from what the first read left in the cache.
+    for _ in 0..2 {
+        assert_eq!(app.get(&agent.token, &path).await.status, StatusCode::OK);
+    }
+    app.execute_sql(&format!(
+        "DELETE FROM group_members WHERE user_id = {} AND group_id = {g}",
+        agent.id
+    ))
+    .await;
+    assert_eq!(
+        app.get(&agent.token, &path).await.status,
+        StatusCode::NOT_FOUND,
+        "out of the group, out of the ticket at once"
+    );
+    app.execute_sql(&format!(
+        "INSERT INTO group_members (group_id, user_id, created_at) VALUES ({g}, {}, 0)",
+        agent.id
+    ))
+    .await;
+    assert_eq!(app.get(&agent.token, &path).await.status, StatusCode::OK);
+
+    // An organization's sharing, changed underneath: a colleague's ticket follows it.
+    let (_, org, _) = acme(&app).await;
+    let bob = app.end_user(&[org], UserAccess::Requested).await;
+    let listed = |a: &Answer| a.body["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed(&app.get(&bob.token, "/tickets").await), 20);
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'own_only' WHERE id = {org}"
+    ))
+    .await;
+    assert_eq!(listed(&app.get(&bob.token, "/tickets").await), 0);
+
+    // A status renamed underneath: the next answer names it so.
+    let before = app.get(&admin.token, &path).await.body["status"].clone();
+    assert_eq!(before, "Open");
+    app.execute_sql("UPDATE statuses SET name = 'Opened' WHERE name = 'Open'")
+        .await;
+    assert_eq!(app.get(&admin.token, &path).await.body["status"], "Opened");
+    let names: Vec<Value> = app.get(&admin.token, "/statuses").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert!(names.contains(&json!("Opened")), "{names:?}");
+}
+
 on_both_databases!(
+    cached_directory_facts_never_outlive_a_change,
     required_two_factor_confines_staff_to_setting_it_up,
     two_factor_sign_in_asks_for_a_code_once_it_is_on,
     an_agent_an_admin_trusts_manages_memberships_and_it_is_audited,
