@@ -270,12 +270,21 @@ impl App {
         c: &mut Conn,
         p: &Principal,
     ) -> Result<Arc<Vec<ferrodesk_store::directory::Status>>> {
+        self.statuses_at(c, p.generation).await
+    }
+
+    /// The statuses at directory generation `generation` (read on `c` after it was).
+    pub(crate) async fn statuses_at(
+        &self,
+        c: &mut Conn,
+        generation: i64,
+    ) -> Result<Arc<Vec<ferrodesk_store::directory::Status>>> {
         let slot = &self.store.cache().statuses;
-        if let Some(s) = slot.get(p.generation) {
+        if let Some(s) = slot.get(generation) {
             return Ok(s);
         }
         let s = Arc::new(ferrodesk_store::directory::list_statuses(c).await?);
-        slot.keep(p.generation, s.clone());
+        slot.keep(generation, s.clone());
         Ok(s)
     }
 
@@ -286,13 +295,37 @@ impl App {
         c: &mut Conn,
         p: &Principal,
     ) -> Result<Arc<Vec<ferrodesk_store::tickets::CustomField>>> {
+        self.custom_fields_at(c, p.generation).await
+    }
+
+    /// The custom field definitions at directory generation `generation`.
+    pub(crate) async fn custom_fields_at(
+        &self,
+        c: &mut Conn,
+        generation: i64,
+    ) -> Result<Arc<Vec<ferrodesk_store::tickets::CustomField>>> {
         let slot = &self.store.cache().custom_fields;
-        if let Some(f) = slot.get(p.generation) {
+        if let Some(f) = slot.get(generation) {
             return Ok(f);
         }
         let f = Arc::new(ferrodesk_store::tickets::custom_fields(c).await?);
-        slot.keep(p.generation, f.clone());
+        slot.keep(generation, f.clone());
         Ok(f)
+    }
+
+    /// The active rules at directory generation `generation`.
+    pub(crate) async fn active_rules_at(
+        &self,
+        c: &mut Conn,
+        generation: i64,
+    ) -> Result<Arc<Vec<ferrodesk_store::rules::StoredRule>>> {
+        let slot = &self.store.cache().active_rules;
+        if let Some(r) = slot.get(generation) {
+            return Ok(r);
+        }
+        let r = Arc::new(ferrodesk_store::rules::list(c, true).await?);
+        slot.keep(generation, r.clone());
+        Ok(r)
     }
 
     /// Writes an audit event in the caller's transaction.

@@ -20,13 +20,14 @@
 //! So "what happens when a status changes" is read here, top to bottom.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ferrodesk_core::audit::{ActorKind, FieldChange};
 use ferrodesk_core::rules::{Definition, Happening, Performer, Snapshot};
 use ferrodesk_core::validate::{FieldError, Problems};
 use ferrodesk_core::{Channel, CommentId, GroupId, Priority, Role, StatusId, TicketId, UserId};
 use ferrodesk_store::directory::{self as dir, Status};
-use ferrodesk_store::rules::{self as rule_store, StoredRule};
+use ferrodesk_store::rules::StoredRule;
 use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket};
 use ferrodesk_store::{Conn, StoreError};
 use serde_json::{Value, json};
@@ -177,9 +178,11 @@ pub(crate) fn find_status<'a>(statuses: &'a [Status], v: &Value) -> Option<&'a S
 pub(crate) struct TicketWrite<'a> {
     app: &'a App,
     /// Every status, as of this transaction.
-    pub statuses: Vec<Status>,
+    pub statuses: Arc<Vec<Status>>,
     /// Every custom field definition.
-    pub defs: Vec<CustomField>,
+    pub defs: Arc<Vec<CustomField>>,
+    /// The directory generation of this transaction (see `ferrodesk_store::cache`).
+    generation: i64,
     field_ids: BTreeMap<String, i64>,
     /// The active rules, read at the first rule pass.
     rules: Option<Vec<Rule>>,
@@ -188,15 +191,19 @@ pub(crate) struct TicketWrite<'a> {
 }
 
 impl App {
-    /// Step 1: opens the ticket write pipeline in the caller's write transaction.
+    /// Step 1: opens the ticket write pipeline in the caller's write transaction: reads the
+    /// directory generation, and the statuses and custom fields unless the cache holds them at
+    /// that generation.
     pub(crate) async fn ticket_write(&self, c: &mut Conn) -> Result<TicketWrite<'_>> {
-        let statuses = dir::list_statuses(c).await?;
-        let defs = store::custom_fields(c).await?;
+        let generation = dir::generation(c).await?;
+        let statuses = self.statuses_at(c, generation).await?;
+        let defs = self.custom_fields_at(c, generation).await?;
         let field_ids = defs.iter().map(|d| (d.key.clone(), d.id)).collect();
         Ok(TicketWrite {
             app: self,
             statuses,
             defs,
+            generation,
             field_ids,
             rules: None,
             descriptions: Vec::new(),
@@ -480,7 +487,7 @@ impl TicketWrite<'_> {
     /// The active rules, read once per write.
     async fn rules(&mut self, c: &mut Conn) -> Result<Vec<Rule>> {
         if self.rules.is_none() {
-            let stored = rule_store::list(c, true).await?;
+            let stored = self.app.active_rules_at(c, self.generation).await?;
             let rules = stored
                 .iter()
                 .map(|r| {

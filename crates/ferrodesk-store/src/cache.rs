@@ -1,15 +1,19 @@
 //! What requests would otherwise read again and again — a user's groups and organizations
-//! (with their sharing), the statuses, the custom field definitions — kept per *directory generation*: a counter the
-//! database bumps itself, by triggers in the writing transaction, whenever memberships,
-//! organizations, statuses or custom fields change (migration 0015). A request reads the generation in the
-//! statement that reads its session or token anyway, and an entry is used only at that same
-//! generation: nothing is served past a committed change, on any instance (SPEC §9). An entry
-//! is filled from reads made after its generation was read, so it is never older than it.
+//! (with their sharing), the statuses, the custom field definitions, the active rules — kept
+//! per *directory generation*: a value the database changes itself, by triggers in the
+//! writing transaction, whenever memberships, organizations, statuses, custom fields or rules
+//! change (migration 0015). A request reads the generation in the statement that reads its
+//! session or token anyway (a ticket write, in its transaction), and an entry is used only at
+//! that same generation: nothing is served past a committed change, on any instance (SPEC §9).
+//! An entry is filled from reads made after its generation was read, so it is never older
+//! than it; a new generation is random, so one left by a transaction that rolled back is never
+//! reached again by committed changes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::directory::Status;
+use crate::rules::StoredRule;
 use crate::tickets::CustomField;
 
 /// A group (kind 0) or organization with its sharing (kind 1) of a user.
@@ -54,6 +58,8 @@ pub struct DirectoryCache {
     pub statuses: Slot<Vec<Status>>,
     /// The custom field definitions.
     pub custom_fields: Slot<Vec<CustomField>>,
+    /// The active rules, in evaluation order.
+    pub active_rules: Slot<Vec<StoredRule>>,
 }
 
 impl DirectoryCache {

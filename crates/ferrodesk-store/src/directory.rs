@@ -408,6 +408,15 @@ struct SignedInRow {
     generation: i64,
 }
 
+/// The directory generation now (see [`crate::cache`]).
+pub async fn generation(c: &mut Conn) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM directory_generation WHERE id = 1")
+            .fetch_one(c)
+            .await?,
+    )
+}
+
 /// A user and their policy facts — what every authenticated request needs — in one query
 /// (the user with their credential, the one setting that concerns their sign-in, and the
 /// directory generation) when their groups and organizations are in `cache` at that

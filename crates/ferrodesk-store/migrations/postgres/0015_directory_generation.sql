@@ -1,8 +1,11 @@
--- The directory generation: a counter bumped in the writing transaction whenever a change
--- could alter what the server caches per request — group and organization memberships,
--- organizations (their sharing), statuses and their group mapping, custom field definitions. A request reads it in the
--- statement that reads its session or token, and uses a cached entry only at the same
--- generation (store::cache), so nothing is served past a committed change on any instance.
+-- The directory generation: a value the writing transaction changes whenever a change could
+-- alter what the server caches between requests — group and organization memberships,
+-- organizations (their sharing), statuses and their group mapping, custom field definitions,
+-- rules. A request reads it in the statement that reads its session or token (a write, in its
+-- transaction) and uses a cached entry only at the same generation (store::cache), so nothing
+-- is served past a committed change on any instance. The new value is random, never "+ 1":
+-- a transaction that changed the directory and rolled back leaves a generation no committed
+-- state will have, so what it read cannot be served later under a reused number.
 CREATE TABLE directory_generation (
     id    BIGINT PRIMARY KEY CHECK (id = 1),
     value BIGINT NOT NULL
@@ -11,7 +14,7 @@ INSERT INTO directory_generation (id, value) VALUES (1, 1);
 
 CREATE FUNCTION directory_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE directory_generation SET value = value + 1 WHERE id = 1;
+    UPDATE directory_generation SET value = floor(random() * 9007199254740991)::bigint WHERE id = 1;
     RETURN NULL;
 END;
 $$;
@@ -32,4 +35,7 @@ CREATE TRIGGER status_groups_generation AFTER INSERT OR UPDATE OR DELETE OR TRUN
 FOR EACH STATEMENT EXECUTE FUNCTION directory_generation_bump();
 
 CREATE TRIGGER custom_fields_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON custom_fields
+FOR EACH STATEMENT EXECUTE FUNCTION directory_generation_bump();
+
+CREATE TRIGGER rules_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rules
 FOR EACH STATEMENT EXECUTE FUNCTION directory_generation_bump();
