@@ -182,7 +182,7 @@ pub(crate) struct TicketWrite<'a> {
     /// Every custom field definition.
     pub defs: Arc<Vec<CustomField>>,
     /// The directory generation of this transaction (see `ferrodesk_store::cache`).
-    generation: i64,
+    pub generation: i64,
     field_ids: BTreeMap<String, i64>,
     /// The active rules, read at the first rule pass.
     rules: Option<Vec<Rule>>,

@@ -245,7 +245,8 @@ impl App {
         let mut tx = self.store().begin().await?;
         let mut w = self.ticket_write(&mut tx).await?;
         let requester_id = UserId(input.requester_id.unwrap_or(p.user.id.0));
-        let requester = dir::get_user(&mut tx, requester_id).await?;
+        let requester =
+            dir::get_user_at(&mut tx, requester_id, self.store().cache(), w.generation).await?;
         if requester.is_none() {
             problems.push(FieldError::new(
                 "requester_id",

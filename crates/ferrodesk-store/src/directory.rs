@@ -408,6 +408,58 @@ struct SignedInRow {
     generation: i64,
 }
 
+/// A user's groups (kind 0) and organizations with their sharing (kind 1), from `cache` at
+/// `generation` or in one round trip.
+async fn links_at(
+    c: &mut Conn,
+    id: UserId,
+    cache: &DirectoryCache,
+    generation: i64,
+) -> Result<std::sync::Arc<Vec<Link>>> {
+    if let Some(links) = cache.links(id.0, generation) {
+        return Ok(links);
+    }
+    let links: Vec<Link> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
+         WHERE user_id = $1 \
+         UNION ALL SELECT CAST(1 AS BIGINT), o.id, o.sharing FROM organization_members m \
+         JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
+         ORDER BY 1, 2",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *c)
+    .await?;
+    let links = std::sync::Arc::new(links);
+    cache.keep_links(id.0, generation, links.clone());
+    Ok(links)
+}
+
+/// Reads a user, with their groups and organizations from `cache` when it holds them at
+/// `generation` (the directory generation read in this transaction or before `c`'s reads).
+pub async fn get_user_at(
+    c: &mut Conn,
+    id: UserId,
+    cache: &DirectoryCache,
+    generation: i64,
+) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut user = row.into_user()?;
+    for (kind, link, _) in links_at(c, id, cache, generation).await?.iter() {
+        if *kind == 0 {
+            user.group_ids.push(GroupId(*link));
+        } else {
+            user.organization_ids.push(OrganizationId(*link));
+        }
+    }
+    Ok(Some(user))
+}
+
 /// The directory generation now (see [`crate::cache`]).
 pub async fn generation(c: &mut Conn) -> Result<i64> {
     Ok(
@@ -475,25 +527,7 @@ pub async fn signed_in(
     let generation = row.generation;
     let mut user = row.user.into_user()?;
     let id = user.id;
-    let links = match cache.links(id.0, generation) {
-        Some(links) => links,
-        None => {
-            // Groups (kind 0) and organizations with their sharing (kind 1), in one round trip.
-            let links: Vec<Link> = sqlx::query_as(
-                "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
-                 WHERE user_id = $1 \
-                 UNION ALL SELECT CAST(1 AS BIGINT), o.id, o.sharing FROM organization_members m \
-                 JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
-                 ORDER BY 1, 2",
-            )
-            .bind(id.0)
-            .fetch_all(&mut *c)
-            .await?;
-            let links = std::sync::Arc::new(links);
-            cache.keep_links(id.0, generation, links.clone());
-            links
-        }
-    };
+    let links = links_at(c, id, cache, generation).await?;
     let mut memberships = Vec::new();
     for (kind, link, sharing) in links.iter() {
         if *kind == 0 {
