@@ -8,22 +8,11 @@
 //! An entry is filled from reads made after its generation was read, so it is never older
 //! than it; a new generation is random, so one left by a transaction that rolled back is never
 //! reached again by committed changes.
+//!
+//! The slots are generic; what they hold is named in [`crate::DirectoryCache`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-use crate::directory::Status;
-use crate::rules::StoredRule;
-use crate::tickets::CustomField;
-
-/// A group (kind 0) or organization with its sharing (kind 1) of a user.
-pub(crate) type Link = (i64, i64, String);
-
-/// Users' links, each with the generation it was read at.
-type Links = HashMap<i64, (i64, Arc<Vec<Link>>)>;
-
-/// Users whose memberships are kept; past it the map starts afresh.
-const MAX_USERS: usize = 10_000;
 
 /// One value as read at one generation.
 #[derive(Debug)]
@@ -50,31 +39,37 @@ impl<T> Slot<T> {
     }
 }
 
-/// The cached directory facts of one store (shared by its clones).
-#[derive(Debug, Default)]
-pub struct DirectoryCache {
-    links: Mutex<Links>,
-    /// The statuses with their mapped groups.
-    pub statuses: Slot<Vec<Status>>,
-    /// The custom field definitions.
-    pub custom_fields: Slot<Vec<CustomField>>,
-    /// The active rules, in evaluation order.
-    pub active_rules: Slot<Vec<StoredRule>>,
+/// Users kept by a [`PerUser`]; past it the map starts afresh.
+const MAX_USERS: usize = 10_000;
+
+/// Values per user, each with the generation it was read at.
+type Entries<T> = HashMap<i64, (i64, Arc<T>)>;
+
+/// One value per user, each as read at one generation.
+#[derive(Debug)]
+pub struct PerUser<T>(Mutex<Entries<T>>);
+
+impl<T> Default for PerUser<T> {
+    fn default() -> Self {
+        PerUser(Mutex::new(HashMap::new()))
+    }
 }
 
-impl DirectoryCache {
-    pub(crate) fn links(&self, user: i64, generation: i64) -> Option<Arc<Vec<Link>>> {
-        let map = self.links.lock().unwrap_or_else(|e| e.into_inner());
+impl<T> PerUser<T> {
+    /// User `user`'s value as read at `generation`, if it was.
+    pub fn get(&self, user: i64, generation: i64) -> Option<Arc<T>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&user)
             .filter(|(g, _)| *g == generation)
-            .map(|(_, l)| l.clone())
+            .map(|(_, v)| v.clone())
     }
 
-    pub(crate) fn keep_links(&self, user: i64, generation: i64, links: Arc<Vec<Link>>) {
-        let mut map = self.links.lock().unwrap_or_else(|e| e.into_inner());
+    /// Keeps user `user`'s value read after `generation` was.
+    pub fn keep(&self, user: i64, generation: i64, value: Arc<T>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_USERS {
             map.clear();
         }
-        map.insert(user, (generation, links));
+        map.insert(user, (generation, value));
     }
 }

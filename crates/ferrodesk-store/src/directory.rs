@@ -7,9 +7,11 @@ use ferrodesk_core::{
     UserId,
 };
 
-use crate::cache::{DirectoryCache, Link};
-use crate::{Conn, Micros, Result, from_json, to_json, word};
+use crate::{Conn, DirectoryCache, Micros, Result, from_json, to_json, word};
 use ferrodesk_core::validate::email_skeleton;
+
+/// A group (kind 0) or an organization with its sharing (kind 1) of a user.
+pub type Link = (i64, i64, String);
 
 /// A user as stored, with their memberships.
 #[derive(Debug, Clone, PartialEq)]
@@ -416,7 +418,7 @@ async fn links_at(
     cache: &DirectoryCache,
     generation: i64,
 ) -> Result<std::sync::Arc<Vec<Link>>> {
-    if let Some(links) = cache.links(id.0, generation) {
+    if let Some(links) = cache.links.get(id.0, generation) {
         return Ok(links);
     }
     let links: Vec<Link> = sqlx::query_as(
@@ -430,7 +432,7 @@ async fn links_at(
     .fetch_all(&mut *c)
     .await?;
     let links = std::sync::Arc::new(links);
-    cache.keep_links(id.0, generation, links.clone());
+    cache.links.keep(id.0, generation, links.clone());
     Ok(links)
 }
 

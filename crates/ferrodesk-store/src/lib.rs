@@ -140,7 +140,7 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
-    cache: std::sync::Arc<cache::DirectoryCache>,
+    cache: std::sync::Arc<DirectoryCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -214,7 +214,7 @@ impl Store {
     }
 
     /// What requests keep per directory generation (see [`cache`]).
-    pub fn cache(&self) -> &cache::DirectoryCache {
+    pub fn cache(&self) -> &DirectoryCache {
         &self.cache
     }
 
@@ -262,6 +262,20 @@ impl Store {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// The directory facts a store keeps between requests, per directory generation (see
+/// [`cache`]; shared by the store's clones).
+#[derive(Debug, Default)]
+pub struct DirectoryCache {
+    /// Each user's groups and organizations (with their sharing).
+    pub links: cache::PerUser<Vec<directory::Link>>,
+    /// The statuses with their mapped groups.
+    pub statuses: cache::Slot<Vec<directory::Status>>,
+    /// The custom field definitions.
+    pub custom_fields: cache::Slot<Vec<tickets::CustomField>>,
+    /// The active rules, in evaluation order.
+    pub active_rules: cache::Slot<Vec<rules::StoredRule>>,
 }
 
 /// Microseconds since the Unix epoch, as stored.
