@@ -9,6 +9,7 @@ pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod fields;
+pub mod mail;
 pub mod ownership;
 pub mod rules;
 pub mod search;

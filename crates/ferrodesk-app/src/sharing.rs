@@ -253,8 +253,14 @@ impl App {
             channel: p.via,
             created_at: now,
         };
-        w.comment(&mut tx, actor, &mut comment, Some("sharing_change".into()))
-            .await?;
+        w.comment(
+            &mut tx,
+            actor,
+            &ticket,
+            &mut comment,
+            Some("sharing_change".into()),
+        )
+        .await?;
 
         // The ticket: the checks as metadata, and Resolved.
         let mut after = ticket.clone();

@@ -349,6 +349,16 @@ impl TicketWrite<'_> {
         description.id = comment;
         description.ticket_id = id;
         self.descriptions.push((id, description.body.clone()));
+        if description.public {
+            self.mail(
+                c,
+                "ticket_created",
+                ticket,
+                description.id,
+                &[ticket.requester_id],
+            )
+            .await?;
+        }
         let mut changes = ticket_changes(None, ticket);
         changes.push(FieldChange::new(
             "comment",
@@ -427,18 +437,30 @@ impl TicketWrite<'_> {
             .await
     }
 
-    /// Step 4 for a comment on an existing ticket: the comment, its text in the search index,
-    /// the ticket's `updated_at`, and the audit event (with `reason` when nobody asked for it
-    /// directly). Sets the comment's id.
+    /// Steps 4 and 5 for a comment on `ticket`: the comment, its text in the search index,
+    /// the ticket's `updated_at`, the audit event (with `reason` when nobody asked for it
+    /// directly) and, for a public reply, its mail to the requester and CCs but its author.
+    /// Sets the comment's id.
     pub async fn comment(
         &self,
         c: &mut Conn,
         actor: Actor,
+        ticket: &Ticket,
         comment: &mut Comment,
         reason: Option<String>,
     ) -> Result<()> {
+        comment.ticket_id = ticket.id;
         comment.id = store::insert_comment(c, comment).await?;
         store::touch_ticket(c, comment.ticket_id, comment.created_at).await?;
+        if comment.public {
+            let mut to = vec![ticket.requester_id];
+            to.extend(ticket.cc_ids.iter().copied());
+            to.retain(|u| *u != comment.author_id);
+            to.sort();
+            to.dedup();
+            self.mail(c, "public_reply", ticket, comment.id, &to)
+                .await?;
+        }
         self.app
             .audit(
                 c,
@@ -453,6 +475,28 @@ impl TicketWrite<'_> {
                 reason,
             )
             .await
+    }
+
+    /// Step 5: queues one `template` mail about comment `comment` of `ticket` per recipient
+    /// (the worker in `mail` checks each recipient again when it sends).
+    async fn mail(
+        &self,
+        c: &mut Conn,
+        template: &str,
+        ticket: &Ticket,
+        comment: CommentId,
+        to: &[UserId],
+    ) -> Result<()> {
+        for user in to {
+            ferrodesk_store::jobs::enqueue_job(
+                c,
+                "mail",
+                &json!({"template": template, "ticket_id": ticket.id.0, "comment_id": comment.0, "user_id": user.0}),
+                self.app.now(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Step 5: queues the notice to an internal agent who lost a ticket.
@@ -725,7 +769,7 @@ impl TicketWrite<'_> {
                     channel: Channel::System,
                     created_at: self.app.now(),
                 };
-                self.comment(c, actor, &mut note, Some(reason.clone()))
+                self.comment(c, actor, &after, &mut note, Some(reason.clone()))
                     .await?;
                 after.updated_at = note.created_at;
                 produced.push(Happening::CommentAdded { public: false });

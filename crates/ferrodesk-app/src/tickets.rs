@@ -646,7 +646,7 @@ impl App {
             created_at: now,
         };
         let mut w = self.ticket_write(&mut tx).await?;
-        w.comment(&mut tx, Actor::from(p), &mut comment, None)
+        w.comment(&mut tx, Actor::from(p), &ticket, &mut comment, None)
             .await?;
         let mut ticket = ticket;
         ticket.updated_at = now;

@@ -29,6 +29,46 @@ struct Cli {
     command: Command,
 }
 
+/// Outgoing mail.
+#[derive(clap::Args)]
+struct MailArgs {
+    /// SMTP server for outgoing mail: `smtp://host:port` (add `?tls=required` for STARTTLS),
+    /// `smtps://host:port` for TLS, `user:password@` before the host for AUTH. Without it, mail
+    /// stays queued in the outbox until a process with it runs.
+    #[arg(long, env = "FERRODESK_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of outgoing mail.
+    #[arg(
+        long,
+        env = "FERRODESK_MAIL_FROM",
+        default_value = "Ferrodesk <support@localhost>"
+    )]
+    mail_from: String,
+    /// Hours a message is retried after temporary failures before it is marked failed.
+    #[arg(long, env = "FERRODESK_MAIL_GIVE_UP_HOURS", default_value_t = 24)]
+    mail_give_up_hours: i64,
+    /// Seconds before the first retry of a message after a temporary failure; each next
+    /// retry waits twice as long, at most an hour.
+    #[arg(long, env = "FERRODESK_MAIL_RETRY_SECONDS", default_value_t = 30)]
+    mail_retry_seconds: i64,
+}
+
+impl MailArgs {
+    fn mailer(&self) -> Result<Option<ferrodesk_app::mail::Mailer>, String> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        ferrodesk_app::mail::Mailer::new(&ferrodesk_app::mail::MailConfig {
+            smtp_url: url.clone(),
+            from: self.mail_from.clone(),
+            give_up_after_secs: self.mail_give_up_hours.max(0) * 3600,
+            first_retry_secs: self.mail_retry_seconds,
+        })
+        .map(Some)
+        .map_err(describe)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the web app and the API (migrates the database first).
@@ -66,6 +106,14 @@ enum Command {
         /// in any case).
         #[arg(long, env = "FERRODESK_SESSION_IDLE_MINUTES", default_value_t = 480)]
         session_idle_minutes: i64,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+    /// Deliver outgoing mail from the outbox, without serving (as `serve` does beside
+    /// serving when an SMTP server is set). Several may run on one PostgreSQL database.
+    Worker {
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Apply database migrations.
     Migrate,
@@ -241,7 +289,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             rate_per_address,
             login_rate_per_address,
             session_idle_minutes,
+            mail,
         } => {
+            let mailer = mail.mailer()?;
             let app = app.with_config(Config {
                 session_idle_secs: session_idle_minutes.max(1) * 60,
                 ..Config::default()
@@ -268,6 +318,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 "Ferrodesk is serving on http://{addr} ({})",
                 app.store().backend().name()
             );
+            match mailer {
+                Some(m) => {
+                    let worker = app.clone();
+                    tokio::spawn(async move { worker.run_mail_worker(m).await });
+                    println!("Delivering outgoing mail from {}", mail.mail_from);
+                }
+                None => println!(
+                    "Outgoing mail stays queued: no SMTP server is set (FERRODESK_SMTP_URL)"
+                ),
+            }
             let limits = ferrodesk_web::server::Limits {
                 header_read: std::time::Duration::from_secs(header_timeout.max(1)),
                 body_read: std::time::Duration::from_secs(body_timeout.max(1)),
@@ -281,6 +341,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ferrodesk_web::serve_with(listener, app, limits)
                 .await
                 .map_err(|e| e.to_string())?;
+        }
+        Command::Worker { mail } => {
+            let Some(m) = mail.mailer()? else {
+                return Err(
+                    "the worker needs an SMTP server: set --smtp-url or FERRODESK_SMTP_URL".into(),
+                );
+            };
+            println!("Delivering outgoing mail from {}", mail.mail_from);
+            tokio::select! {
+                _ = app.run_mail_worker(m) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
         }
         Command::Migrate => println!("migrations applied"),
         Command::Demo => {

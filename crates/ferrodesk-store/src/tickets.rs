@@ -266,6 +266,31 @@ async fn insert_comment_row(c: &mut Conn, ticket: TicketId, m: &Comment) -> Resu
     Ok(CommentId(id))
 }
 
+/// Reads one comment.
+pub async fn get_comment(c: &mut Conn, id: CommentId) -> Result<Option<Comment>> {
+    let row: Option<(i64, i64, i64, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT id, ticket_id, author_id, body, public, channel, created_at FROM comments \
+         WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(c)
+    .await?;
+    row.map(
+        |(id, ticket_id, author_id, body, public, channel, created_at)| {
+            Ok(Comment {
+                id: CommentId(id),
+                ticket_id: TicketId(ticket_id),
+                author_id: UserId(author_id),
+                body,
+                public: public != 0,
+                channel: word(&channel)?,
+                created_at,
+            })
+        },
+    )
+    .transpose()
+}
+
 /// Lists a ticket's comments, oldest first, ids above `after`; private notes only when asked.
 pub async fn list_comments(
     c: &mut Conn,

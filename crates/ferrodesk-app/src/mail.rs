@@ -1,0 +1,439 @@
+//! Outbound email (SPEC §8 "Email"): the delivery worker drains the outbox — the `mail` jobs
+//! the ticket write pipeline queues for public replies and new tickets, the `notify` jobs of
+//! shared-ownership removals and rule actions — renders each message and sends it over SMTP.
+//!
+//! - **Claims**: jobs are claimed with a lease (`store::jobs::claim`); a worker killed with
+//!   claimed jobs loses none (the lease ends, another claim takes them). Such a job may be
+//!   delivered once more; its messages carry the same `Message-ID` so receivers can drop it.
+//! - **Failures**: a temporary failure (an SMTP 4xx answer, a server that cannot be reached)
+//!   is retried with exponential backoff (30 s, 1 min, 2 min, … at most 1 h) until the job is
+//!   older than `give_up_after`, then marked failed with the last SMTP answer; a permanent one
+//!   (5xx) fails at once.
+//! - **Recipients** are checked when the message is sent, not when it was queued: never a
+//!   suspended or deleted user, never someone the access policy no longer lets see the ticket,
+//!   never a private note to anyone (only public replies are queued), never the author of the
+//!   comment.
+
+use std::time::Duration;
+
+use ferrodesk_core::policy;
+use ferrodesk_core::{Role, TicketId, UserId};
+use ferrodesk_store::directory::{self as dir, User};
+use ferrodesk_store::jobs::{self, Job};
+use ferrodesk_store::tickets::{self as store, Ticket};
+use ferrodesk_store::{Conn, StoreError};
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::Value;
+
+use crate::{App, AppError, Result};
+
+/// Job kinds the worker delivers.
+const KINDS: &[&str] = &["mail", "notify"];
+/// How long a claim lasts before another worker may take the job.
+const LEASE_MICROS: i64 = 5 * 60 * 1_000_000;
+/// Jobs claimed at once.
+const BATCH: i64 = 20;
+
+/// Where and how mail goes out.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain, or `?tls=required` for STARTTLS), `smtps://host:port`
+    /// (implicit TLS); user and password in the URL for AUTH.
+    pub smtp_url: String,
+    /// The sender, e.g. `Acme Support <support@acme.example>`.
+    pub from: String,
+    /// Give a job up after this many seconds of temporary failures.
+    pub give_up_after_secs: i64,
+    /// Seconds before the first retry; each next one waits twice as long (at most an hour).
+    pub first_retry_secs: i64,
+}
+
+/// A message about to be sent: who it is for and what it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Recipient name and address.
+    pub to: (String, String),
+    /// Subject, with the ticket tag `[#123]`.
+    pub subject: String,
+    /// The text part (the HTML part is this text, escaped).
+    pub text: String,
+    /// The ticket it is about (its thread).
+    pub ticket: TicketId,
+    /// Written by Ferrodesk itself (`Auto-Submitted: auto-generated`), not by a person.
+    pub automatic: bool,
+}
+
+/// The SMTP side of the worker.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    domain: String,
+    give_up_after: i64,
+    first_retry: i64,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from).finish()
+    }
+}
+
+/// What went wrong sending one message.
+enum SendError {
+    /// Worth trying again later.
+    Temporary(String),
+    /// Will not work however often it is tried.
+    Permanent(String),
+}
+
+impl Mailer {
+    /// A mailer for `config` (checks the URL and the sender; connects only when sending).
+    pub fn new(config: &MailConfig) -> Result<Mailer> {
+        let bad = |field: &str, e: String| AppError::invalid(field, "invalid_value", e);
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
+            .map_err(|e| bad("smtp_url", format!("the SMTP URL is not usable: {e}")))?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e| bad("from", format!("the sender address is not usable: {e}")))?;
+        let domain = from.email.domain().to_owned();
+        Ok(Mailer {
+            transport,
+            from,
+            domain,
+            give_up_after: config.give_up_after_secs.max(1) * 1_000_000,
+            first_retry: config.first_retry_secs.max(1) * 1_000_000,
+        })
+    }
+
+    /// The message `n` of job `job`: its Message-ID is the same at every attempt.
+    fn message(&self, job: i64, n: usize, m: &Outgoing) -> std::result::Result<Message, String> {
+        let to: Mailbox = format!("{} <{}>", quote_name(&m.to.0), m.to.1)
+            .parse()
+            .map_err(|e| format!("recipient {}: {e}", m.to.1))?;
+        let root = format!("<ticket-{}@{}>", m.ticket, self.domain);
+        let html = format!(
+            "<!doctype html><html><body><div style=\"white-space: pre-wrap\">{}</div></body></html>",
+            escape_html(&m.text)
+        );
+        let mut msg = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(m.subject.clone())
+            .message_id(Some(format!("<ferrodesk-{job}-{n}@{}>", self.domain)))
+            .in_reply_to(root.clone())
+            .references(root)
+            .multipart(MultiPart::alternative_plain_html(m.text.clone(), html))
+            .map_err(|e| format!("building the message: {e}"))?;
+        if m.automatic {
+            let name =
+                HeaderName::new_from_ascii("Auto-Submitted".into()).map_err(|e| format!("{e}"))?;
+            msg.headers_mut()
+                .insert_raw(HeaderValue::new(name, "auto-generated".into()));
+        }
+        Ok(msg)
+    }
+
+    async fn send(&self, msg: Message) -> std::result::Result<(), SendError> {
+        match self.transport.send(msg).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+            Err(e) => Err(SendError::Temporary(e.to_string())),
+        }
+    }
+}
+
+/// A display name as an RFC 5322 quoted string.
+fn quote_name(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!("\"{clean}\"")
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Why an internal agent lost a ticket, in words.
+pub fn removal_reason(reason: &str, rule_name: Option<&str>) -> String {
+    match reason {
+        "status_changed" => "its status changed to one your group is not mapped to".into(),
+        "group_unmapped" => "its status no longer maps to your group".into(),
+        "status_deleted" => "its status was deleted".into(),
+        "group_deleted" => "the internal group was deleted".into(),
+        "agent_left_group" => "you left the internal group".into(),
+        "agent_deleted" => "your account was deleted".into(),
+        "sharing_change" => "the sharing workflow resolved it".into(),
+        r if r.starts_with("rule:") => match rule_name {
+            Some(n) => format!("the rule “{n}” changed it"),
+            None => "an automation rule changed it".into(),
+        },
+        _ => "someone changed its owners".into(),
+    }
+}
+
+fn ticket_link(base: &str, t: TicketId, staff: bool) -> String {
+    let base = base.trim_end_matches('/');
+    if staff {
+        format!("{base}/agent/tickets/{t}")
+    } else {
+        format!("{base}/portal/requests/{t}")
+    }
+}
+
+impl App {
+    /// Whether `u` may get mail about `t` now: an active user with an address, whom the
+    /// access policy lets see the ticket.
+    async fn may_receive(&self, c: &mut Conn, u: &User, t: &Ticket) -> Result<bool> {
+        if u.suspended || u.email.is_empty() || u.id.0 == 0 {
+            return Ok(false);
+        }
+        let viewer = dir::viewer_of(c, u).await?;
+        Ok(policy::decide(&viewer, &t.facts()).can_view())
+    }
+
+    /// The messages of one job, as they should go out now (none when nobody should get one).
+    pub async fn render_job(&self, c: &mut Conn, job: &Job) -> Result<Vec<Outgoing>> {
+        let p: Value = serde_json::from_str(&job.payload)
+            .map_err(|e| AppError::Internal(format!("job {} is corrupt: {e}", job.id)))?;
+        let Some(ticket_id) = p["ticket_id"].as_i64().map(TicketId) else {
+            return Ok(Vec::new());
+        };
+        let Some(t) = store::get_ticket(c, ticket_id).await? else {
+            return Ok(Vec::new());
+        };
+        let base = crate::settings::load(c).await?.public_base_url;
+        let user = |v: &Value| v.as_i64().map(UserId);
+        let template = p["template"].as_str().unwrap_or_default();
+        let mut out = Vec::new();
+        match template {
+            "public_reply" | "ticket_created" => {
+                let (Some(to), Some(comment)) = (user(&p["user_id"]), p["comment_id"].as_i64())
+                else {
+                    return Ok(out);
+                };
+                let Some(u) = dir::get_user(c, to).await? else {
+                    return Ok(out);
+                };
+                let Some(m) = store::get_comment(c, ferrodesk_core::CommentId(comment)).await?
+                else {
+                    return Ok(out);
+                };
+                let staff = u.role != Role::EndUser;
+                // Replies go to everyone but their author; the acknowledgement of a new
+                // ticket to its requester when they are a customer.
+                let skip = if template == "public_reply" {
+                    m.author_id == u.id
+                } else {
+                    staff
+                };
+                if !m.public || skip || !self.may_receive(c, &u, &t).await? {
+                    return Ok(out);
+                }
+                let link = ticket_link(&base, t.id, staff);
+                let (subject, text, automatic) = if template == "public_reply" {
+                    let author = dir::user_names(c, &[m.author_id.0]).await?;
+                    let author = author.first().map_or("Someone", |(_, n)| n.as_str());
+                    (
+                        format!("Re: [#{}] {}", t.id, t.subject),
+                        format!(
+                            "{author} wrote on ticket #{}:\n\n{}\n\n-- \nThe ticket: {link}\n",
+                            t.id, m.body
+                        ),
+                        false,
+                    )
+                } else {
+                    (
+                        format!("[#{}] {}", t.id, t.subject),
+                        format!(
+                            "Hello {},\n\nyour request “{}” was received as ticket #{}. \
+                             We will answer as soon as we can.\n\n{}\n\n-- \nThe ticket: {link}\n",
+                            u.name, t.subject, t.id, m.body
+                        ),
+                        true,
+                    )
+                };
+                out.push(Outgoing {
+                    to: (u.name, u.email),
+                    subject,
+                    text,
+                    ticket: t.id,
+                    automatic,
+                });
+            }
+            "internal_owner_removed" => {
+                let Some(u) = dir::get_user(c, user(&p["user_id"]).unwrap_or(UserId(0))).await?
+                else {
+                    return Ok(out);
+                };
+                if u.suspended || u.role == Role::EndUser || u.email.is_empty() {
+                    return Ok(out);
+                }
+                let reason = p["reason"].as_str().unwrap_or_default();
+                let rule_name = match reason.strip_prefix("rule:").map(str::parse::<i64>) {
+                    Some(Ok(id)) => ferrodesk_store::rules::get(c, id).await?.map(|r| r.name),
+                    _ => None,
+                };
+                // The subject only while they may still see the ticket.
+                let visible = self.may_receive(c, &u, &t).await?;
+                let title = if visible {
+                    format!(" “{}”", t.subject)
+                } else {
+                    String::new()
+                };
+                out.push(Outgoing {
+                    subject: format!("[#{}] You are no longer its internal owner", t.id),
+                    text: format!(
+                        "Hello {},\n\nyou are no longer the internal owner of ticket #{}{title}: {}.\n\n-- \n{}\n",
+                        u.name,
+                        t.id,
+                        removal_reason(reason, rule_name.as_deref()),
+                        ticket_link(&base, t.id, true)
+                    ),
+                    to: (u.name, u.email),
+                    ticket: t.id,
+                    automatic: true,
+                });
+            }
+            "rule_notification" => {
+                let rule = match p["rule_id"].as_i64() {
+                    Some(id) => ferrodesk_store::rules::get(c, id).await?.map(|r| r.name),
+                    None => None,
+                }
+                .unwrap_or_else(|| "an automation rule".into());
+                let n = &p["notify"];
+                let mut users = Vec::new();
+                match n["to"].as_str().unwrap_or_default() {
+                    "requester" => users.push(t.requester_id),
+                    "assignee" => users.extend(t.assignee_id),
+                    "internal_agent" => users.extend(t.internal_agent_id),
+                    "group" => {
+                        if let Some(g) = t.group_id
+                            && let Some(g) = dir::get_group(c, g).await?
+                        {
+                            users.extend(g.agent_ids);
+                        }
+                    }
+                    "address" => {
+                        if let Some(a) = n["address"].as_str() {
+                            out.push(Outgoing {
+                                to: (String::new(), a.to_owned()),
+                                subject: format!("[#{}] {}", t.id, t.subject),
+                                text: format!(
+                                    "The rule “{rule}” sends this notice about ticket #{}: {}.\n",
+                                    t.id, t.subject
+                                ),
+                                ticket: t.id,
+                                automatic: true,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                for id in users {
+                    let Some(u) = dir::get_user(c, id).await? else {
+                        continue;
+                    };
+                    if !self.may_receive(c, &u, &t).await? {
+                        continue;
+                    }
+                    let link = ticket_link(&base, t.id, u.role != Role::EndUser);
+                    out.push(Outgoing {
+                        subject: format!("[#{}] {}", t.id, t.subject),
+                        text: format!(
+                            "Hello {},\n\nthe rule “{rule}” sends you this notice about ticket #{}: {}.\n\n-- \nThe ticket: {link}\n",
+                            u.name, t.id, t.subject
+                        ),
+                        to: (u.name, u.email),
+                        ticket: t.id,
+                        automatic: true,
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    /// One round of delivery: claims due jobs, sends their messages, and marks each job
+    /// done, due again later, or failed. Returns how many jobs it handled.
+    pub async fn deliver_due(&self, mailer: &Mailer) -> Result<usize> {
+        let now = self.now();
+        let claimed = {
+            let mut tx = self.store().begin_unscoped().await?;
+            let claimed = jobs::claim(&mut tx, KINDS, now, LEASE_MICROS, BATCH).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            claimed
+        };
+        for job in &claimed {
+            let outcome = self.deliver(mailer, job).await;
+            let now = self.now();
+            let mut tx = self.store().begin_unscoped().await?;
+            let kept = match &outcome {
+                Ok(()) => jobs::finish(&mut tx, job, now).await?,
+                Err(SendError::Temporary(e)) if now - job.created_at < mailer.give_up_after => {
+                    let wait = mailer.first_retry << (job.attempts - 1).clamp(0, 12);
+                    jobs::retry(&mut tx, job, now + wait.min(3_600_000_000), e).await?
+                }
+                Err(SendError::Temporary(e) | SendError::Permanent(e)) => {
+                    tracing::warn!(job = job.id, error = %e, "mail delivery failed; giving up");
+                    jobs::fail(&mut tx, job, now, e).await?
+                }
+            };
+            tx.commit().await.map_err(StoreError::from)?;
+            if !kept {
+                tracing::warn!(
+                    job = job.id,
+                    "the claim on a mail job ran out before it was sent"
+                );
+            }
+        }
+        Ok(claimed.len())
+    }
+
+    async fn deliver(&self, mailer: &Mailer, job: &Job) -> std::result::Result<(), SendError> {
+        let messages = {
+            let mut c = self
+                .store()
+                .read()
+                .await
+                .map_err(|e| SendError::Temporary(e.to_string()))?;
+            // The database may be busy or away for a moment: tried again, until the job is
+            // given up.
+            self.render_job(&mut c, job)
+                .await
+                .map_err(|e| SendError::Temporary(e.to_string()))?
+        };
+        for (n, m) in messages.iter().enumerate() {
+            let msg = mailer.message(job.id, n, m).map_err(SendError::Permanent)?;
+            mailer.send(msg).await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers the outbox until the process ends: a round, then a pause of a second when
+    /// there was nothing to do (or an error, logged).
+    pub async fn run_mail_worker(&self, mailer: Mailer) {
+        loop {
+            match self.deliver_due(&mailer).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mail delivery round failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}

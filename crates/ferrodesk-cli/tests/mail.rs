@@ -1,0 +1,454 @@
+//! Outgoing mail through a real SMTP server process: aiosmtpd (from PyPI, installed by
+//! `scripts/test` and named by `FERRODESK_AIOSMTPD_PYTHON`) writing what it receives to a
+//! Maildir, and `ferrodesk serve` / `ferrodesk worker` processes delivering the outbox to it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{NO_RATE_LIMITS, demo_database, free_port, serve};
+use ferrodesk_testkit::{Backend, scalar_at};
+use serde_json::{Value, json};
+
+/// An aiosmtpd process writing to a Maildir, killed when dropped.
+struct Smtp {
+    child: Child,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    async fn start(port: u16, maildir: PathBuf) -> Smtp {
+        let python = std::env::var("FERRODESK_AIOSMTPD_PYTHON").unwrap_or_else(|_| {
+            panic!(
+                "FERRODESK_AIOSMTPD_PYTHON is not set: run scripts/test, which installs aiosmtpd \
+                 from PyPI into target/tools and sets it"
+            )
+        });
+        // aiosmtpd creates the Maildir (new/, cur/, tmp/) only where nothing exists yet.
+        std::fs::create_dir_all(maildir.parent().unwrap()).unwrap();
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let smtp = Smtp { child, maildir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return smtp;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not come up on port {port}");
+    }
+
+    /// Every message received so far, as text.
+    fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(dir) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in dir.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A header's value (unfolded), if the message has it.
+fn header(message: &str, name: &str) -> Option<String> {
+    let head = message.split("\n\n").next().unwrap_or_default();
+    let mut value: Option<String> = None;
+    for line in head.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with([' ', '\t']) {
+            if let Some(v) = value.as_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if value.is_some() {
+            break;
+        }
+        if let Some((n, v)) = line.split_once(':')
+            && n.eq_ignore_ascii_case(name)
+        {
+            value = Some(v.trim().to_owned());
+        }
+    }
+    value
+}
+
+/// A Maildir path of its own for one test (its parent exists, it does not).
+fn scratch(name: &str, backend: Backend) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ferrodesk-mail-{name}-{backend:?}-{}",
+        std::process::id()
+    ));
+    std::fs::remove_dir_all(&dir).ok();
+    dir.join("Maildir")
+}
+
+async fn call(client: &reqwest::Client, base: &str, token: &str, path: &str, body: Value) -> Value {
+    let res = client
+        .post(format!("{base}/api/v1{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// Waits until `done` holds of the received messages (20 s at most).
+async fn wait_for(smtp: &Smtp, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    for _ in 0..200 {
+        let m = smtp.messages();
+        if done(&m) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not received in 20 s");
+}
+
+fn to(m: &str) -> String {
+    header(m, "X-RcptTo").unwrap_or_default()
+}
+
+async fn replies_and_new_tickets_reach_people_threaded_never_a_private_note(backend: Backend) {
+    let (db, token) = demo_database(backend).await;
+    let port = free_port();
+    let smtp = Smtp::start(port, scratch("threads", backend)).await;
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let mut env = NO_RATE_LIMITS.to_vec();
+    env.push(("FERRODESK_SMTP_URL", &smtp_url));
+    env.push(("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>"));
+    let server = serve(&db, free_port(), &[], &env).await;
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let user = |name: &str, email: &str| json!({"role": "end_user", "name": name, "email": email});
+    let dana = call(
+        &client,
+        &base,
+        &token,
+        "/users",
+        user("Dana Reader", "dana@example.com"),
+    )
+    .await["id"]
+        .clone();
+    let cleo = call(
+        &client,
+        &base,
+        &token,
+        "/users",
+        user("Cleo Copy", "cleo@example.com"),
+    )
+    .await["id"]
+        .clone();
+    let t = call(
+        &client,
+        &base,
+        &token,
+        "/tickets",
+        json!({"subject": "Mail test printer", "description": "It jams on every page.", "requester_id": dana, "cc_ids": [cleo]}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let comments = format!("/tickets/{t}/comments");
+    call(
+        &client,
+        &base,
+        &token,
+        &comments,
+        json!({"body": "Secret internal note", "public": false}),
+    )
+    .await;
+    call(
+        &client,
+        &base,
+        &token,
+        &comments,
+        json!({"body": "Have you tried turning it off and on?"}),
+    )
+    .await;
+
+    let about = |m: &str| header(m, "Subject").is_some_and(|s| s.contains(&format!("[#{t}]")));
+    let got = wait_for(&smtp, "the acknowledgement and two replies", |ms| {
+        ms.iter().filter(|m| about(m)).count() >= 3
+    })
+    .await;
+    let mine: Vec<&String> = got.iter().filter(|m| about(m)).collect();
+    let ack: Vec<&&String> = mine
+        .iter()
+        .filter(|m| !header(m, "Subject").unwrap().starts_with("Re:"))
+        .collect();
+    let replies: Vec<&&String> = mine
+        .iter()
+        .filter(|m| header(m, "Subject").unwrap().starts_with("Re:"))
+        .collect();
+    assert_eq!(ack.len(), 1, "one acknowledgement: {mine:#?}");
+    assert!(to(ack[0]).contains("dana@example.com"), "{}", ack[0]);
+    assert_eq!(
+        header(ack[0], "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    let mut reply_to: Vec<String> = replies.iter().map(|m| to(m)).collect();
+    reply_to.sort();
+    assert_eq!(reply_to.len(), 2, "{replies:#?}");
+    assert!(
+        reply_to[0].contains("cleo@example.com") && reply_to[1].contains("dana@example.com"),
+        "{reply_to:?}"
+    );
+    let root = format!("<ticket-{t}@desk.example>");
+    for r in &replies {
+        assert!(r.contains("Have you tried turning it off and on?"), "{r}");
+        assert_eq!(
+            header(r, "Auto-Submitted"),
+            None,
+            "a person's reply is not automatic"
+        );
+        assert_eq!(header(r, "In-Reply-To").as_deref(), Some(root.as_str()));
+        assert_eq!(header(r, "References").as_deref(), Some(root.as_str()));
+        let id = header(r, "Message-ID").unwrap();
+        assert!(
+            id.starts_with("<ferrodesk-") && id.ends_with("@desk.example>"),
+            "{id}"
+        );
+        assert!(header(r, "From").unwrap().contains("support@desk.example"));
+    }
+    assert!(
+        got.iter().all(|m| !m.contains("Secret internal note")),
+        "a private note never leaves"
+    );
+    assert!(
+        mine.iter().all(|m| !to(m).contains("admin@example.com")),
+        "the author does not get their own reply"
+    );
+
+    // A suspended CC gets nothing more; the requester does.
+    let res = client
+        .patch(format!("{base}/api/v1/users/{cleo}"))
+        .bearer_auth(&token)
+        .json(&json!({"suspended": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    call(
+        &client,
+        &base,
+        &token,
+        &comments,
+        json!({"body": "Second answer"}),
+    )
+    .await;
+    wait_for(&smtp, "the second reply to Dana", |ms| {
+        ms.iter()
+            .any(|m| m.contains("Second answer") && to(m).contains("dana@example.com"))
+    })
+    .await;
+    for _ in 0..100 {
+        if scalar_at(
+            &db,
+            "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL",
+        )
+        .await
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !smtp
+            .messages()
+            .iter()
+            .any(|m| m.contains("Second answer") && to(m).contains("cleo@example.com")),
+        "never to a suspended user"
+    );
+}
+
+async fn mail_the_server_cannot_take_yet_is_retried_and_delivered(backend: Backend) {
+    let (db, token) = demo_database(backend).await;
+    let port = free_port();
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let mut env = NO_RATE_LIMITS.to_vec();
+    env.push(("FERRODESK_SMTP_URL", &smtp_url));
+    env.push(("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>"));
+    env.push(("FERRODESK_MAIL_RETRY_SECONDS", "1"));
+    let server = serve(&db, free_port(), &[], &env).await;
+    let client = reqwest::Client::new();
+    let dana = call(
+        &client,
+        &server.base,
+        &token,
+        "/users",
+        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
+    )
+    .await["id"]
+        .clone();
+    let t = call(
+        &client,
+        &server.base,
+        &token,
+        "/tickets",
+        json!({"subject": "Retry me", "description": "Nobody listens yet.", "requester_id": dana}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let job = format!(
+        "FROM jobs WHERE kind = 'mail' AND payload LIKE '%\"ticket_id\":{t},%' AND payload LIKE '%ticket_created%'"
+    );
+    // Nothing listens on the port: the attempt fails, the job waits for its next one.
+    let mut failed_once = false;
+    for _ in 0..200 {
+        if scalar_at(&db, &format!("SELECT COUNT(*) {job} AND attempts >= 1 AND last_error IS NOT NULL AND done_at IS NULL")).await == 1 {
+            failed_once = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(failed_once, "the first attempt fails and is recorded");
+    let smtp = Smtp::start(port, scratch("retry", backend)).await;
+    let got = wait_for(&smtp, "the acknowledgement, once the server is up", |ms| {
+        ms.iter().any(|m| m.contains(&format!("[#{t}]")))
+    })
+    .await;
+    assert!(got.iter().any(|m| to(m).contains("dana@example.com")));
+    for _ in 0..100 {
+        if scalar_at(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL AND attempts >= 2"),
+        )
+        .await
+            == 1
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the job is not marked done after its delivery");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_workers_deliver_each_message_once() {
+    let (db, token) = demo_database(Backend::Postgres).await;
+    // The server queues mail but sends none; two workers on the same database do.
+    let server = serve(&db, free_port(), &[], NO_RATE_LIMITS).await;
+    let client = reqwest::Client::new();
+    let dana = call(
+        &client,
+        &server.base,
+        &token,
+        "/users",
+        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
+    )
+    .await["id"]
+        .clone();
+    let t = call(
+        &client,
+        &server.base,
+        &token,
+        "/tickets",
+        json!({"subject": "Many answers", "description": "Count them.", "requester_id": dana}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    for i in 0..30 {
+        call(
+            &client,
+            &server.base,
+            &token,
+            &format!("/tickets/{t}/comments"),
+            json!({"body": format!("Answer number {i}")}),
+        )
+        .await;
+    }
+    let pending = "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL";
+    let queued = scalar_at(&db, pending).await;
+    assert!(queued >= 31, "{queued} jobs queued");
+    let port = free_port();
+    let smtp = Smtp::start(port, scratch("workers", Backend::Postgres)).await;
+    let worker = || {
+        Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+            .args(["--database-url", &db, "worker"])
+            .env("FERRODESK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+            .env("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>")
+            .env("FERRODESK_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start ferrodesk worker")
+    };
+    let mut workers = [worker(), worker()];
+    for _ in 0..300 {
+        if scalar_at(&db, pending).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for w in &mut workers {
+        w.kill().ok();
+        w.wait().ok();
+    }
+    assert_eq!(scalar_at(&db, pending).await, 0, "every job delivered");
+    let messages = smtp.messages();
+    let mut ids: Vec<String> = messages
+        .iter()
+        .filter_map(|m| header(m, "Message-ID"))
+        .collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "no message delivered twice");
+    for i in 0..30 {
+        let n = messages
+            .iter()
+            .filter(|m| {
+                m.contains(&format!("Answer number {i}\n"))
+                    || m.contains(&format!("Answer number {i}\r\n"))
+            })
+            .count();
+        assert_eq!(n, 1, "answer {i} reached Dana once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_replies_and_new_tickets_reach_people_threaded_never_a_private_note() {
+    replies_and_new_tickets_reach_people_threaded_never_a_private_note(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replies_and_new_tickets_reach_people_threaded_never_a_private_note() {
+    replies_and_new_tickets_reach_people_threaded_never_a_private_note(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_mail_the_server_cannot_take_yet_is_retried_and_delivered() {
+    mail_the_server_cannot_take_yet_is_retried_and_delivered(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_mail_the_server_cannot_take_yet_is_retried_and_delivered() {
+    mail_the_server_cannot_take_yet_is_retried_and_delivered(Backend::Postgres).await;
+}
