@@ -1034,3 +1034,39 @@ pub struct ViewCountOut {
     /// Tickets in it that the caller may see.
     pub count: i64,
 }
+
+/// A message of the outbox, as admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxJobOut {
+    /// Id.
+    pub id: i64,
+    /// What it is, in words ("Public reply", "New ticket acknowledgement", …).
+    pub message: String,
+    /// The ticket it is about.
+    pub ticket_id: Option<i64>,
+    /// Who it is for, when one person (name), or whom a rule notifies.
+    pub recipient: Option<String>,
+    /// `pending`, `failed` or `done`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Next attempt (pending messages, RFC 3339).
+    pub next_attempt_at: Option<String>,
+    /// Why the last attempt failed (the SMTP server's answer).
+    pub last_error: Option<String>,
+    /// Queued (RFC 3339).
+    pub created_at: String,
+}
+
+/// Outbox listing parameters.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Not delivered yet.
+    #[default]
+    Pending,
+    /// Given up.
+    Failed,
+    /// Delivered.
+    Done,
+}

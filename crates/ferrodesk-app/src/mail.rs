@@ -9,6 +9,10 @@
 //!   is retried with exponential backoff (30 s, 1 min, 2 min, … at most 1 h) until the job is
 //!   older than `give_up_after`, then marked failed with the last SMTP answer; a permanent one
 //!   (5xx) fails at once.
+//! Messages: a public reply (to the requester and CCs but its author), the acknowledgement of a
+//! new ticket and the notice that it is solved (to its requester, a customer), the notice to an
+//! internal agent who lost a ticket, rule `notify` actions.
+//!
 //! - **Recipients** are checked when the message is sent, not when it was queued: never a
 //!   suspended or deleted user, never someone the access policy no longer lets see the ticket,
 //!   never a private note to anyone (only public replies are queued), never the author of the
@@ -32,8 +36,6 @@ use crate::{App, AppError, Result};
 
 /// Job kinds the worker delivers.
 const KINDS: &[&str] = &["mail", "notify"];
-/// How long a claim lasts before another worker may take the job.
-const LEASE_MICROS: i64 = 5 * 60 * 1_000_000;
 /// Jobs claimed at once.
 const BATCH: i64 = 20;
 
@@ -49,6 +51,9 @@ pub struct MailConfig {
     pub give_up_after_secs: i64,
     /// Seconds before the first retry; each next one waits twice as long (at most an hour).
     pub first_retry_secs: i64,
+    /// Seconds a claim lasts: after it, a job whose worker died is claimed again. Longer than
+    /// a delivery can take (each SMTP command times out after 30 s).
+    pub lease_secs: i64,
 }
 
 /// A message about to be sent: who it is for and what it says.
@@ -74,6 +79,7 @@ pub struct Mailer {
     domain: String,
     give_up_after: i64,
     first_retry: i64,
+    lease: i64,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -109,6 +115,7 @@ impl Mailer {
             domain,
             give_up_after: config.give_up_after_secs.max(1) * 1_000_000,
             first_retry: config.first_retry_secs.max(1) * 1_000_000,
+            lease: config.lease_secs.max(1) * 1_000_000,
         })
     }
 
@@ -274,6 +281,34 @@ impl App {
                     automatic,
                 });
             }
+            "ticket_solved" => {
+                let Some(u) = dir::get_user(c, user(&p["user_id"]).unwrap_or(UserId(0))).await?
+                else {
+                    return Ok(out);
+                };
+                if u.role != Role::EndUser || !self.may_receive(c, &u, &t).await? {
+                    return Ok(out);
+                }
+                let statuses = dir::list_statuses(c).await?;
+                let label = statuses
+                    .iter()
+                    .find(|s| s.id == t.status_id)
+                    .map_or("resolved".to_owned(), |s| s.customer_label.to_lowercase());
+                out.push(Outgoing {
+                    subject: format!("[#{}] {}", t.id, t.subject),
+                    text: format!(
+                        "Hello {},\n\nyour request “{}” (ticket #{}) is {label}. If something is \
+                         still wrong, answer on the ticket.\n\n-- \nThe ticket: {}\n",
+                        u.name,
+                        t.subject,
+                        t.id,
+                        ticket_link(&base, t.id, false)
+                    ),
+                    to: (u.name, u.email),
+                    ticket: t.id,
+                    automatic: true,
+                });
+            }
             "internal_owner_removed" => {
                 let Some(u) = dir::get_user(c, user(&p["user_id"]).unwrap_or(UserId(0))).await?
                 else {
@@ -374,7 +409,7 @@ impl App {
         let now = self.now();
         let claimed = {
             let mut tx = self.store().begin_unscoped().await?;
-            let claimed = jobs::claim(&mut tx, KINDS, now, LEASE_MICROS, BATCH).await?;
+            let claimed = jobs::claim(&mut tx, KINDS, now, mailer.lease, BATCH).await?;
             tx.commit().await.map_err(StoreError::from)?;
             claimed
         };
@@ -435,5 +470,115 @@ impl App {
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+    }
+}
+
+/// A job's message, in words.
+fn message_label(kind: &str, template: &str) -> &'static str {
+    match (kind, template) {
+        (_, "public_reply") => "Public reply",
+        (_, "ticket_created") => "New ticket acknowledgement",
+        (_, "internal_owner_removed") => "Internal owner removed",
+        (_, "rule_notification") => "Rule notice",
+        (_, "ticket_solved") => "Ticket solved",
+        _ => "Other",
+    }
+}
+
+impl App {
+    /// The outbox (admins): messages pending, failed or done, newest first.
+    pub async fn list_outbox(
+        &self,
+        p: &crate::Principal,
+        state: crate::dto::OutboxState,
+        cursor_text: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<crate::dto::Page<crate::dto::OutboxJobOut>> {
+        use crate::dto::{OutboxJobOut, OutboxState, rfc3339};
+        p.require_admin()?;
+        let limit = crate::directory::page_size(limit)?;
+        let before = crate::directory::cursor(cursor_text)?;
+        let (store_state, label) = match state {
+            OutboxState::Pending => (jobs::JobState::Pending, "pending"),
+            OutboxState::Failed => (jobs::JobState::Failed, "failed"),
+            OutboxState::Done => (jobs::JobState::Done, "done"),
+        };
+        let mut c = self.store().read().await?;
+        let rows = jobs::list(&mut c, store_state, before, limit + 1).await?;
+        let payloads: Vec<Value> = rows
+            .iter()
+            .map(|j| serde_json::from_str(&j.payload).unwrap_or(Value::Null))
+            .collect();
+        let mut users: Vec<i64> = payloads
+            .iter()
+            .filter_map(|p| p["user_id"].as_i64())
+            .collect();
+        users.sort();
+        users.dedup();
+        let names = dir::user_names(&mut c, &users).await?;
+        let mut payloads = payloads.into_iter();
+        Ok(crate::directory::page(
+            rows,
+            limit,
+            |j| j.id,
+            |j| {
+                let p = payloads.next().unwrap_or(Value::Null);
+                let recipient = match p["user_id"].as_i64() {
+                    Some(u) => names
+                        .iter()
+                        .find(|(id, _)| *id == u)
+                        .map(|(_, n)| n.clone()),
+                    None => match p["notify"]["to"].as_str() {
+                        Some("address") => p["notify"]["address"].as_str().map(str::to_owned),
+                        Some("requester") => Some("the requester".into()),
+                        Some("assignee") => Some("the assignee".into()),
+                        Some("internal_agent") => Some("the internal agent".into()),
+                        Some("group") => Some("the ticket's group".into()),
+                        _ => None,
+                    },
+                };
+                OutboxJobOut {
+                    id: j.id,
+                    message: message_label(&j.kind, p["template"].as_str().unwrap_or_default())
+                        .to_owned(),
+                    ticket_id: p["ticket_id"].as_i64(),
+                    recipient,
+                    state: label.to_owned(),
+                    attempts: j.attempts,
+                    next_attempt_at: (store_state == jobs::JobState::Pending)
+                        .then(|| rfc3339(j.run_at)),
+                    last_error: j.last_error,
+                    created_at: rfc3339(j.created_at),
+                }
+            },
+        ))
+    }
+
+    /// Sends a failed message again (admins): due now, audited.
+    pub async fn retry_outbox(&self, p: &crate::Principal, id: i64) -> Result<()> {
+        p.require_admin()?;
+        let mut tx = self.store().begin().await?;
+        match jobs::state_of(&mut tx, id).await? {
+            None => return Err(AppError::NotFound("message")),
+            Some(jobs::JobState::Failed) => {
+                jobs::requeue(&mut tx, id, self.now()).await?;
+            }
+            Some(_) => {
+                return Err(AppError::Conflict {
+                    code: "not_failed",
+                    message: "only a failed message can be sent again".into(),
+                });
+            }
+        }
+        self.audit(
+            &mut tx,
+            crate::Actor::from(p),
+            ("job", id),
+            "retried",
+            Vec::new(),
+            None,
+        )
+        .await?;
+        crate::directory::commit(tx).await
     }
 }

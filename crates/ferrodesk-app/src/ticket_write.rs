@@ -414,6 +414,20 @@ impl TicketWrite<'_> {
             self.notify_internal_owner_removed(c, before, reason.as_deref().unwrap_or("changed"))
                 .await?;
         }
+        let resolved = |t: &Ticket| {
+            self.status(t.status_id)
+                .is_ok_and(|s| s.category == ferrodesk_core::StatusCategory::Resolved)
+        };
+        let by_requester = actor.kind == ActorKind::User && actor.id == Some(after.requester_id.0);
+        if resolved(after) && !resolved(before) && !by_requester {
+            ferrodesk_store::jobs::enqueue_job(
+                c,
+                "mail",
+                &json!({"template": "ticket_solved", "ticket_id": after.id.0, "user_id": after.requester_id.0}),
+                self.app.now(),
+            )
+            .await?;
+        }
         Ok(())
     }
 

@@ -51,6 +51,10 @@ struct MailArgs {
     /// retry waits twice as long, at most an hour.
     #[arg(long, env = "FERRODESK_MAIL_RETRY_SECONDS", default_value_t = 30)]
     mail_retry_seconds: i64,
+    /// Seconds a worker holds the messages it took: after that, messages of a worker that
+    /// died are sent by another (keep it well above 30 s, the SMTP command timeout).
+    #[arg(long, env = "FERRODESK_MAIL_LEASE_SECONDS", default_value_t = 300)]
+    mail_lease_seconds: i64,
 }
 
 impl MailArgs {
@@ -63,6 +67,7 @@ impl MailArgs {
             from: self.mail_from.clone(),
             give_up_after_secs: self.mail_give_up_hours.max(0) * 3600,
             first_retry_secs: self.mail_retry_seconds,
+            lease_secs: self.mail_lease_seconds,
         })
         .map(Some)
         .map_err(describe)

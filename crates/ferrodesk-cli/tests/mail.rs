@@ -350,6 +350,131 @@ async fn mail_the_server_cannot_take_yet_is_retried_and_delivered(backend: Backe
     panic!("the job is not marked done after its delivery");
 }
 
+/// Runs one statement against the database at `url`.
+async fn execute(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&pool)
+        .await
+        .expect("execute");
+    pool.close().await;
+}
+
+async fn a_server_killed_while_sending_loses_no_message(backend: Backend) {
+    let (db, token) = demo_database(backend).await;
+    // The demo data's own mail is not this test's.
+    execute(&db, "UPDATE jobs SET done_at = 0").await;
+    // An SMTP server that takes the connection and never answers: the send hangs.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_url = format!("smtp://127.0.0.1:{}", hanging.local_addr().unwrap().port());
+    let mut env = NO_RATE_LIMITS.to_vec();
+    env.push(("FERRODESK_SMTP_URL", &hang_url));
+    env.push(("FERRODESK_MAIL_LEASE_SECONDS", "2"));
+    let mut server = serve(&db, free_port(), &[], &env).await;
+    let client = reqwest::Client::new();
+    let dana = call(
+        &client,
+        &server.base,
+        &token,
+        "/users",
+        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
+    )
+    .await["id"]
+        .clone();
+    let t = call(
+        &client,
+        &server.base,
+        &token,
+        "/tickets",
+        json!({"subject": "Killed mid-send", "description": "Still coming?", "requester_id": dana}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let job = format!("FROM jobs WHERE kind = 'mail' AND payload LIKE '%\"ticket_id\":{t},%'");
+    let mut claimed = false;
+    for _ in 0..200 {
+        if scalar_at(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND attempts = 1 AND done_at IS NULL"),
+        )
+        .await
+            == 1
+        {
+            claimed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(claimed, "the server claims the message");
+    server.kill();
+    assert_eq!(
+        scalar_at(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND done_at IS NULL AND failed_at IS NULL")
+        )
+        .await,
+        1,
+        "killed mid-send, the message is still to be sent"
+    );
+    let port = free_port();
+    let smtp = Smtp::start(port, scratch("killed", backend)).await;
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .args(["--database-url", &db, "worker"])
+        .env("FERRODESK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .env("FERRODESK_MAIL_LEASE_SECONDS", "2")
+        .env("FERRODESK_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start ferrodesk worker");
+    let got = wait_for(
+        &smtp,
+        "the message, from another process once the claim ran out",
+        |ms| ms.iter().any(|m| m.contains(&format!("[#{t}]"))),
+    )
+    .await;
+    for _ in 0..100 {
+        if scalar_at(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL"),
+        )
+        .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.kill().ok();
+    worker.wait().ok();
+    drop(hanging);
+    assert_eq!(
+        got.iter()
+            .filter(|m| m.contains(&format!("[#{t}]")))
+            .count(),
+        1
+    );
+    assert_eq!(
+        scalar_at(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL AND attempts = 2")
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_server_killed_while_sending_loses_no_message() {
+    a_server_killed_while_sending_loses_no_message(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_server_killed_while_sending_loses_no_message() {
+    a_server_killed_while_sending_loses_no_message(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_workers_deliver_each_message_once() {
     let (db, token) = demo_database(Backend::Postgres).await;

@@ -141,3 +141,116 @@ pub async fn fail(c: &mut Conn, job: &Job, now: Micros, error: &str) -> Result<b
     .rows_affected();
     Ok(n == 1)
 }
+
+/// Which jobs a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Not delivered yet (due now or later, or being delivered).
+    Pending,
+    /// Given up.
+    Failed,
+    /// Delivered.
+    Done,
+}
+
+/// A job as an admin sees it in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredJob {
+    /// Id.
+    pub id: i64,
+    /// What to do.
+    pub kind: String,
+    /// Its parameters (JSON).
+    pub payload: String,
+    /// Next attempt (pending jobs).
+    pub run_at: Micros,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Delivered.
+    pub done_at: Option<Micros>,
+    /// Given up.
+    pub failed_at: Option<Micros>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Queued.
+    pub created_at: Micros,
+}
+
+/// Jobs in `state` with ids below `before`, newest first.
+pub async fn list(
+    c: &mut Conn,
+    state: JobState,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredJob>> {
+    let condition = match state {
+        JobState::Pending => "done_at IS NULL AND failed_at IS NULL",
+        JobState::Failed => "failed_at IS NOT NULL",
+        JobState::Done => "done_at IS NOT NULL",
+    };
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, kind, payload, run_at, attempts, done_at, failed_at, last_error, created_at \
+         FROM jobs WHERE {condition} AND id < $1 ORDER BY id DESC LIMIT $2"
+    )))
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, payload, run_at, attempts, done_at, failed_at, last_error, created_at)| {
+                StoredJob {
+                    id,
+                    kind,
+                    payload,
+                    run_at,
+                    attempts,
+                    done_at,
+                    failed_at,
+                    last_error,
+                    created_at,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Queues a failed job again, due now; false when it is not failed (or does not exist).
+pub async fn requeue(c: &mut Conn, id: i64, now: Micros) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET failed_at = NULL, run_at = $1, locked_until = NULL \
+         WHERE id = $2 AND failed_at IS NOT NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The state of job `id`, if it exists.
+pub async fn state_of(c: &mut Conn, id: i64) -> Result<Option<JobState>> {
+    let row: Option<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT done_at, failed_at FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await?;
+    Ok(row.map(|(done, failed)| match (done, failed) {
+        (Some(_), _) => JobState::Done,
+        (None, Some(_)) => JobState::Failed,
+        (None, None) => JobState::Pending,
+    }))
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod directory;
+mod outbox;
 mod rules;
 mod sharing;
 mod tickets;
@@ -38,6 +39,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "rules", description = "Automation rules, their warnings and simulation"),
         (name = "views", description = "Saved agent views with counts"),
         (name = "search", description = "Full-text search"),
+        (name = "outbox", description = "Outgoing mail: pending, failed and delivered messages"),
     )
 )]
 struct ApiDoc;
@@ -159,6 +161,7 @@ pub fn routes() -> OpenApiRouter<App> {
             .merge(tickets::routes())
             .merge(sharing::routes())
             .merge(rules::routes())
-            .merge(views::routes()),
+            .merge(views::routes())
+            .merge(outbox::routes()),
     )
 }

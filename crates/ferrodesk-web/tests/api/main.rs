@@ -6,6 +6,7 @@ mod auth;
 mod concurrency;
 mod directory;
 mod openapi;
+mod outbox;
 mod ownership;
 mod robustness;
 mod rules;
