@@ -9,10 +9,9 @@
 //!   is retried with exponential backoff (30 s, 1 min, 2 min, … at most 1 h) until the job is
 //!   older than `give_up_after`, then marked failed with the last SMTP answer; a permanent one
 //!   (5xx) fails at once.
-//! Messages: a public reply (to the requester and CCs but its author), the acknowledgement of a
-//! new ticket and the notice that it is solved (to its requester, a customer), the notice to an
-//! internal agent who lost a ticket, rule `notify` actions.
-//!
+//! - **Messages**: a public reply (to the requester and CCs but its author), the
+//!   acknowledgement of a new ticket and the notice that it is solved (to its requester, a
+//!   customer), the notice to an internal agent who lost a ticket, rule `notify` actions.
 //! - **Recipients** are checked when the message is sent, not when it was queued: never a
 //!   suspended or deleted user, never someone the access policy no longer lets see the ticket,
 //!   never a private note to anyone (only public replies are queued), never the author of the
