@@ -11,6 +11,7 @@
 mod account;
 mod admin;
 mod admin_orgs;
+mod admin_outbox;
 mod agent;
 mod auth;
 mod org;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<App> {
         .merge(org::routes())
         .merge(admin::routes())
         .merge(admin_orgs::routes())
+        .merge(admin_outbox::routes())
         .merge(portal::routes())
         .merge(search::routes())
 }

@@ -1956,7 +1956,75 @@ async fn staff_required_to_use_two_factor_sign_in_set_it_up_before_anything_else
     assert!(!account.body.contains("Turn off two-factor sign-in"));
 }
 
+/// The HTML from the element with id `id` to the first `end` after it.
+fn element(body: &str, id: &str, end: &str) -> String {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[at..];
+    rest[..rest.find(end).unwrap_or(rest.len())].to_owned()
+}
+
+/// Admins see outgoing mail in words — what, about which ticket, for whom, the server's
+/// answer — and send a failed message again; agents do not see the page.
+async fn admins_see_outgoing_mail_and_send_a_failed_message_again(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let dana = customer(&app, &[]).await;
+    let t = app
+        .ticket(&admin.token, json!({"requester_id": dana.id}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let a = app
+        .post(
+            &admin.token,
+            &format!("/tickets/{t}/comments"),
+            json!({"body": "An answer"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    // No SMTP server in these tests: both messages wait.
+    let waiting = b.get("/admin/outbox").await;
+    assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
+    let table = element(&waiting.body, "outbox", "</table>");
+    assert!(table.contains("New ticket acknowledgement"), "{table}");
+    assert!(table.contains("Public reply"), "{table}");
+    assert!(table.contains(&format!("#{t}")), "{table}");
+    assert!(table.contains("Customer"), "the recipient's name: {table}");
+    let id = app
+        .scalar(&format!(
+            "SELECT MAX(id) FROM jobs WHERE kind = 'mail' AND payload LIKE '%public_reply%' AND payload LIKE '%\"ticket_id\":{t},%'"
+        ))
+        .await;
+    app.execute_sql(&format!(
+        "UPDATE jobs SET failed_at = 1, attempts = 4, last_error = '550 5.1.1 mailbox unavailable' WHERE id = {id}"
+    ))
+    .await;
+    let failed = b.get("/admin/outbox?state=failed").await;
+    let row = element(&failed.body, &format!("job-{id}"), "</tr>");
+    assert!(row.contains("550 5.1.1 mailbox unavailable"), "{row}");
+    assert!(row.contains("Send again"), "{row}");
+    let csrf = failed.csrf();
+    let again = b
+        .post(&format!("/admin/outbox/{id}/retry"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let after = b.get(again.location.as_deref().unwrap()).await;
+    assert!(after.body.contains("The message will be sent again."));
+    assert!(element(&after.body, &format!("job-{id}"), "</tr>").contains("Public reply"));
+    let none = b.get("/admin/outbox?state=failed").await;
+    assert!(none.body.contains("No message failed."), "{}", none.body);
+
+    let ana = agent(&app, TicketScope::Global).await;
+    let mut c = Browser::new(&app);
+    c.sign_in(&ana.email).await;
+    assert_eq!(c.get("/admin/outbox").await.status, StatusCode::FORBIDDEN);
+}
+
 on_both_databases!(
+    admins_see_outgoing_mail_and_send_a_failed_message_again,
     staff_required_to_use_two_factor_sign_in_set_it_up_before_anything_else,
     search_shows_each_person_only_what_the_policy_lets_them_match,
     the_ticket_list_sorts_through_views,
