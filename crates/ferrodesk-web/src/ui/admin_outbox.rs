@@ -13,7 +13,7 @@ use ferrodesk_app::dto::{OutboxJobOut, OutboxState};
 use serde::Deserialize;
 
 use super::admin::admin_only;
-use super::view::Layout;
+use super::view::{Layout, when};
 use super::{Post, Session, UiError, html};
 
 pub(super) fn routes() -> Router<App> {
@@ -52,14 +52,6 @@ struct OutboxPage {
     next: Option<String>,
 }
 
-/// An RFC 3339 time as people read it: `2026-12-01 21:01 UTC`.
-fn readable(at: &str) -> String {
-    match (at.get(..10), at.get(11..16)) {
-        (Some(day), Some(time)) => format!("{day} {time} UTC"),
-        _ => at.to_owned(),
-    }
-}
-
 fn row(j: OutboxJobOut) -> Row {
     let failed = j.state == "failed";
     Row {
@@ -68,7 +60,7 @@ fn row(j: OutboxJobOut) -> Row {
         ticket_id: j.ticket_id,
         recipient: j.recipient.unwrap_or_else(|| "—".into()),
         attempts: j.attempts,
-        when: readable(j.next_attempt_at.as_deref().unwrap_or(&j.created_at)),
+        when: when(j.next_attempt_at.as_deref().unwrap_or(&j.created_at)),
         answer: j.last_error.unwrap_or_default(),
         failed,
     }

@@ -11,7 +11,9 @@ use ferrodesk_app::dto::{
     CommentIn, CommentOut, EventOut, TicketIn, TicketOut, TicketPatch, UserOut,
 };
 use ferrodesk_app::{App, AppError};
-use ferrodesk_core::{GroupId, OrganizationId, Priority, Role, StatusId, TicketId, UserId};
+use ferrodesk_core::{
+    Channel, GroupId, OrganizationId, Priority, Role, StatusId, TicketId, UserId,
+};
 use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
@@ -576,6 +578,8 @@ struct CommentView {
     body: String,
     public: bool,
     at: String,
+    /// How it came in, in words ("by email", "in the portal", …).
+    via: &'static str,
 }
 
 struct EventView {
@@ -792,6 +796,14 @@ fn comment_view(c: CommentOut) -> CommentView {
         body: c.body,
         public: c.public,
         at: when(&c.created_at),
+        via: match c.channel {
+            Channel::Web => "in the agent app",
+            Channel::Portal => "in the portal",
+            Channel::Email => "by email",
+            Channel::Api => "through the API",
+            Channel::Cli => "from the command line",
+            Channel::System => "by Ferrodesk",
+        },
     }
 }
 

@@ -386,6 +386,20 @@ async fn a_private_note_never_appears_in_the_portal(app: TestApp) {
     let agent_view = ab.get(&format!("/agent/tickets/{id}")).await;
     assert!(agent_view.body.contains("Customer owes us 3 invoices"));
     assert!(agent_view.body.contains("Private note — agents only"));
+    // Agents see how each comment came in: the description through the API, the two
+    // comments in the agent app.
+    let vias: Vec<&str> = agent_view
+        .body
+        .match_indices(r#"<span class="via small">"#)
+        .map(|(at, m)| {
+            let rest = &agent_view.body[at + m.len()..];
+            &rest[..rest.find('<').unwrap()]
+        })
+        .collect();
+    assert_eq!(
+        vias,
+        vec!["through the API", "in the agent app", "in the agent app"]
+    );
     let mut cb = Browser::new(&app);
     cb.sign_in(&c.email).await;
     let portal = cb.get(&format!("/portal/requests/{id}")).await;
