@@ -149,14 +149,49 @@ pub(crate) async fn attach_children(c: &mut Conn, tickets: &mut [Ticket]) -> Res
     for t in tickets.iter_mut() {
         let id = t.id.0;
         for (_, kind, n, a, b) in rows.iter().filter(|r| r.0 == id) {
-            match kind.as_str() {
-                "c" => t.cc_ids.push(UserId(*n)),
-                "t" => t.tags.push(a.clone()),
-                _ => {
-                    t.custom_fields.insert(a.clone(), from_json(b)?);
-                }
-            }
+            t.add_child(kind, *n, a, b)?;
         }
     }
     Ok(())
+}
+
+impl Ticket {
+    /// Adds one child row of the children query: a CC (`c`, user id `n`), a tag (`t`, `a`)
+    /// or a custom field value (`f`, key `a`, JSON `b`).
+    pub(crate) fn add_child(&mut self, kind: &str, n: i64, a: &str, b: &str) -> Result<()> {
+        match kind {
+            "c" => self.cc_ids.push(UserId(n)),
+            "t" => self.tags.push(a.to_owned()),
+            _ => {
+                self.custom_fields.insert(a.to_owned(), from_json(b)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A ticket row joined to one of its child rows (none: NULLs), for reading one ticket with
+/// its CCs, tags and custom fields in one statement.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TicketChildRow {
+    #[sqlx(flatten)]
+    pub(crate) ticket: TicketRow,
+    pub(crate) kind: Option<String>,
+    pub(crate) n: Option<i64>,
+    pub(crate) a: Option<String>,
+    pub(crate) b: Option<String>,
+}
+
+/// The statement of [`TicketChildRow`]s of ticket `$1`, children in the order
+/// [`attach_children`] gives them.
+pub(crate) fn ticket_with_children_sql() -> String {
+    format!(
+        "SELECT {TICKET_COLUMNS}, ch.kind, ch.n, ch.a, ch.b FROM tickets t LEFT JOIN ( \
+         SELECT ticket_id, 'c' AS kind, user_id AS n, '' AS a, '' AS b FROM ticket_ccs \
+         WHERE ticket_id = $1 \
+         UNION ALL SELECT ticket_id, 't', 0, tag, '' FROM ticket_tags WHERE ticket_id = $1 \
+         UNION ALL SELECT v.ticket_id, 'f', 0, f.key, v.value FROM ticket_field_values v \
+         JOIN custom_fields f ON f.id = v.field_id WHERE v.ticket_id = $1) ch \
+         ON ch.ticket_id = t.id WHERE t.id = $1 ORDER BY ch.kind, ch.n, ch.a, ch.b"
+    )
 }

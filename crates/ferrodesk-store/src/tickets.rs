@@ -10,20 +10,32 @@ use ferrodesk_core::{Channel, CommentId, StatusId, TicketId, UserId};
 use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
 
 pub use crate::ticket_rows::Ticket;
-use crate::ticket_rows::{TICKET_COLUMNS, TicketRow, attach_children};
+use crate::ticket_rows::{TicketChildRow, ticket_with_children_sql};
 
-/// Reads a ticket.
+/// Reads a ticket with its CCs, tags and custom fields, in one statement.
 pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
-    let row: Option<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = $1"
-    )))
-    .bind(id.0)
-    .fetch_optional(&mut *c)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut ts = [row.into_ticket()?];
-    attach_children(c, &mut ts).await?;
-    let [t] = ts;
+    let rows: Vec<TicketChildRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(ticket_with_children_sql()))
+            .bind(id.0)
+            .fetch_all(&mut *c)
+            .await?;
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else {
+        return Ok(None);
+    };
+    let mut t = first.ticket.into_ticket()?;
+    for child in std::iter::once((first.kind, first.n, first.a, first.b))
+        .chain(rows.map(|r| (r.kind, r.n, r.a, r.b)))
+    {
+        if let (Some(kind), n, a, b) = child {
+            t.add_child(
+                &kind,
+                n.unwrap_or_default(),
+                a.as_deref().unwrap_or_default(),
+                b.as_deref().unwrap_or_default(),
+            )?;
+        }
+    }
     Ok(Some(t))
 }
 
