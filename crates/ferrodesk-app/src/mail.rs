@@ -412,30 +412,51 @@ impl App {
             tx.commit().await.map_err(StoreError::from)?;
             claimed
         };
-        for job in &claimed {
-            let outcome = self.deliver(mailer, job).await;
-            let now = self.now();
-            let mut tx = self.store().begin_unscoped().await?;
-            let kept = match &outcome {
-                Ok(()) => jobs::finish(&mut tx, job, now).await?,
-                Err(SendError::Temporary(e)) if now - job.created_at < mailer.give_up_after => {
-                    let wait = mailer.first_retry << (job.attempts - 1).clamp(0, 12);
-                    jobs::retry(&mut tx, job, now + wait.min(3_600_000_000), e).await?
-                }
-                Err(SendError::Temporary(e) | SendError::Permanent(e)) => {
-                    tracing::warn!(job = job.id, error = %e, "mail delivery failed; giving up");
-                    jobs::fail(&mut tx, job, now, e).await?
-                }
-            };
-            tx.commit().await.map_err(StoreError::from)?;
-            if !kept {
-                tracing::warn!(
-                    job = job.id,
-                    "the claim on a mail job ran out before it was sent"
-                );
-            }
+        // The claimed jobs are sent side by side: each message waits on the SMTP server's
+        // answers (and on TCP acknowledgements), not on this process's CPU.
+        let mut sending = tokio::task::JoinSet::new();
+        let count = claimed.len();
+        for job in claimed {
+            let (app, mailer) = (self.clone(), mailer.clone());
+            sending.spawn(async move {
+                let outcome = app.deliver(&mailer, &job).await;
+                app.settle(&mailer, &job, outcome).await
+            });
         }
-        Ok(claimed.len())
+        while let Some(done) = sending.join_next().await {
+            done.map_err(|e| AppError::Internal(format!("a mail task failed: {e}")))??;
+        }
+        Ok(count)
+    }
+
+    /// Marks a sent job done, due again later, or failed — while the claim is still its own.
+    async fn settle(
+        &self,
+        mailer: &Mailer,
+        job: &Job,
+        outcome: std::result::Result<(), SendError>,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin_unscoped().await?;
+        let kept = match &outcome {
+            Ok(()) => jobs::finish(&mut tx, job, now).await?,
+            Err(SendError::Temporary(e)) if now - job.created_at < mailer.give_up_after => {
+                let wait = mailer.first_retry << (job.attempts - 1).clamp(0, 12);
+                jobs::retry(&mut tx, job, now + wait.min(3_600_000_000), e).await?
+            }
+            Err(SendError::Temporary(e) | SendError::Permanent(e)) => {
+                tracing::warn!(job = job.id, error = %e, "mail delivery failed; giving up");
+                jobs::fail(&mut tx, job, now, e).await?
+            }
+        };
+        tx.commit().await.map_err(StoreError::from)?;
+        if !kept {
+            tracing::warn!(
+                job = job.id,
+                "the claim on a mail job ran out before it was sent"
+            );
+        }
+        Ok(())
     }
 
     async fn deliver(&self, mailer: &Mailer, job: &Job) -> std::result::Result<(), SendError> {
