@@ -14,11 +14,10 @@ use crate::ticket_rows::{TicketChildRow, ticket_with_children_sql};
 
 /// Reads a ticket with its CCs, tags and custom fields, in one statement.
 pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
-    let rows: Vec<TicketChildRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(ticket_with_children_sql()))
-            .bind(id.0)
-            .fetch_all(&mut *c)
-            .await?;
+    let rows: Vec<TicketChildRow> = sqlx::query_as(sqlx::AssertSqlSafe(ticket_with_children_sql()))
+        .bind(id.0)
+        .fetch_all(&mut *c)
+        .await?;
     let mut rows = rows.into_iter();
     let Some(first) = rows.next() else {
         return Ok(None);
