@@ -271,22 +271,13 @@ impl App {
         c: &mut Conn,
         p: &Principal,
     ) -> Result<Arc<Vec<ferrodesk_store::directory::Status>>> {
-        self.statuses_at(c, p.generation).await
-    }
-
-    /// The statuses at directory generation `generation` (read on `c` after it was).
-    pub(crate) async fn statuses_at(
-        &self,
-        c: &mut Conn,
-        generation: i64,
-    ) -> Result<Arc<Vec<ferrodesk_store::directory::Status>>> {
-        let slot = &self.store.cache().statuses;
-        if let Some(s) = slot.get(generation) {
-            return Ok(s);
-        }
-        let s = Arc::new(ferrodesk_store::directory::list_statuses(c).await?);
-        slot.keep(generation, s.clone());
-        Ok(s)
+        let read = ferrodesk_store::directory::list_statuses(c);
+        Ok(self
+            .store
+            .cache()
+            .statuses
+            .get_or(p.generation, read)
+            .await?)
     }
 
     /// The custom field definitions, from the cache when the directory has not changed since
@@ -296,37 +287,13 @@ impl App {
         c: &mut Conn,
         p: &Principal,
     ) -> Result<Arc<Vec<ferrodesk_store::tickets::CustomField>>> {
-        self.custom_fields_at(c, p.generation).await
-    }
-
-    /// The custom field definitions at directory generation `generation`.
-    pub(crate) async fn custom_fields_at(
-        &self,
-        c: &mut Conn,
-        generation: i64,
-    ) -> Result<Arc<Vec<ferrodesk_store::tickets::CustomField>>> {
-        let slot = &self.store.cache().custom_fields;
-        if let Some(f) = slot.get(generation) {
-            return Ok(f);
-        }
-        let f = Arc::new(ferrodesk_store::tickets::custom_fields(c).await?);
-        slot.keep(generation, f.clone());
-        Ok(f)
-    }
-
-    /// The active rules at directory generation `generation`.
-    pub(crate) async fn active_rules_at(
-        &self,
-        c: &mut Conn,
-        generation: i64,
-    ) -> Result<Arc<Vec<ferrodesk_store::rules::StoredRule>>> {
-        let slot = &self.store.cache().active_rules;
-        if let Some(r) = slot.get(generation) {
-            return Ok(r);
-        }
-        let r = Arc::new(ferrodesk_store::rules::list(c, true).await?);
-        slot.keep(generation, r.clone());
-        Ok(r)
+        let read = ferrodesk_store::tickets::custom_fields(c);
+        Ok(self
+            .store
+            .cache()
+            .custom_fields
+            .get_or(p.generation, read)
+            .await?)
     }
 
     /// Writes an audit event in the caller's transaction.

@@ -438,17 +438,21 @@ impl App {
     ) -> Result<()> {
         let now = self.now();
         let mut tx = self.store().begin_unscoped().await?;
-        let kept = match &outcome {
-            Ok(()) => jobs::finish(&mut tx, job, now).await?,
+        let outcome = match &outcome {
+            Ok(()) => jobs::Outcome::Done,
             Err(SendError::Temporary(e)) if now - job.created_at < mailer.give_up_after => {
                 let wait = mailer.first_retry << (job.attempts - 1).clamp(0, 12);
-                jobs::retry(&mut tx, job, now + wait.min(3_600_000_000), e).await?
+                jobs::Outcome::Retry {
+                    run_at: now + wait.min(3_600_000_000),
+                    error: e,
+                }
             }
             Err(SendError::Temporary(e) | SendError::Permanent(e)) => {
                 tracing::warn!(job = job.id, error = %e, "mail delivery failed; giving up");
-                jobs::fail(&mut tx, job, now, e).await?
+                jobs::Outcome::Failed { error: e }
             }
         };
+        let kept = jobs::settle(&mut tx, job, now, outcome).await?;
         tx.commit().await.map_err(StoreError::from)?;
         if !kept {
             tracing::warn!(
@@ -524,25 +528,27 @@ impl App {
             OutboxState::Done => (jobs::JobState::Done, "done"),
         };
         let mut c = self.store().read().await?;
-        let rows = jobs::list(&mut c, store_state, before, limit + 1).await?;
-        let payloads: Vec<Value> = rows
+        let rows: Vec<(jobs::StoredJob, Value)> =
+            jobs::list(&mut c, store_state, before, limit + 1)
+                .await?
+                .into_iter()
+                .map(|j| {
+                    let payload = serde_json::from_str(&j.payload).unwrap_or(Value::Null);
+                    (j, payload)
+                })
+                .collect();
+        let mut users: Vec<i64> = rows
             .iter()
-            .map(|j| serde_json::from_str(&j.payload).unwrap_or(Value::Null))
-            .collect();
-        let mut users: Vec<i64> = payloads
-            .iter()
-            .filter_map(|p| p["user_id"].as_i64())
+            .filter_map(|(_, p)| p["user_id"].as_i64())
             .collect();
         users.sort();
         users.dedup();
         let names = dir::user_names(&mut c, &users).await?;
-        let mut payloads = payloads.into_iter();
         Ok(crate::directory::page(
             rows,
             limit,
-            |j| j.id,
-            |j| {
-                let p = payloads.next().unwrap_or(Value::Null);
+            |(j, _)| j.id,
+            |(j, p)| {
                 let recipient = match p["user_id"].as_i64() {
                     Some(u) => names
                         .iter()

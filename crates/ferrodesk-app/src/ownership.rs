@@ -94,14 +94,15 @@ impl App {
     ) -> Result<()> {
         let w = self.ticket_write(c).await?;
         for id in store::ticket_ids_where(c, TicketRef::Requester, user.0).await? {
-            let Some(t) = store::get_ticket(c, id).await? else {
-                continue;
-            };
-            let closed = w.status(t.status_id)?.category == StatusCategory::Closed;
-            if t.organization_id == Some(org) && !closed {
-                w.rewrite(c, actor, id, "member_removed", |t| t.organization_id = None)
-                    .await?;
-            }
+            w.rewrite(c, actor, id, "member_removed", |t| {
+                let closed = w
+                    .status(t.status_id)
+                    .is_ok_and(|s| s.category == StatusCategory::Closed);
+                if t.organization_id == Some(org) && !closed {
+                    t.organization_id = None;
+                }
+            })
+            .await?;
         }
         Ok(())
     }

@@ -117,7 +117,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         let ticket_id = TicketId(input.ticket_id);
-        let Some(ticket) = tickets::get_ticket(&mut tx, ticket_id).await? else {
+        let Some(mut ticket) = tickets::get_ticket(&mut tx, ticket_id).await? else {
             return Err(AppError::PrechecksFailed(vec![FieldError::new(
                 "ticket_id",
                 "ticket_exists",
@@ -256,7 +256,7 @@ impl App {
         w.comment(
             &mut tx,
             actor,
-            &ticket,
+            &mut ticket,
             &mut comment,
             Some("sharing_change".into()),
         )

@@ -61,22 +61,6 @@ pub(crate) struct Explicit {
     pub internal_agent: bool,
 }
 
-/// Finds a status by id.
-pub(crate) fn status_of(statuses: &[Status], id: StatusId) -> Result<&Status> {
-    statuses
-        .iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| AppError::Internal(format!("ticket refers to unknown status {id}")))
-}
-
-/// One of the four built-in statuses, by name (`Open`, `Pending`, `Resolved`, `Closed`).
-pub(crate) fn built_in<'a>(statuses: &'a [Status], name: &str) -> Result<&'a Status> {
-    statuses
-        .iter()
-        .find(|s| s.built_in && s.name == name)
-        .ok_or_else(|| AppError::Internal(format!("the built-in {name} status is missing")))
-}
-
 /// The performer of a change by `p`, as rules see it.
 pub fn performer(p: &Principal) -> Performer {
     match p.user.role {
@@ -109,60 +93,30 @@ fn ticket_changes(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
     crate::field_changes(before.map(ticket_fields), ticket_fields(after))
 }
 
-/// What changed between two versions of a ticket, as rules see it.
+/// What changed between two versions of a ticket, as rules see it: the audited fields but
+/// CCs and custom fields, named without `_id`, the status by name.
 pub(crate) fn happenings(before: &Ticket, after: &Ticket, statuses: &[Status]) -> Vec<Happening> {
-    let name = |id| {
-        statuses
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| s.name.clone())
-            .unwrap_or_default()
+    let name = |v: &Value| {
+        let s = statuses.iter().find(|s| v.as_i64() == Some(s.id.0));
+        json!(s.map(|s| s.name.as_str()).unwrap_or_default())
     };
-    let mut out = Vec::new();
-    let mut push = |field: &str, from: Value, to: Value| {
-        if from != to {
-            out.push(Happening::FieldChanged {
+    ticket_fields(before)
+        .into_iter()
+        .zip(ticket_fields(after))
+        .filter(|((_, from), (_, to))| from != to)
+        .filter_map(|((field, from), (_, to))| {
+            let (field, from, to) = match field {
+                "cc_ids" | "custom_fields" => return None,
+                "status_id" => ("status", name(&from), name(&to)),
+                f => (f.strip_suffix("_id").unwrap_or(f), from, to),
+            };
+            Some(Happening::FieldChanged {
                 field: field.into(),
                 from,
                 to,
-            });
-        }
-    };
-    push(
-        "status",
-        json!(name(before.status_id)),
-        json!(name(after.status_id)),
-    );
-    push("priority", json!(before.priority), json!(after.priority));
-    push("group", json!(before.group_id), json!(after.group_id));
-    push(
-        "assignee",
-        json!(before.assignee_id),
-        json!(after.assignee_id),
-    );
-    push(
-        "internal_group",
-        json!(before.internal_group_id),
-        json!(after.internal_group_id),
-    );
-    push(
-        "internal_agent",
-        json!(before.internal_agent_id),
-        json!(after.internal_agent_id),
-    );
-    push(
-        "organization",
-        json!(before.organization_id),
-        json!(after.organization_id),
-    );
-    push(
-        "requester",
-        json!(before.requester_id),
-        json!(after.requester_id),
-    );
-    push("subject", json!(before.subject), json!(after.subject));
-    push("tags", json!(before.tags), json!(after.tags));
-    out
+            })
+        })
+        .collect()
 }
 
 /// A status named by a rule (by name or id).
@@ -185,7 +139,7 @@ pub(crate) struct TicketWrite<'a> {
     pub generation: i64,
     field_ids: BTreeMap<String, i64>,
     /// The active rules, read at the first rule pass.
-    rules: Option<Vec<Rule>>,
+    rules: Option<Arc<Vec<Rule>>>,
     /// Tickets' descriptions (first comments) already read or written, for rule conditions.
     descriptions: Vec<(TicketId, String)>,
 }
@@ -196,8 +150,15 @@ impl App {
     /// that generation.
     pub(crate) async fn ticket_write(&self, c: &mut Conn) -> Result<TicketWrite<'_>> {
         let generation = dir::generation(c).await?;
-        let statuses = self.statuses_at(c, generation).await?;
-        let defs = self.custom_fields_at(c, generation).await?;
+        let cache = self.store().cache();
+        let statuses = cache
+            .statuses
+            .get_or(generation, dir::list_statuses(c))
+            .await?;
+        let defs = cache
+            .custom_fields
+            .get_or(generation, store::custom_fields(c))
+            .await?;
         let field_ids = defs.iter().map(|d| (d.key.clone(), d.id)).collect();
         Ok(TicketWrite {
             app: self,
@@ -214,12 +175,18 @@ impl App {
 impl TicketWrite<'_> {
     /// A status of this transaction, by id.
     pub fn status(&self, id: StatusId) -> Result<&Status> {
-        status_of(&self.statuses, id)
+        self.statuses
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| AppError::Internal(format!("ticket refers to unknown status {id}")))
     }
 
-    /// One of the built-in statuses, by name.
+    /// One of the four built-in statuses, by name (`Open`, `Pending`, `Resolved`, `Closed`).
     pub fn built_in(&self, name: &str) -> Result<&Status> {
-        built_in(&self.statuses, name)
+        self.statuses
+            .iter()
+            .find(|s| s.built_in && s.name == name)
+            .ok_or_else(|| AppError::Internal(format!("the built-in {name} status is missing")))
     }
 
     /// Step 3: applies the automatic removal a status change calls for, then checks every
@@ -452,20 +419,21 @@ impl TicketWrite<'_> {
     }
 
     /// Steps 4 and 5 for a comment on `ticket`: the comment, its text in the search index,
-    /// the ticket's `updated_at`, the audit event (with `reason` when nobody asked for it
-    /// directly) and, for a public reply, its mail to the requester and CCs but its author.
-    /// Sets the comment's id.
+    /// the ticket's `updated_at` (stored and in `ticket`), the audit event (with `reason` when
+    /// nobody asked for it directly) and, for a public reply, its mail to the requester and
+    /// CCs but its author. Sets the comment's id.
     pub async fn comment(
         &self,
         c: &mut Conn,
         actor: Actor,
-        ticket: &Ticket,
+        ticket: &mut Ticket,
         comment: &mut Comment,
         reason: Option<String>,
     ) -> Result<()> {
         comment.ticket_id = ticket.id;
         comment.id = store::insert_comment(c, comment).await?;
         store::touch_ticket(c, comment.ticket_id, comment.created_at).await?;
+        ticket.updated_at = comment.created_at;
         if comment.public {
             let mut to = vec![ticket.requester_id];
             to.extend(ticket.cc_ids.iter().copied());
@@ -543,22 +511,28 @@ impl TicketWrite<'_> {
     }
 
     /// The active rules, read once per write.
-    async fn rules(&mut self, c: &mut Conn) -> Result<Vec<Rule>> {
-        if self.rules.is_none() {
-            let stored = self.app.active_rules_at(c, self.generation).await?;
-            let rules = stored
-                .iter()
-                .map(|r| {
-                    Ok(Rule {
-                        id: r.id,
-                        name: r.name.clone(),
-                        def: parse(r)?,
-                    })
-                })
-                .collect::<Result<_>>()?;
-            self.rules = Some(rules);
+    async fn rules(&mut self, c: &mut Conn) -> Result<Arc<Vec<Rule>>> {
+        if let Some(rules) = &self.rules {
+            return Ok(rules.clone());
         }
-        Ok(self.rules.clone().unwrap_or_default())
+        let stored = self
+            .app
+            .store()
+            .cache()
+            .active_rules
+            .get_or(self.generation, ferrodesk_store::rules::list(c, true))
+            .await?;
+        let rules = stored
+            .iter()
+            .map(|r| {
+                Ok(Rule {
+                    id: r.id,
+                    name: r.name.clone(),
+                    def: parse(r)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.rules.insert(Arc::new(rules)).clone())
     }
 
     /// A ticket as rule conditions see it.
@@ -614,7 +588,7 @@ impl TicketWrite<'_> {
         let (mut pending, mut performer) = (first, who);
         for pass in 1..=MAX_PASSES {
             let mut next = Vec::new();
-            for rule in &rules {
+            for rule in rules.iter() {
                 let reacts = rule
                     .def
                     .events
@@ -783,9 +757,8 @@ impl TicketWrite<'_> {
                     channel: Channel::System,
                     created_at: self.app.now(),
                 };
-                self.comment(c, actor, &after, &mut note, Some(reason.clone()))
+                self.comment(c, actor, &mut after, &mut note, Some(reason.clone()))
                     .await?;
-                after.updated_at = note.created_at;
                 produced.push(Happening::CommentAdded { public: false });
             }
         }

@@ -614,7 +614,7 @@ impl App {
         input: CommentIn,
     ) -> Result<CommentOut> {
         let mut tx = self.store().begin().await?;
-        let (ticket, decision) = self.visible_ticket(&mut tx, p, id).await?;
+        let (mut ticket, decision) = self.visible_ticket(&mut tx, p, id).await?;
         let public = input.public.unwrap_or(true);
         if !public && !p.is_staff() {
             return Err(AppError::invalid(
@@ -646,10 +646,8 @@ impl App {
             created_at: now,
         };
         let mut w = self.ticket_write(&mut tx).await?;
-        w.comment(&mut tx, Actor::from(p), &ticket, &mut comment, None)
+        w.comment(&mut tx, Actor::from(p), &mut ticket, &mut comment, None)
             .await?;
-        let mut ticket = ticket;
-        ticket.updated_at = now;
         w.run_rules(
             &mut tx,
             ticket,

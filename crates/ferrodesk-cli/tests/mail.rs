@@ -117,6 +117,67 @@ async fn call(client: &reqwest::Client, base: &str, token: &str, path: &str, bod
     body
 }
 
+/// Polls `sql` (one integer) until it answers `want`, for 20 s at most; whether it did.
+async fn until(db: &str, sql: &str, want: i64) -> bool {
+    for _ in 0..400 {
+        if scalar_at(db, sql).await == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The environment of a server sending mail through `smtp_url`, without rate limits.
+fn mail_env(smtp_url: &str) -> Vec<(&str, &str)> {
+    let mut env = NO_RATE_LIMITS.to_vec();
+    env.push(("FERRODESK_SMTP_URL", smtp_url));
+    env.push(("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>"));
+    env
+}
+
+/// A `ferrodesk worker` on `db` sending to the SMTP server on `port`, with `env`.
+fn worker(db: &str, port: u16, env: &[(&str, &str)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
+        .args(["--database-url", db, "worker"])
+        .env("FERRODESK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .env("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>")
+        .env("FERRODESK_LOG", "error")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start ferrodesk worker")
+}
+
+/// A new customer, Dana Reader, and a ticket she requested; its id.
+async fn ticket_for_dana(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    subject: &str,
+    description: &str,
+) -> i64 {
+    let dana = call(
+        client,
+        base,
+        token,
+        "/users",
+        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
+    )
+    .await["id"]
+        .clone();
+    call(
+        client,
+        base,
+        token,
+        "/tickets",
+        json!({"subject": subject, "description": description, "requester_id": dana}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
 /// Waits until `done` holds of the received messages (20 s at most).
 async fn wait_for(smtp: &Smtp, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
     for _ in 0..200 {
@@ -138,10 +199,7 @@ async fn replies_and_new_tickets_reach_people_threaded_never_a_private_note(back
     let port = free_port();
     let smtp = Smtp::start(port, scratch("threads", backend)).await;
     let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let mut env = NO_RATE_LIMITS.to_vec();
-    env.push(("FERRODESK_SMTP_URL", &smtp_url));
-    env.push(("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>"));
-    let server = serve(&db, free_port(), &[], &env).await;
+    let server = serve(&db, free_port(), &[], &mail_env(&smtp_url)).await;
     let client = reqwest::Client::new();
     let base = server.base.clone();
     let user = |name: &str, email: &str| json!({"role": "end_user", "name": name, "email": email});
@@ -266,18 +324,12 @@ async fn replies_and_new_tickets_reach_people_threaded_never_a_private_note(back
             .any(|m| m.contains("Second answer") && to(m).contains("dana@example.com"))
     })
     .await;
-    for _ in 0..100 {
-        if scalar_at(
-            &db,
-            "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL",
-        )
-        .await
-            == 0
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until(
+        &db,
+        "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL",
+        0,
+    )
+    .await;
     assert!(
         !smtp
             .messages()
@@ -291,43 +343,30 @@ async fn mail_the_server_cannot_take_yet_is_retried_and_delivered(backend: Backe
     let (db, token) = demo_database(backend).await;
     let port = free_port();
     let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let mut env = NO_RATE_LIMITS.to_vec();
-    env.push(("FERRODESK_SMTP_URL", &smtp_url));
-    env.push(("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>"));
+    let mut env = mail_env(&smtp_url);
     env.push(("FERRODESK_MAIL_RETRY_SECONDS", "1"));
     let server = serve(&db, free_port(), &[], &env).await;
     let client = reqwest::Client::new();
-    let dana = call(
+    let t = ticket_for_dana(
         &client,
         &server.base,
         &token,
-        "/users",
-        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
+        "Retry me",
+        "Nobody listens yet.",
     )
-    .await["id"]
-        .clone();
-    let t = call(
-        &client,
-        &server.base,
-        &token,
-        "/tickets",
-        json!({"subject": "Retry me", "description": "Nobody listens yet.", "requester_id": dana}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
+    .await;
     let job = format!(
         "FROM jobs WHERE kind = 'mail' AND payload LIKE '%\"ticket_id\":{t},%' AND payload LIKE '%ticket_created%'"
     );
     // Nothing listens on the port: the attempt fails, the job waits for its next one.
-    let mut failed_once = false;
-    for _ in 0..200 {
-        if scalar_at(&db, &format!("SELECT COUNT(*) {job} AND attempts >= 1 AND last_error IS NOT NULL AND done_at IS NULL")).await == 1 {
-            failed_once = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let failed_once = until(
+        &db,
+        &format!(
+            "SELECT COUNT(*) {job} AND attempts >= 1 AND last_error IS NOT NULL AND done_at IS NULL"
+        ),
+        1,
+    )
+    .await;
     assert!(failed_once, "the first attempt fails and is recorded");
     let smtp = Smtp::start(port, scratch("retry", backend)).await;
     let got = wait_for(&smtp, "the acknowledgement, once the server is up", |ms| {
@@ -335,19 +374,15 @@ async fn mail_the_server_cannot_take_yet_is_retried_and_delivered(backend: Backe
     })
     .await;
     assert!(got.iter().any(|m| to(m).contains("dana@example.com")));
-    for _ in 0..100 {
-        if scalar_at(
+    assert!(
+        until(
             &db,
             &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL AND attempts >= 2"),
+            1,
         )
-        .await
-            == 1
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the job is not marked done after its delivery");
+        .await,
+        "the job is not marked done after its delivery"
+    );
 }
 
 /// Runs one statement against the database at `url`.
@@ -368,45 +403,25 @@ async fn a_server_killed_while_sending_loses_no_message(backend: Backend) {
     // An SMTP server that takes the connection and never answers: the send hangs.
     let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hang_url = format!("smtp://127.0.0.1:{}", hanging.local_addr().unwrap().port());
-    let mut env = NO_RATE_LIMITS.to_vec();
-    env.push(("FERRODESK_SMTP_URL", &hang_url));
+    let mut env = mail_env(&hang_url);
     env.push(("FERRODESK_MAIL_LEASE_SECONDS", "2"));
     let mut server = serve(&db, free_port(), &[], &env).await;
     let client = reqwest::Client::new();
-    let dana = call(
+    let t = ticket_for_dana(
         &client,
         &server.base,
         &token,
-        "/users",
-        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
+        "Killed mid-send",
+        "Still coming?",
     )
-    .await["id"]
-        .clone();
-    let t = call(
-        &client,
-        &server.base,
-        &token,
-        "/tickets",
-        json!({"subject": "Killed mid-send", "description": "Still coming?", "requester_id": dana}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
+    .await;
     let job = format!("FROM jobs WHERE kind = 'mail' AND payload LIKE '%\"ticket_id\":{t},%'");
-    let mut claimed = false;
-    for _ in 0..200 {
-        if scalar_at(
-            &db,
-            &format!("SELECT COUNT(*) {job} AND attempts = 1 AND done_at IS NULL"),
-        )
-        .await
-            == 1
-        {
-            claimed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let claimed = until(
+        &db,
+        &format!("SELECT COUNT(*) {job} AND attempts = 1 AND done_at IS NULL"),
+        1,
+    )
+    .await;
     assert!(claimed, "the server claims the message");
     server.kill();
     assert_eq!(
@@ -420,32 +435,19 @@ async fn a_server_killed_while_sending_loses_no_message(backend: Backend) {
     );
     let port = free_port();
     let smtp = Smtp::start(port, scratch("killed", backend)).await;
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-        .args(["--database-url", &db, "worker"])
-        .env("FERRODESK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-        .env("FERRODESK_MAIL_LEASE_SECONDS", "2")
-        .env("FERRODESK_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start ferrodesk worker");
+    let mut worker = worker(&db, port, &[("FERRODESK_MAIL_LEASE_SECONDS", "2")]);
     let got = wait_for(
         &smtp,
         "the message, from another process once the claim ran out",
         |ms| ms.iter().any(|m| m.contains(&format!("[#{t}]"))),
     )
     .await;
-    for _ in 0..100 {
-        if scalar_at(
-            &db,
-            &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL"),
-        )
-        .await
-            == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until(
+        &db,
+        &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL"),
+        1,
+    )
+    .await;
     worker.kill().ok();
     worker.wait().ok();
     drop(hanging);
@@ -481,25 +483,7 @@ async fn postgres_two_workers_deliver_each_message_once() {
     // The server queues mail but sends none; two workers on the same database do.
     let server = serve(&db, free_port(), &[], NO_RATE_LIMITS).await;
     let client = reqwest::Client::new();
-    let dana = call(
-        &client,
-        &server.base,
-        &token,
-        "/users",
-        json!({"role": "end_user", "name": "Dana Reader", "email": "dana@example.com"}),
-    )
-    .await["id"]
-        .clone();
-    let t = call(
-        &client,
-        &server.base,
-        &token,
-        "/tickets",
-        json!({"subject": "Many answers", "description": "Count them.", "requester_id": dana}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
+    let t = ticket_for_dana(&client, &server.base, &token, "Many answers", "Count them.").await;
     for i in 0..30 {
         call(
             &client,
@@ -515,23 +499,8 @@ async fn postgres_two_workers_deliver_each_message_once() {
     assert!(queued >= 31, "{queued} jobs queued");
     let port = free_port();
     let smtp = Smtp::start(port, scratch("workers", Backend::Postgres)).await;
-    let worker = || {
-        Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
-            .args(["--database-url", &db, "worker"])
-            .env("FERRODESK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-            .env("FERRODESK_MAIL_FROM", "Acme Support <support@desk.example>")
-            .env("FERRODESK_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start ferrodesk worker")
-    };
-    let mut workers = [worker(), worker()];
-    for _ in 0..300 {
-        if scalar_at(&db, pending).await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut workers = [worker(&db, port, &[]), worker(&db, port, &[])];
+    until(&db, pending, 0).await;
     for w in &mut workers {
         w.kill().ok();
         w.wait().ok();

@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::Result;
+
 /// One value as read at one generation.
 #[derive(Debug)]
 pub struct Slot<T>(Mutex<Option<(i64, Arc<T>)>>);
@@ -26,7 +28,7 @@ impl<T> Default for Slot<T> {
 
 impl<T> Slot<T> {
     /// The value as read at `generation`, if it was.
-    pub fn get(&self, generation: i64) -> Option<Arc<T>> {
+    fn get(&self, generation: i64) -> Option<Arc<T>> {
         let s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         s.as_ref()
             .filter(|(g, _)| *g == generation)
@@ -34,8 +36,22 @@ impl<T> Slot<T> {
     }
 
     /// Keeps a value read after `generation` was.
-    pub fn keep(&self, generation: i64, value: Arc<T>) {
+    fn keep(&self, generation: i64, value: Arc<T>) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, value));
+    }
+
+    /// The value at `generation`: kept, or `read` (run only then) and kept.
+    pub async fn get_or(
+        &self,
+        generation: i64,
+        read: impl Future<Output = Result<T>>,
+    ) -> Result<Arc<T>> {
+        if let Some(v) = self.get(generation) {
+            return Ok(v);
+        }
+        let v = Arc::new(read.await?);
+        self.keep(generation, v.clone());
+        Ok(v)
     }
 }
 
@@ -57,7 +73,7 @@ impl<T> Default for PerUser<T> {
 
 impl<T> PerUser<T> {
     /// User `user`'s value as read at `generation`, if it was.
-    pub fn get(&self, user: i64, generation: i64) -> Option<Arc<T>> {
+    fn get(&self, user: i64, generation: i64) -> Option<Arc<T>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&user)
             .filter(|(g, _)| *g == generation)
@@ -65,11 +81,26 @@ impl<T> PerUser<T> {
     }
 
     /// Keeps user `user`'s value read after `generation` was.
-    pub fn keep(&self, user: i64, generation: i64, value: Arc<T>) {
+    fn keep(&self, user: i64, generation: i64, value: Arc<T>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_USERS {
             map.clear();
         }
         map.insert(user, (generation, value));
+    }
+
+    /// User `user`'s value at `generation`: kept, or `read` (run only then) and kept.
+    pub async fn get_or(
+        &self,
+        user: i64,
+        generation: i64,
+        read: impl Future<Output = Result<T>>,
+    ) -> Result<Arc<T>> {
+        if let Some(v) = self.get(user, generation) {
+            return Ok(v);
+        }
+        let v = Arc::new(read.await?);
+        self.keep(user, generation, v.clone());
+        Ok(v)
     }
 }

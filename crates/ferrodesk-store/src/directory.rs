@@ -197,16 +197,23 @@ pub async fn backfill_email_skeletons(c: &mut Conn) -> Result<()> {
     Ok(())
 }
 
-/// Reads a user.
-pub async fn get_user(c: &mut Conn, id: UserId) -> Result<Option<User>> {
+/// Reads a user's row, without their memberships.
+async fn user_row(c: &mut Conn, id: UserId) -> Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
     )))
     .bind(id.0)
     .fetch_optional(&mut *c)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut users = [row.into_user()?];
+    row.map(UserRow::into_user).transpose()
+}
+
+/// Reads a user.
+pub async fn get_user(c: &mut Conn, id: UserId) -> Result<Option<User>> {
+    let Some(u) = user_row(c, id).await? else {
+        return Ok(None);
+    };
+    let mut users = [u];
     attach_memberships(c, &mut users).await?;
     let [u] = users;
     Ok(Some(u))
@@ -418,10 +425,7 @@ async fn links_at(
     cache: &DirectoryCache,
     generation: i64,
 ) -> Result<std::sync::Arc<Vec<Link>>> {
-    if let Some(links) = cache.links.get(id.0, generation) {
-        return Ok(links);
-    }
-    let links: Vec<Link> = sqlx::query_as(
+    let read = sqlx::query_as(
         "SELECT CAST(0 AS BIGINT), group_id, CAST('' AS TEXT) FROM group_members \
          WHERE user_id = $1 \
          UNION ALL SELECT CAST(1 AS BIGINT), o.id, o.sharing FROM organization_members m \
@@ -429,11 +433,11 @@ async fn links_at(
          ORDER BY 1, 2",
     )
     .bind(id.0)
-    .fetch_all(&mut *c)
-    .await?;
-    let links = std::sync::Arc::new(links);
-    cache.links.keep(id.0, generation, links.clone());
-    Ok(links)
+    .fetch_all(&mut *c);
+    cache
+        .links
+        .get_or(id.0, generation, async { Ok(read.await?) })
+        .await
 }
 
 /// Reads a user, with their groups and organizations from `cache` when it holds them at
@@ -444,14 +448,9 @@ pub async fn get_user_at(
     cache: &DirectoryCache,
     generation: i64,
 ) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-    )))
-    .bind(id.0)
-    .fetch_optional(&mut *c)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut user = row.into_user()?;
+    let Some(mut user) = user_row(c, id).await? else {
+        return Ok(None);
+    };
     for (kind, link, _) in links_at(c, id, cache, generation).await?.iter() {
         if *kind == 0 {
             user.group_ids.push(GroupId(*link));

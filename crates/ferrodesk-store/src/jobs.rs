@@ -5,6 +5,7 @@
 //! so two workers — in one process or in several on one PostgreSQL — never hold one job at
 //! once; on PostgreSQL the candidates are also read `FOR UPDATE SKIP LOCKED`.
 
+use crate::sql::Sql;
 use crate::{Conn, Micros, Result, to_json};
 
 /// Queues a job in the outbox, in the caller's transaction.
@@ -25,7 +26,7 @@ pub async fn enqueue_job(
 }
 
 /// A claimed job.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Job {
     /// Id.
     pub id: i64,
@@ -51,88 +52,70 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Job>> {
     let postgres = c.backend_name().to_ascii_lowercase().contains("postgres");
-    let kinds_json = to_json(&kinds);
-    let due = "done_at IS NULL AND failed_at IS NULL AND run_at <= $1 \
-               AND (locked_until IS NULL OR locked_until <= $1)";
-    let kind_in = if postgres {
-        "kind IN (SELECT json_array_elements_text($3::json))"
-    } else {
-        "kind IN (SELECT value FROM json_each($3))"
+    let due = |q: &mut Sql| {
+        q.push("done_at IS NULL AND failed_at IS NULL AND run_at <= ")
+            .push_bind(now)
+            .push(" AND (locked_until IS NULL OR locked_until <= ")
+            .push_bind(now)
+            .push(")");
     };
-    let skip = if postgres {
-        " FOR UPDATE SKIP LOCKED"
+    let mut q = Sql::new("UPDATE jobs SET locked_until = ");
+    q.push_bind(now + lease)
+        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE ");
+    due(&mut q);
+    q.push(" AND kind IN (")
+        .push_words(&kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+        .push(") ORDER BY run_at, id LIMIT ")
+        .push_bind(limit);
+    // SQLite has no row locks (its writers are serial); PostgreSQL skips rows another
+    // worker is claiming instead of waiting for them.
+    q.push(if postgres {
+        " FOR UPDATE SKIP LOCKED) AND "
     } else {
-        ""
-    };
-    let rows: Vec<(i64, String, String, i64, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM jobs WHERE {due} AND {kind_in} \
-             ORDER BY run_at, id LIMIT $4{skip}) AND {due} \
-             RETURNING id, kind, payload, attempts, created_at, locked_until"
-        )))
-        .bind(now)
-        .bind(now + lease)
-        .bind(kinds_json)
-        .bind(limit)
-        .fetch_all(c)
-        .await?;
-    let mut jobs: Vec<Job> = rows
-        .into_iter()
-        .map(
-            |(id, kind, payload, attempts, created_at, locked_until)| Job {
-                id,
-                kind,
-                payload,
-                attempts,
-                created_at,
-                locked_until,
-            },
-        )
-        .collect();
+        ") AND "
+    });
+    due(&mut q);
+    q.push(" RETURNING id, kind, payload, attempts, created_at, locked_until");
+    let mut jobs: Vec<Job> = q.query_as().fetch_all(c).await?;
     jobs.sort_by_key(|j| j.id);
     Ok(jobs)
 }
 
-/// Marks a claimed job done; false when the claim was lost (its lease ended and another
-/// worker holds the job now).
-pub async fn finish(c: &mut Conn, job: &Job, now: Micros) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE jobs SET done_at = $1, locked_until = NULL, last_error = NULL \
-         WHERE id = $2 AND locked_until = $3 AND done_at IS NULL",
-    )
-    .bind(now)
-    .bind(job.id)
-    .bind(job.locked_until)
-    .execute(c)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+/// How a claimed job's attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// Delivered.
+    Done,
+    /// To run again at `run_at`; why this attempt failed.
+    Retry {
+        /// When.
+        run_at: Micros,
+        /// Why.
+        error: &'a str,
+    },
+    /// Given up, with why.
+    Failed {
+        /// Why.
+        error: &'a str,
+    },
 }
 
-/// Puts a claimed job back to run again at `run_at`, with why this attempt failed.
-pub async fn retry(c: &mut Conn, job: &Job, run_at: Micros, error: &str) -> Result<bool> {
+/// Ends a claimed job's attempt with `outcome` (its claim released); false when the claim
+/// was lost (its lease ended and another worker holds the job now), and nothing changes.
+pub async fn settle(c: &mut Conn, job: &Job, now: Micros, outcome: Outcome<'_>) -> Result<bool> {
+    let (done_at, failed_at, run_at, error) = match outcome {
+        Outcome::Done => (Some(now), None, None, None),
+        Outcome::Retry { run_at, error } => (None, None, Some(run_at), Some(error)),
+        Outcome::Failed { error } => (None, Some(now), None, Some(error)),
+    };
     let n = sqlx::query(
-        "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 \
-         WHERE id = $3 AND locked_until = $4 AND done_at IS NULL",
+        "UPDATE jobs SET done_at = $1, failed_at = $2, run_at = COALESCE($3, run_at), \
+         last_error = $4, locked_until = NULL \
+         WHERE id = $5 AND locked_until = $6 AND done_at IS NULL",
     )
+    .bind(done_at)
+    .bind(failed_at)
     .bind(run_at)
-    .bind(error)
-    .bind(job.id)
-    .bind(job.locked_until)
-    .execute(c)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// Gives a claimed job up: failed, with why, for an admin to see.
-pub async fn fail(c: &mut Conn, job: &Job, now: Micros, error: &str) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE jobs SET failed_at = $1, locked_until = NULL, last_error = $2 \
-         WHERE id = $3 AND locked_until = $4 AND done_at IS NULL",
-    )
-    .bind(now)
     .bind(error)
     .bind(job.id)
     .bind(job.locked_until)
@@ -154,7 +137,7 @@ pub enum JobState {
 }
 
 /// A job as an admin sees it in the outbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredJob {
     /// Id.
     pub id: i64,
@@ -188,43 +171,14 @@ pub async fn list(
         JobState::Failed => "failed_at IS NOT NULL",
         JobState::Done => "done_at IS NOT NULL",
     };
-    type Row = (
-        i64,
-        String,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, kind, payload, run_at, attempts, done_at, failed_at, last_error, created_at \
          FROM jobs WHERE {condition} AND id < $1 ORDER BY id DESC LIMIT $2"
     )))
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(c)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, kind, payload, run_at, attempts, done_at, failed_at, last_error, created_at)| {
-                StoredJob {
-                    id,
-                    kind,
-                    payload,
-                    run_at,
-                    attempts,
-                    done_at,
-                    failed_at,
-                    last_error,
-                    created_at,
-                }
-            },
-        )
-        .collect())
+    .await?)
 }
 
 /// Queues a failed job again, due now; false when it is not failed (or does not exist).

@@ -277,29 +277,34 @@ async fn insert_comment_row(c: &mut Conn, ticket: TicketId, m: &Comment) -> Resu
     Ok(CommentId(id))
 }
 
+/// A comment's columns, in the order of [`CommentRow`].
+const COMMENT_COLUMNS: &str = "id, ticket_id, author_id, body, public, channel, created_at";
+
+type CommentRow = (i64, i64, i64, String, i64, String, i64);
+
+fn comment_of(
+    (id, ticket_id, author_id, body, public, channel, created_at): CommentRow,
+) -> Result<Comment> {
+    Ok(Comment {
+        id: CommentId(id),
+        ticket_id: TicketId(ticket_id),
+        author_id: UserId(author_id),
+        body,
+        public: public != 0,
+        channel: word(&channel)?,
+        created_at,
+    })
+}
+
 /// Reads one comment.
 pub async fn get_comment(c: &mut Conn, id: CommentId) -> Result<Option<Comment>> {
-    let row: Option<(i64, i64, i64, String, i64, String, i64)> = sqlx::query_as(
-        "SELECT id, ticket_id, author_id, body, public, channel, created_at FROM comments \
-         WHERE id = $1",
-    )
+    let row: Option<CommentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1"
+    )))
     .bind(id.0)
     .fetch_optional(c)
     .await?;
-    row.map(
-        |(id, ticket_id, author_id, body, public, channel, created_at)| {
-            Ok(Comment {
-                id: CommentId(id),
-                ticket_id: TicketId(ticket_id),
-                author_id: UserId(author_id),
-                body,
-                public: public != 0,
-                channel: word(&channel)?,
-                created_at,
-            })
-        },
-    )
-    .transpose()
+    row.map(comment_of).transpose()
 }
 
 /// Lists a ticket's comments, oldest first, ids above `after`; private notes only when asked.
@@ -310,10 +315,9 @@ pub async fn list_comments(
     after: Option<CommentId>,
     limit: i64,
 ) -> Result<Vec<Comment>> {
-    let mut q = Sql::new(
-        "SELECT id, ticket_id, author_id, body, public, channel, created_at FROM comments \
-         WHERE ticket_id = ",
-    );
+    let mut q = Sql::new(format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments WHERE ticket_id = "
+    ));
     q.push_bind(ticket.0);
     if !include_private {
         q.push(" AND public = 1");
@@ -322,22 +326,8 @@ pub async fn list_comments(
         q.push(" AND id > ").push_bind(a.0);
     }
     q.push(" ORDER BY id LIMIT ").push_bind(limit);
-    let rows: Vec<(i64, i64, i64, String, i64, String, i64)> = q.query_as().fetch_all(c).await?;
-    rows.into_iter()
-        .map(
-            |(id, ticket_id, author_id, body, public, channel, created_at)| {
-                Ok(Comment {
-                    id: CommentId(id),
-                    ticket_id: TicketId(ticket_id),
-                    author_id: UserId(author_id),
-                    body,
-                    public: public != 0,
-                    channel: word(&channel)?,
-                    created_at,
-                })
-            },
-        )
-        .collect()
+    let rows: Vec<CommentRow> = q.query_as().fetch_all(c).await?;
+    rows.into_iter().map(comment_of).collect()
 }
 
 /// Marks a ticket as updated now (a comment was added) without changing its version.
