@@ -270,17 +270,43 @@ impl App {
     /// Creates a user. Admins create anyone; agents create end users.
     pub async fn create_user(&self, p: &Principal, input: UserIn) -> Result<UserOut> {
         p.require_staff()?;
-        let role = input.role.unwrap_or(Role::EndUser);
-        if role != Role::EndUser {
-            p.require_admin()?;
-        }
         let mut problems = Problems::default();
-        let name = problems.check(validate::name("name", &input.name, 200));
-        let email = problems.check(validate::email("email", &input.email));
         let password = match &input.password {
             Some(pw) => problems.check(validate::password("password", pw)),
             None => None,
         };
+        // Hashing is slow on purpose: do it before the write lock is taken.
+        let password_hash = match password {
+            Some(pw) if problems.is_empty() => Some(self.hash_password(pw).await?),
+            _ => None,
+        };
+        let mut tx = self.store().begin().await?;
+        let user = self
+            .create_user_in(&mut tx, p, &input, password_hash, problems)
+            .await?;
+        commit(tx).await?;
+        Ok(user_out(Some(p), user))
+    }
+
+    /// Creates a user in the caller's transaction (with `problems` found so far): every way
+    /// a user appears goes through here — the API, the admin pages, email, imports. A new end
+    /// user given no organization joins those whose admins turned `auto_join_by_domain` on
+    /// for the domain of their address (SPEC §2).
+    pub(crate) async fn create_user_in(
+        &self,
+        tx: &mut Conn,
+        p: &Principal,
+        input: &UserIn,
+        password_hash: Option<String>,
+        mut problems: Problems,
+    ) -> Result<User> {
+        p.require_staff()?;
+        let role = input.role.unwrap_or(Role::EndUser);
+        if role != Role::EndUser {
+            p.require_admin()?;
+        }
+        let name = problems.check(validate::name("name", &input.name, 200));
+        let email = problems.check(validate::email("email", &input.email));
         if role != Role::EndUser
             && (!input.organization_ids.is_empty() || input.default_organization_id.is_some())
         {
@@ -326,20 +352,14 @@ impl App {
         let mut groups = input.group_ids.clone();
         groups.sort();
         groups.dedup();
-        // Hashing is slow on purpose: do it before the write lock is taken.
-        let password_hash = match password {
-            Some(pw) if problems.is_empty() => Some(self.hash_password(pw).await?),
-            _ => None,
-        };
-        let mut tx = self.store().begin().await?;
-        check_organizations(&mut tx, "organization_ids", &orgs, &mut problems).await?;
-        check_groups(&mut tx, "group_ids", &groups, &mut problems).await?;
+        check_organizations(tx, "organization_ids", &orgs, &mut problems).await?;
+        check_groups(tx, "group_ids", &groups, &mut problems).await?;
         if let Some(e) = &email
-            && store::look_alike_user(&mut tx, e, None).await?.is_some()
+            && store::look_alike_user(tx, e, None).await?.is_some()
         {
             problems.push(look_alike("email"));
         }
-        let seen_in_full = self.sees_in_full(&mut tx, p, &orgs).await?;
+        let seen_in_full = self.sees_in_full(tx, p, &orgs).await?;
         // Each key the new user would hold is asked about on its own, so that every refusal
         // is reported at once.
         let acts = [
@@ -369,7 +389,7 @@ impl App {
         };
         let now = self.now();
         let id = store::insert_user(
-            &mut tx,
+            tx,
             &NewUser {
                 name: name.clone(),
                 email: email.clone(),
@@ -381,16 +401,20 @@ impl App {
             now,
         )
         .await?;
+        if role == Role::EndUser && orgs.is_empty() {
+            let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+            orgs = store::auto_join_organizations(tx, domain).await?;
+        }
         for o in &orgs {
-            store::add_member(&mut tx, OrganizationId(*o), id, now).await?;
+            store::add_member(tx, OrganizationId(*o), id, now).await?;
         }
         for g in &groups {
-            store::add_group_member(&mut tx, GroupId(*g), id, now).await?;
+            store::add_group_member(tx, GroupId(*g), id, now).await?;
         }
         let default_org = input.default_organization_id.or(orgs.first().copied());
         if default_org.is_some() {
             store::update_user(
-                &mut tx,
+                tx,
                 id,
                 &UserUpdate {
                     default_organization_id: Some(default_org.map(OrganizationId)),
@@ -407,20 +431,11 @@ impl App {
             FieldChange::new("organization_ids", (), &orgs),
             FieldChange::new("group_ids", (), &groups),
         ];
-        self.audit(
-            &mut tx,
-            Actor::from(p),
-            ("user", id.0),
-            "created",
-            changes,
-            None,
-        )
-        .await?;
-        let user = store::get_user(&mut tx, id)
+        self.audit(tx, Actor::from(p), ("user", id.0), "created", changes, None)
+            .await?;
+        store::get_user(tx, id)
             .await?
-            .ok_or(AppError::NotFound("user"))?;
-        commit(tx).await?;
-        Ok(user_out(Some(p), user))
+            .ok_or(AppError::NotFound("user"))
     }
 
     /// Creates the first admin, or any user, from the command line.

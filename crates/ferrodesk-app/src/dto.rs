@@ -614,6 +614,15 @@ pub struct SettingsOut {
     /// Whether agents and admins must use two-factor sign-in: those without it can only set
     /// it up (or sign out) until they do.
     pub require_two_factor_for_staff: bool,
+    /// Mail from an address no user has: `create` a new end user (default) or `refuse` it
+    /// with a notice.
+    pub mail_unknown_senders: String,
+    /// An agent's email reply becomes a `public` reply (default) or a `private` note.
+    pub mail_agent_replies: String,
+    /// Addresses in Cc of a message that opens a ticket become its CCs.
+    pub mail_copy_ccs: bool,
+    /// Messages one sender may send a minute; more are kept but not taken in.
+    pub mail_sender_limit_per_minute: i64,
 }
 
 /// Changes to the settings.
@@ -634,6 +643,18 @@ pub struct SettingsPatch {
     /// use it already).
     #[serde(default)]
     pub require_two_factor_for_staff: Option<bool>,
+    /// `create` or `refuse`.
+    #[serde(default)]
+    pub mail_unknown_senders: Option<String>,
+    /// `public` or `private`.
+    #[serde(default)]
+    pub mail_agent_replies: Option<String>,
+    /// Whether Cc addresses of a new ticket's message become CCs.
+    #[serde(default)]
+    pub mail_copy_ccs: Option<bool>,
+    /// 1 to 10000.
+    #[serde(default)]
+    pub mail_sender_limit_per_minute: Option<i64>,
 }
 
 // ---------------------------------------------------------------- sharing
@@ -1069,4 +1090,60 @@ pub enum OutboxState {
     Failed,
     /// Delivered.
     Done,
+}
+
+/// What became of an inbound message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboundOut {
+    /// The record of the message (admins and agents open its original).
+    pub id: i64,
+    /// `created` (a new ticket), `commented` (added to a ticket), `suppressed` (automatic
+    /// mail, never answered), `refused` (by the access policy or a setting) or `rejected`.
+    pub outcome: String,
+    /// Why it was not taken in, in words.
+    pub reason: Option<String>,
+    /// The ticket it opened or was added to.
+    pub ticket_id: Option<i64>,
+    /// The comment it became.
+    pub comment_id: Option<i64>,
+    /// The same message (by Message-ID) was taken in before: nothing was written now.
+    pub duplicate: bool,
+}
+
+/// An inbound message as admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboundMessageOut {
+    /// Id.
+    pub id: i64,
+    /// The sender's address.
+    pub from: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// `created`, `commented`, `suppressed`, `refused` or `rejected`.
+    pub outcome: String,
+    /// What became of it, in words.
+    pub outcome_label: String,
+    /// Why it was not taken in, in words.
+    pub reason: Option<String>,
+    /// Its ticket.
+    pub ticket_id: Option<i64>,
+    /// The comment it became.
+    pub comment_id: Option<i64>,
+    /// Bytes.
+    pub size: i64,
+    /// Received (RFC 3339).
+    pub received_at: String,
+}
+
+/// Which inbound messages a listing shows.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InboundFilter {
+    /// Suppressed, refused and rejected: what needs a look (default).
+    #[default]
+    NotTakenIn,
+    /// Tickets and comments.
+    TakenIn,
+    /// All.
+    All,
 }

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod fields;
+pub mod inbound;
 pub mod mail;
 pub mod ownership;
 pub mod rules;
@@ -59,6 +60,14 @@ pub struct Config {
     pub session_ttl_secs: i64,
     /// A browser session unused for this many seconds ends.
     pub session_idle_secs: i64,
+    /// The token an MTA presents to hand over inbound mail (`POST /api/v1/mail/inbound`,
+    /// `ferrodesk mail ingest --url`); none turns the endpoint off.
+    pub mail_inbound_token: Option<String>,
+    /// Our own address, as outgoing mail is sent from it (mail naming it in `X-Loop` is ours
+    /// coming back; it is never made a CC).
+    pub mail_address: String,
+    /// The largest inbound message taken in, in bytes.
+    pub mail_max_bytes: usize,
 }
 
 impl Default for Config {
@@ -66,6 +75,9 @@ impl Default for Config {
         Config {
             session_ttl_secs: 14 * 24 * 3600,
             session_idle_secs: 8 * 3600,
+            mail_inbound_token: None,
+            mail_address: "support@localhost".into(),
+            mail_max_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -247,6 +259,11 @@ impl App {
             config: Arc::new(config),
             hashing: Arc::new(PasswordThreads::new(cores)),
         }
+    }
+
+    /// The configuration from the command line or environment.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The same app with another configuration.

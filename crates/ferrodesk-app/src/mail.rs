@@ -19,6 +19,7 @@
 
 use std::time::Duration;
 
+use ferrodesk_core::mail_text::REPLY_MARKER;
 use ferrodesk_core::policy;
 use ferrodesk_core::{Role, TicketId, UserId};
 use ferrodesk_store::directory::{self as dir, User};
@@ -68,6 +69,8 @@ pub struct Outgoing {
     pub ticket: TicketId,
     /// Written by Ferrodesk itself (`Auto-Submitted: auto-generated`), not by a person.
     pub automatic: bool,
+    /// Where an answer goes: the ticket's signed reply address, for messages people answer.
+    pub reply_to: Option<String>,
 }
 
 /// The SMTP side of the worker.
@@ -124,9 +127,14 @@ impl Mailer {
             .parse()
             .map_err(|e| format!("recipient {}: {e}", m.to.1))?;
         let root = format!("<ticket-{}@{}>", m.ticket, self.domain);
+        // The history below the marker is cut from an answer (`mail_text::strip_quoted`).
+        let text = match &m.reply_to {
+            Some(_) => format!("{REPLY_MARKER}\n\n{}", m.text),
+            None => m.text.clone(),
+        };
         let html = format!(
             "<!doctype html><html><body><div style=\"white-space: pre-wrap\">{}</div></body></html>",
-            escape_html(&m.text)
+            escape_html(&text)
         );
         let mut msg = Message::builder()
             .from(self.from.clone())
@@ -135,13 +143,30 @@ impl Mailer {
             .message_id(Some(format!("<ferrodesk-{job}-{n}@{}>", self.domain)))
             .in_reply_to(root.clone())
             .references(root)
-            .multipart(MultiPart::alternative_plain_html(m.text.clone(), html))
+            .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| format!("building the message: {e}"))?;
+        let mut raw_header = |name: &str, value: String| -> std::result::Result<(), String> {
+            let name = HeaderName::new_from_ascii(name.to_owned()).map_err(|e| format!("{e}"))?;
+            msg.headers_mut().insert_raw(HeaderValue::new(name, value));
+            Ok(())
+        };
         if m.automatic {
-            let name =
-                HeaderName::new_from_ascii("Auto-Submitted".into()).map_err(|e| format!("{e}"))?;
+            raw_header("Auto-Submitted", "auto-generated".into())?;
+        }
+        // A message of ours that comes back (an autoresponder answering an autoresponder)
+        // is recognised and never answered.
+        raw_header("X-Loop", self.from.email.to_string())?;
+        if let Some(r) = &m.reply_to {
+            let reply: Mailbox = format!(
+                "{} <{r}>",
+                quote_name(self.from.name.as_deref().unwrap_or_default())
+            )
+            .parse()
+            .map_err(|e| format!("reply address {r}: {e}"))?;
             msg.headers_mut()
-                .insert_raw(HeaderValue::new(name, "auto-generated".into()));
+                .set(lettre::message::header::ReplyTo::from(
+                    lettre::message::Mailboxes::from(reply),
+                ));
         }
         Ok(msg)
     }
@@ -215,6 +240,9 @@ impl App {
     pub async fn render_job(&self, c: &mut Conn, job: &Job) -> Result<Vec<Outgoing>> {
         let p: Value = serde_json::from_str(&job.payload)
             .map_err(|e| AppError::Internal(format!("job {} is corrupt: {e}", job.id)))?;
+        if p["template"] == "refusal_notice" {
+            return self.render_refusal(c, &p).await;
+        }
         let Some(ticket_id) = p["ticket_id"].as_i64().map(TicketId) else {
             return Ok(Vec::new());
         };
@@ -222,6 +250,12 @@ impl App {
             return Ok(Vec::new());
         };
         let base = crate::settings::load(c).await?.public_base_url;
+        let secret = crate::inbound::reply_secret(c).await?;
+        let reply = Some(crate::inbound::reply_address(
+            &secret,
+            &self.config().mail_address,
+            t.id,
+        ));
         let user = |v: &Value| v.as_i64().map(UserId);
         let template = p["template"].as_str().unwrap_or_default();
         let mut out = Vec::new();
@@ -278,6 +312,7 @@ impl App {
                     text,
                     ticket: t.id,
                     automatic,
+                    reply_to: reply.clone(),
                 });
             }
             "ticket_solved" => {
@@ -306,6 +341,7 @@ impl App {
                     to: (u.name, u.email),
                     ticket: t.id,
                     automatic: true,
+                    reply_to: reply.clone(),
                 });
             }
             "internal_owner_removed" => {
@@ -340,6 +376,7 @@ impl App {
                     to: (u.name, u.email),
                     ticket: t.id,
                     automatic: true,
+                    reply_to: reply.clone(),
                 });
             }
             "rule_notification" => {
@@ -372,6 +409,7 @@ impl App {
                                 ),
                                 ticket: t.id,
                                 automatic: true,
+                                reply_to: None,
                             });
                         }
                     }
@@ -394,12 +432,46 @@ impl App {
                         to: (u.name, u.email),
                         ticket: t.id,
                         automatic: true,
+                        reply_to: reply.clone(),
                     });
                 }
             }
             _ => {}
         }
         Ok(out)
+    }
+
+    /// The notice to a sender whose message was not taken in (never to a suspended user;
+    /// the ticket named only by number: the sender may not see it).
+    async fn render_refusal(&self, c: &mut Conn, p: &Value) -> Result<Vec<Outgoing>> {
+        let address = p["to_address"].as_str().unwrap_or_default();
+        if address.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some((u, _)) = dir::find_user_by_email(c, address).await?
+            && u.suspended
+        {
+            return Ok(Vec::new());
+        }
+        let name = p["to_name"].as_str().unwrap_or_default();
+        let ticket = p["ticket_id"].as_i64();
+        let subject = p["subject"].as_str().unwrap_or_default();
+        let reason = p["reason"].as_str().unwrap_or_default();
+        let greeting = if name.is_empty() { "Hello" } else { "Hello " };
+        Ok(vec![Outgoing {
+            to: (name.to_owned(), address.to_owned()),
+            subject: match ticket {
+                Some(t) => format!("[#{t}] Your message was not added"),
+                None => format!("Your message was not received: {subject}"),
+            },
+            text: format!(
+                "{greeting}{name},\n\n{reason}.\n\nYour message “{subject}” was kept but not added. \
+                 Please contact us another way if you need an answer.\n"
+            ),
+            ticket: TicketId(ticket.unwrap_or(0)),
+            automatic: true,
+            reply_to: None,
+        }])
     }
 
     /// One round of delivery: claims due jobs, sends their messages, and marks each job

@@ -25,7 +25,49 @@ pub(crate) async fn load(c: &mut Conn) -> Result<SettingsOut> {
         require_two_factor_for_staff: settings::get(c, REQUIRE_TWO_FACTOR)
             .await?
             .is_some_and(|v| v == "true"),
+        mail_unknown_senders: get(settings::get(c, "mail_unknown_senders").await?, "create"),
+        mail_agent_replies: get(settings::get(c, "mail_agent_replies").await?, "public"),
+        mail_copy_ccs: settings::get(c, "mail_copy_ccs")
+            .await?
+            .is_none_or(|v| v == "true"),
+        mail_sender_limit_per_minute: settings::get(c, "mail_sender_limit_per_minute")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20),
     })
+}
+
+/// A setting's stored text.
+fn stored(s: &SettingsOut, key: &str) -> String {
+    match key {
+        "time_zone" => s.time_zone.clone(),
+        "public_base_url" => s.public_base_url.clone(),
+        REQUIRE_TWO_FACTOR => s.require_two_factor_for_staff.to_string(),
+        "mail_unknown_senders" => s.mail_unknown_senders.clone(),
+        "mail_agent_replies" => s.mail_agent_replies.clone(),
+        "mail_copy_ccs" => s.mail_copy_ccs.to_string(),
+        "mail_sender_limit_per_minute" => s.mail_sender_limit_per_minute.to_string(),
+        _ => s.sharing_confirmation_template.clone(),
+    }
+}
+
+/// One of a few words, or the problem naming them.
+fn one_of(
+    field: &'static str,
+    value: &str,
+    words: &[&str],
+    writes: &mut Vec<(&'static str, String)>,
+    problems: &mut Problems,
+) {
+    if words.contains(&value) {
+        writes.push((field, value.to_owned()));
+    } else {
+        problems.push(FieldError::new(
+            field,
+            "invalid_value",
+            format!("{field} must be one of: {}", words.join(", ")),
+        ));
+    }
 }
 
 /// The settings key of [`SettingsOut::require_two_factor_for_staff`].
@@ -59,7 +101,7 @@ impl App {
     ) -> Result<SettingsOut> {
         p.require_admin()?;
         let mut problems = Problems::default();
-        let mut writes: Vec<(&str, String)> = Vec::new();
+        let mut writes: Vec<(&'static str, String)> = Vec::new();
         if let Some(tz) = &patch.time_zone {
             match jiff::tz::TimeZone::get(tz.trim()) {
                 Ok(_) => writes.push(("time_zone", tz.trim().to_owned())),
@@ -111,6 +153,34 @@ impl App {
         if let Some(on) = patch.require_two_factor_for_staff {
             writes.push((REQUIRE_TWO_FACTOR, on.to_string()));
         }
+        if let Some(v) = &patch.mail_unknown_senders {
+            let words = ["create", "refuse"];
+            one_of(
+                "mail_unknown_senders",
+                v,
+                &words,
+                &mut writes,
+                &mut problems,
+            );
+        }
+        if let Some(v) = &patch.mail_agent_replies {
+            let words = ["public", "private"];
+            one_of("mail_agent_replies", v, &words, &mut writes, &mut problems);
+        }
+        if let Some(on) = patch.mail_copy_ccs {
+            writes.push(("mail_copy_ccs", on.to_string()));
+        }
+        match patch.mail_sender_limit_per_minute {
+            Some(n) if (1..=10_000).contains(&n) => {
+                writes.push(("mail_sender_limit_per_minute", n.to_string()));
+            }
+            Some(_) => problems.push(FieldError::new(
+                "mail_sender_limit_per_minute",
+                "out_of_range",
+                "mail_sender_limit_per_minute must be 1 to 10000",
+            )),
+            None => {}
+        }
         problems.finish().map_err(AppError::Invalid)?;
         let mut tx = self.store().begin().await?;
         let before = load(&mut tx).await?;
@@ -126,16 +196,10 @@ impl App {
                 "turn on two-factor sign-in for your own account first (Account → Two-factor sign-in)",
             ));
         }
-        let required_before = before.require_two_factor_for_staff.to_string();
         let mut changes = Vec::new();
         for (key, value) in &writes {
-            let old = match *key {
-                "time_zone" => &before.time_zone,
-                "public_base_url" => &before.public_base_url,
-                REQUIRE_TWO_FACTOR => &required_before,
-                _ => &before.sharing_confirmation_template,
-            };
-            if old != value {
+            let old = stored(&before, key);
+            if &old != value {
                 changes.push(FieldChange::new(key, old, value));
                 settings::set(&mut tx, key, value).await?;
             }

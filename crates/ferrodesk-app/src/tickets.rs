@@ -202,6 +202,22 @@ impl App {
 
     /// Creates a ticket with its description as first comment.
     pub async fn create_ticket(&self, p: &Principal, input: TicketIn) -> Result<TicketOut> {
+        let mut tx = self.store().begin().await?;
+        let (out, _) = self.create_ticket_in(&mut tx, p, input, &[]).await?;
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    /// Creates a ticket in the caller's transaction; `copied` are CCs the message that opens
+    /// it named (email), added whoever the requester is. Returns the ticket and its first
+    /// comment's id.
+    pub(crate) async fn create_ticket_in(
+        &self,
+        tx: &mut Conn,
+        p: &Principal,
+        input: TicketIn,
+        copied: &[UserId],
+    ) -> Result<(TicketOut, CommentId)> {
         let mut problems = Problems::default();
         let staff = p.is_staff();
         if !staff {
@@ -242,11 +258,10 @@ impl App {
             .as_deref()
             .map(|t| problems.check(validate::tags("tags", t, 50)))
             .unwrap_or(Some(Vec::new()));
-        let mut tx = self.store().begin().await?;
-        let mut w = self.ticket_write(&mut tx).await?;
+        let mut w = self.ticket_write(tx).await?;
         let requester_id = UserId(input.requester_id.unwrap_or(p.user.id.0));
         let requester =
-            dir::get_user_at(&mut tx, requester_id, self.store().cache(), w.generation).await?;
+            dir::get_user_at(tx, requester_id, self.store().cache(), w.generation).await?;
         if requester.is_none() {
             problems.push(FieldError::new(
                 "requester_id",
@@ -279,11 +294,15 @@ impl App {
         )
         .unwrap_or(open);
         let cc_ids = check_ccs(
-            &mut tx,
+            tx,
             input.cc_ids.as_deref().unwrap_or_default(),
             &mut problems,
         )
         .await?;
+        let mut cc_ids = cc_ids;
+        cc_ids.extend(copied.iter().filter(|u| **u != requester_id));
+        cc_ids.sort();
+        cc_ids.dedup();
         let custom_fields = check_custom_fields(
             &w.defs,
             &input.custom_fields.unwrap_or_default(),
@@ -315,14 +334,8 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        w.check(
-            &mut tx,
-            None,
-            &mut ticket,
-            Explicit::default(),
-            &mut problems,
-        )
-        .await?;
+        w.check(tx, None, &mut ticket, Explicit::default(), &mut problems)
+            .await?;
         problems.finish().map_err(AppError::Invalid)?;
         let mut description = Comment {
             id: CommentId(0),
@@ -337,7 +350,7 @@ impl App {
             channel,
             created_at: now,
         };
-        w.create(&mut tx, Actor::from(p), &mut ticket, &mut description)
+        w.create(tx, Actor::from(p), &mut ticket, &mut description)
             .await?;
         let fired = vec![
             Happening::Created,
@@ -345,10 +358,8 @@ impl App {
                 public: description.public,
             },
         ];
-        let (ticket, _, _) = w.run_rules(&mut tx, ticket, fired, performer(p)).await?;
-        let out = ticket_out(p, &ticket, &w.statuses);
-        commit(tx).await?;
-        Ok(out)
+        let (ticket, _, _) = w.run_rules(tx, ticket, fired, performer(p)).await?;
+        Ok((ticket_out(p, &ticket, &w.statuses), description.id))
     }
 
     /// What the caller may do with a ticket (404 when they may not see it): for pages that
@@ -614,7 +625,20 @@ impl App {
         input: CommentIn,
     ) -> Result<CommentOut> {
         let mut tx = self.store().begin().await?;
-        let (mut ticket, decision) = self.visible_ticket(&mut tx, p, id).await?;
+        let comment = self.add_comment_in(&mut tx, p, id, input).await?;
+        commit(tx).await?;
+        Ok(comment_out(comment, &[(p.user.id.0, p.user.name.clone())]))
+    }
+
+    /// Adds a comment in the caller's transaction, under the access policy.
+    pub(crate) async fn add_comment_in(
+        &self,
+        tx: &mut Conn,
+        p: &Principal,
+        id: TicketId,
+        input: CommentIn,
+    ) -> Result<Comment> {
+        let (mut ticket, decision) = self.visible_ticket(tx, p, id).await?;
         let public = input.public.unwrap_or(true);
         if !public && !p.is_staff() {
             return Err(AppError::invalid(
@@ -645,18 +669,17 @@ impl App {
             channel,
             created_at: now,
         };
-        let mut w = self.ticket_write(&mut tx).await?;
-        w.comment(&mut tx, Actor::from(p), &mut ticket, &mut comment, None)
+        let mut w = self.ticket_write(tx).await?;
+        w.comment(tx, Actor::from(p), &mut ticket, &mut comment, None)
             .await?;
         w.run_rules(
-            &mut tx,
+            tx,
             ticket,
             vec![Happening::CommentAdded { public }],
             performer(p),
         )
         .await?;
-        commit(tx).await?;
-        Ok(comment_out(comment, &[(p.user.id.0, p.user.name.clone())]))
+        Ok(comment)
     }
 
     /// A ticket's timeline (agents and admins).

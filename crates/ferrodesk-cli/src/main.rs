@@ -55,9 +55,32 @@ struct MailArgs {
     /// died are sent by another (keep it well above 30 s, the SMTP command timeout).
     #[arg(long, env = "FERRODESK_MAIL_LEASE_SECONDS", default_value_t = 300)]
     mail_lease_seconds: i64,
+    /// The token the MTA's `ferrodesk mail ingest --url` presents to hand over inbound mail
+    /// (`POST /api/v1/mail/inbound`); without it that endpoint is off.
+    #[arg(long, env = "FERRODESK_MAIL_INBOUND_TOKEN", hide_env_values = true)]
+    mail_inbound_token: Option<String>,
+    /// The largest inbound message taken in, in MiB.
+    #[arg(long, env = "FERRODESK_MAIL_MAX_MEGABYTES", default_value_t = 25)]
+    mail_max_megabytes: usize,
 }
 
 impl MailArgs {
+    /// The app's configuration with these mail settings.
+    fn config(&self, base: Config) -> Config {
+        let address = self
+            .mail_from
+            .rsplit_once('<')
+            .map_or(self.mail_from.as_str(), |(_, a)| a.trim_end_matches('>'))
+            .trim()
+            .to_lowercase();
+        Config {
+            mail_inbound_token: self.mail_inbound_token.clone().filter(|t| !t.is_empty()),
+            mail_address: address,
+            mail_max_bytes: self.mail_max_megabytes.clamp(1, 1024) * 1024 * 1024,
+            ..base
+        }
+    }
+
     fn mailer(&self) -> Result<Option<ferrodesk_app::mail::Mailer>, String> {
         let Some(url) = &self.smtp_url else {
             return Ok(None);
@@ -129,6 +152,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Inbound mail.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -171,6 +199,26 @@ enum AdminCommand {
         /// Password (8 characters or more).
         #[arg(long, env = "FERRODESK_ADMIN_PASSWORD")]
         password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Take in one message from standard input, as an MTA pipes it (Postfix alias, Exim
+    /// pipe transport): posted to a running server with `--url`, else written to the
+    /// database directly. Exits 0 when the message was taken in (or kept as automatic or
+    /// refused mail), 65 when it is not a usable message, 75 on a temporary failure (the MTA
+    /// tries again later).
+    Ingest {
+        /// A running server, e.g. `http://127.0.0.1:8080`.
+        #[arg(long, env = "FERRODESK_URL")]
+        url: Option<String>,
+        /// The server's inbound token (FERRODESK_MAIL_INBOUND_TOKEN).
+        #[arg(long, env = "FERRODESK_MAIL_INBOUND_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The largest message taken in, in MiB (the direct mode; a server has its own).
+        #[arg(long, env = "FERRODESK_MAIL_MAX_MEGABYTES", default_value_t = 25)]
+        max_megabytes: usize,
     },
 }
 
@@ -281,7 +329,118 @@ async fn open(url: &str) -> Result<App, String> {
     Ok(App::new(store, Arc::new(SystemClock), Config::default()))
 }
 
+/// sysexits: a message that is not usable (the MTA bounces it).
+const EX_DATAERR: u8 = 65;
+/// sysexits: a temporary failure (the MTA keeps the message and tries again).
+const EX_TEMPFAIL: u8 = 75;
+
+/// Reads the message on standard input (at most `max` bytes and one more, to tell).
+fn read_message(max: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(max as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("cannot read the message: {e}"))?;
+    Ok(raw)
+}
+
+/// `ferrodesk mail ingest`: the exit code the MTA acts on.
+async fn ingest(
+    database_url: &str,
+    url: Option<String>,
+    token: Option<String>,
+    max_megabytes: usize,
+) -> ExitCode {
+    let max = max_megabytes.clamp(1, 1024) * 1024 * 1024;
+    let raw = match read_message(max) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    let outcome = match url {
+        Some(url) => post_message(&url, token.as_deref(), raw).await,
+        None => match open(database_url).await {
+            Err(e) => Err((EX_TEMPFAIL, e)),
+            Ok(app) => {
+                let app = app.with_config(Config {
+                    mail_max_bytes: max,
+                    ..Config::default()
+                });
+                match app.ingest_mail(&raw).await {
+                    Ok(out) => Ok(serde_json::to_string(&out).unwrap_or_default()),
+                    Err(e @ AppError::Invalid(_)) => Err((EX_DATAERR, describe(e))),
+                    Err(e) => Err((EX_TEMPFAIL, describe(e))),
+                }
+            }
+        },
+    };
+    match outcome {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err((code, e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Posts a message to a running server: the answer's JSON, or the exit code and why.
+async fn post_message(
+    url: &str,
+    token: Option<&str>,
+    raw: Vec<u8>,
+) -> Result<String, (u8, String)> {
+    let endpoint = format!("{}/api/v1/mail/inbound", url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| (EX_TEMPFAIL, e.to_string()))?;
+    let mut req = client
+        .post(&endpoint)
+        .header("content-type", "message/rfc822")
+        .body(raw);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req
+        .send()
+        .await
+        .map_err(|e| (EX_TEMPFAIL, format!("cannot reach {endpoint}: {e}")))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(body);
+    }
+    let detail = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(str::to_owned))
+        .unwrap_or(body);
+    // A message the server will never take (malformed, too large) bounces; anything else —
+    // a wrong token, a server that is busy or failing — is kept by the MTA for later.
+    let code = match status.as_u16() {
+        413 | 422 | 400 => EX_DATAERR,
+        _ => EX_TEMPFAIL,
+    };
+    Err((code, format!("the server answered {status}: {detail}")))
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, String> {
+    if let Command::Mail {
+        command:
+            MailCommand::Ingest {
+                url,
+                token,
+                max_megabytes,
+            },
+    } = cli.command
+    {
+        return Ok(ingest(&cli.database_url, url, token, max_megabytes).await);
+    }
     let app = open(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -297,10 +456,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             mail,
         } => {
             let mailer = mail.mailer()?;
-            let app = app.with_config(Config {
+            let app = app.with_config(mail.config(Config {
                 session_idle_secs: session_idle_minutes.max(1) * 60,
                 ..Config::default()
-            });
+            }));
             if demo && app.is_empty().await.map_err(describe)? {
                 let logins = app.load_demo().await.map_err(describe)?;
                 println!(
@@ -354,11 +513,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 );
             };
             println!("Delivering outgoing mail from {}", mail.mail_from);
+            let app = app.with_config(mail.config(Config::default()));
             tokio::select! {
                 _ = app.run_mail_worker(m) => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
         }
+        Command::Mail { .. } => unreachable!("handled before the database is opened"),
         Command::Migrate => println!("migrations applied"),
         Command::Demo => {
             if !app.is_empty().await.map_err(describe)? {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod directory_policy;
 pub mod ids;
 pub mod kinds;
+pub mod mail_text;
 pub mod policy;
 pub mod rules;
 pub mod totp;

@@ -1449,3 +1449,26 @@ pub async fn organization_by_name(c: &mut Conn, name: &str) -> Result<Option<Org
         .await?;
     Ok(id.map(OrganizationId))
 }
+
+/// Organizations a new end user with an address at `domain` joins: those listing the domain
+/// whose admins turned `auto_join_by_domain` on (lowest id first).
+pub async fn auto_join_organizations(c: &mut Conn, domain: &str) -> Result<Vec<i64>> {
+    let domain = domain.trim().to_lowercase();
+    if domain.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, domain_names FROM organizations WHERE auto_join_by_domain = 1 \
+         AND domain_names <> '[]' ORDER BY id",
+    )
+    .fetch_all(c)
+    .await?;
+    let mut out = Vec::new();
+    for (id, names) in rows {
+        let names: Vec<String> = from_json(&names)?;
+        if names.iter().any(|n| n.trim().eq_ignore_ascii_case(&domain)) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}

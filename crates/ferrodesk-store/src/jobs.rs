@@ -208,3 +208,27 @@ pub async fn state_of(c: &mut Conn, id: i64) -> Result<Option<JobState>> {
         (None, None) => JobState::Pending,
     }))
 }
+
+/// A job's parameters (JSON), if it exists.
+pub async fn payload(c: &mut Conn, id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(c)
+        .await?)
+}
+
+/// Marks a mail job failed after its message bounced (it was delivered to the next server,
+/// which later gave up): the admin sees the bounce's reason. False when no such job.
+pub async fn bounced(c: &mut Conn, id: i64, now: Micros, error: &str) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET failed_at = $1, last_error = $2, done_at = NULL, locked_until = NULL \
+         WHERE id = $3 AND kind IN ('mail', 'notify')",
+    )
+    .bind(now)
+    .bind(error)
+    .bind(id)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cache;
 pub mod directory;
 pub mod idempotency;
+pub mod inbound;
 pub mod jobs;
 pub mod rules;
 pub mod scope;

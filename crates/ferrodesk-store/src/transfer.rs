@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "sessions",
     "jobs",
     "idempotency_keys",
+    "inbound_messages",
 ];
 
 /// Tables whose `id` column is a PostgreSQL identity that must continue after imported ids.
@@ -54,6 +55,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "api_tokens",
     "sessions",
     "jobs",
+    "inbound_messages",
 ];
 
 fn decode(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {

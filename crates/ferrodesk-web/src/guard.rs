@@ -228,6 +228,49 @@ fn nul_field_in_json(bytes: &[u8]) -> Option<String> {
     walk(&value, &mut path).then_some(path)
 }
 
+/// The path where the MTA hands over inbound mail: the one route whose body may be larger
+/// than [`crate::MAX_BODY_BYTES`] (up to the configured message size).
+pub const MAIL_INBOUND_PATH: &str = "/api/v1/mail/inbound";
+
+/// Refuses a request body larger than its route takes — inbound mail up to the configured
+/// message size, everything else 1 MiB — with 413, before (or while) the handler reads it.
+pub async fn limit_body(
+    axum::extract::State(app): axum::extract::State<ferrodesk_app::App>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let limit = if req.uri().path() == MAIL_INBOUND_PATH {
+        app.config().mail_max_bytes
+    } else {
+        crate::MAX_BODY_BYTES
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    let (parts, body) = req.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// 413 for a body over `limit` bytes.
+pub fn too_large(limit: usize) -> Response {
+    let size = if limit >= 1024 * 1024 {
+        format!("{} MiB", limit / (1024 * 1024))
+    } else {
+        format!("{limit} bytes")
+    };
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the body is larger than {size}"),
+        vec![],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

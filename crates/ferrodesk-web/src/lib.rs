@@ -45,11 +45,12 @@ pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(ui::routes())
         .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
-        .with_state(app)
+        .with_state(app.clone())
         .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::limit_body,
         ))
         .layer(axum::middleware::from_fn(guard::run_to_completion))
         .layer(TraceLayer::new_for_http());

@@ -3,6 +3,7 @@
 
 mod auth;
 mod directory;
+mod mail;
 mod outbox;
 mod rules;
 mod sharing;
@@ -40,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "views", description = "Saved agent views with counts"),
         (name = "search", description = "Full-text search"),
         (name = "outbox", description = "Outgoing mail: pending, failed and delivered messages"),
+        (name = "mail", description = "Inbound mail: messages from the MTA, what became of them, their originals"),
     )
 )]
 struct ApiDoc;
@@ -162,6 +164,7 @@ pub fn routes() -> OpenApiRouter<App> {
             .merge(sharing::routes())
             .merge(rules::routes())
             .merge(views::routes())
-            .merge(outbox::routes()),
+            .merge(outbox::routes())
+            .merge(mail::routes()),
     )
 }

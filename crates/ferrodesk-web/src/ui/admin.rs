@@ -410,6 +410,17 @@ struct SettingsForm {
     /// The checkbox (`on` when ticked; absent from the form when not).
     #[serde(default)]
     require_two_factor_for_staff: String,
+    /// `create` or `refuse`.
+    #[serde(default)]
+    mail_unknown_senders: String,
+    /// `public` or `private`.
+    #[serde(default)]
+    mail_agent_replies: String,
+    /// The checkbox.
+    #[serde(default)]
+    mail_copy_ccs: String,
+    #[serde(default)]
+    mail_sender_limit_per_minute: String,
 }
 
 #[derive(Template)]
@@ -442,9 +453,22 @@ async fn settings(
             } else {
                 String::new()
             },
+            mail_unknown_senders: cur.mail_unknown_senders,
+            mail_agent_replies: cur.mail_agent_replies,
+            mail_copy_ccs: if cur.mail_copy_ccs {
+                "on".into()
+            } else {
+                String::new()
+            },
+            mail_sender_limit_per_minute: cur.mail_sender_limit_per_minute.to_string(),
         },
         errors: Errors::new(),
     }))
+}
+
+/// A form field that was filled in.
+fn given(v: &str) -> Option<&str> {
+    Some(v.trim()).filter(|v| !v.is_empty())
 }
 
 async fn save_settings(
@@ -457,6 +481,13 @@ async fn save_settings(
         public_base_url: Some(form.public_base_url.trim().to_owned()),
         sharing_confirmation_template: Some(form.sharing_confirmation_template.clone()),
         require_two_factor_for_staff: Some(form.require_two_factor_for_staff == "on"),
+        // A form without the mail fields (an older page) leaves them as they are.
+        mail_unknown_senders: given(&form.mail_unknown_senders).map(str::to_owned),
+        mail_agent_replies: given(&form.mail_agent_replies).map(str::to_owned),
+        mail_copy_ccs: given(&form.mail_unknown_senders).map(|_| form.mail_copy_ccs == "on"),
+        // A number that does not parse is sent as 0, which the check refuses in words.
+        mail_sender_limit_per_minute: given(&form.mail_sender_limit_per_minute)
+            .map(|n| n.parse().unwrap_or(0)),
     };
     let errors = match app.update_settings(&s.p, patch).await {
         Ok(_) => return Ok(Redirect::to("/admin/settings?done=settings").into_response()),
