@@ -61,6 +61,84 @@ impl Smtp {
     }
 }
 
+impl Smtp {
+    /// An aiosmtpd that hands mail for support@… to `ferrodesk mail ingest` posting to
+    /// `ferrodesk_url` (tests/mail_gateway.py) and keeps the rest in a Maildir.
+    async fn gateway(port: u16, maildir: PathBuf, ferrodesk_url: &str, token: &str) -> Smtp {
+        let python = std::env::var("FERRODESK_AIOSMTPD_PYTHON")
+            .expect("FERRODESK_AIOSMTPD_PYTHON is not set: run scripts/test");
+        std::fs::create_dir_all(maildir.parent().unwrap()).unwrap();
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "mail_gateway.Gateway"])
+            .arg(&maildir)
+            .arg("support")
+            .arg(env!("CARGO_BIN_EXE_ferrodesk"))
+            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/tests"))
+            .env("FERRODESK_URL", ferrodesk_url)
+            .env("FERRODESK_MAIL_INBOUND_TOKEN", token)
+            .env("FERRODESK_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the aiosmtpd gateway");
+        let smtp = Smtp { child, maildir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return smtp;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the aiosmtpd gateway did not come up on port {port}");
+    }
+}
+
+/// Submits `message` over SMTP to the server on `port`, from `from` to `to`, as a mail
+/// client does; the server's answer to the message.
+fn submit(port: u16, from: &str, to: &str, message: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to SMTP");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut answer = || {
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("an SMTP answer");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line.trim_end().to_owned();
+            }
+        }
+    };
+    assert!(answer().starts_with("220"));
+    let mut say = |line: String| writer.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+    say("EHLO client.example".into());
+    let mut send = |line: String, want: &str, answer: &mut dyn FnMut() -> String| {
+        say(line.clone());
+        let a = answer();
+        assert!(a.starts_with(want), "{line}: {a}");
+        a
+    };
+    assert!(answer().starts_with("250"));
+    send(format!("MAIL FROM:<{from}>"), "250", &mut answer);
+    send(format!("RCPT TO:<{to}>"), "250", &mut answer);
+    send("DATA".into(), "354", &mut answer);
+    let mut body = String::new();
+    for line in message.lines() {
+        // Dot-stuffing (RFC 5321 4.5.2).
+        if line.starts_with('.') {
+            body.push('.');
+        }
+        body.push_str(line);
+        body.push_str("\r\n");
+    }
+    body.push('.');
+    send(body, "", &mut answer)
+}
+
 impl Drop for Smtp {
     fn drop(&mut self) {
         self.child.kill().ok();
@@ -339,6 +417,121 @@ async fn replies_and_new_tickets_reach_people_threaded_never_a_private_note(back
     );
 }
 
+async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backend: Backend) {
+    let (db, token) = demo_database(backend).await;
+    let (smtp_port, http_port) = (free_port(), free_port());
+    let inbound = "end-to-end-inbound-token";
+    let base = format!("http://127.0.0.1:{http_port}");
+    let smtp = Smtp::gateway(smtp_port, scratch("e2e", backend), &base, inbound).await;
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let mut env = mail_env(&smtp_url);
+    env.push(("FERRODESK_MAIL_INBOUND_TOKEN", inbound));
+    let _server = serve(&db, http_port, &[], &env).await;
+    let client = reqwest::Client::new();
+
+    // Alice (a customer of the demo) writes to the support address.
+    let answer = submit(
+        smtp_port,
+        "alice@acme.example",
+        "support@desk.example",
+        "From: Alice Archer <alice@acme.example>\nTo: support@desk.example\n\
+         Subject: Laptop will not boot\nMessage-ID: <alice-1@acme.example>\n\
+         Date: Tue, 1 Dec 2026 10:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\n\
+         My laptop shows a black screen since this morning.\n.hidden dot line\n",
+    );
+    assert!(answer.starts_with("250"), "{answer}");
+    let t = scalar_at(
+        &db,
+        "SELECT COALESCE(MAX(ticket_id), 0) FROM inbound_messages WHERE outcome = 'created'",
+    )
+    .await;
+    assert!(t > 0, "the message opened a ticket");
+    let ticket: Value = client
+        .get(format!("{base}/api/v1/tickets/{t}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ticket["subject"], "Laptop will not boot");
+    assert_eq!(ticket["channel"], "email");
+
+    // The agent answers through the API; the answer reaches Alice, threaded, answerable.
+    call(
+        &client,
+        &base,
+        &token,
+        &format!("/tickets/{t}/comments"),
+        json!({"body": "Hold the power button for ten seconds."}),
+    )
+    .await;
+    let got = wait_for(&smtp, "the agent's answer", |ms| {
+        ms.iter().any(|m| m.contains("Hold the power button"))
+    })
+    .await;
+    let reply = got
+        .iter()
+        .find(|m| m.contains("Hold the power button"))
+        .unwrap();
+    assert_eq!(to(reply), "alice@acme.example");
+    assert!(header(reply, "Subject").unwrap().contains(&format!("[#{t}]")));
+    assert_eq!(
+        header(reply, "In-Reply-To").unwrap(),
+        format!("<ticket-{t}@desk.example>")
+    );
+    let reply_to = header(reply, "Reply-To").unwrap();
+    let address = reply_to
+        .rsplit_once('<')
+        .map_or(reply_to.as_str(), |(_, a)| a.trim_end_matches('>'))
+        .to_owned();
+    assert!(
+        address.starts_with(&format!("support+{t}-")) && address.ends_with("@desk.example"),
+        "{reply_to}"
+    );
+
+    // Alice answers the message: to the reply address, quoting it.
+    let answer = submit(
+        smtp_port,
+        "alice@acme.example",
+        &address,
+        &format!(
+            "From: Alice Archer <alice@acme.example>\nTo: {address}\n\
+             Subject: Re: Laptop will not boot\nMessage-ID: <alice-2@acme.example>\n\
+             In-Reply-To: {mid}\nDate: Tue, 1 Dec 2026 11:00:00 +0000\n\
+             Content-Type: text/plain; charset=utf-8\n\n\
+             It boots now, thanks!\n\nOn Tue, 1 Dec 2026 at 10:30, Acme Support <support@desk.example> wrote:\n\
+             > Hold the power button for ten seconds.\n",
+            mid = header(reply, "Message-ID").unwrap()
+        ),
+    );
+    assert!(answer.starts_with("250"), "{answer}");
+    let comments: Value = client
+        .get(format!("{base}/api/v1/tickets/{t}/comments"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = comments["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            "My laptop shows a black screen since this morning.\n.hidden dot line",
+            "Hold the power button for ten seconds.",
+            "It boots now, thanks!",
+        ]
+    );
+}
+
 async fn mail_the_server_cannot_take_yet_is_retried_and_delivered(backend: Backend) {
     let (db, token) = demo_database(backend).await;
     let port = free_port();
@@ -545,4 +738,14 @@ async fn sqlite_mail_the_server_cannot_take_yet_is_retried_and_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_mail_the_server_cannot_take_yet_is_retried_and_delivered() {
     mail_the_server_cannot_take_yet_is_retried_and_delivered(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded() {
+    a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded() {
+    a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(Backend::Postgres).await;
 }

@@ -1,0 +1,56 @@
+"""A mail server for the end-to-end mail test (tests/mail.rs): aiosmtpd hands each message
+for the support address (support@…, support+anything@…) to `ferrodesk mail ingest`, as a
+Postfix pipe transport or an Exim pipe router would, and keeps every other message in a
+Maildir. The command's exit code becomes the SMTP answer: 0 → 250, 75 → 451 (the sender
+tries again later), anything else → 554.
+
+    PYTHONPATH=tests python -m aiosmtpd -n -l 127.0.0.1:PORT \
+        -c mail_gateway.Gateway MAILDIR SUPPORT_LOCAL_PART FERRODESK_BINARY
+
+`ferrodesk mail ingest` reads FERRODESK_URL and FERRODESK_MAIL_INBOUND_TOKEN from the
+environment this process is started with.
+"""
+
+import asyncio
+
+from aiosmtpd.handlers import Mailbox
+
+
+class Gateway(Mailbox):
+    def __init__(self, mail_dir, support, binary):
+        super().__init__(mail_dir)
+        self.support = support.lower()
+        self.command = [binary, "mail", "ingest"]
+
+    def ours(self, rcpt):
+        local = rcpt.split("@")[0].lower()
+        return local.split("+")[0] == self.support
+
+    async def handle_DATA(self, server, session, envelope):
+        ours = [r for r in envelope.rcpt_tos if self.ours(r)]
+        others = [r for r in envelope.rcpt_tos if not self.ours(r)]
+        if ours:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await proc.communicate(envelope.original_content or envelope.content)
+            if proc.returncode == 75:
+                return "451 4.3.0 the help desk cannot take mail now; try again later"
+            if proc.returncode != 0:
+                why = err.decode(errors="replace").strip().splitlines() or ["refused"]
+                return "554 5.6.0 " + why[-1][:200]
+        if others:
+            message = self.prepare_message(session, envelope)
+            del message["X-RcptTo"]
+            message["X-RcptTo"] = ", ".join(others)
+            self.handle_message(message)
+        return "250 OK"
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 3:
+            parser.error("Gateway takes MAILDIR SUPPORT_LOCAL_PART FERRODESK_BINARY")
+        return cls(*args)
