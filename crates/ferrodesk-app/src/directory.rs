@@ -270,43 +270,43 @@ impl App {
     /// Creates a user. Admins create anyone; agents create end users.
     pub async fn create_user(&self, p: &Principal, input: UserIn) -> Result<UserOut> {
         p.require_staff()?;
-        let mut problems = Problems::default();
-        let password = match &input.password {
-            Some(pw) => problems.check(validate::password("password", pw)),
-            None => None,
-        };
+        let password = input
+            .password
+            .as_deref()
+            .map(|pw| validate::password("password", pw))
+            .transpose();
         // Hashing is slow on purpose: do it before the write lock is taken.
-        let password_hash = match password {
-            Some(pw) if problems.is_empty() => Some(self.hash_password(pw).await?),
-            _ => None,
+        let password = match password {
+            Ok(Some(pw)) => Ok(Some(self.hash_password(pw).await?)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
         };
         let mut tx = self.store().begin().await?;
-        let user = self
-            .create_user_in(&mut tx, p, &input, password_hash, problems)
-            .await?;
+        let user = self.create_user_in(&mut tx, p, &input, password).await?;
         commit(tx).await?;
         Ok(user_out(Some(p), user))
     }
 
-    /// Creates a user in the caller's transaction (with `problems` found so far): every way
-    /// a user appears goes through here — the API, the admin pages, email, imports. A new end
-    /// user given no organization joins those whose admins turned `auto_join_by_domain` on
-    /// for the domain of their address (SPEC §2).
+    /// Creates a user in the caller's transaction, with their password hashed (or why it was
+    /// refused): every way a user appears goes through here — the API, the admin pages,
+    /// email, imports. A new end user given no organization joins those whose admins turned
+    /// `auto_join_by_domain` on for the domain of their address (SPEC §2).
     pub(crate) async fn create_user_in(
         &self,
         tx: &mut Conn,
         p: &Principal,
         input: &UserIn,
-        password_hash: Option<String>,
-        mut problems: Problems,
+        password: std::result::Result<Option<String>, FieldError>,
     ) -> Result<User> {
         p.require_staff()?;
         let role = input.role.unwrap_or(Role::EndUser);
         if role != Role::EndUser {
             p.require_admin()?;
         }
+        let mut problems = Problems::default();
         let name = problems.check(validate::name("name", &input.name, 200));
         let email = problems.check(validate::email("email", &input.email));
+        let password_hash = problems.check(password).flatten();
         if role != Role::EndUser
             && (!input.organization_ids.is_empty() || input.default_organization_id.is_some())
         {

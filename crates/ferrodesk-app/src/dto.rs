@@ -546,6 +546,9 @@ pub struct CommentOut {
     pub channel: Channel,
     /// Created (RFC 3339).
     pub created_at: String,
+    /// The inbound message it came in as (staff: `GET /mail/inbound/{id}/original`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_message_id: Option<i64>,
 }
 
 /// A new comment.

@@ -721,11 +721,7 @@ impl App {
         };
         let mut system = self.system_principal();
         system.via = Channel::Email;
-        let problems = ferrodesk_core::validate::Problems::default();
-        match self
-            .create_user_in(tx, &system, &input, None, problems)
-            .await
-        {
+        match self.create_user_in(tx, &system, &input, Ok(None)).await {
             Ok(u) => Ok(Some(u)),
             // An address we cannot give an account (look-alike of another, invalid): treated
             // as a sender without one.

@@ -609,11 +609,31 @@ impl App {
         authors.sort();
         authors.dedup();
         let names = dir::user_names(&mut c, &authors).await?;
+        // Staff open the original of a comment that came in by email.
+        let originals = if private {
+            let emailed: Vec<i64> = comments
+                .iter()
+                .filter(|m| m.channel == Channel::Email)
+                .map(|m| m.id.0)
+                .collect();
+            ferrodesk_store::inbound::of_comments(&mut c, &emailed).await?
+        } else {
+            Vec::new()
+        };
         Ok(page(
             comments,
             limit,
             |m| m.id.0,
-            |m| comment_out(m, &names),
+            |m| {
+                let original = originals
+                    .iter()
+                    .find(|(comment, _)| *comment == m.id.0)
+                    .map(|(_, message)| *message);
+                CommentOut {
+                    original_message_id: original,
+                    ..comment_out(m, &names)
+                }
+            },
         ))
     }
 
@@ -755,6 +775,7 @@ fn comment_out(m: Comment, names: &[(i64, String)]) -> CommentOut {
         public: m.public,
         channel: m.channel,
         created_at: rfc3339(m.created_at),
+        original_message_id: None,
     }
 }
 

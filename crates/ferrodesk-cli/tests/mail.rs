@@ -476,7 +476,11 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
         .find(|m| m.contains("Hold the power button"))
         .unwrap();
     assert_eq!(to(reply), "alice@acme.example");
-    assert!(header(reply, "Subject").unwrap().contains(&format!("[#{t}]")));
+    assert!(
+        header(reply, "Subject")
+            .unwrap()
+            .contains(&format!("[#{t}]"))
+    );
     assert_eq!(
         header(reply, "In-Reply-To").unwrap(),
         format!("<ticket-{t}@desk.example>")

@@ -580,6 +580,8 @@ struct CommentView {
     at: String,
     /// How it came in, in words ("by email", "in the portal", …).
     via: &'static str,
+    /// The inbound message it came in as (its original can be opened).
+    original: Option<i64>,
 }
 
 struct EventView {
@@ -796,6 +798,7 @@ fn comment_view(c: CommentOut) -> CommentView {
         body: c.body,
         public: c.public,
         at: when(&c.created_at),
+        original: c.original_message_id,
         via: match c.channel {
             Channel::Web => "in the agent app",
             Channel::Portal => "in the portal",

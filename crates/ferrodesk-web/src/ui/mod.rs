@@ -10,6 +10,7 @@
 
 mod account;
 mod admin;
+mod admin_inbox;
 mod admin_orgs;
 mod admin_outbox;
 mod agent;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<App> {
         .merge(admin::routes())
         .merge(admin_orgs::routes())
         .merge(admin_outbox::routes())
+        .merge(admin_inbox::routes())
         .merge(portal::routes())
         .merge(search::routes())
 }

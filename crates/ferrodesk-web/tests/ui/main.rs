@@ -2037,7 +2037,67 @@ async fn admins_see_outgoing_mail_and_send_a_failed_message_again(app: TestApp) 
     assert_eq!(c.get("/admin/outbox").await.status, StatusCode::FORBIDDEN);
 }
 
+/// Admins see what came in by mail and what was not taken in, in words; agents open the
+/// original of a comment that came in by email, on a ticket they may see.
+async fn incoming_mail_is_listed_in_words_and_its_original_can_be_opened(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let dana = customer(&app, &[]).await;
+    let t = app
+        .ticket(&admin.token, json!({"requester_id": dana.id}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let reply = format!(
+        "From: Dana <{}>\r\nTo: support@localhost\r\nSubject: Re: [#{t}] Help\r\n\
+         Message-ID: <ui-1@customer.example>\r\n\r\nIt still fails <b>badly</b>.\r\n",
+        dana.email
+    );
+    let out = app.app.ingest_mail(reply.as_bytes()).await.unwrap();
+    assert_eq!(out.outcome, "commented");
+    let auto = "From: Dana <x@y.example>\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n\
+                Message-ID: <ui-2@y.example>\r\n\r\nAway.\r\n";
+    app.app.ingest_mail(auto.as_bytes()).await.unwrap();
+
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let inbox = b.get("/admin/inbox").await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
+    let table = element(&inbox.body, "inbox", "</table>");
+    assert!(table.contains("Automatic mail, not answered"), "{table}");
+    assert!(
+        table.contains("an automatic message (Auto-Submitted: auto-replied)"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("It still fails"),
+        "taken-in mail is on the other tab: {table}"
+    );
+    let taken = b.get("/admin/inbox?show=taken_in").await;
+    let row = element(&taken.body, &format!("inbound-{}", out.id), "</tr>");
+    assert!(
+        row.contains("Added to a ticket") && row.contains(&format!("#{t}")),
+        "{row}"
+    );
+
+    let ana = agent(&app, TicketScope::Global).await;
+    let mut c = Browser::new(&app);
+    c.sign_in(&ana.email).await;
+    assert_eq!(c.get("/admin/inbox").await.status, StatusCode::FORBIDDEN);
+    let page = c.get(&format!("/agent/tickets/{t}")).await;
+    assert!(page.body.contains("by email"), "{}", page.body);
+    let link = format!("/mail/{}/original", out.id);
+    assert!(page.body.contains(&link), "{}", page.body);
+    let original = c.get(&link).await;
+    assert_eq!(original.status, StatusCode::OK);
+    assert_eq!(original.body, reply, "the message as received");
+    // A customer never opens originals.
+    let mut d = Browser::new(&app);
+    d.sign_in(&dana.email).await;
+    assert_ne!(d.get(&link).await.status, StatusCode::OK);
+}
+
 on_both_databases!(
+    incoming_mail_is_listed_in_words_and_its_original_can_be_opened,
     admins_see_outgoing_mail_and_send_a_failed_message_again,
     staff_required_to_use_two_factor_sign_in_set_it_up_before_anything_else,
     search_shows_each_person_only_what_the_policy_lets_them_match,
