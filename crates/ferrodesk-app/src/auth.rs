@@ -168,7 +168,7 @@ fn recovery_codes() -> (Vec<String>, Vec<String>) {
 }
 
 /// The principal of a signed-in user (None when suspended).
-fn principal_of(s: directory::SignedIn, via: Channel) -> Option<Principal> {
+pub(crate) fn principal_of(s: directory::SignedIn, via: Channel) -> Option<Principal> {
     if s.user.suspended {
         return None;
     }

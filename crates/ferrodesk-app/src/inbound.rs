@@ -30,7 +30,7 @@ use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::mail_text::strip_quoted;
 use ferrodesk_core::policy;
 use ferrodesk_core::{Channel, Role, TicketId, UserId};
-use ferrodesk_store::directory::{self as dir, User};
+use ferrodesk_store::directory as dir;
 use ferrodesk_store::inbound::{self as store, NewInbound, Outcome};
 use ferrodesk_store::jobs;
 use ferrodesk_store::tickets as tickets_store;
@@ -64,10 +64,13 @@ pub fn reply_address(secret: &str, from: &str, t: TicketId) -> String {
     format!("{local}+{t}-{}@{domain}", signature(secret, t))
 }
 
-/// The key that signs reply addresses (written by the migration that introduced them).
-pub(crate) async fn reply_secret(c: &mut Conn) -> Result<String> {
-    settings::get(c, "mail_reply_secret")
-        .await?
+/// The key that signs reply addresses, among the stored settings (written by the migration
+/// that introduced them).
+pub(crate) fn reply_secret(stored: &[(String, String)]) -> Result<String> {
+    stored
+        .iter()
+        .find(|(k, _)| k == "mail_reply_secret")
+        .map(|(_, v)| v.clone())
         .ok_or_else(|| AppError::Internal("the reply address key is missing".into()))
 }
 
@@ -360,19 +363,6 @@ impl Disposition {
     }
 }
 
-/// The principal of a sender acting by email.
-async fn sender_principal(c: &mut Conn, u: User) -> Result<Principal> {
-    let viewer = dir::viewer_of(c, &u).await?;
-    Ok(Principal {
-        user: u,
-        viewer,
-        via: Channel::Email,
-        credential: None,
-        two_factor_due: false,
-        generation: dir::generation(c).await?,
-    })
-}
-
 impl App {
     /// Takes in one raw message from the MTA (`token`: the one it presented, checked against
     /// the configured inbound token).
@@ -580,7 +570,10 @@ impl App {
         if let Some(why) = &m.noise {
             return Ok(Disposition::not_taken(Outcome::Suppressed, why.clone()));
         }
-        let settings = crate::settings::load(tx).await?;
+        // Every setting in one read: the inbound ones and the reply address key.
+        let stored = settings::all(tx).await?;
+        let settings = crate::settings::from_stored(&stored);
+        let secret = reply_secret(&stored)?;
         let minute_ago = now - 60_000_000;
         let limit = settings.mail_sender_limit_per_minute;
         if store::count_from(tx, &m.from.1, minute_ago).await? >= limit {
@@ -596,7 +589,7 @@ impl App {
             ));
         }
         let sender = match self.user_for_address(tx, &m.from, &settings).await? {
-            Some(u) => u,
+            Some(s) => s,
             None => {
                 let mut d = Disposition::not_taken(
                     Outcome::Refused,
@@ -608,14 +601,13 @@ impl App {
                 return Ok(d);
             }
         };
-        if sender.suspended {
+        let sender_id = sender.user.id;
+        let Some(p) = crate::auth::principal_of(sender, Channel::Email) else {
             let mut d =
                 Disposition::not_taken(Outcome::Refused, "the sender's account is suspended");
-            d.user = Some(sender.id);
+            d.user = Some(sender_id);
             return Ok(d);
-        }
-        let p = sender_principal(tx, sender).await?;
-        let secret = reply_secret(tx).await?;
+        };
         let ticket = match self.thread(tx, &p, m, &secret).await? {
             Thread::Forged => {
                 let mut d = Disposition::not_taken(
@@ -658,9 +650,9 @@ impl App {
                             continue;
                         }
                         if let Some(u) = self.user_for_address(tx, cc, &settings).await?
-                            && !u.suspended
+                            && !u.user.suspended
                         {
-                            copied.push(u.id);
+                            copied.push(u.user.id);
                         }
                     }
                 }
@@ -690,15 +682,17 @@ impl App {
         }
     }
 
-    /// The user of an address: found, or created as an end user when the settings allow.
+    /// The user of an address and their policy facts: found, or created as an end user when
+    /// the settings allow.
     async fn user_for_address(
         &self,
         tx: &mut Conn,
         (name, address): &(String, String),
         settings: &crate::dto::SettingsOut,
-    ) -> Result<Option<User>> {
-        if let Some((u, _)) = dir::find_user_by_email(tx, address).await? {
-            return Ok(Some(u));
+    ) -> Result<Option<dir::SignedIn>> {
+        let cache = self.store().cache();
+        if let Some(s) = dir::signed_in(tx, dir::Who::Email(address), cache).await? {
+            return Ok(Some(s));
         }
         if settings.mail_unknown_senders != "create" {
             return Ok(None);
@@ -722,7 +716,7 @@ impl App {
         let mut system = self.system_principal();
         system.via = Channel::Email;
         match self.create_user_in(tx, &system, &input, Ok(None)).await {
-            Ok(u) => Ok(Some(u)),
+            Ok(u) => Ok(dir::signed_in(tx, dir::Who::User(u.id), cache).await?),
             // An address we cannot give an account (look-alike of another, invalid): treated
             // as a sender without one.
             Err(AppError::Invalid(_)) => Ok(None),

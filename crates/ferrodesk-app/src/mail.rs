@@ -249,8 +249,9 @@ impl App {
         let Some(t) = store::get_ticket(c, ticket_id).await? else {
             return Ok(Vec::new());
         };
-        let base = crate::settings::load(c).await?.public_base_url;
-        let secret = crate::inbound::reply_secret(c).await?;
+        let stored = ferrodesk_store::settings::all(c).await?;
+        let base = crate::settings::from_stored(&stored).public_base_url;
+        let secret = crate::inbound::reply_secret(&stored)?;
         let reply = Some(crate::inbound::reply_address(
             &secret,
             &self.config().mail_address,

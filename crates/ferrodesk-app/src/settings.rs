@@ -11,31 +11,34 @@ use crate::{Actor, App, AppError, Principal, Result};
 
 /// Reads all settings.
 pub(crate) async fn load(c: &mut Conn) -> Result<SettingsOut> {
-    let get = |v: Option<String>, d: &str| v.unwrap_or_else(|| d.to_owned());
-    Ok(SettingsOut {
-        time_zone: get(settings::get(c, "time_zone").await?, "UTC"),
-        public_base_url: get(
-            settings::get(c, "public_base_url").await?,
-            "http://127.0.0.1:8080",
-        ),
-        sharing_confirmation_template: get(
-            settings::get(c, "sharing_confirmation_template").await?,
-            "",
-        ),
-        require_two_factor_for_staff: settings::get(c, REQUIRE_TWO_FACTOR)
-            .await?
-            .is_some_and(|v| v == "true"),
-        mail_unknown_senders: get(settings::get(c, "mail_unknown_senders").await?, "create"),
-        mail_agent_replies: get(settings::get(c, "mail_agent_replies").await?, "public"),
-        mail_copy_ccs: settings::get(c, "mail_copy_ccs")
-            .await?
-            .is_none_or(|v| v == "true"),
-        mail_sender_limit_per_minute: settings::get(c, "mail_sender_limit_per_minute")
-            .await?
+    Ok(from_stored(&settings::all(c).await?))
+}
+
+/// The settings of stored (key, value) pairs, with their defaults.
+pub(crate) fn from_stored(stored: &[(String, String)]) -> SettingsOut {
+    let value = |key: &str| {
+        stored
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let text = |key: &str, default: &str| value(key).unwrap_or(default).to_owned();
+    SettingsOut {
+        time_zone: text("time_zone", "UTC"),
+        public_base_url: text("public_base_url", "http://127.0.0.1:8080"),
+        sharing_confirmation_template: text("sharing_confirmation_template", ""),
+        require_two_factor_for_staff: value(REQUIRE_TWO_FACTOR) == Some("true"),
+        mail_unknown_senders: text("mail_unknown_senders", "create"),
+        mail_agent_replies: text("mail_agent_replies", "public"),
+        mail_copy_ccs: value("mail_copy_ccs").is_none_or(|v| v == "true"),
+        mail_sender_limit_per_minute: value("mail_sender_limit_per_minute")
             .and_then(|v| v.parse().ok())
             .unwrap_or(20),
-    })
+    }
 }
+
+/// The settings key of [`SettingsOut::require_two_factor_for_staff`].
+pub(crate) const REQUIRE_TWO_FACTOR: &str = "require_two_factor_for_staff";
 
 /// A setting's stored text.
 fn stored(s: &SettingsOut, key: &str) -> String {
@@ -69,9 +72,6 @@ fn one_of(
         ));
     }
 }
-
-/// The settings key of [`SettingsOut::require_two_factor_for_staff`].
-pub(crate) const REQUIRE_TWO_FACTOR: &str = "require_two_factor_for_staff";
 
 /// Renders a template with `ctx` (user input goes only into the context).
 pub(crate) fn render(template: &str, ctx: minijinja::Value) -> std::result::Result<String, String> {

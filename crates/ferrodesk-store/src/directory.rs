@@ -388,6 +388,8 @@ pub struct SignedIn {
 pub enum Who<'a> {
     /// By id (the command line, a sign-in that just happened).
     User(UserId),
+    /// By email address, any case (the sender of inbound mail), suspended or not.
+    Email(&'a str),
     /// A live session (not past `expires_at`, seen within `idle` before `now`) of a user who
     /// is not suspended.
     Session {
@@ -494,6 +496,12 @@ pub async fn signed_in(
             .fetch_optional(&mut *c)
             .await?
         }
+        Who::Email(address) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{select}, CAST(NULL AS BIGINT) AS credential_used FROM users WHERE email_lower = $1"
+        )))
+        .bind(address.trim().to_lowercase())
+        .fetch_optional(&mut *c)
+        .await?,
         Who::Session { hash, now, idle } => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{select}, k.seen AS credential_used FROM users JOIN \

@@ -332,6 +332,13 @@ pub mod settings {
         )
     }
 
+    /// Every setting, as (key, value).
+    pub async fn all(c: &mut Conn) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as("SELECT key, value FROM settings")
+            .fetch_all(c)
+            .await?)
+    }
+
     /// Writes a setting.
     pub async fn set(c: &mut Conn, key: &str, value: &str) -> Result<()> {
         sqlx::query(
