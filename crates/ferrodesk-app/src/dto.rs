@@ -1150,3 +1150,31 @@ pub enum InboundFilter {
     /// All.
     All,
 }
+
+/// A mail template, as admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailTemplateOut {
+    /// Its name (`public_reply`, `ticket_created`, `ticket_solved`, `internal_owner_removed`,
+    /// `rule_notification`, `refusal_notice`).
+    pub name: String,
+    /// What the message is, in words.
+    pub label: String,
+    /// The subject (minijinja).
+    pub subject: String,
+    /// The text (minijinja; the HTML part is this text, escaped).
+    pub body: String,
+    /// The variables the template may use.
+    pub variables: Vec<String>,
+    /// Whether an admin changed it (else it is the built-in one).
+    pub customized: bool,
+}
+
+/// A changed mail template.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailTemplateIn {
+    /// The subject (minijinja), 1 to 500 characters.
+    pub subject: String,
+    /// The text (minijinja), 1 to 20000 characters.
+    pub body: String,
+}

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fields;
 pub mod inbound;
 pub mod mail;
+pub mod mail_templates;
 pub mod ownership;
 pub mod rules;
 pub mod search;

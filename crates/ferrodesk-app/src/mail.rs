@@ -236,12 +236,15 @@ impl App {
         Ok(policy::decide(&viewer, &t.facts()).can_view())
     }
 
-    /// The messages of one job, as they should go out now (none when nobody should get one).
+    /// The messages of one job, as they should go out now (none when nobody should get one),
+    /// worded by the admins' templates (`mail_templates`).
     pub async fn render_job(&self, c: &mut Conn, job: &Job) -> Result<Vec<Outgoing>> {
         let p: Value = serde_json::from_str(&job.payload)
             .map_err(|e| AppError::Internal(format!("job {} is corrupt: {e}", job.id)))?;
-        if p["template"] == "refusal_notice" {
-            return self.render_refusal(c, &p).await;
+        let stored = ferrodesk_store::settings::all(c).await?;
+        let template = p["template"].as_str().unwrap_or_default();
+        if template == "refusal_notice" {
+            return self.render_refusal(c, &stored, &p).await;
         }
         let Some(ticket_id) = p["ticket_id"].as_i64().map(TicketId) else {
             return Ok(Vec::new());
@@ -249,7 +252,6 @@ impl App {
         let Some(t) = store::get_ticket(c, ticket_id).await? else {
             return Ok(Vec::new());
         };
-        let stored = ferrodesk_store::settings::all(c).await?;
         let base = crate::settings::from_stored(&stored).public_base_url;
         let secret = crate::inbound::reply_secret(&stored)?;
         let reply = Some(crate::inbound::reply_address(
@@ -258,7 +260,28 @@ impl App {
             t.id,
         ));
         let user = |v: &Value| v.as_i64().map(UserId);
-        let template = p["template"].as_str().unwrap_or_default();
+        // One message to `to`, in `template` with `vars` (and the ticket's number and subject).
+        let message = |to: (String, String),
+                       template: &str,
+                       mut vars: Vec<(&'static str, String)>,
+                       automatic: bool,
+                       reply_to: Option<String>|
+         -> Result<Outgoing> {
+            vars.push(("recipient_name", to.0.clone()));
+            vars.push(("ticket_id", t.id.to_string()));
+            if !vars.iter().any(|(k, _)| *k == "ticket_subject") {
+                vars.push(("ticket_subject", t.subject.clone()));
+            }
+            let (subject, text) = crate::mail_templates::render(&stored, template, &vars)?;
+            Ok(Outgoing {
+                to,
+                subject,
+                text,
+                ticket: t.id,
+                automatic,
+                reply_to,
+            })
+        };
         let mut out = Vec::new();
         match template {
             "public_reply" | "ticket_created" => {
@@ -284,37 +307,23 @@ impl App {
                 if !m.public || skip || !self.may_receive(c, &u, &t).await? {
                     return Ok(out);
                 }
-                let link = ticket_link(&base, t.id, staff);
-                let (subject, text, automatic) = if template == "public_reply" {
-                    let author = dir::user_names(c, &[m.author_id.0]).await?;
-                    let author = author.first().map_or("Someone", |(_, n)| n.as_str());
-                    (
-                        format!("Re: [#{}] {}", t.id, t.subject),
-                        format!(
-                            "{author} wrote on ticket #{}:\n\n{}\n\n-- \nThe ticket: {link}\n",
-                            t.id, m.body
-                        ),
-                        false,
-                    )
-                } else {
-                    (
-                        format!("[#{}] {}", t.id, t.subject),
-                        format!(
-                            "Hello {},\n\nyour request “{}” was received as ticket #{}. \
-                             We will answer as soon as we can.\n\n{}\n\n-- \nThe ticket: {link}\n",
-                            u.name, t.subject, t.id, m.body
-                        ),
-                        true,
-                    )
-                };
-                out.push(Outgoing {
-                    to: (u.name, u.email),
-                    subject,
-                    text,
-                    ticket: t.id,
+                let author = dir::user_names(c, &[m.author_id.0]).await?;
+                let author = author
+                    .first()
+                    .map_or("Someone".to_owned(), |(_, n)| n.clone());
+                let vars = vec![
+                    ("author_name", author),
+                    ("body", m.body),
+                    ("link", ticket_link(&base, t.id, staff)),
+                ];
+                let automatic = template == "ticket_created";
+                out.push(message(
+                    (u.name, u.email),
+                    template,
+                    vars,
                     automatic,
-                    reply_to: reply.clone(),
-                });
+                    reply,
+                )?);
             }
             "ticket_solved" => {
                 let Some(u) = dir::get_user(c, user(&p["user_id"]).unwrap_or(UserId(0))).await?
@@ -329,21 +338,11 @@ impl App {
                     .iter()
                     .find(|s| s.id == t.status_id)
                     .map_or("resolved".to_owned(), |s| s.customer_label.to_lowercase());
-                out.push(Outgoing {
-                    subject: format!("[#{}] {}", t.id, t.subject),
-                    text: format!(
-                        "Hello {},\n\nyour request “{}” (ticket #{}) is {label}. If something is \
-                         still wrong, answer on the ticket.\n\n-- \nThe ticket: {}\n",
-                        u.name,
-                        t.subject,
-                        t.id,
-                        ticket_link(&base, t.id, false)
-                    ),
-                    to: (u.name, u.email),
-                    ticket: t.id,
-                    automatic: true,
-                    reply_to: reply.clone(),
-                });
+                let vars = vec![
+                    ("status_label", label),
+                    ("link", ticket_link(&base, t.id, false)),
+                ];
+                out.push(message((u.name, u.email), template, vars, true, reply)?);
             }
             "internal_owner_removed" => {
                 let Some(u) = dir::get_user(c, user(&p["user_id"]).unwrap_or(UserId(0))).await?
@@ -360,25 +359,19 @@ impl App {
                 };
                 // The subject only while they may still see the ticket.
                 let visible = self.may_receive(c, &u, &t).await?;
-                let title = if visible {
-                    format!(" “{}”", t.subject)
-                } else {
-                    String::new()
-                };
-                out.push(Outgoing {
-                    subject: format!("[#{}] You are no longer its internal owner", t.id),
-                    text: format!(
-                        "Hello {},\n\nyou are no longer the internal owner of ticket #{}{title}: {}.\n\n-- \n{}\n",
-                        u.name,
-                        t.id,
-                        removal_reason(reason, rule_name.as_deref()),
-                        ticket_link(&base, t.id, true)
+                let vars = vec![
+                    (
+                        "ticket_subject",
+                        if visible {
+                            t.subject.clone()
+                        } else {
+                            String::new()
+                        },
                     ),
-                    to: (u.name, u.email),
-                    ticket: t.id,
-                    automatic: true,
-                    reply_to: reply.clone(),
-                });
+                    ("reason", removal_reason(reason, rule_name.as_deref())),
+                    ("link", ticket_link(&base, t.id, true)),
+                ];
+                out.push(message((u.name, u.email), template, vars, true, reply)?);
             }
             "rule_notification" => {
                 let rule = match p["rule_id"].as_i64() {
@@ -401,17 +394,15 @@ impl App {
                     }
                     "address" => {
                         if let Some(a) = n["address"].as_str() {
-                            out.push(Outgoing {
-                                to: (String::new(), a.to_owned()),
-                                subject: format!("[#{}] {}", t.id, t.subject),
-                                text: format!(
-                                    "The rule “{rule}” sends this notice about ticket #{}: {}.\n",
-                                    t.id, t.subject
-                                ),
-                                ticket: t.id,
-                                automatic: true,
-                                reply_to: None,
-                            });
+                            // An outside address: no link, no reply address.
+                            let vars = vec![("rule_name", rule.clone()), ("link", String::new())];
+                            out.push(message(
+                                (String::new(), a.to_owned()),
+                                template,
+                                vars,
+                                true,
+                                None,
+                            )?);
                         }
                     }
                     _ => {}
@@ -423,18 +414,17 @@ impl App {
                     if !self.may_receive(c, &u, &t).await? {
                         continue;
                     }
-                    let link = ticket_link(&base, t.id, u.role != Role::EndUser);
-                    out.push(Outgoing {
-                        subject: format!("[#{}] {}", t.id, t.subject),
-                        text: format!(
-                            "Hello {},\n\nthe rule “{rule}” sends you this notice about ticket #{}: {}.\n\n-- \nThe ticket: {link}\n",
-                            u.name, t.id, t.subject
-                        ),
-                        to: (u.name, u.email),
-                        ticket: t.id,
-                        automatic: true,
-                        reply_to: reply.clone(),
-                    });
+                    let vars = vec![
+                        ("rule_name", rule.clone()),
+                        ("link", ticket_link(&base, t.id, u.role != Role::EndUser)),
+                    ];
+                    out.push(message(
+                        (u.name, u.email),
+                        template,
+                        vars,
+                        true,
+                        reply.clone(),
+                    )?);
                 }
             }
             _ => {}
@@ -444,7 +434,12 @@ impl App {
 
     /// The notice to a sender whose message was not taken in (never to a suspended user;
     /// the ticket named only by number: the sender may not see it).
-    async fn render_refusal(&self, c: &mut Conn, p: &Value) -> Result<Vec<Outgoing>> {
+    async fn render_refusal(
+        &self,
+        c: &mut Conn,
+        stored: &[(String, String)],
+        p: &Value,
+    ) -> Result<Vec<Outgoing>> {
         let address = p["to_address"].as_str().unwrap_or_default();
         if address.is_empty() {
             return Ok(Vec::new());
@@ -454,21 +449,23 @@ impl App {
         {
             return Ok(Vec::new());
         }
-        let name = p["to_name"].as_str().unwrap_or_default();
+        let name = p["to_name"].as_str().unwrap_or_default().to_owned();
         let ticket = p["ticket_id"].as_i64();
-        let subject = p["subject"].as_str().unwrap_or_default();
-        let reason = p["reason"].as_str().unwrap_or_default();
-        let greeting = if name.is_empty() { "Hello" } else { "Hello " };
-        Ok(vec![Outgoing {
-            to: (name.to_owned(), address.to_owned()),
-            subject: match ticket {
-                Some(t) => format!("[#{t}] Your message was not added"),
-                None => format!("Your message was not received: {subject}"),
-            },
-            text: format!(
-                "{greeting}{name},\n\n{reason}.\n\nYour message “{subject}” was kept but not added. \
-                 Please contact us another way if you need an answer.\n"
+        let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+        let vars = vec![
+            ("recipient_name", name.clone()),
+            (
+                "ticket_id",
+                ticket.map(|t| t.to_string()).unwrap_or_default(),
             ),
+            ("subject", text("subject")),
+            ("reason", text("reason")),
+        ];
+        let (subject, body) = crate::mail_templates::render(stored, "refusal_notice", &vars)?;
+        Ok(vec![Outgoing {
+            to: (name, address.to_owned()),
+            subject,
+            text: body,
             ticket: TicketId(ticket.unwrap_or(0)),
             automatic: true,
             reply_to: None,

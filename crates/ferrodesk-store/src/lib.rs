@@ -339,6 +339,15 @@ pub mod settings {
             .await?)
     }
 
+    /// Removes a setting (its default applies again).
+    pub async fn remove(c: &mut Conn, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key)
+            .execute(c)
+            .await?;
+        Ok(())
+    }
+
     /// Writes a setting.
     pub async fn set(c: &mut Conn, key: &str, value: &str) -> Result<()> {
         sqlx::query(

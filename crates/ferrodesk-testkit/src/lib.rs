@@ -313,6 +313,12 @@ impl TestApp {
             .await
     }
 
+    /// PUT JSON as the bearer of `token`.
+    pub async fn put_json(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.send(self.http.put(self.url(path)).bearer_auth(token).json(&body))
+            .await
+    }
+
     /// DELETE as the bearer of `token`.
     pub async fn delete(&self, token: &str, path: &str) -> Answer {
         self.send(self.http.delete(self.url(path)).bearer_auth(token))

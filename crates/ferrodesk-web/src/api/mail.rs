@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use ferrodesk_app::App;
-use ferrodesk_app::dto::{InboundFilter, InboundMessageOut, InboundOut, Page};
+use ferrodesk_app::dto::{
+    InboundFilter, InboundMessageOut, InboundOut, MailTemplateIn, MailTemplateOut, Page,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,6 +22,8 @@ pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(receive, list_inbound))
         .routes(routes!(original))
+        .routes(routes!(list_templates))
+        .routes(routes!(update_template, reset_template))
 }
 
 /// Takes in one raw message (RFC 5322, any bytes) from the MTA, authenticated with
@@ -101,4 +105,42 @@ async fn original(
         raw,
     )
         .into_response())
+}
+
+/// The templates of the messages Ferrodesk sends (admins): subject and text (minijinja),
+/// their variables, and whether an admin changed them.
+#[utoipa::path(get, path = "/mail/templates", tag = "mail",
+    responses((status = 200, body = Vec<MailTemplateOut>), (status = 403, body = Problem)))]
+async fn list_templates(
+    State(app): State<App>,
+    Auth(p): Auth,
+) -> Result<Json<Vec<MailTemplateOut>>, ApiError> {
+    Ok(Json(app.mail_templates(&p).await?))
+}
+
+/// Changes a template (admins): refused with 422 naming `subject` or `body` when it does not
+/// render with sample values (a syntax error, an unknown variable); audited.
+#[utoipa::path(put, path = "/mail/templates/{name}", tag = "mail",
+    params(("name" = String, Path)), request_body = MailTemplateIn,
+    responses((status = 200, body = MailTemplateOut), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn update_template(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    crate::extract::Body(input): crate::extract::Body<MailTemplateIn>,
+) -> Result<Json<MailTemplateOut>, ApiError> {
+    Ok(Json(app.update_mail_template(&p, &name, input).await?))
+}
+
+/// Puts a template back to the built-in one (admins); audited.
+#[utoipa::path(delete, path = "/mail/templates/{name}", tag = "mail",
+    params(("name" = String, Path)),
+    responses((status = 200, body = MailTemplateOut), (status = 404, body = Problem)))]
+async fn reset_template(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+) -> Result<Json<MailTemplateOut>, ApiError> {
+    Ok(Json(app.reset_mail_template(&p, &name).await?))
 }

@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod concurrency;
 mod directory;
+mod mail_templates;
 mod openapi;
 mod outbox;
 mod ownership;
