@@ -448,13 +448,23 @@ impl App {
                 ));
             }
         };
+        let screened = {
+            let mut c = self.store().read().await?;
+            if let Some(mid) = &parsed.message_id
+                && let Some(seen) = store::seen(&mut c, mid).await?
+            {
+                return Ok(inbound_out(&seen_outcome(&seen), seen.id, true));
+            }
+            self.screen(&mut c, &parsed, now).await?
+        };
         let mut tx = self.store().begin().await?;
+        // Taken in meanwhile by another delivery of the same message: nothing more.
         if let Some(mid) = &parsed.message_id
             && let Some(seen) = store::seen(&mut tx, mid).await?
         {
             return Ok(inbound_out(&seen_outcome(&seen), seen.id, true));
         }
-        let d = match self.dispose(&mut tx, &parsed, now).await {
+        let d = match self.dispose(&mut tx, &parsed, screened, now).await {
             Ok(d) => d,
             // What the pipeline refused rolls back with this transaction; the refusal is
             // recorded in a new one.
@@ -551,11 +561,74 @@ impl App {
         Ok(d)
     }
 
+    /// What can be decided about a message before the write transaction, from reads alone:
+    /// the settings, the sender's rate, the sender and the ticket a known sender answers. The
+    /// write transaction is serial: the less it reads, the more messages a second.
+    async fn screen(&self, c: &mut Conn, m: &Parsed, now: i64) -> Result<Screened> {
+        // Every setting in one read: the inbound ones and the reply address key.
+        let stored = settings::all(c).await?;
+        let settings = crate::settings::from_stored(&stored);
+        let secret = reply_secret(&stored)?;
+        let mut screened = Screened {
+            settings,
+            secret,
+            sender: None,
+            thread: None,
+            decided: None,
+        };
+        if m.bounce.is_some() || m.noise.is_some() {
+            return Ok(screened);
+        }
+        let minute_ago = now - 60_000_000;
+        let limit = screened.settings.mail_sender_limit_per_minute;
+        if store::count_from(c, &m.from.1, minute_ago).await? >= limit {
+            screened.decided = Some(Disposition::not_taken(
+                Outcome::Suppressed,
+                format!("more than {limit} messages a minute from this sender"),
+            ));
+            return Ok(screened);
+        }
+        if m.from.1 == self.config().mail_address.to_lowercase() || m.from.1 == dir::SYSTEM_EMAIL {
+            screened.decided = Some(Disposition::not_taken(
+                Outcome::Suppressed,
+                "a message from our own address",
+            ));
+            return Ok(screened);
+        }
+        let cache = self.store().cache();
+        let Some(sender) = dir::signed_in(c, dir::Who::Email(&m.from.1), cache).await? else {
+            if screened.settings.mail_unknown_senders != "create" {
+                let mut d = Disposition::not_taken(
+                    Outcome::Refused,
+                    "the sender has no account and new senders are refused",
+                );
+                d.notice = Some(
+                    "this help desk takes requests only from people who have an account".into(),
+                );
+                screened.decided = Some(d);
+            }
+            return Ok(screened);
+        };
+        let sender_id = sender.user.id;
+        let Some(p) = crate::auth::principal_of(sender, Channel::Email) else {
+            let mut d =
+                Disposition::not_taken(Outcome::Refused, "the sender's account is suspended");
+            d.user = Some(sender_id);
+            screened.decided = Some(d);
+            return Ok(screened);
+        };
+        let thread = self.thread(c, &p, m, &screened.secret).await?;
+        screened.sender = Some(p);
+        screened.thread = Some(thread);
+        Ok(screened)
+    }
+
     /// Decides what a screened message becomes and writes it (the record is the caller's).
     async fn dispose(
         &self,
         tx: &mut Conn,
         m: &Parsed,
+        screened: Screened,
         now: i64,
     ) -> std::result::Result<Disposition, Stop> {
         if let Some(bounce) = &m.bounce {
@@ -570,45 +643,35 @@ impl App {
         if let Some(why) = &m.noise {
             return Ok(Disposition::not_taken(Outcome::Suppressed, why.clone()));
         }
-        // Every setting in one read: the inbound ones and the reply address key.
-        let stored = settings::all(tx).await?;
-        let settings = crate::settings::from_stored(&stored);
-        let secret = reply_secret(&stored)?;
-        let minute_ago = now - 60_000_000;
-        let limit = settings.mail_sender_limit_per_minute;
-        if store::count_from(tx, &m.from.1, minute_ago).await? >= limit {
-            return Ok(Disposition::not_taken(
-                Outcome::Suppressed,
-                format!("more than {limit} messages a minute from this sender"),
-            ));
+        let Screened {
+            settings,
+            secret,
+            sender,
+            thread,
+            decided,
+        } = screened;
+        if let Some(d) = decided {
+            return Ok(d);
         }
-        if m.from.1 == self.config().mail_address.to_lowercase() || m.from.1 == dir::SYSTEM_EMAIL {
-            return Ok(Disposition::not_taken(
-                Outcome::Suppressed,
-                "a message from our own address",
-            ));
-        }
-        let sender = match self.user_for_address(tx, &m.from, &settings).await? {
-            Some(s) => s,
-            None => {
-                let mut d = Disposition::not_taken(
-                    Outcome::Refused,
-                    "the sender has no account and new senders are refused",
-                );
-                d.notice = Some(
-                    "this help desk takes requests only from people who have an account".into(),
-                );
-                return Ok(d);
+        // A sender without an account is created now, in the write (it may open a ticket).
+        let (p, thread) = match (sender, thread) {
+            (Some(p), Some(thread)) => (p, thread),
+            _ => {
+                let created = self.user_for_address(tx, &m.from, &settings).await?;
+                let Some(p) = created.and_then(|s| crate::auth::principal_of(s, Channel::Email))
+                else {
+                    let mut d = Disposition::not_taken(
+                        Outcome::Refused,
+                        "the sender has no account and could not be given one",
+                    );
+                    d.notice = Some("this help desk could not take your request".into());
+                    return Ok(d);
+                };
+                let thread = self.thread(tx, &p, m, &secret).await?;
+                (p, thread)
             }
         };
-        let sender_id = sender.user.id;
-        let Some(p) = crate::auth::principal_of(sender, Channel::Email) else {
-            let mut d =
-                Disposition::not_taken(Outcome::Refused, "the sender's account is suspended");
-            d.user = Some(sender_id);
-            return Ok(d);
-        };
-        let ticket = match self.thread(tx, &p, m, &secret).await? {
+        let ticket = match thread {
             Thread::Forged => {
                 let mut d = Disposition::not_taken(
                     Outcome::Refused,
@@ -778,6 +841,18 @@ impl App {
         }
         Ok(Thread::New)
     }
+}
+
+/// What was read about a message before its write.
+struct Screened {
+    settings: crate::dto::SettingsOut,
+    secret: String,
+    /// The sender, when they have an account (else created in the write).
+    sender: Option<Principal>,
+    /// The ticket a known sender's message answers.
+    thread: Option<Thread>,
+    /// What became of it already (suppressed, refused), with nothing else to write.
+    decided: Option<Disposition>,
 }
 
 /// Where a message belongs.
