@@ -11,6 +11,7 @@
 mod account;
 mod admin;
 mod admin_inbox;
+mod admin_mail_templates;
 mod admin_orgs;
 mod admin_outbox;
 mod agent;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<App> {
         .merge(admin_orgs::routes())
         .merge(admin_outbox::routes())
         .merge(admin_inbox::routes())
+        .merge(admin_mail_templates::routes())
         .merge(portal::routes())
         .merge(search::routes())
 }

@@ -2096,7 +2096,233 @@ async fn incoming_mail_is_listed_in_words_and_its_original_can_be_opened(app: Te
     assert_ne!(d.get(&link).await.status, StatusCode::OK);
 }
 
+/// Admins read and change the wording of the messages Ferrodesk sends: a template that does
+/// not render comes back with the error next to its field and the typed text kept, and
+/// changes nothing; a saved one says Changed; a reset brings the built-in text back. Agents do
+/// not see the page.
+async fn admins_change_a_mail_template_and_put_the_built_in_one_back(app: TestApp) {
+    let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin.email).await;
+    let page = b.get("/admin/mail-templates").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"<a href="/admin/mail-templates" aria-current="page">Mail templates</a>"#),
+        "the tab: {}",
+        page.body
+    );
+    for (name, label) in [
+        ("public_reply", "Public reply"),
+        ("ticket_created", "New ticket acknowledgement"),
+        ("ticket_solved", "Ticket solved"),
+        ("internal_owner_removed", "Internal owner removed"),
+        ("rule_notification", "Rule notice"),
+        ("refusal_notice", "Incoming message refused"),
+    ] {
+        let section = element(&page.body, &format!("template-{name}"), "</section>");
+        assert!(section.contains(&format!(">{label}</h2>")), "{section}");
+        assert!(section.contains("Built-in"), "{section}");
+        assert!(!section.contains("Changed"), "{section}");
+        assert!(
+            section.contains(&format!(r#"<label for="subject-{name}">Subject</label>"#))
+                && section.contains(&format!(r#"<label for="body-{name}">Text</label>"#)),
+            "{section}"
+        );
+        assert!(
+            section.contains(&format!(r#"action="/admin/mail-templates/{name}""#)),
+            "{section}"
+        );
+        assert!(!section.contains("Back to the built-in text"), "{section}");
+    }
+    let created = element(&page.body, "template-ticket_created", "</section>");
+    assert!(
+        created.contains("<code>{{ ticket_subject }}</code>")
+            && created.contains("<code>{{ recipient_name }}</code>"),
+        "its variables: {created}"
+    );
+    assert!(
+        created.contains("was received as ticket #{{ ticket_id }}"),
+        "{created}"
+    );
+    let csrf = page.csrf();
+
+    // A variable the template does not have: refused next to the text, the typed text kept.
+    let typed = "Dear {{ customer }},\nwe have your request.";
+    let bad = b
+        .post(
+            "/admin/mail-templates/ticket_created",
+            &[
+                ("_csrf", &csrf),
+                ("subject", "Received: {{ ticket_subject }}"),
+                ("body", typed),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let alert = element(&bad.body, "mail-templates-errors", "</p>");
+    assert!(
+        bad.body
+            .contains(r#"<p class="error" role="alert" id="mail-templates-errors">"#),
+        "{}",
+        bad.body
+    );
+    assert!(
+        alert.contains(r##"href="#template-ticket_created">New ticket acknowledgement"##),
+        "{alert}"
+    );
+    let section = element(&bad.body, "template-ticket_created", "</section>");
+    let body_field = element(&section, "body-ticket_created", "</textarea>");
+    assert!(
+        body_field.contains(r#"aria-invalid="true""#)
+            && body_field.contains("body-ticket_created-error"),
+        "{body_field}"
+    );
+    assert!(
+        body_field.contains("Dear {{ customer }},\nwe have your request."),
+        "{body_field}"
+    );
+    let error = element(&section, "body-ticket_created-error", "</p>");
+    assert!(
+        error.contains("the body does not render") && error.contains("ticket_subject"),
+        "{error}"
+    );
+    let subject_field = element(&section, "subject-ticket_created", ">");
+    assert!(
+        subject_field.contains(r#"value="Received: {{ ticket_subject }}""#)
+            && !subject_field.contains("aria-invalid"),
+        "{subject_field}"
+    );
+    assert!(section.contains("Built-in"), "nothing was saved: {section}");
+    let other = element(&bad.body, "template-ticket_solved", "</section>");
+    assert!(!other.contains("aria-invalid"), "{other}");
+    let listed = app.get(&admin.token, "/mail/templates").await;
+    assert_eq!(listed.body[1]["name"], "ticket_created");
+    assert_eq!(listed.body[1]["customized"], false, "{}", listed.body);
+
+    // A template that renders is saved.
+    let saved = b
+        .post(
+            "/admin/mail-templates/ticket_created",
+            &[
+                ("_csrf", &csrf),
+                ("subject", "Received: {{ ticket_subject }}"),
+                (
+                    "body",
+                    "Dear {{ recipient_name }},\r\nwe have ticket #{{ ticket_id }}.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/admin/mail-templates?done=saved#template-ticket_created")
+    );
+    let after = b.get(saved.location.as_deref().unwrap()).await;
+    assert!(
+        after.body.contains("The template was saved."),
+        "{}",
+        after.body
+    );
+    let section = element(&after.body, "template-ticket_created", "</section>");
+    assert!(
+        section.contains("Changed") && !section.contains("Built-in"),
+        "{section}"
+    );
+    assert!(
+        section.contains(r#"value="Received: {{ ticket_subject }}""#),
+        "{section}"
+    );
+    assert!(
+        section.contains("Dear {{ recipient_name }},\nwe have ticket #{{ ticket_id }}.</textarea>"),
+        "the text, its line breaks as typed: {section}"
+    );
+    assert!(section.contains("Back to the built-in text"), "{section}");
+    assert!(
+        element(&after.body, "template-ticket_solved", "</section>").contains("Built-in"),
+        "the others are untouched"
+    );
+    let listed = app.get(&admin.token, "/mail/templates").await;
+    assert_eq!(listed.body[1]["customized"], true, "{}", listed.body);
+    assert_eq!(
+        listed.body[1]["body"],
+        "Dear {{ recipient_name }},\nwe have ticket #{{ ticket_id }}."
+    );
+
+    // Back to the built-in text.
+    let reset = b
+        .post(
+            "/admin/mail-templates/ticket_created/reset",
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
+    assert_eq!(
+        reset.location.as_deref(),
+        Some("/admin/mail-templates?done=reset#template-ticket_created")
+    );
+    let back = b.get(reset.location.as_deref().unwrap()).await;
+    assert!(
+        back.body.contains("The built-in template is back."),
+        "{}",
+        back.body
+    );
+    let section = element(&back.body, "template-ticket_created", "</section>");
+    assert!(
+        section.contains("Built-in") && !section.contains("Changed"),
+        "{section}"
+    );
+    assert!(
+        section.contains("was received as ticket #{{ ticket_id }}"),
+        "{section}"
+    );
+    let listed = app.get(&admin.token, "/mail/templates").await;
+    assert_eq!(listed.body[1]["customized"], false, "{}", listed.body);
+
+    // An unknown template is not found; a form without its token is refused.
+    let unknown = b
+        .post(
+            "/admin/mail-templates/nope",
+            &[("_csrf", &csrf), ("subject", "x"), ("body", "y")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let forged = b
+        .post(
+            "/admin/mail-templates/ticket_created",
+            &[("subject", "x"), ("body", "y")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let ana = agent(&app, TicketScope::Global).await;
+    let mut c = Browser::new(&app);
+    c.sign_in(&ana.email).await;
+    assert_eq!(
+        c.get("/admin/mail-templates").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let agent_page = c.get("/agent/tickets").await;
+    let agent_csrf = agent_page.csrf();
+    let refused = c
+        .post(
+            "/admin/mail-templates/ticket_created",
+            &[("_csrf", &agent_csrf), ("subject", "x"), ("body", "y")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = c
+        .post(
+            "/admin/mail-templates/ticket_created/reset",
+            &[("_csrf", &agent_csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
 on_both_databases!(
+    admins_change_a_mail_template_and_put_the_built_in_one_back,
     incoming_mail_is_listed_in_words_and_its_original_can_be_opened,
     admins_see_outgoing_mail_and_send_a_failed_message_again,
     staff_required_to_use_two_factor_sign_in_set_it_up_before_anything_else,
