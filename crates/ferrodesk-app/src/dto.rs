@@ -626,6 +626,13 @@ pub struct SettingsOut {
     pub mail_copy_ccs: bool,
     /// Messages one sender may send a minute; more are kept but not taken in.
     pub mail_sender_limit_per_minute: i64,
+    /// The SMTP server outgoing mail goes through, without its password (set with
+    /// `FERRODESK_SMTP_URL`; read only here); none when mail stays queued.
+    pub mail_smtp_server: Option<String>,
+    /// The sender of outgoing mail (`FERRODESK_MAIL_FROM`; read only here).
+    pub mail_from: String,
+    /// Whether the MTA may hand over inbound mail (`FERRODESK_MAIL_INBOUND_TOKEN` is set).
+    pub mail_inbound_enabled: bool,
 }
 
 /// Changes to the settings.

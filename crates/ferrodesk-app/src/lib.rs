@@ -69,6 +69,12 @@ pub struct Config {
     pub mail_address: String,
     /// The largest inbound message taken in, in bytes.
     pub mail_max_bytes: usize,
+    /// The SMTP server outgoing mail goes through, without credentials (shown to admins).
+    pub smtp_server: Option<String>,
+    /// The sender of outgoing mail, as configured (shown to admins).
+    pub mail_from: String,
+    /// Days delivered messages and suppressed inbound mail are kept.
+    pub mail_keep_days: i64,
 }
 
 impl Default for Config {
@@ -79,6 +85,9 @@ impl Default for Config {
             mail_inbound_token: None,
             mail_address: "support@localhost".into(),
             mail_max_bytes: 25 * 1024 * 1024,
+            smtp_server: None,
+            mail_from: "Ferrodesk <support@localhost>".into(),
+            mail_keep_days: 30,
         }
     }
 }

@@ -132,10 +132,7 @@ impl Mailer {
             Some(_) => format!("{REPLY_MARKER}\n\n{}", m.text),
             None => m.text.clone(),
         };
-        let html = format!(
-            "<!doctype html><html><body><div style=\"white-space: pre-wrap\">{}</div></body></html>",
-            escape_html(&text)
-        );
+        let html = ferrodesk_core::mail_text::to_html(&text);
         let mut msg = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -189,13 +186,6 @@ fn quote_name(name: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"");
     format!("\"{clean}\"")
-}
-
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Why an internal agent lost a ticket, in words.
@@ -553,10 +543,39 @@ impl App {
         Ok(())
     }
 
-    /// Delivers the outbox until the process ends: a round, then a pause of a second when
-    /// there was nothing to do (or an error, logged).
-    pub async fn run_mail_worker(&self, mailer: Mailer) {
+    /// Deletes delivered messages and suppressed inbound mail older than `keep_days`, in
+    /// batches of a thousand (each its own short write); how many of each went. Failed
+    /// messages stay for admins, and so does every message that became a ticket or comment.
+    pub async fn purge_old_mail(&self, keep_days: i64) -> Result<(u64, u64)> {
+        let before = self.now() - keep_days.max(1) * 86_400_000_000;
+        let (mut jobs_gone, mut inbound_gone) = (0, 0);
         loop {
+            let mut tx = self.store().begin_unscoped().await?;
+            let j = jobs::purge_done(&mut tx, before, 1000).await?;
+            let i = ferrodesk_store::inbound::purge_suppressed(&mut tx, before, 1000).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            jobs_gone += j;
+            inbound_gone += i;
+            if j < 1000 && i < 1000 {
+                return Ok((jobs_gone, inbound_gone));
+            }
+        }
+    }
+
+    /// Delivers the outbox until the process ends: a round, then a pause of a second when
+    /// there was nothing to do (or an error, logged); once an hour, old delivered messages
+    /// and suppressed inbound mail are deleted (`FERRODESK_MAIL_KEEP_DAYS`).
+    pub async fn run_mail_worker(&self, mailer: Mailer) {
+        let mut purged_at: Option<std::time::Instant> = None;
+        loop {
+            if purged_at.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+                purged_at = Some(std::time::Instant::now());
+                match self.purge_old_mail(self.config().mail_keep_days).await {
+                    Ok((0, 0)) => {}
+                    Ok((j, i)) => tracing::info!(delivered = j, suppressed = i, "old mail deleted"),
+                    Err(e) => tracing::warn!(error = %e, "deleting old mail failed"),
+                }
+            }
             match self.deliver_due(&mailer).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}

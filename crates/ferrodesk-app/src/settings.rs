@@ -34,6 +34,9 @@ pub(crate) fn from_stored(stored: &[(String, String)]) -> SettingsOut {
         mail_sender_limit_per_minute: value("mail_sender_limit_per_minute")
             .and_then(|v| v.parse().ok())
             .unwrap_or(20),
+        mail_smtp_server: None,
+        mail_from: String::new(),
+        mail_inbound_enabled: false,
     }
 }
 
@@ -86,11 +89,20 @@ impl App {
         Ok(load(&mut c).await?.public_base_url)
     }
 
-    /// The settings (admins).
+    /// The settings (admins), with the mail server's from the command line or environment
+    /// (never its password).
     pub async fn get_settings(&self, p: &Principal) -> Result<SettingsOut> {
         p.require_admin()?;
         let mut c = self.store().read().await?;
-        load(&mut c).await
+        Ok(self.with_mail_server(load(&mut c).await?))
+    }
+
+    fn with_mail_server(&self, mut s: SettingsOut) -> SettingsOut {
+        let config = self.config();
+        s.mail_smtp_server = config.smtp_server.clone();
+        s.mail_from = config.mail_from.clone();
+        s.mail_inbound_enabled = config.mail_inbound_token.is_some();
+        s
     }
 
     /// Changes settings (admins); each value is checked before anything is saved.
@@ -217,6 +229,6 @@ impl App {
         }
         let after = load(&mut tx).await?;
         commit(tx).await?;
-        Ok(after)
+        Ok(self.with_mail_server(after))
     }
 }

@@ -62,6 +62,10 @@ struct MailArgs {
     /// The largest inbound message taken in, in MiB.
     #[arg(long, env = "FERRODESK_MAIL_MAX_MEGABYTES", default_value_t = 25)]
     mail_max_megabytes: usize,
+    /// Days delivered messages and automatic inbound mail (suppressed) are kept; failed
+    /// messages and mail that became tickets or comments stay.
+    #[arg(long, env = "FERRODESK_MAIL_KEEP_DAYS", default_value_t = 30)]
+    mail_keep_days: i64,
 }
 
 impl MailArgs {
@@ -77,6 +81,9 @@ impl MailArgs {
             mail_inbound_token: self.mail_inbound_token.clone().filter(|t| !t.is_empty()),
             mail_address: address,
             mail_max_bytes: self.mail_max_megabytes.clamp(1, 1024) * 1024 * 1024,
+            smtp_server: self.smtp_url.as_deref().map(without_credentials),
+            mail_from: self.mail_from.clone(),
+            mail_keep_days: self.mail_keep_days,
             ..base
         }
     }
@@ -94,6 +101,17 @@ impl MailArgs {
         })
         .map(Some)
         .map_err(describe)
+    }
+}
+
+/// An SMTP URL without the user and password (`smtp://user:pw@host:587` → `smtp://host:587`).
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{scheme}://{host}")
+        }
+        None => url.rsplit_once('@').map_or(url, |(_, h)| h).to_owned(),
     }
 }
 

@@ -230,6 +230,114 @@ fn without_trailing_quote<'a, 'b>(lines: &'b [&'a str]) -> &'b [&'a str] {
     &lines[..start.unwrap_or(lines.len())]
 }
 
+/// The HTML part of an outgoing message: its text, escaped, with the little structure plain
+/// text has shown as HTML — paragraphs (blank lines), line breaks, `> ` quotes, `- ` / `* `
+/// lists, `**bold**`, and `http(s)://` addresses as links. Nothing in the text becomes markup
+/// of its own: every `<`, `>`, `&` and quote is escaped first, and only http(s) links are made.
+pub fn to_html(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut out = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"></head><body style=\"font-family: sans-serif\">\n",
+    );
+    for block in text.split("\n\n") {
+        let lines: Vec<&str> = block.lines().collect();
+        if lines.iter().all(|l| l.trim().is_empty()) {
+            continue;
+        }
+        let all = |p: &dyn Fn(&str) -> bool| lines.iter().all(|l| p(l));
+        if all(&|l| l.starts_with('>')) {
+            let inner: Vec<&str> = lines
+                .iter()
+                .map(|l| l.trim_start_matches('>').trim_start())
+                .collect();
+            out.push_str(
+                "<blockquote style=\"border-left: 2px solid #ccc; margin: 0; padding-left: 1em\">",
+            );
+            out.push_str(&inline_lines(&inner));
+            out.push_str("</blockquote>\n");
+        } else if all(&|l| l.starts_with("- ") || l.starts_with("* ")) {
+            out.push_str("<ul>");
+            for l in &lines {
+                out.push_str("<li>");
+                out.push_str(&inline(&l[2..]));
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>\n");
+        } else {
+            out.push_str("<p>");
+            out.push_str(&inline_lines(&lines));
+            out.push_str("</p>\n");
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn inline_lines(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|l| inline(l))
+        .collect::<Vec<_>>()
+        .join("<br>\n")
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// One line: escaped, `**bold**` and http(s) links.
+fn inline(line: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in line.split("**").enumerate() {
+        // Odd parts are between two `**`; an unclosed `**` stays as it is.
+        let closed = i % 2 == 1 && line.split("**").count() > i + 1;
+        let html = links(part);
+        if closed {
+            out.push_str("<strong>");
+            out.push_str(&html);
+            out.push_str("</strong>");
+        } else {
+            if i > 0 && i % 2 == 1 {
+                out.push_str("**");
+            }
+            out.push_str(&html);
+        }
+    }
+    out
+}
+
+/// Escaped text with its http(s) addresses as links.
+fn links(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = ["https://", "http://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        out.push_str(&escape(&rest[..at]));
+        let url_len = rest[at..]
+            .find(|c: char| c.is_whitespace() || "<>\"'".contains(c))
+            .unwrap_or(rest.len() - at);
+        let mut url = &rest[at..at + url_len];
+        // A sentence's last full stop, comma or bracket is not part of the address.
+        while let Some(last) = url.chars().last()
+            && ".,;:!?)]".contains(last)
+        {
+            url = &url[..url.len() - last.len_utf8()];
+        }
+        let u = escape(url);
+        out.push_str(&format!("<a href=\"{u}\">{u}</a>"));
+        rest = &rest[at + url.len()..];
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,5 +740,33 @@ mod tests {
         assert_eq!(stripped(&text), reply);
         let text = format!("{reply}\n\nVon: Jürgen Müller\nGesendet: Dienstag\n{HISTORY}");
         assert_eq!(stripped(&text), reply);
+    }
+
+    #[test]
+    fn html_is_escaped_text_with_paragraphs_quotes_lists_bold_and_links() {
+        let html = to_html(
+            "Hello <b>Dana</b> & co,\r\nsee https://desk.example.com/t/1?a=1&b=2.\n\n\
+             > quoted <script>alert(1)</script>\n> more\n\n- one\n- **two**\n\n\
+             **not closed and javascript:alert(1) \"x\"",
+        );
+        assert!(html.contains("<p>Hello &lt;b&gt;Dana&lt;/b&gt; &amp; co,<br>\nsee <a href=\"https://desk.example.com/t/1?a=1&amp;b=2\">https://desk.example.com/t/1?a=1&amp;b=2</a>.</p>"), "{html}");
+        assert!(
+            html.contains("quoted &lt;script&gt;alert(1)&lt;/script&gt;<br>\nmore</blockquote>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<ul><li>one</li><li><strong>two</strong></li></ul>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p>**not closed and javascript:alert(1) &quot;x&quot;</p>"),
+            "{html}"
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert_eq!(
+            html.matches("<a ").count(),
+            1,
+            "only http(s) addresses become links"
+        );
     }
 }

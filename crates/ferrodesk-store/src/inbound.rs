@@ -234,3 +234,17 @@ pub async fn of_comments(c: &mut Conn, comments: &[i64]) -> Result<Vec<(i64, i64
     q.push_ids(comments).push(")");
     Ok(q.query_as().fetch_all(c).await?)
 }
+
+/// Deletes up to `limit` suppressed messages (automatic mail) received before `before`; how
+/// many went. Messages that became tickets or comments, and refusals, stay.
+pub async fn purge_suppressed(c: &mut Conn, before: Micros, limit: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages \
+         WHERE outcome = 'suppressed' AND received_at < $1 ORDER BY id LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(c)
+    .await?
+    .rows_affected())
+}

@@ -232,3 +232,17 @@ pub async fn bounced(c: &mut Conn, id: i64, now: Micros, error: &str) -> Result<
     .rows_affected();
     Ok(n == 1)
 }
+
+/// Deletes up to `limit` jobs delivered before `before` (failed and pending ones stay); how
+/// many went.
+pub async fn purge_done(c: &mut Conn, before: Micros, limit: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE done_at IS NOT NULL \
+         AND done_at < $1 ORDER BY done_at LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(c)
+    .await?
+    .rows_affected())
+}

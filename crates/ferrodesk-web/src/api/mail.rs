@@ -27,11 +27,13 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 }
 
 /// Takes in one raw message (RFC 5322, any bytes) from the MTA, authenticated with
-/// `Authorization: Bearer <FERRODESK_MAIL_INBOUND_TOKEN>`. 200 tells what became of it —
-/// including suppressed and refused messages, which are kept; 422 a message that is not
-/// usable (kept too); 413 one over the size limit; 5xx a failure worth retrying.
+/// `Authorization: Bearer <FERRODESK_MAIL_INBOUND_TOKEN>`. The body is the message as is,
+/// whatever the `Content-Type` (`ferrodesk mail ingest` sends `message/rfc822`). 200 tells
+/// what became of it — including suppressed and refused messages, which are kept; 422 a
+/// message that is not usable (kept too); 413 one over the size limit; 5xx a failure worth
+/// retrying.
 #[utoipa::path(post, path = "/mail/inbound", tag = "mail",
-    request_body(content = Vec<u8>, content_type = "message/rfc822"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = InboundOut), (status = 403, body = Problem),
               (status = 413, body = Problem), (status = 422, body = Problem)))]
 async fn receive(

@@ -430,6 +430,26 @@ struct SettingsPage {
     tab: &'static str,
     form: SettingsForm,
     errors: Errors,
+    /// How mail goes out and comes in, in words (set on the command line or environment).
+    mail_server: Vec<String>,
+}
+
+/// The mail server settings in words (never a password: the app holds none to show).
+fn mail_server_lines(s: &ferrodesk_app::dto::SettingsOut) -> Vec<String> {
+    vec![
+        match &s.mail_smtp_server {
+            Some(server) => format!("Outgoing mail goes through {server}, from {}.", s.mail_from),
+            None => {
+                "Outgoing mail waits in the outbox: no SMTP server is set (FERRODESK_SMTP_URL)."
+                    .into()
+            }
+        },
+        if s.mail_inbound_enabled {
+            "Incoming mail is taken from the mail server (ferrodesk mail ingest).".into()
+        } else {
+            "Incoming mail is off: FERRODESK_MAIL_INBOUND_TOKEN is not set.".into()
+        },
+    ]
 }
 
 async fn settings(
@@ -441,9 +461,11 @@ async fn settings(
     let cur = app.get_settings(&s.p).await?;
     let mut layout = s.layout("Settings", "admin");
     layout.notice = done_text(&q.done);
+    let mail_server = mail_server_lines(&cur);
     Ok(html(&SettingsPage {
         layout,
         tab: "settings",
+        mail_server,
         form: SettingsForm {
             time_zone: cur.time_zone,
             public_base_url: cur.public_base_url,
@@ -500,6 +522,7 @@ async fn save_settings(
             tab: "settings",
             form,
             errors,
+            mail_server: mail_server_lines(&app.get_settings(&s.p).await?),
         },
     ))
 }

@@ -99,4 +99,87 @@ async fn admins_see_failed_mail_in_words_and_send_it_again(app: TestApp) {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
 }
 
-on_both_databases!(admins_see_failed_mail_in_words_and_send_it_again);
+/// Old delivered messages and old automatic inbound mail are deleted; failed and waiting
+/// messages, and mail that became a comment, stay.
+async fn old_delivered_mail_is_deleted_and_the_rest_stays(app: TestApp) {
+    let admin = app.admin().await;
+    let dana = app.end_user(&[], UserAccess::Requested).await;
+    let t = app
+        .ticket(&admin.token, json!({"requester_id": dana.id}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for body in ["One", "Two", "Three"] {
+        let r = app
+            .post(
+                &admin.token,
+                &format!("/tickets/{t}/comments"),
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let auto = "From: x@y.example\r\nSubject: Away\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <old-1@y>\r\n\r\nAway.\r\n";
+    app.app.ingest_mail(auto.as_bytes()).await.unwrap();
+    let ids: Vec<i64> = {
+        let max = app.scalar("SELECT MAX(id) FROM jobs").await;
+        (max - 3..=max).collect()
+    };
+    let reply = format!(
+        "From: {}\r\nSubject: Re: [#{t}] x\r\nMessage-ID: <old-2@y>\r\n\r\nThanks.\r\n",
+        dana.email
+    );
+    let kept = app.app.ingest_mail(reply.as_bytes()).await.unwrap();
+    assert_eq!(kept.outcome, "commented");
+    let long_ago = app.app.now() - 40 * 86_400_000_000;
+    // Delivered long ago, delivered yesterday, failed long ago, still waiting.
+    app.execute_sql(&format!(
+        "UPDATE jobs SET done_at = {long_ago} WHERE id = {}",
+        ids[0]
+    ))
+    .await;
+    let yesterday = app.app.now() - 86_400_000_000;
+    app.execute_sql(&format!(
+        "UPDATE jobs SET done_at = {yesterday} WHERE id = {}",
+        ids[1]
+    ))
+    .await;
+    app.execute_sql(&format!(
+        "UPDATE jobs SET failed_at = {long_ago}, created_at = {long_ago} WHERE id = {}",
+        ids[2]
+    ))
+    .await;
+    app.execute_sql(&format!(
+        "UPDATE inbound_messages SET received_at = {long_ago}"
+    ))
+    .await;
+    let (jobs, inbound) = app.app.purge_old_mail(30).await.unwrap();
+    assert_eq!((jobs, inbound), (1, 1));
+    let left = |id: i64| format!("SELECT COUNT(*) FROM jobs WHERE id = {id}");
+    assert_eq!(
+        app.scalar(&left(ids[0])).await,
+        0,
+        "delivered 40 days ago: gone"
+    );
+    assert_eq!(
+        app.scalar(&left(ids[1])).await,
+        1,
+        "delivered yesterday: kept"
+    );
+    assert_eq!(
+        app.scalar(&left(ids[2])).await,
+        1,
+        "failed: kept for admins"
+    );
+    assert_eq!(app.scalar(&left(ids[3])).await, 1, "waiting: kept");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM inbound_messages").await,
+        1,
+        "the message that became a comment stays"
+    );
+}
+
+on_both_databases!(
+    admins_see_failed_mail_in_words_and_send_it_again,
+    old_delivered_mail_is_deleted_and_the_rest_stays,
+);
