@@ -75,6 +75,10 @@ pub struct Config {
     pub mail_from: String,
     /// Days delivered messages and suppressed inbound mail are kept.
     pub mail_keep_days: i64,
+    /// The address answers go to, before the ticket's signed tag is added
+    /// (`support@reply.example` → `support+123-<signature>@reply.example`); by default our
+    /// own address.
+    pub mail_reply_to: String,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             smtp_server: None,
             mail_from: "Ferrodesk <support@localhost>".into(),
             mail_keep_days: 30,
+            mail_reply_to: "support@localhost".into(),
         }
     }
 }

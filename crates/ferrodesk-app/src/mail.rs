@@ -246,7 +246,7 @@ impl App {
         let secret = crate::inbound::reply_secret(&stored)?;
         let reply = Some(crate::inbound::reply_address(
             &secret,
-            &self.config().mail_address,
+            &self.config().mail_reply_to,
             t.id,
         ));
         let user = |v: &Value| v.as_i64().map(UserId);

@@ -66,6 +66,10 @@ struct MailArgs {
     /// messages and mail that became tickets or comments stay.
     #[arg(long, env = "FERRODESK_MAIL_KEEP_DAYS", default_value_t = 30)]
     mail_keep_days: i64,
+    /// The address answers go to (a ticket's signed tag is added to it: `support+123-…@`),
+    /// when not the sender's, e.g. on a domain of its own that the MTA pipes to Ferrodesk.
+    #[arg(long, env = "FERRODESK_MAIL_REPLY_TO")]
+    mail_reply_to: Option<String>,
 }
 
 impl MailArgs {
@@ -79,6 +83,12 @@ impl MailArgs {
             .to_lowercase();
         Config {
             mail_inbound_token: self.mail_inbound_token.clone().filter(|t| !t.is_empty()),
+            mail_reply_to: self
+                .mail_reply_to
+                .as_deref()
+                .map(|r| r.trim().to_lowercase())
+                .filter(|r| r.contains('@'))
+                .unwrap_or_else(|| address.clone()),
             mail_address: address,
             mail_max_bytes: self.mail_max_megabytes.clamp(1, 1024) * 1024 * 1024,
             smtp_server: self.smtp_url.as_deref().map(without_credentials),

@@ -19,7 +19,14 @@ struct Smtp {
 }
 
 impl Smtp {
-    async fn start(port: u16, maildir: PathBuf) -> Smtp {
+    /// aiosmtpd with `handler ARGS…` on `port` (`env` for the process), once it listens.
+    async fn spawn(
+        port: u16,
+        maildir: PathBuf,
+        handler: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Smtp {
         let python = std::env::var("FERRODESK_AIOSMTPD_PYTHON").unwrap_or_else(|_| {
             panic!(
                 "FERRODESK_AIOSMTPD_PYTHON is not set: run scripts/test, which installs aiosmtpd \
@@ -31,8 +38,11 @@ impl Smtp {
         let child = Command::new(python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", handler])
             .arg(&maildir)
+            .args(args)
+            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/tests"))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -44,7 +54,12 @@ impl Smtp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("aiosmtpd did not come up on port {port}");
+        panic!("aiosmtpd ({handler}) did not come up on port {port}");
+    }
+
+    /// An SMTP server keeping every message in a Maildir.
+    async fn start(port: u16, maildir: PathBuf) -> Smtp {
+        Smtp::spawn(port, maildir, "aiosmtpd.handlers.Mailbox", &[], &[]).await
     }
 
     /// Every message received so far, as text.
@@ -65,32 +80,20 @@ impl Smtp {
     /// An aiosmtpd that hands mail for support@… to `ferrodesk mail ingest` posting to
     /// `ferrodesk_url` (tests/mail_gateway.py) and keeps the rest in a Maildir.
     async fn gateway(port: u16, maildir: PathBuf, ferrodesk_url: &str, token: &str) -> Smtp {
-        let python = std::env::var("FERRODESK_AIOSMTPD_PYTHON")
-            .expect("FERRODESK_AIOSMTPD_PYTHON is not set: run scripts/test");
-        std::fs::create_dir_all(maildir.parent().unwrap()).unwrap();
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "mail_gateway.Gateway"])
-            .arg(&maildir)
-            .arg("support")
-            .arg(env!("CARGO_BIN_EXE_ferrodesk"))
-            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/tests"))
-            .env("FERRODESK_URL", ferrodesk_url)
-            .env("FERRODESK_MAIL_INBOUND_TOKEN", token)
-            .env("FERRODESK_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the aiosmtpd gateway");
-        let smtp = Smtp { child, maildir };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return smtp;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the aiosmtpd gateway did not come up on port {port}");
+        let env = [
+            ("FERRODESK_URL", ferrodesk_url),
+            ("FERRODESK_MAIL_INBOUND_TOKEN", token),
+            ("FERRODESK_LOG", "error"),
+        ];
+        let binary = env!("CARGO_BIN_EXE_ferrodesk");
+        Smtp::spawn(
+            port,
+            maildir,
+            "mail_gateway.Gateway",
+            &["support", binary],
+            &env,
+        )
+        .await
     }
 }
 
@@ -426,6 +429,8 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
     let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
     let mut env = mail_env(&smtp_url);
     env.push(("FERRODESK_MAIL_INBOUND_TOKEN", inbound));
+    // Answers go to an address of their own, which the MTA pipes to Ferrodesk too.
+    env.push(("FERRODESK_MAIL_REPLY_TO", "support@reply.desk.example"));
     let _server = serve(&db, http_port, &[], &env).await;
     let client = reqwest::Client::new();
 
@@ -491,7 +496,7 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
         .map_or(reply_to.as_str(), |(_, a)| a.trim_end_matches('>'))
         .to_owned();
     assert!(
-        address.starts_with(&format!("support+{t}-")) && address.ends_with("@desk.example"),
+        address.starts_with(&format!("support+{t}-")) && address.ends_with("@reply.desk.example"),
         "{reply_to}"
     );
 
@@ -579,6 +584,58 @@ async fn mail_the_server_cannot_take_yet_is_retried_and_delivered(backend: Backe
         )
         .await,
         "the job is not marked done after its delivery"
+    );
+}
+
+async fn a_busy_server_s_451_is_retried_and_the_message_delivered(backend: Backend) {
+    let (db, token) = demo_database(backend).await;
+    let port = free_port();
+    // Every message is answered 451 twice, then taken.
+    let smtp = Smtp::spawn(
+        port,
+        scratch("busy", backend),
+        "mail_gateway.Busy",
+        &["2"],
+        &[],
+    )
+    .await;
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let mut env = mail_env(&smtp_url);
+    env.push(("FERRODESK_MAIL_RETRY_SECONDS", "1"));
+    let server = serve(&db, free_port(), &[], &env).await;
+    let client = reqwest::Client::new();
+    let t = ticket_for_dana(&client, &server.base, &token, "Busy server", "Try again.").await;
+    let job = format!(
+        "FROM jobs WHERE kind = 'mail' AND payload LIKE '%\"ticket_id\":{t},%' AND payload LIKE '%ticket_created%'"
+    );
+    assert!(
+        until(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND done_at IS NULL AND last_error LIKE '%451%'"),
+            1,
+        )
+        .await,
+        "the 451 answer is recorded and the message waits for its next attempt"
+    );
+    let got = wait_for(&smtp, "the acknowledgement, after two 451 answers", |ms| {
+        ms.iter().any(|m| m.contains(&format!("[#{t}]")))
+    })
+    .await;
+    assert_eq!(
+        got.iter()
+            .filter(|m| m.contains(&format!("[#{t}]")))
+            .count(),
+        1,
+        "delivered once"
+    );
+    assert!(
+        until(
+            &db,
+            &format!("SELECT COUNT(*) {job} AND done_at IS NOT NULL AND attempts = 3"),
+            1,
+        )
+        .await,
+        "done on the third attempt"
     );
 }
 
@@ -752,4 +809,14 @@ async fn sqlite_a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threade
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded() {
     a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_busy_server_s_451_is_retried_and_the_message_delivered() {
+    a_busy_server_s_451_is_retried_and_the_message_delivered(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_busy_server_s_451_is_retried_and_the_message_delivered() {
+    a_busy_server_s_451_is_retried_and_the_message_delivered(Backend::Postgres).await;
 }

@@ -54,3 +54,32 @@ class Gateway(Mailbox):
         if len(args) != 3:
             parser.error("Gateway takes MAILDIR SUPPORT_LOCAL_PART FERRODESK_BINARY")
         return cls(*args)
+
+
+class Busy(Mailbox):
+    """Answers 451 (busy, try again later) to the first TIMES deliveries of each message, by
+    Message-ID, then keeps it in the Maildir: an SMTP server with a temporary problem.
+
+        python -m aiosmtpd -n -l 127.0.0.1:PORT -c mail_gateway.Busy MAILDIR TIMES
+    """
+
+    def __init__(self, mail_dir, times):
+        super().__init__(mail_dir)
+        self.times = int(times)
+        self.seen = {}
+
+    async def handle_DATA(self, server, session, envelope):
+        message = self.prepare_message(session, envelope)
+        key = message.get("Message-ID", "")
+        tried = self.seen.get(key, 0)
+        self.seen[key] = tried + 1
+        if tried < self.times:
+            return "451 4.3.2 the server is busy; try again later"
+        self.handle_message(message)
+        return "250 OK"
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 2:
+            parser.error("Busy takes MAILDIR TIMES")
+        return cls(*args)
