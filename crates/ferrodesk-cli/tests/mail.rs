@@ -198,6 +198,18 @@ async fn call(client: &reqwest::Client, base: &str, token: &str, path: &str, bod
     body
 }
 
+/// GETs `path` of the API as the bearer of `token`.
+async fn read(client: &reqwest::Client, base: &str, token: &str, path: &str) -> Value {
+    let res = client
+        .get(format!("{base}/api/v1{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.expect("JSON")
+}
+
 /// Polls `sql` (one integer) until it answers `want`, for 20 s at most; whether it did.
 async fn until(db: &str, sql: &str, want: i64) -> bool {
     for _ in 0..400 {
@@ -451,15 +463,7 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
     )
     .await;
     assert!(t > 0, "the message opened a ticket");
-    let ticket: Value = client
-        .get(format!("{base}/api/v1/tickets/{t}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ticket = read(&client, &base, &token, &format!("/tickets/{t}")).await;
     assert_eq!(ticket["subject"], "Laptop will not boot");
     assert_eq!(ticket["channel"], "email");
 
@@ -516,15 +520,7 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
         ),
     );
     assert!(answer.starts_with("250"), "{answer}");
-    let comments: Value = client
-        .get(format!("{base}/api/v1/tickets/{t}/comments"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let comments = read(&client, &base, &token, &format!("/tickets/{t}/comments")).await;
     let bodies: Vec<&str> = comments["items"]
         .as_array()
         .unwrap()

@@ -95,8 +95,13 @@ async fn original(
     Auth(p): Auth,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let raw = app.inbound_original(&p, id).await?;
-    Ok((
+    Ok(original_download(id, app.inbound_original(&p, id).await?))
+}
+
+/// An inbound message's original as a download (`message-ID.eml`), for the API and the web
+/// app alike.
+pub(crate) fn original_download(id: i64, raw: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "message/rfc822".to_owned()),
             (
@@ -106,7 +111,7 @@ async fn original(
         ],
         raw,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The templates of the messages Ferrodesk sends (admins): subject and text (minijinja),

@@ -3,7 +3,7 @@
 
 mod auth;
 mod directory;
-mod mail;
+pub(crate) mod mail;
 mod outbox;
 mod rules;
 mod sharing;

@@ -4,8 +4,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use ferrodesk_app::App;
 use ferrodesk_app::dto::{InboundFilter, InboundMessageOut};
@@ -95,15 +94,5 @@ async fn original(
     Path(id): Path<i64>,
 ) -> Result<Response, UiError> {
     let raw = app.inbound_original(&s.p, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "message/rfc822".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"message-{id}.eml\""),
-            ),
-        ],
-        raw,
-    )
-        .into_response())
+    Ok(crate::api::mail::original_download(id, raw))
 }
