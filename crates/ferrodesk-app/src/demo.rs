@@ -209,6 +209,7 @@ impl App {
                     CommentIn {
                         body,
                         public: Some(public),
+                        upload_tokens: None,
                     },
                 )
                 .await?;

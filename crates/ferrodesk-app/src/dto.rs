@@ -478,6 +478,9 @@ pub struct TicketIn {
     /// Custom fields by key.
     #[serde(default)]
     pub custom_fields: Option<BTreeMap<String, serde_json::Value>>,
+    /// Files to attach to the description: tokens of `POST /uploads`.
+    #[serde(default)]
+    pub upload_tokens: Option<Vec<String>>,
 }
 
 /// Changes to a ticket; fields left out stay, `null` clears.
@@ -549,10 +552,43 @@ pub struct CommentOut {
     /// The inbound message it came in as (staff: `GET /mail/inbound/{id}/original`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_message_id: Option<i64>,
+    /// Its files.
+    pub attachments: Vec<AttachmentOut>,
+}
+
+/// A file of a comment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentOut {
+    /// Id.
+    pub id: i64,
+    /// File name.
+    pub file_name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Where to download it (`/api/v1/attachments/{id}`); none once redacted.
+    pub url: Option<String>,
+    /// Redacted: who and when, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<String>,
+}
+
+/// An upload waiting for its comment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadOut {
+    /// Give it in `upload_tokens` of a comment or ticket (by the same user, within a day).
+    pub token: String,
+    /// The file name as stored (made safe).
+    pub file_name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
 }
 
 /// A new comment.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentIn {
     /// Text.
@@ -560,6 +596,9 @@ pub struct CommentIn {
     /// Public reply (default) or private note (agents only).
     #[serde(default)]
     pub public: Option<bool>,
+    /// Files to attach: the tokens `POST /uploads` gave the same user (within a day).
+    #[serde(default)]
+    pub upload_tokens: Option<Vec<String>>,
 }
 
 /// One event of a ticket's timeline.

@@ -49,6 +49,12 @@ pub enum AppError {
         /// Seconds until the lockout ends.
         retry_after_secs: i64,
     },
+    /// More bytes than allowed (an upload, a comment's attachments); nothing was stored.
+    #[error("{message}")]
+    TooLarge {
+        /// Sentence, naming the limit.
+        message: String,
+    },
     /// A failure of ours; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

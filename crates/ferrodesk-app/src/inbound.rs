@@ -690,6 +690,7 @@ impl App {
                 let input = CommentIn {
                     body: text,
                     public: Some(public),
+                    upload_tokens: None,
                 };
                 let comment = self
                     .add_comment_in(tx, &p, t, input)

@@ -3,7 +3,9 @@
 //! audit events and its outbox jobs in one transaction.
 
 pub mod access;
+pub mod attachments;
 pub mod auth;
+pub mod blobs;
 pub mod demo;
 pub mod directory;
 pub mod dto;
@@ -79,6 +81,12 @@ pub struct Config {
     /// (`support@reply.example` → `support+123-<signature>@reply.example`); by default our
     /// own address.
     pub mail_reply_to: String,
+    /// The folder attachment bytes are stored in.
+    pub files_dir: std::path::PathBuf,
+    /// The largest file, in bytes.
+    pub attachment_max_bytes: u64,
+    /// The most bytes of files one comment may have.
+    pub comment_attachments_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -93,6 +101,9 @@ impl Default for Config {
             mail_from: "Ferrodesk <support@localhost>".into(),
             mail_keep_days: 30,
             mail_reply_to: "support@localhost".into(),
+            files_dir: std::env::temp_dir().join("ferrodesk-files"),
+            attachment_max_bytes: 20 * 1024 * 1024,
+            comment_attachments_max_bytes: 50 * 1024 * 1024,
         }
     }
 }

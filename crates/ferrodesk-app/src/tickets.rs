@@ -352,6 +352,9 @@ impl App {
         };
         w.create(tx, Actor::from(p), &mut ticket, &mut description)
             .await?;
+        let tokens = input.upload_tokens.clone().unwrap_or_default();
+        self.attach_uploads(tx, p, &tokens, description.id, ticket.id)
+            .await?;
         let fired = vec![
             Happening::Created,
             Happening::CommentAdded {
@@ -605,7 +608,10 @@ impl App {
         self.visible_ticket(&mut c, p, id).await?;
         let private = policy::sees_internals(&p.viewer);
         let comments = store::list_comments(&mut c, id, private, after, limit + 1).await?;
+        let ids: Vec<i64> = comments.iter().map(|m| m.id.0).collect();
+        let files = ferrodesk_store::attachments::of_comments(&mut c, &ids).await?;
         let mut authors: Vec<i64> = comments.iter().map(|m| m.author_id.0).collect();
+        authors.extend(files.iter().filter_map(|f| f.redacted_by));
         authors.sort();
         authors.dedup();
         let names = dir::user_names(&mut c, &authors).await?;
@@ -629,8 +635,14 @@ impl App {
                     .iter()
                     .find(|(comment, _)| *comment == m.id.0)
                     .map(|(_, message)| *message);
+                let attachments = files
+                    .iter()
+                    .filter(|f| f.comment_id == Some(m.id.0))
+                    .map(|f| crate::attachments::attachment_out(f, &names))
+                    .collect();
                 CommentOut {
                     original_message_id: original,
+                    attachments,
                     ..comment_out(m, &names)
                 }
             },
@@ -646,8 +658,16 @@ impl App {
     ) -> Result<CommentOut> {
         let mut tx = self.store().begin().await?;
         let comment = self.add_comment_in(&mut tx, p, id, input).await?;
+        let files = ferrodesk_store::attachments::of_comments(&mut tx, &[comment.id.0]).await?;
         commit(tx).await?;
-        Ok(comment_out(comment, &[(p.user.id.0, p.user.name.clone())]))
+        let names = [(p.user.id.0, p.user.name.clone())];
+        Ok(CommentOut {
+            attachments: files
+                .iter()
+                .map(|f| crate::attachments::attachment_out(f, &names))
+                .collect(),
+            ..comment_out(comment, &names)
+        })
     }
 
     /// Adds a comment in the caller's transaction, under the access policy.
@@ -691,6 +711,9 @@ impl App {
         };
         let mut w = self.ticket_write(tx).await?;
         w.comment(tx, Actor::from(p), &mut ticket, &mut comment, None)
+            .await?;
+        let tokens = input.upload_tokens.unwrap_or_default();
+        self.attach_uploads(tx, p, &tokens, comment.id, ticket.id)
             .await?;
         w.run_rules(
             tx,
@@ -776,6 +799,7 @@ fn comment_out(m: Comment, names: &[(i64, String)]) -> CommentOut {
         channel: m.channel,
         created_at: rfc3339(m.created_at),
         original_message_id: None,
+        attachments: Vec::new(),
     }
 }
 

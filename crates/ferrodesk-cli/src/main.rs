@@ -72,6 +72,41 @@ struct MailArgs {
     mail_reply_to: Option<String>,
 }
 
+/// Attachments.
+#[derive(clap::Args)]
+struct FilesArgs {
+    /// The folder attachment files are stored in (`file:///path` or a path).
+    #[arg(long, env = "FERRODESK_FILES_DIR", default_value = "ferrodesk-files")]
+    files_dir: String,
+    /// The largest file, in MiB.
+    #[arg(long, env = "FERRODESK_ATTACHMENT_MAX_MEGABYTES", default_value_t = 20)]
+    attachment_max_megabytes: u64,
+    /// The most MiB of files one comment may have.
+    #[arg(
+        long,
+        env = "FERRODESK_COMMENT_ATTACHMENTS_MAX_MEGABYTES",
+        default_value_t = 50
+    )]
+    comment_attachments_max_megabytes: u64,
+}
+
+impl FilesArgs {
+    /// The app's configuration with these settings.
+    fn config(&self, base: Config) -> Result<Config, String> {
+        let blobs = ferrodesk_app::blobs::Blobs::from_url(&self.files_dir).map_err(describe)?;
+        Ok(Config {
+            files_dir: blobs.root().to_owned(),
+            attachment_max_bytes: self.attachment_max_megabytes.clamp(1, 100 * 1024) * 1024 * 1024,
+            comment_attachments_max_bytes: self
+                .comment_attachments_max_megabytes
+                .clamp(1, 100 * 1024)
+                * 1024
+                * 1024,
+            ..base
+        })
+    }
+}
+
 impl MailArgs {
     /// The app's configuration with these mail settings.
     fn config(&self, base: Config) -> Config {
@@ -164,6 +199,8 @@ enum Command {
         session_idle_minutes: i64,
         #[command(flatten)]
         mail: MailArgs,
+        #[command(flatten)]
+        files: FilesArgs,
     },
     /// Deliver outgoing mail from the outbox, without serving (as `serve` does beside
     /// serving when an SMTP server is set). Several may run on one PostgreSQL database.
@@ -482,12 +519,23 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             login_rate_per_address,
             session_idle_minutes,
             mail,
+            files,
         } => {
             let mailer = mail.mailer()?;
-            let app = app.with_config(mail.config(Config {
+            let app = app.with_config(files.config(mail.config(Config {
                 session_idle_secs: session_idle_minutes.max(1) * 60,
                 ..Config::default()
-            }));
+            }))?);
+            // Uploads no comment took within a day go, once an hour.
+            let janitor = app.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = janitor.expire_uploads().await {
+                        tracing::warn!(error = %e, "deleting expired uploads failed");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                }
+            });
             if demo && app.is_empty().await.map_err(describe)? {
                 let logins = app.load_demo().await.map_err(describe)?;
                 println!(

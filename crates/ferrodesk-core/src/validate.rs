@@ -412,3 +412,62 @@ mod tests {
         );
     }
 }
+
+/// A file name safe to store and to send back in `Content-Disposition`: the last part of any
+/// path (`/` or `\`), without control characters or the bidirectional controls that make
+/// `evil\u{202E}txt.exe` read as `evilexe.txt`, without leading dots (no hidden or relative
+/// names) or trailing dots and spaces, at most 200 characters (the extension kept); `file`
+/// when nothing is left.
+pub fn file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let bidi = |c: char| {
+        matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    let clean: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !bidi(*c) && *c != '"')
+        .collect();
+    let clean = clean
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' '])
+        .to_owned();
+    let clean = if clean.chars().count() > 200 {
+        match clean.rsplit_once('.') {
+            Some((stem, ext)) if ext.chars().count() <= 16 => {
+                let keep = 200 - ext.chars().count() - 1;
+                format!("{}.{ext}", stem.chars().take(keep).collect::<String>())
+            }
+            _ => clean.chars().take(200).collect(),
+        }
+    } else {
+        clean
+    };
+    if clean.is_empty() {
+        "file".to_owned()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::file_name;
+
+    #[test]
+    fn paths_controls_and_bidi_overrides_are_removed() {
+        assert_eq!(file_name("../../etc/passwd"), "passwd");
+        assert_eq!(file_name("C:\\Users\\ana\\report.pdf"), "report.pdf");
+        assert_eq!(file_name("evil\u{202E}txt.exe"), "eviltxt.exe");
+        assert_eq!(file_name("a\u{0}b\r\nc.txt"), "abc.txt");
+        assert_eq!(file_name("..."), "file");
+        assert_eq!(file_name(".htaccess"), "htaccess");
+        assert_eq!(file_name("say \"hi\".txt"), "say hi.txt");
+        assert_eq!(file_name("Grüße 日本.png"), "Grüße 日本.png");
+        let long = format!("{}.tar.gz", "x".repeat(300));
+        let short = file_name(&long);
+        assert_eq!(short.chars().count(), 200);
+        assert!(short.ends_with(".gz"));
+    }
+}

@@ -145,6 +145,9 @@ impl IntoResponse for ApiError {
                 }
                 r
             }
+            AppError::TooLarge { message } => {
+                problem(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, vec![])
+            }
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 problem(

@@ -232,6 +232,9 @@ fn nul_field_in_json(bytes: &[u8]) -> Option<String> {
 /// than [`crate::MAX_BODY_BYTES`] (up to the configured message size).
 pub const MAIL_INBOUND_PATH: &str = "/api/v1/mail/inbound";
 
+/// The path files are uploaded to, up to the configured file size.
+pub const UPLOADS_PATH: &str = "/api/v1/uploads";
+
 /// Refuses a request body larger than its route takes — inbound mail up to the configured
 /// message size, everything else 1 MiB — with 413, before (or while) the handler reads it.
 pub async fn limit_body(
@@ -239,10 +242,10 @@ pub async fn limit_body(
     req: Request,
     next: Next,
 ) -> Response {
-    let limit = if req.uri().path() == MAIL_INBOUND_PATH {
-        app.config().mail_max_bytes
-    } else {
-        crate::MAX_BODY_BYTES
+    let limit = match req.uri().path() {
+        MAIL_INBOUND_PATH => app.config().mail_max_bytes,
+        UPLOADS_PATH => usize::try_from(app.config().attachment_max_bytes).unwrap_or(usize::MAX),
+        _ => crate::MAX_BODY_BYTES,
     };
     let declared = req
         .headers()

@@ -1,6 +1,7 @@
 //! `/api/v1`. Each module owns its routes; the OpenAPI document is built from the same
 //! registrations, so it cannot drift from what is served.
 
+mod attachments;
 mod auth;
 mod directory;
 pub(crate) mod mail;
@@ -41,6 +42,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "views", description = "Saved agent views with counts"),
         (name = "search", description = "Full-text search"),
         (name = "outbox", description = "Outgoing mail: pending, failed and delivered messages"),
+        (name = "attachments", description = "Files of comments: upload, then download under the access policy"),
         (name = "mail", description = "Inbound mail: messages from the MTA, what became of them, their originals"),
     )
 )]
@@ -165,6 +167,7 @@ pub fn routes() -> OpenApiRouter<App> {
             .merge(rules::routes())
             .merge(views::routes())
             .merge(outbox::routes())
-            .merge(mail::routes()),
+            .merge(mail::routes())
+            .merge(attachments::routes()),
     )
 }

@@ -1083,6 +1083,7 @@ async fn comment(
             CommentIn {
                 body: form.body.clone(),
                 public: Some(public),
+                upload_tokens: None,
             },
         )
         .await

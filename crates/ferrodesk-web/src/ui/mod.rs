@@ -275,6 +275,9 @@ impl IntoResponse for UiError {
                 e @ AppError::Locked { .. } => {
                     error_page(StatusCode::TOO_MANY_REQUESTS, "Locked", e.to_string())
                 }
+                AppError::TooLarge { message } => {
+                    error_page(StatusCode::PAYLOAD_TOO_LARGE, "Too large", message)
+                }
                 AppError::Internal(cause) => {
                     tracing::error!(%cause, "web app error");
                     error_page(

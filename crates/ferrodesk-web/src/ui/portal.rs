@@ -260,6 +260,7 @@ async fn comment(
             CommentIn {
                 body: form.body.clone(),
                 public: Some(true),
+                upload_tokens: None,
             },
         )
         .await;

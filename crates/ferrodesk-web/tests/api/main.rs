@@ -2,6 +2,7 @@
 //! and a fresh PostgreSQL database each. Every test runs on both.
 
 mod access;
+mod attachments;
 mod auth;
 mod concurrency;
 mod directory;
