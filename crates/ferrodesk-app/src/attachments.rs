@@ -89,12 +89,28 @@ impl App {
                 message: format!("a file may have at most {} MiB", max / (1024 * 1024)),
             });
         }
+        let mut tx = self.store().begin().await?;
+        let out = self
+            .record_upload_in(&mut tx, p, file_name, content_type, written)
+            .await?;
+        crate::directory::commit(tx).await?;
+        Ok(out)
+    }
+
+    /// Records an upload in the caller's transaction.
+    pub(crate) async fn record_upload_in(
+        &self,
+        tx: &mut Conn,
+        p: &Principal,
+        file_name: &str,
+        content_type: &str,
+        written: Written,
+    ) -> Result<UploadOut> {
         let file_name = ferrodesk_core::validate::file_name(file_name);
         let content_type = clean_content_type(content_type);
         let token = new_secret();
-        let mut tx = self.store().begin().await?;
         store::insert_upload(
-            &mut tx,
+            tx,
             &NewUpload {
                 token_hash: &secret_hash(&token),
                 file_name: &file_name,
@@ -106,13 +122,34 @@ impl App {
             },
         )
         .await?;
-        crate::directory::commit(tx).await?;
         Ok(UploadOut {
             token,
             file_name,
             content_type,
             size: written.size as i64,
         })
+    }
+
+    /// Stores a file held in memory (a web form's, an email's part) as an upload of the
+    /// caller: its token, as `POST /uploads` answers.
+    pub async fn upload_bytes(
+        &self,
+        p: &Principal,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<UploadOut> {
+        let max = self.config().attachment_max_bytes;
+        if bytes.len() as u64 > max {
+            return Err(AppError::TooLarge {
+                message: format!("a file may have at most {} MiB", max / (1024 * 1024)),
+            });
+        }
+        let mut writer = self.upload_writer().await?;
+        writer.write(bytes).await?;
+        let written = writer.finish().await?;
+        self.record_upload(p, file_name, content_type, written)
+            .await
     }
 
     /// Gives the caller's uploads named by `tokens` to a new comment, in its transaction:

@@ -278,6 +278,8 @@ struct Parsed {
     text: String,
     noise: Option<String>,
     bounce: Option<Option<(i64, String)>>,
+    /// Attached and inline files: name, content type, bytes.
+    files: Vec<(String, String, Vec<u8>)>,
 }
 
 /// What the message could not be taken in for (rejected), or what it is.
@@ -326,7 +328,24 @@ fn parse(raw: &[u8], our_address: &str) -> std::result::Result<Parsed, String> {
     }
     let ccs = addresses(m.cc());
     let bounce = is_bounce(&m, &from.1).then(|| bounced_job(&String::from_utf8_lossy(raw)));
+    let files =
+        m.attachments()
+            .filter(|part| !part.is_message())
+            .map(|part| {
+                let content_type = part.content_type().map_or(
+                    "application/octet-stream".to_owned(),
+                    |ct| match ct.subtype() {
+                        Some(sub) => format!("{}/{sub}", ct.ctype()),
+                        None => ct.ctype().to_owned(),
+                    },
+                );
+                let name = part.attachment_name().unwrap_or("attachment").to_owned();
+                (name, content_type, part.contents().to_vec())
+            })
+            .filter(|(_, _, bytes)| !bytes.is_empty())
+            .collect();
     Ok(Parsed {
+        files,
         noise: noise(&m, our_address),
         text: body_text(&m),
         from,
@@ -464,16 +483,26 @@ impl App {
         {
             return Ok(inbound_out(&seen_outcome(&seen), seen.id, true));
         }
-        let d = match self.dispose(&mut tx, &parsed, screened, now).await {
+        let mut written = Vec::new();
+        let outcome = self
+            .dispose(&mut tx, &parsed, screened, now, &mut written)
+            .await;
+        let d = match outcome {
             Ok(d) => d,
             // What the pipeline refused rolls back with this transaction; the refusal is
-            // recorded in a new one.
-            Err(Stop::Refused(d)) => {
+            // recorded in a new one, and files stored for it go unless something else
+            // needs their bytes.
+            Err(stop) => {
                 drop(tx);
-                tx = self.store().begin().await?;
-                *d
+                self.forget_files(&written).await?;
+                match stop {
+                    Stop::Refused(d) => {
+                        tx = self.store().begin().await?;
+                        *d
+                    }
+                    Stop::Failed(e) => return Err(e),
+                }
             }
-            Err(Stop::Failed(e)) => return Err(e),
         };
         let d = match d.notice {
             Some(_) => self.send_notice(&mut tx, &parsed, d, now).await?,
@@ -630,6 +659,7 @@ impl App {
         m: &Parsed,
         screened: Screened,
         now: i64,
+        written: &mut Vec<String>,
     ) -> std::result::Result<Disposition, Stop> {
         if let Some(bounce) = &m.bounce {
             let mut reason = "a delivery failure notice (bounce)".to_owned();
@@ -683,14 +713,22 @@ impl App {
             Thread::Ticket(t) => Some(t),
             Thread::New => None,
         };
-        let text = strip_quoted(&m.text);
+        let mut text = strip_quoted(&m.text);
+        let (tokens, left_out) = self.keep_files(tx, &p, m, written).await?;
+        for name in left_out {
+            text.push_str(&format!(
+                "\n\n(The attached file “{name}” was not kept: it is larger than {} MiB.)",
+                self.config().attachment_max_bytes / (1024 * 1024)
+            ));
+        }
+        let upload_tokens = (!tokens.is_empty()).then_some(tokens);
         match ticket {
             Some(t) => {
                 let public = !(p.is_staff() && settings.mail_agent_replies == "private");
                 let input = CommentIn {
                     body: text,
                     public: Some(public),
-                    upload_tokens: None,
+                    upload_tokens,
                 };
                 let comment = self
                     .add_comment_in(tx, &p, t, input)
@@ -728,6 +766,7 @@ impl App {
                 let input = TicketIn {
                     subject,
                     description: text,
+                    upload_tokens,
                     ..TicketIn::default()
                 };
                 let (out, comment) = self
@@ -744,6 +783,50 @@ impl App {
                 })
             }
         }
+    }
+
+    /// Stores the message's files as uploads of its sender, in the write: their tokens, and
+    /// the names of files too large to keep. `written` collects the stored hashes (to forget
+    /// should the write be rolled back).
+    async fn keep_files(
+        &self,
+        tx: &mut Conn,
+        p: &Principal,
+        m: &Parsed,
+        written: &mut Vec<String>,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let max = self.config().attachment_max_bytes;
+        let (mut tokens, mut left_out) = (Vec::new(), Vec::new());
+        for (name, content_type, bytes) in m.files.iter().take(20) {
+            if bytes.len() as u64 > max {
+                left_out.push(ferrodesk_core::validate::file_name(name));
+                continue;
+            }
+            let mut writer = self.upload_writer().await?;
+            writer.write(bytes).await?;
+            let stored = writer.finish().await?;
+            written.push(stored.sha256.clone());
+            tokens.push(
+                self.record_upload_in(tx, p, name, content_type, stored)
+                    .await?
+                    .token,
+            );
+        }
+        Ok((tokens, left_out))
+    }
+
+    /// Deletes stored bytes no attachment needs (files of a message that was not taken in).
+    async fn forget_files(&self, written: &[String]) -> Result<()> {
+        if written.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.store().read().await?;
+        for sha in written {
+            if !ferrodesk_store::attachments::hash_in_use(&mut c, sha, 0).await? {
+                self.blobs().delete(sha).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The user of an address and their policy facts: found, or created as an end user when

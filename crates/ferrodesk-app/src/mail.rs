@@ -71,7 +71,13 @@ pub struct Outgoing {
     pub automatic: bool,
     /// Where an answer goes: the ticket's signed reply address, for messages people answer.
     pub reply_to: Option<String>,
+    /// Files sent along (a public reply's): name, content type, where their bytes are.
+    pub files: Vec<(String, String, String)>,
 }
+
+/// The most bytes of files sent along with one message; a reply with more names its files
+/// and links to the ticket instead.
+const MAIL_FILES_MAX: i64 = 10 * 1024 * 1024;
 
 /// The SMTP side of the worker.
 #[derive(Clone)]
@@ -122,7 +128,13 @@ impl Mailer {
     }
 
     /// The message `n` of job `job`: its Message-ID is the same at every attempt.
-    fn message(&self, job: i64, n: usize, m: &Outgoing) -> std::result::Result<Message, String> {
+    fn message(
+        &self,
+        job: i64,
+        n: usize,
+        m: &Outgoing,
+        files: Vec<(String, String, Vec<u8>)>,
+    ) -> std::result::Result<Message, String> {
         let to: Mailbox = format!("{} <{}>", quote_name(&m.to.0), m.to.1)
             .parse()
             .map_err(|e| format!("recipient {}: {e}", m.to.1))?;
@@ -140,7 +152,22 @@ impl Mailer {
             .message_id(Some(format!("<ferrodesk-{job}-{n}@{}>", self.domain)))
             .in_reply_to(root.clone())
             .references(root)
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(if files.is_empty() {
+                MultiPart::alternative_plain_html(text, html)
+            } else {
+                let mut mixed =
+                    MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, html));
+                for (name, content_type, bytes) in files {
+                    let ct = lettre::message::header::ContentType::parse(&content_type)
+                        .or_else(|_| {
+                            lettre::message::header::ContentType::parse("application/octet-stream")
+                        })
+                        .map_err(|e| e.to_string())?;
+                    mixed =
+                        mixed.singlepart(lettre::message::Attachment::new(name).body(bytes, ct));
+                }
+                mixed
+            })
             .map_err(|e| format!("building the message: {e}"))?;
         let mut raw_header = |name: &str, value: String| -> std::result::Result<(), String> {
             let name = HeaderName::new_from_ascii(name.to_owned()).map_err(|e| format!("{e}"))?;
@@ -270,6 +297,7 @@ impl App {
                 ticket: t.id,
                 automatic,
                 reply_to,
+                files: Vec::new(),
             })
         };
         let mut out = Vec::new();
@@ -307,13 +335,29 @@ impl App {
                     ("link", ticket_link(&base, t.id, staff)),
                 ];
                 let automatic = template == "ticket_created";
-                out.push(message(
-                    (u.name, u.email),
-                    template,
-                    vars,
-                    automatic,
-                    reply,
-                )?);
+                let mut mail = message((u.name, u.email), template, vars, automatic, reply)?;
+                let files: Vec<_> = ferrodesk_store::attachments::of_comments(c, &[comment])
+                    .await?
+                    .into_iter()
+                    .filter(|f| f.redacted_at.is_none())
+                    .collect();
+                if files.iter().map(|f| f.size).sum::<i64>() <= MAIL_FILES_MAX {
+                    mail.files = files
+                        .into_iter()
+                        .map(|f| (f.file_name, f.content_type, f.sha256))
+                        .collect();
+                } else {
+                    mail.text
+                        .push_str("\nThe files of this message are on the ticket:\n");
+                    for f in files {
+                        mail.text.push_str(&format!(
+                            "- {} ({} KB)\n",
+                            f.file_name,
+                            (f.size + 1023) / 1024
+                        ));
+                    }
+                }
+                out.push(mail);
             }
             "ticket_solved" => {
                 let Some(u) = dir::get_user(c, user(&p["user_id"]).unwrap_or(UserId(0))).await?
@@ -459,6 +503,7 @@ impl App {
             ticket: TicketId(ticket.unwrap_or(0)),
             automatic: true,
             reply_to: None,
+            files: Vec::new(),
         }])
     }
 
@@ -537,7 +582,26 @@ impl App {
                 .map_err(|e| SendError::Temporary(e.to_string()))?
         };
         for (n, m) in messages.iter().enumerate() {
-            let msg = mailer.message(job.id, n, m).map_err(SendError::Permanent)?;
+            let mut files = Vec::new();
+            for (name, content_type, sha) in &m.files {
+                // A file whose bytes are gone (redacted meanwhile) is left out.
+                let Some(mut f) = self
+                    .blobs()
+                    .open(sha)
+                    .await
+                    .map_err(|e| SendError::Temporary(e.to_string()))?
+                else {
+                    continue;
+                };
+                let mut bytes = Vec::new();
+                tokio::io::AsyncReadExt::read_to_end(&mut f, &mut bytes)
+                    .await
+                    .map_err(|e| SendError::Temporary(e.to_string()))?;
+                files.push((name.clone(), content_type.clone(), bytes));
+            }
+            let msg = mailer
+                .message(job.id, n, m, files)
+                .map_err(SendError::Permanent)?;
             mailer.send(msg).await?;
         }
         Ok(())

@@ -467,13 +467,25 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
     assert_eq!(ticket["subject"], "Laptop will not boot");
     assert_eq!(ticket["channel"], "email");
 
-    // The agent answers through the API; the answer reaches Alice, threaded, answerable.
+    // The agent answers through the API, with a file; the answer reaches Alice, threaded,
+    // answerable, the file attached.
+    let upload: Value = client
+        .post(format!("{base}/api/v1/uploads?file_name=steps.txt"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("1. Unplug it.\n2. Hold the power button.\n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     call(
         &client,
         &base,
         &token,
         &format!("/tickets/{t}/comments"),
-        json!({"body": "Hold the power button for ten seconds."}),
+        json!({"body": "Hold the power button for ten seconds.", "upload_tokens": [upload["token"]]}),
     )
     .await;
     let got = wait_for(&smtp, "the agent's answer", |ms| {
@@ -485,6 +497,10 @@ async fn a_customer_writes_in_by_smtp_and_the_answer_reaches_them_threaded(backe
         .find(|m| m.contains("Hold the power button"))
         .unwrap();
     assert_eq!(to(reply), "alice@acme.example");
+    assert!(
+        reply.contains("filename=\"steps.txt\""),
+        "the file goes along: {reply}"
+    );
     assert!(
         header(reply, "Subject")
             .unwrap()

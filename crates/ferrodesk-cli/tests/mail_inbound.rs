@@ -276,6 +276,22 @@ async fn the_corpus_becomes_tickets_comments_and_suppressed_mail(backend: Backen
             !body.contains("QUOTED HISTORY MUST NOT APPEAR"),
             "{file}: {body}"
         );
+        // The inline image becomes a file of the comment, downloadable by the agent.
+        if file == "inline_image_reply.eml" {
+            let files = &c.last().unwrap()["attachments"];
+            assert_eq!(files[0]["file_name"], "screenshot.png", "{files}");
+            assert_eq!(files[0]["content_type"], "image/png", "{files}");
+            let png = client
+                .get(format!("{base}/api/v1/attachments/{}", files[0]["id"]))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the image's bytes");
+        }
     }
 
     // Threaded by References: the Message-ID of Dana's Gmail reply (no tag, no token; the

@@ -88,6 +88,11 @@ pub async fn serve(db: &str, port: u16, args: &[&str], env: &[(&str, &str)]) -> 
         .arg(format!("127.0.0.1:{port}"))
         .args(args)
         .env("FERRODESK_LOG", "error")
+        // Attachments go to a scratch folder, not the working directory.
+        .env(
+            "FERRODESK_FILES_DIR",
+            std::env::temp_dir().join("ferrodesk-test-files"),
+        )
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
