@@ -239,6 +239,69 @@ impl App {
         Ok((a, file))
     }
 
+    /// Redacts an attachment (staff who may change the ticket): its bytes are deleted unless
+    /// another attachment still has them, its metadata stays as "redacted by … at …", and
+    /// the redaction is an audit event of the ticket. 404 for a ticket the caller may not
+    /// see; 409 when it was redacted already.
+    pub async fn redact_attachment(&self, p: &Principal, id: i64) -> Result<AttachmentOut> {
+        p.require_staff()?;
+        let mut tx = self.store().begin().await?;
+        let (a, public) = store::get(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
+        let ticket = match a.ticket_id {
+            Some(t) => tickets::get_ticket(&mut tx, TicketId(t)).await?,
+            None => None,
+        }
+        .ok_or(AppError::NotFound("attachment"))?;
+        let decision = policy::decide(&p.viewer, &ticket.facts());
+        if !decision.can_view() || (!public && !policy::sees_internals(&p.viewer)) {
+            return Err(AppError::NotFound("attachment"));
+        }
+        if !decision.comment {
+            return Err(AppError::forbidden(
+                "redact_not_allowed",
+                "you may see this ticket but not change it",
+            ));
+        }
+        let now = self.now();
+        if !store::redact(&mut tx, id, p.user.id.0, now).await? {
+            return Err(AppError::Conflict {
+                code: "already_redacted",
+                message: "this file was redacted already".into(),
+            });
+        }
+        let unused = !store::hash_in_use(&mut tx, &a.sha256, id).await?;
+        self.audit(
+            &mut tx,
+            crate::Actor::from(p),
+            ("ticket", ticket.id.0),
+            "attachment_redacted",
+            vec![ferrodesk_core::audit::FieldChange::new(
+                "file",
+                &a.file_name,
+                "redacted",
+            )],
+            None,
+        )
+        .await?;
+        crate::directory::commit(tx).await?;
+        // After the commit: a failed delete leaves bytes nobody can download, never a row
+        // whose bytes are gone while it is not redacted.
+        if unused {
+            self.blobs().delete(&a.sha256).await?;
+        }
+        let redacted = Attachment {
+            redacted_by: Some(p.user.id.0),
+            redacted_at: Some(now),
+            ..a
+        };
+        Ok(attachment_out(
+            &redacted,
+            &[(p.user.id.0, p.user.name.clone())],
+        ))
+    }
+
     /// Deletes uploads no comment took within a day, and their bytes when nothing else
     /// needs them; how many uploads went.
     pub async fn expire_uploads(&self) -> Result<usize> {

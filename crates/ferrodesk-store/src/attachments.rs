@@ -190,3 +190,19 @@ pub async fn expire_uploads(
     }
     Ok((gone.len(), unused))
 }
+
+/// Marks an attachment redacted by `by` at `at` (its metadata stays); false when it already
+/// was.
+pub async fn redact(c: &mut Conn, id: i64, by: i64, at: Micros) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE attachments SET redacted_by = $1, redacted_at = $2 \
+         WHERE id = $3 AND redacted_at IS NULL",
+    )
+    .bind(by)
+    .bind(at)
+    .bind(id)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}

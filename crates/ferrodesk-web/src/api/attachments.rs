@@ -24,6 +24,21 @@ pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(upload))
         .routes(routes!(download))
+        .routes(routes!(redact))
+}
+
+/// Redacts an attachment (staff who may change the ticket): the file is deleted, its name
+/// stays with who redacted it and when; audited on the ticket.
+#[utoipa::path(post, path = "/attachments/{id}/redact", tag = "attachments",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ferrodesk_app::dto::AttachmentOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn redact(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<ferrodesk_app::dto::AttachmentOut>, ApiError> {
+    Ok(Json(app.redact_attachment(&p, id).await?))
 }
 
 /// Upload parameters.

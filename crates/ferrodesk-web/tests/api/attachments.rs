@@ -464,7 +464,116 @@ async fn too_large_is_refused_and_nothing_is_kept_and_unused_uploads_expire(app:
     );
 }
 
+async fn a_redacted_file_is_gone_and_its_name_stays_with_who_and_when(app: TestApp) {
+    let admin = app.admin().await;
+    let dana = app.end_user(&[], UserAccess::Requested).await;
+    let assigned_only = app.agent(TicketScope::Assigned, &[]).await;
+    let t = app.ticket(&dana.token, json!({})).await["id"]
+        .as_i64()
+        .unwrap();
+    let secret = unique("card number 4111");
+    let (_, first) = upload(&app, &dana.token, "card.txt", "text/plain", &secret).await;
+    let (_, copy) = upload(&app, &dana.token, "again.txt", "text/plain", &secret).await;
+    let c = app
+        .post(
+            &dana.token,
+            &format!("/tickets/{t}/comments"),
+            json!({"body": "Oops", "upload_tokens": [first["token"], copy["token"]]}),
+        )
+        .await;
+    let files = c.body["attachments"].as_array().unwrap().clone();
+    let (card, again) = (
+        files[0]["id"].as_i64().unwrap(),
+        files[1]["id"].as_i64().unwrap(),
+    );
+    // Customers and agents who may not see the ticket cannot redact.
+    let denied = app
+        .post(
+            &dana.token,
+            &format!("/attachments/{card}/redact"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let hidden = app
+        .post(
+            &assigned_only.token,
+            &format!("/attachments/{card}/redact"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let r = app
+        .post(
+            &admin.token,
+            &format!("/attachments/{card}/redact"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body["redacted"]
+            .as_str()
+            .unwrap()
+            .starts_with("redacted by "),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["url"], Value::Null);
+    let (s, _, _) = download(&app, &dana.token, card).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a redacted file is gone");
+    // The same bytes in another attachment stay until that one is redacted too.
+    let (s, _, got) = download(&app, &dana.token, again).await;
+    assert_eq!((s, got), (StatusCode::OK, secret.clone()));
+    let twice = app
+        .post(
+            &admin.token,
+            &format!("/attachments/{card}/redact"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    app.post(
+        &admin.token,
+        &format!("/attachments/{again}/redact"),
+        json!({}),
+    )
+    .await;
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&secret))
+    };
+    assert!(
+        app.app.blobs().open(&sha).await.unwrap().is_none(),
+        "the bytes are deleted"
+    );
+    let listed = app
+        .get(&dana.token, &format!("/tickets/{t}/comments"))
+        .await;
+    let last = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["attachments"][0]["file_name"], "card.txt",
+        "the name stays"
+    );
+    assert!(
+        last["attachments"][0]["redacted"]
+            .as_str()
+            .unwrap()
+            .contains("redacted by")
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM audit_events WHERE entity_type = 'ticket' AND entity_id = {t} AND action = 'attachment_redacted'")).await,
+        2
+    );
+}
+
 on_both_databases!(
+    a_redacted_file_is_gone_and_its_name_stays_with_who_and_when,
     a_file_goes_up_with_a_comment_and_comes_back_byte_for_byte,
     every_download_asks_the_one_access_policy,
     too_large_is_refused_and_nothing_is_kept_and_unused_uploads_expire,
