@@ -86,6 +86,67 @@ impl Blobs {
         }
     }
 
+    /// Copies the bytes stored under `sha` into the store `to` (nothing when they are not
+    /// here, or there already); whether they were here.
+    pub async fn copy_into(&self, sha: &str, to: &Blobs) -> Result<bool> {
+        if !is_hash(sha) {
+            return Ok(false);
+        }
+        let from = self.path_of(sha);
+        if !tokio::fs::try_exists(&from).await.unwrap_or(false) {
+            return Ok(false);
+        }
+        let target = to.path_of(sha);
+        if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+            return Ok(true);
+        }
+        let mut writer = to.create().await?;
+        let mut file = tokio::fs::File::open(&from)
+            .await
+            .map_err(|e| io("opening a file", e))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut file, &mut buf)
+                .await
+                .map_err(|e| io("reading a file", e))?;
+            if n == 0 {
+                break;
+            }
+            writer.write(&buf[..n]).await?;
+        }
+        let written = writer.finish().await?;
+        if written.sha256 != sha {
+            return Err(AppError::Internal(format!(
+                "attachment storage: {} does not hold the bytes its name says",
+                from.display()
+            )));
+        }
+        Ok(true)
+    }
+
+    /// The hashes stored here (a walk of the folders; `tmp/` is not stored bytes).
+    pub fn hashes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let Ok(level1) = std::fs::read_dir(&self.root) else {
+            return out;
+        };
+        for a in level1.flatten() {
+            if a.file_name() == "tmp" {
+                continue;
+            }
+            for b in std::fs::read_dir(a.path()).into_iter().flatten().flatten() {
+                for f in std::fs::read_dir(b.path()).into_iter().flatten().flatten() {
+                    let name = f.file_name().to_string_lossy().into_owned();
+                    if is_hash(&name) {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Deletes the bytes stored under `sha` (nothing when there are none).
     pub async fn delete(&self, sha: &str) -> Result<()> {
         if !is_hash(sha) {

@@ -29,6 +29,9 @@ pub struct Manifest {
     pub exported_at: String,
     /// Rows per table.
     pub tables: std::collections::BTreeMap<String, u64>,
+    /// Attachment files copied into `files/` (content-addressed, as the store keeps them).
+    #[serde(default)]
+    pub files: u64,
 }
 
 fn io(what: &str, e: std::io::Error) -> AppError {
@@ -73,7 +76,19 @@ impl App {
             w.flush().map_err(|e| io("writing an export file", e))?;
             tables.insert((*table).to_owned(), n);
         }
+        // The files of the attachments in this snapshot (bytes never change under a name;
+        // a file redacted meanwhile is simply missing, as it should be).
+        let hashes = ferrodesk_store::attachments::stored_hashes(&mut c).await?;
+        let into = crate::blobs::Blobs::new(dir.join("files"));
+        let mut files = 0;
+        for sha in &hashes {
+            if self.blobs().copy_into(sha, &into).await? {
+                files += 1;
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir.join("files").join("tmp"));
         let manifest = Manifest {
+            files,
             format: FORMAT.into(),
             version: 1,
             schema: self.schema_version(&mut c).await?,
@@ -174,6 +189,24 @@ impl App {
         }
         search::rebuild(&mut tx).await?;
         transfer::continue_ids(&mut tx, self.store().backend()).await?;
+        // The files first: rows are only committed once their bytes are in place.
+        let from = crate::blobs::Blobs::new(dir.join("files"));
+        let mut copied = 0;
+        for sha in from.hashes() {
+            if from.copy_into(&sha, &self.blobs()).await? {
+                copied += 1;
+            }
+        }
+        if copied < manifest.files {
+            return Err(AppError::invalid(
+                "from",
+                "incomplete",
+                format!(
+                    "files/ has {copied} attachment files, the manifest says {}",
+                    manifest.files
+                ),
+            ));
+        }
         crate::directory::commit(tx).await?;
         Ok(manifest)
     }

@@ -233,11 +233,14 @@ enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
-    /// Write every table as JSON lines into a new folder, while serving.
+    /// Write every table as JSON lines into a new folder, with the attachment files, while
+    /// serving.
     Export {
         /// The new (or empty) folder.
         #[arg(long)]
         to: std::path::PathBuf,
+        #[command(flatten)]
+        files: FilesArgs,
     },
     /// Import data into an empty database.
     Import {
@@ -307,6 +310,8 @@ enum ImportSource {
         /// The export folder.
         #[arg(long)]
         from: std::path::PathBuf,
+        #[command(flatten)]
+        files: FilesArgs,
     },
 }
 
@@ -661,18 +666,21 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             app.backup_to(&to).await.map_err(describe)?;
             println!("backup written to {}", to.display());
         }
-        Command::Export { to } => {
+        Command::Export { to, files } => {
+            let app = app.with_config(files.config(Config::default())?);
             let m = app.export_to(&to).await.map_err(describe)?;
             let rows: u64 = m.tables.values().sum();
             println!(
-                "exported {rows} rows of {} tables to {}",
+                "exported {rows} rows of {} tables and {} attachment files to {}",
                 m.tables.len(),
+                m.files,
                 to.display()
             );
         }
         Command::Import {
-            source: ImportSource::Ferrodesk { from },
+            source: ImportSource::Ferrodesk { from, files },
         } => {
+            let app = app.with_config(files.config(Config::default())?);
             let m = app.import_ferrodesk(&from).await.map_err(describe)?;
             let rows: u64 = m.tables.values().sum();
             println!(

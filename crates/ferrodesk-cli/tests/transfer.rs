@@ -58,6 +58,31 @@ async fn export_taken_while_serving_imports_into_the_other_database(
     let (db, token) = demo_database(source).await;
     let server = serve(&db).await;
     let stop = Arc::new(AtomicBool::new(false));
+    // A file on a comment: exported with the tables, served by the copy byte for byte.
+    let file = format!("log of {source:?} at {:?}", std::time::SystemTime::now()).into_bytes();
+    let client = reqwest::Client::new();
+    let up: Value = client
+        .post(format!("{}/api/v1/uploads?file_name=log.txt", server.base))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body(file.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_file: Value = client
+        .post(format!("{}/api/v1/tickets", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"subject": "With a file", "description": "See the log.", "upload_tokens": [up["token"]]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_file = with_file["id"].as_i64().unwrap();
     let writer = keep_writing(server.base.clone(), token.clone(), stop.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -86,10 +111,21 @@ async fn export_taken_while_serving_imports_into_the_other_database(
     let source_tickets = scalar_at(&db, "SELECT COUNT(*) FROM tickets").await;
     assert!(source_tickets >= exported_tickets);
 
+    assert_eq!(manifest["files"].as_i64(), Some(1), "{manifest}");
     let copy = fresh_database(target).await;
+    // The copy keeps its files in a folder of its own.
+    let copy_files = dir.with_extension("files");
+    let _ = std::fs::remove_dir_all(&copy_files);
     let imported = ferrodesk(
         &copy,
-        &["import", "ferrodesk", "--from", dir.to_str().unwrap()],
+        &[
+            "import",
+            "ferrodesk",
+            "--from",
+            dir.to_str().unwrap(),
+            "--files-dir",
+            copy_files.to_str().unwrap(),
+        ],
     );
     ok(&imported);
     for (table, n) in manifest["tables"].as_object().unwrap() {
@@ -112,7 +148,17 @@ async fn export_taken_while_serving_imports_into_the_other_database(
     );
 
     // The copy serves: the old token works, counts and search answer, new ids continue.
-    let restored = serve(&copy).await;
+    let restored = common::serve(
+        &copy,
+        free_port(),
+        &[],
+        &[
+            NO_RATE_LIMITS,
+            &[("FERRODESK_FILES_DIR", copy_files.to_str().unwrap())],
+        ]
+        .concat(),
+    )
+    .await;
     let client = reqwest::Client::new();
     let get = |path: &str| {
         client
@@ -120,6 +166,22 @@ async fn export_taken_while_serving_imports_into_the_other_database(
             .bearer_auth(&token)
             .send()
     };
+    let comments: Value = get(&format!("/tickets/{with_file}/comments"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file_id = comments["items"][0]["attachments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let got = get(&format!("/attachments/{file_id}"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.to_vec(), file, "the file came along, byte for byte");
     let count: Value = get("/tickets/count").await.unwrap().json().await.unwrap();
     assert_eq!(count["count"].as_i64(), Some(exported_tickets));
     let found: Value = get("/search?q=screenshot")
@@ -143,6 +205,7 @@ async fn export_taken_while_serving_imports_into_the_other_database(
     drop(restored);
     ok(&ferrodesk(&copy, &["audit", "verify"]));
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&copy_files);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -206,3 +206,12 @@ pub async fn redact(c: &mut Conn, id: i64, by: i64, at: Micros) -> Result<bool> 
     .rows_affected();
     Ok(n == 1)
 }
+
+/// The hashes of every stored file an attachment still needs (exports copy them).
+pub async fn stored_hashes(c: &mut Conn) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT sha256 FROM attachments WHERE redacted_at IS NULL ORDER BY sha256",
+    )
+    .fetch_all(c)
+    .await?)
+}

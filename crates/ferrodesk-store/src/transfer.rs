@@ -146,7 +146,11 @@ pub async fn insert_rows(c: &mut Conn, table: &str, rows: &[Map<String, Value>])
     };
     let columns: Vec<&String> = first.keys().collect();
     for name in &columns {
-        if !name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_') {
+        let plain = name.starts_with(|ch: char| ch.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+        if !plain {
             return Err(StoreError::Config(format!(
                 "{table}: {name:?} is not a column name"
             )));

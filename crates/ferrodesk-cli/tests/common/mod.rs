@@ -5,6 +5,11 @@
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+/// Where the command-line tests' servers keep attachment files (not the working directory).
+pub fn test_files_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("ferrodesk-test-files")
+}
+
 /// Runs `ferrodesk --database-url DB ARGS…` and gives what it did.
 pub fn ferrodesk(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ferrodesk"))
@@ -12,6 +17,7 @@ pub fn ferrodesk(db: &str, args: &[&str]) -> Output {
         .arg(db)
         .args(args)
         .env("FERRODESK_LOG", "error")
+        .env("FERRODESK_FILES_DIR", test_files_dir())
         .output()
         .expect("run ferrodesk")
 }
@@ -89,10 +95,7 @@ pub async fn serve(db: &str, port: u16, args: &[&str], env: &[(&str, &str)]) -> 
         .args(args)
         .env("FERRODESK_LOG", "error")
         // Attachments go to a scratch folder, not the working directory.
-        .env(
-            "FERRODESK_FILES_DIR",
-            std::env::temp_dir().join("ferrodesk-test-files"),
-        )
+        .env("FERRODESK_FILES_DIR", test_files_dir())
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
