@@ -143,6 +143,34 @@ async fn check_world(app: &TestApp, seed: u64) {
         }
         tickets.push(app.ticket(&admin.token, body).await["id"].as_i64().unwrap());
     }
+    // Each ticket gets a file on a public reply and one on a private note.
+    let mut files: Vec<(i64, i64, i64)> = Vec::new();
+    for t in &tickets {
+        let mut pair = Vec::new();
+        for public in [true, false] {
+            let bytes = format!("seed {seed} ticket {t} public {public}").into_bytes();
+            let up = app
+                .raw(
+                    |c, url| {
+                        c.post(url)
+                            .bearer_auth(&admin.token)
+                            .header("content-type", "text/plain")
+                            .body(bytes)
+                    },
+                    "/uploads?file_name=f.txt",
+                )
+                .await;
+            let c = app
+                .post(
+                    &admin.token,
+                    &format!("/tickets/{t}/comments"),
+                    json!({"body": "file", "public": public, "upload_tokens": [up.body["token"]]}),
+                )
+                .await;
+            pair.push(c.body["attachments"][0]["id"].as_i64().unwrap());
+        }
+        files.push((*t, pair[0], pair[1]));
+    }
     let everyone: Vec<&TestUser> = end_users
         .iter()
         .map(|(u, _)| u)
@@ -186,6 +214,26 @@ async fn check_world(app: &TestApp, seed: u64) {
                 "seed {seed}, user {}, ticket {t}: explanation",
                 user.id
             );
+            // Its files: the public reply's for whoever sees the ticket, the private note's
+            // only for staff among them.
+            let staff = agents.iter().any(|(a, _)| a.id == user.id);
+            let (_, public_file, private_file) =
+                files.iter().find(|(id, _, _)| id == t).copied().unwrap();
+            for (file, want) in [(public_file, viewable), (private_file, viewable && staff)] {
+                let got = app
+                    .raw(
+                        |c, url| c.get(url).bearer_auth(&user.token),
+                        &format!("/attachments/{file}"),
+                    )
+                    .await
+                    .status;
+                assert_eq!(
+                    got == StatusCode::OK,
+                    want,
+                    "seed {seed}, user {}, ticket {t}, file {file}: download vs detail",
+                    user.id
+                );
+            }
         }
     }
     check_views(app, &admin, &agents, &groups, &tickets, &mut rng, seed).await;
