@@ -303,8 +303,10 @@ impl App {
     }
 
     /// Deletes uploads no comment took within a day, and their bytes when nothing else
-    /// needs them; how many uploads went.
+    /// needs them, and files a crash left half written; how many uploads went.
     pub async fn expire_uploads(&self) -> Result<usize> {
+        self.blobs()
+            .clean_tmp(std::time::Duration::from_secs(24 * 3600));
         let before = self.now() - UPLOAD_TTL_MICROS;
         let mut total = 0;
         loop {

@@ -147,6 +147,26 @@ impl Blobs {
         out
     }
 
+    /// Deletes files left in `tmp/` (uploads cut off by a crash) older than `age`; how many.
+    pub fn clean_tmp(&self, age: std::time::Duration) -> usize {
+        let Ok(dir) = std::fs::read_dir(self.root.join("tmp")) else {
+            return 0;
+        };
+        let mut n = 0;
+        for f in dir.flatten() {
+            let old = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|e| e > age);
+            if old && std::fs::remove_file(f.path()).is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Deletes the bytes stored under `sha` (nothing when there are none).
     pub async fn delete(&self, sha: &str) -> Result<()> {
         if !is_hash(sha) {

@@ -227,3 +227,79 @@ async fn sqlite_two_hundred_concurrent_failed_sign_ins_keep_memory_bounded() {
     assert_eq!(unauthorized, 200);
     assert!(peak < 128.0, "peak RSS {peak:.1} MiB");
 }
+
+/// A server killed (SIGKILL) while a file streams in leaves nothing anyone can see: no
+/// attachment row, no file under a final name — only a temp file, which the next server
+/// deletes once it is a day old.
+async fn a_server_killed_during_an_upload_leaves_no_visible_file(backend: Backend) {
+    use std::io::Write;
+    let (db, token) = common::demo_database(backend).await;
+    let files = std::env::temp_dir().join(format!(
+        "ferrodesk-killed-upload-{backend:?}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&files);
+    let env = [
+        NO_RATE_LIMITS,
+        &[("FERRODESK_FILES_DIR", files.to_str().unwrap())],
+    ]
+    .concat();
+    let port = free_port();
+    let mut server = serve(&db, port, &[], &env).await;
+    let rows = scalar_at(&db, "SELECT COUNT(*) FROM attachments").await;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST /api/v1/uploads?file_name=half.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: 4194304\r\n\r\n"
+    )
+    .unwrap();
+    s.write_all(&vec![7u8; 1024 * 1024]).unwrap();
+    // The first mebibyte is on its way to the store when the server dies.
+    let tmp = files.join("tmp");
+    for _ in 0..100 {
+        if std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill();
+    drop(s);
+    assert_eq!(
+        scalar_at(&db, "SELECT COUNT(*) FROM attachments").await,
+        rows
+    );
+    let stored = ferrodesk_app::blobs::Blobs::new(&files);
+    assert!(stored.hashes().is_empty(), "no file under a final name");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "the cut-off upload's temp file");
+    // A day later, the next server clears it when it starts.
+    let day_ago = std::process::Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(left[0].path())
+        .status()
+        .unwrap();
+    assert!(day_ago.success());
+    let _again = serve(&db, free_port(), &[], &env).await;
+    let mut cleared = false;
+    for _ in 0..100 {
+        if std::fs::read_dir(&tmp).unwrap().count() == 0 {
+            cleared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cleared, "the temp file was deleted");
+    let _ = std::fs::remove_dir_all(&files);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_server_killed_during_an_upload_leaves_no_visible_file() {
+    a_server_killed_during_an_upload_leaves_no_visible_file(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_server_killed_during_an_upload_leaves_no_visible_file() {
+    a_server_killed_during_an_upload_leaves_no_visible_file(Backend::Postgres).await;
+}
