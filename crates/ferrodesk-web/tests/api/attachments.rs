@@ -486,30 +486,16 @@ async fn a_redacted_file_is_gone_and_its_name_stays_with_who_and_when(app: TestA
         files[0]["id"].as_i64().unwrap(),
         files[1]["id"].as_i64().unwrap(),
     );
+    let redact = async |token: &str, id: i64| {
+        app.post(token, &format!("/attachments/{id}/redact"), json!({}))
+            .await
+    };
     // Customers and agents who may not see the ticket cannot redact.
-    let denied = app
-        .post(
-            &dana.token,
-            &format!("/attachments/{card}/redact"),
-            json!({}),
-        )
-        .await;
+    let denied = redact(&dana.token, card).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
-    let hidden = app
-        .post(
-            &assigned_only.token,
-            &format!("/attachments/{card}/redact"),
-            json!({}),
-        )
-        .await;
+    let hidden = redact(&assigned_only.token, card).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
-    let r = app
-        .post(
-            &admin.token,
-            &format!("/attachments/{card}/redact"),
-            json!({}),
-        )
-        .await;
+    let r = redact(&admin.token, card).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(
         r.body["redacted"]
@@ -525,20 +511,9 @@ async fn a_redacted_file_is_gone_and_its_name_stays_with_who_and_when(app: TestA
     // The same bytes in another attachment stay until that one is redacted too.
     let (s, _, got) = download(&app, &dana.token, again).await;
     assert_eq!((s, got), (StatusCode::OK, secret.clone()));
-    let twice = app
-        .post(
-            &admin.token,
-            &format!("/attachments/{card}/redact"),
-            json!({}),
-        )
-        .await;
+    let twice = redact(&admin.token, card).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
-    app.post(
-        &admin.token,
-        &format!("/attachments/{again}/redact"),
-        json!({}),
-    )
-    .await;
+    redact(&admin.token, again).await;
     let sha = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(&secret))
