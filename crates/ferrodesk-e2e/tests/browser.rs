@@ -149,6 +149,11 @@ impl Server {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("FERRODESK_DATABASE_URL", &database_url)
             .env("FERRODESK_LOG", "warn")
+            // Attachment files go to a folder of this run, not the working directory.
+            .env(
+                "FERRODESK_FILES_DIR",
+                std::env::temp_dir().join(format!("ferrodesk-e2e-files-{}", unique())),
+            )
             // Every scenario signs in several people from this one address.
             .env("FERRODESK_LOGIN_RATE_PER_ADDRESS", "0")
             .stdout(Stdio::null())
@@ -953,6 +958,118 @@ async fn disabling_sharing_removes_a_colleagues_ticket_from_the_portal(backend: 
     b.close().await;
 }
 
+/// A 1×1 PNG.
+const TINY_PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+
+/// Waits until the first `img.thumb` has loaded (its natural width is known).
+async fn wait_thumbnail_loaded(b: &Browser) {
+    for _ in 0..100 {
+        let w = b
+            .client
+            .execute(
+                "const i = document.querySelector('img.thumb'); \
+                 return i && i.complete ? i.naturalWidth : 0;",
+                vec![],
+            )
+            .await
+            .expect("read the thumbnail");
+        if w.as_i64().unwrap_or(0) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the thumbnail never loaded");
+}
+
+async fn a_customer_attaches_files_in_the_portal_and_the_agent_sees_them(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.id(
+        "/users",
+        json!({"name": "Sam Support", "email": "sam@example.com", "role": "agent", "password": PASSWORD}),
+    )
+    .await;
+    s.id(
+        "/users",
+        json!({"name": "Carla Customer", "email": "carla@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let carla = s.token_for("carla@example.com");
+    let ticket = s
+        .api_as(
+            &carla,
+            "POST",
+            "/tickets",
+            json!({"subject": "The invoice is wrong", "description": "It charges us twice."}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    // Files on disk, as a person chooses them.
+    let dir = std::env::temp_dir().join(format!("ferrodesk-e2e-upload-{}", unique()));
+    std::fs::create_dir_all(&dir).expect("upload dir");
+    let scan = dir.join("invoice-scan.png");
+    std::fs::write(&scan, TINY_PNG).expect("write the picture");
+    let notes = dir.join("notes.txt");
+    let notes_text = format!("Invoice 117: 3 x 40 EUR, charged 160 EUR ({})\n", unique());
+    std::fs::write(&notes, &notes_text).expect("write the text file");
+
+    let b = Browser::start(&s.base).await;
+    b.sign_in("carla@example.com").await;
+    b.goto(&format!("/portal/requests/{ticket}")).await;
+    b.css("#body")
+        .await
+        .send_keys("The scan and my notes are attached.")
+        .await
+        .unwrap();
+    // Several files for one input: their paths, one a line.
+    b.css("#files")
+        .await
+        .send_keys(&format!("{}\n{}", scan.display(), notes.display()))
+        .await
+        .unwrap();
+    b.click("#reply-form button[type=submit]").await;
+    b.css("p.notice").await;
+    let text = b.text().await;
+    assert!(text.contains("Your reply was sent."), "{text}");
+    assert!(
+        text.contains("invoice-scan.png") && text.contains("notes.txt"),
+        "{text}"
+    );
+    wait_thumbnail_loaded(&b).await;
+    b.screenshot(&format!("portal_attachments_{backend:?}").to_lowercase())
+        .await;
+    b.sign_out().await;
+
+    b.sign_in("sam@example.com").await;
+    b.goto(&format!("/agent/tickets/{ticket}")).await;
+    let links = b
+        .client
+        .find_all(Locator::Css("ul.files a[download]"))
+        .await
+        .expect("file links");
+    let mut names = Vec::new();
+    for l in &links {
+        names.push(l.text().await.unwrap());
+    }
+    assert_eq!(names, vec!["invoice-scan.png", "notes.txt"]);
+    let href = links[1].attr("href").await.unwrap().expect("a link");
+    wait_thumbnail_loaded(&b).await;
+    // The agent's session fetches the file the link names.
+    let got = b
+        .client
+        .execute(
+            "return fetch(arguments[0]).then(r => r.text());",
+            vec![json!(href)],
+        )
+        .await
+        .expect("fetch the file");
+    assert_eq!(got, json!(notes_text));
+    b.screenshot(&format!("agent_attachments_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -983,4 +1100,5 @@ on_both_databases!(
     an_admin_enables_read_only_sharing_through_the_organization_page,
     a_customer_reply_moves_the_ticket_to_customer_responded_and_keeps_the_internal_owner,
     disabling_sharing_removes_a_colleagues_ticket_from_the_portal,
+    a_customer_attaches_files_in_the_portal_and_the_agent_sees_them,
 );

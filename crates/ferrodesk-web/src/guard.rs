@@ -236,15 +236,22 @@ pub const MAIL_INBOUND_PATH: &str = "/api/v1/mail/inbound";
 pub const UPLOADS_PATH: &str = "/api/v1/uploads";
 
 /// Refuses a request body larger than its route takes — inbound mail up to the configured
-/// message size, everything else 1 MiB — with 413, before (or while) the handler reads it.
+/// message size, an upload up to the file size, a web form with files (a reply, a note, a
+/// new request) up to a comment's files together plus 1 MiB, everything else 1 MiB — with
+/// 413, before (or while) the handler reads it.
 pub async fn limit_body(
     axum::extract::State(app): axum::extract::State<ferrodesk_app::App>,
     req: Request,
     next: Next,
 ) -> Response {
-    let limit = match req.uri().path() {
+    let path = req.uri().path();
+    let form_with_files = crate::ui::takes_files(path);
+    let limit = match path {
         MAIL_INBOUND_PATH => app.config().mail_max_bytes,
         UPLOADS_PATH => usize::try_from(app.config().attachment_max_bytes).unwrap_or(usize::MAX),
+        _ if form_with_files => usize::try_from(app.config().comment_attachments_max_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(crate::MAX_BODY_BYTES),
         _ => crate::MAX_BODY_BYTES,
     };
     let declared = req
@@ -252,7 +259,12 @@ pub async fn limit_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(limit);
+        // A page's form is answered with a page.
+        return if form_with_files {
+            crate::ui::form_too_large(limit)
+        } else {
+            too_large(limit)
+        };
     }
     let (parts, body) = req.into_parts();
     let body = Body::new(http_body_util::Limited::new(body, limit));

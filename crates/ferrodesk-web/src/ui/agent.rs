@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,9 +18,10 @@ use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
-use super::view::{Directory, Layout, Opt, OptGroup, when};
+use super::view::{Directory, FileView, Layout, Opt, OptGroup, file_limits, file_views, when};
 use super::{
-    Errors, Post, Session, UiError, field_errors, html, html_status, opt_id, query_string,
+    Errors, MultipartPost, Post, Session, UiError, field_errors, html, html_status, opt_id,
+    query_string,
 };
 
 pub(super) fn routes() -> Router<App> {
@@ -30,7 +31,11 @@ pub(super) fn routes() -> Router<App> {
         .route("/agent/tickets/sort", post(sort_view))
         .route("/agent/tickets/new", get(new_form))
         .route("/agent/tickets/{id}", get(show).post(update))
-        .route("/agent/tickets/{id}/comments", post(comment))
+        // A reply or note with its files: `guard::limit_body` caps the body (`takes_files`).
+        .route(
+            "/agent/tickets/{id}/comments",
+            post(comment).layer(DefaultBodyLimit::disable()),
+        )
         .route("/agent/internal-owner", get(internal_owner_fragment))
 }
 
@@ -582,6 +587,7 @@ struct CommentView {
     via: &'static str,
     /// The inbound message it came in as (its original can be opened).
     original: Option<i64>,
+    files: Vec<FileView>,
 }
 
 struct EventView {
@@ -609,6 +615,8 @@ struct TicketPage {
     errors: Errors,
     reply_body: String,
     note_body: String,
+    /// The size limits of files, in words.
+    file_limits: String,
     sharing_check: Vec<String>,
     /// Admins: who may see this ticket, and why.
     access: Option<Vec<AccessRow>>,
@@ -720,6 +728,7 @@ fn field_label(field: &str) -> &str {
         "cc_ids" => "CCs",
         "tags" => "Tags",
         "comment" => "Comment",
+        "file" => "File",
         f => f,
     }
 }
@@ -757,6 +766,7 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
         "created" => "created the ticket".to_owned(),
         "updated" => "changed".to_owned(),
         "comment_added" => "commented".to_owned(),
+        "attachment_redacted" => "redacted a file".to_owned(),
         a => a.replace('_', " "),
     };
     let changes = e
@@ -793,6 +803,7 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
 
 fn comment_view(c: CommentOut) -> CommentView {
     CommentView {
+        files: file_views(&c.attachments),
         id: c.id,
         author: c.author_name,
         body: c.body,
@@ -908,6 +919,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         errors: draft.errors,
         reply_body: draft.reply,
         note_body: draft.note,
+        file_limits: file_limits(app),
         sharing_check,
         access,
         t,
@@ -1069,11 +1081,13 @@ struct CommentForm {
 async fn comment(
     State(app): State<App>,
     Path(id): Path<i64>,
-    Post { s, form }: Post<CommentForm>,
+    post: MultipartPost<CommentForm>,
 ) -> Result<Response, UiError> {
-    if let Some(r) = staff_only(&s) {
+    if let Some(r) = staff_only(&post.s) {
         return Ok(r);
     }
+    let upload_tokens = post.upload(&app).await?;
+    let MultipartPost { s, form, files } = post;
     let public = form.public != "false";
     let done = if public { "reply" } else { "note" };
     let errors = match app
@@ -1083,7 +1097,7 @@ async fn comment(
             CommentIn {
                 body: form.body.clone(),
                 public: Some(public),
-                upload_tokens: None,
+                upload_tokens,
             },
         )
         .await
@@ -1096,17 +1110,24 @@ async fn comment(
         }
         Err(e) => field_errors(e)?,
     };
-    let errors = errors
+    let box_name = if public { "reply" } else { "note" };
+    let mut errors: Errors = errors
         .into_iter()
         .map(|(k, v)| {
-            let k = if k == "body" {
-                if public { "reply_body" } else { "note_body" }.to_owned()
-            } else {
-                k
+            let k = match k.as_str() {
+                "body" => format!("{box_name}_body"),
+                "upload_tokens" => format!("{box_name}_files"),
+                _ => k,
             };
             (k, v)
         })
         .collect();
+    if !files.is_empty() {
+        // A file input cannot be filled in again by the page: say so.
+        errors
+            .entry(format!("{box_name}_files"))
+            .or_insert_with(|| "Your files were not attached: choose them again.".into());
+    }
     let (reply, note) = if public {
         (form.body, String::new())
     } else {

@@ -168,6 +168,216 @@ impl<T: DeserializeOwned> FromRequest<App> for Post<T> {
     }
 }
 
+/// A file sent with a form (`<input type="file" name="files">`), held in memory.
+#[derive(Debug)]
+pub(crate) struct FormFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A form POST that may carry files: `multipart/form-data` (the form's `files` parts are
+/// the files, every other part a text field), or a plain urlencoded form without files.
+/// The same CSRF check as [`Post`]; the text fields make `T` as they do there. A file over
+/// the configured size, or files together over the per-comment size, are refused with 413
+/// while they arrive. Its routes are layered with `DefaultBodyLimit::disable()`; instead
+/// `guard::limit_body` caps their bodies at the per-comment size plus 1 MiB ([`takes_files`]).
+pub(crate) struct MultipartPost<T> {
+    pub s: Session,
+    pub form: T,
+    pub files: Vec<FormFile>,
+}
+
+/// The name of the file input of a form with files.
+const FILES_FIELD: &str = "files";
+
+/// Whether `path` is a form that takes files: the agent's reply and note, the portal's
+/// reply and new request. Its body may be as large as a comment's files together plus 1 MiB.
+pub(crate) fn takes_files(path: &str) -> bool {
+    let comments_of = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix("/comments"))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    };
+    path == "/portal/requests" || comments_of("/agent/tickets/") || comments_of("/portal/requests/")
+}
+
+/// The 413 page of a form with files whose body is larger than `limit` bytes.
+pub(crate) fn form_too_large(limit: usize) -> Response {
+    UiError::App(AppError::TooLarge {
+        message: format!(
+            "The form with its files is larger than {}. Send fewer or smaller files.",
+            view::size_words(limit as u64)
+        ),
+    })
+    .into_response()
+}
+
+/// A multipart body that could not be read: too large (the body limit), or not a form.
+fn multipart_failed(e: axum::extract::multipart::MultipartError, app: &App) -> UiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let limit = app
+            .config()
+            .comment_attachments_max_bytes
+            .saturating_add(crate::MAX_BODY_BYTES as u64);
+        UiError::App(AppError::TooLarge {
+            message: format!(
+                "The form with its files is larger than {}. Send fewer or smaller files.",
+                view::size_words(limit)
+            ),
+        })
+    } else {
+        UiError::BadForm
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for MultipartPost<T> {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, UiError> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let Post { s, form } = Post::from_request(req, app).await?;
+            return Ok(MultipartPost {
+                s,
+                form,
+                files: Vec::new(),
+            });
+        }
+        let (mut parts, body) = req.into_parts();
+        let s = Session::from_request_parts(&mut parts, app).await?;
+        let mut body =
+            axum::extract::Multipart::from_request(Request::from_parts(parts, body), app)
+                .await
+                .map_err(|_| UiError::BadForm)?;
+        let per_file = app.config().attachment_max_bytes;
+        let together = app.config().comment_attachments_max_bytes;
+        let too_large = |message: String| UiError::App(AppError::TooLarge { message });
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut text_bytes = 0usize;
+        let mut files: Vec<FormFile> = Vec::new();
+        let mut files_bytes = 0u64;
+        // Once something is too large, the rest of the body is still read (and dropped, up to
+        // the route's body limit) before the 413 page is sent: a browser that is still sending
+        // when the server answers shows a connection reset, not the page.
+        let mut refused: Option<UiError> = None;
+        loop {
+            let mut field = match body.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(e) => return Err(refused.unwrap_or_else(|| multipart_failed(e, app))),
+            };
+            if refused.is_some() {
+                while let Ok(Some(_)) = field.chunk().await {}
+                continue;
+            }
+            let name = field.name().unwrap_or_default().to_owned();
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_failed(e, app))? {
+                if name == FILES_FIELD {
+                    files_bytes += chunk.len() as u64;
+                    if (bytes.len() + chunk.len()) as u64 > per_file {
+                        let which = if file_name.is_empty() {
+                            "A file".to_owned()
+                        } else {
+                            file_name.clone()
+                        };
+                        let max = view::size_words(per_file);
+                        refused = Some(too_large(format!(
+                            "{which} is larger than {max}: a file may have at most {max}."
+                        )));
+                    } else if files_bytes > together {
+                        refused = Some(too_large(format!(
+                            "The files of one comment may have at most {} together.",
+                            view::size_words(together)
+                        )));
+                    }
+                } else {
+                    text_bytes += chunk.len();
+                    if text_bytes > crate::MAX_BODY_BYTES {
+                        refused = Some(too_large("The form's text is larger than 1 MiB.".into()));
+                    }
+                }
+                if refused.is_some() {
+                    while let Ok(Some(_)) = field.chunk().await {}
+                    break;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if refused.is_some() {
+                continue;
+            }
+            if name == FILES_FIELD {
+                // A file input where nothing was chosen sends an empty part without a name.
+                if file_name.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                files.push(FormFile {
+                    file_name,
+                    content_type,
+                    bytes,
+                });
+            } else {
+                let value = String::from_utf8(bytes).map_err(|_| UiError::BadForm)?;
+                pairs.push((name, value));
+            }
+        }
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        let sent = pairs
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if !same_secret(sent, &s.csrf) {
+            return Err(UiError::Csrf);
+        }
+        // The rule `guard::refuse_unstorable_text` applies to urlencoded forms.
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let name = k.replace('\0', "\u{FFFD}");
+            return Err(UiError::App(AppError::invalid(
+                &name,
+                "invalid_character",
+                format!("{name} contains a NUL character (U+0000), which cannot be stored"),
+            )));
+        }
+        // The text fields as `Post` reads them: the same names, the same rules.
+        let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| UiError::BadForm)?;
+        let form = serde_urlencoded::from_str(&encoded).map_err(|_| UiError::BadForm)?;
+        Ok(MultipartPost { s, form, files })
+    }
+}
+
+impl<T> MultipartPost<T> {
+    /// Stores the files as uploads of the sender: their tokens, for `upload_tokens`.
+    pub async fn upload(&self, app: &App) -> Result<Option<Vec<String>>, UiError> {
+        if self.files.is_empty() {
+            return Ok(None);
+        }
+        let mut tokens = Vec::with_capacity(self.files.len());
+        for f in &self.files {
+            let up = app
+                .upload_bytes(&self.s.p, &f.file_name, &f.content_type, &f.bytes)
+                .await?;
+            tokens.push(up.token);
+        }
+        Ok(Some(tokens))
+    }
+}
+
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub(crate) enum UiError {

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,18 +15,25 @@ use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
-use super::view::{Layout, Opt, when};
-use super::{Errors, Post, Session, UiError, field_errors, html, html_status, opt_id};
+use super::view::{FileView, Layout, Opt, file_limits, file_views, when};
+use super::{Errors, MultipartPost, Session, UiError, field_errors, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
         .route("/portal", get(mine))
         .route("/portal/organization", get(organization))
         .route("/portal/cc", get(cc))
-        .route("/portal/requests", post(create))
+        // Forms with files: `guard::limit_body` caps their bodies (`takes_files`).
+        .route(
+            "/portal/requests",
+            post(create).layer(DefaultBodyLimit::disable()),
+        )
         .route("/portal/requests/new", get(new_form))
         .route("/portal/requests/{id}", get(show))
-        .route("/portal/requests/{id}/comments", post(comment))
+        .route(
+            "/portal/requests/{id}/comments",
+            post(comment).layer(DefaultBodyLimit::disable()),
+        )
 }
 
 struct Row {
@@ -183,6 +190,7 @@ struct CommentView {
     author: String,
     body: String,
     at: String,
+    files: Vec<FileView>,
 }
 
 #[derive(Template)]
@@ -195,14 +203,25 @@ struct TicketPage {
     yours: bool,
     body: String,
     error: Option<String>,
+    /// What went wrong with the files.
+    files_error: Option<String>,
+    /// The size limits of files, in words.
+    file_limits: String,
+}
+
+/// The reply form as sent, and what was wrong with it.
+#[derive(Default)]
+struct ReplyDraft {
+    body: String,
+    error: Option<String>,
+    files_error: Option<String>,
 }
 
 async fn ticket_page(
     app: &App,
     s: &Session,
     id: i64,
-    body: String,
-    error: Option<String>,
+    draft: ReplyDraft,
     notice: Option<String>,
 ) -> Result<TicketPage, UiError> {
     let t = app.get_ticket(&s.p, TicketId(id)).await?;
@@ -212,6 +231,7 @@ async fn ticket_page(
         .into_iter()
         .filter(|c| c.public)
         .map(|c| CommentView {
+            files: file_views(&c.attachments),
             author: c.author_name,
             body: c.body,
             at: when(&c.created_at),
@@ -225,8 +245,10 @@ async fn ticket_page(
         t,
         comments,
         can_reply: decision.comment,
-        body,
-        error,
+        body: draft.body,
+        error: draft.error,
+        files_error: draft.files_error,
+        file_limits: file_limits(app),
     })
 }
 
@@ -238,7 +260,7 @@ async fn show(
 ) -> Result<Response, UiError> {
     let notice = (q.done == "reply").then(|| "Your reply was sent.".to_owned());
     Ok(html(
-        &ticket_page(&app, &s, id, String::new(), None, notice).await?,
+        &ticket_page(&app, &s, id, ReplyDraft::default(), notice).await?,
     ))
 }
 
@@ -251,8 +273,10 @@ struct ReplyForm {
 async fn comment(
     State(app): State<App>,
     Path(id): Path<i64>,
-    Post { s, form }: Post<ReplyForm>,
+    post: MultipartPost<ReplyForm>,
 ) -> Result<Response, UiError> {
+    let upload_tokens = post.upload(&app).await?;
+    let MultipartPost { s, form, files } = post;
     let result = app
         .add_comment(
             &s.p,
@@ -260,20 +284,29 @@ async fn comment(
             CommentIn {
                 body: form.body.clone(),
                 public: Some(true),
-                upload_tokens: None,
+                upload_tokens,
             },
         )
         .await;
-    let error = match result {
+    let mut errors = match result {
         Ok(_) => {
             return Ok(Redirect::to(&format!("/portal/requests/{id}?done=reply")).into_response());
         }
-        Err(e) => {
-            let errors = field_errors(e)?;
-            errors.into_values().collect::<Vec<_>>().join("; ")
-        }
+        Err(e) => field_errors(e)?,
     };
-    let page = ticket_page(&app, &s, id, form.body, Some(error), None).await?;
+    let mut files_error = errors.remove("upload_tokens");
+    if !files.is_empty() {
+        // A file input cannot be filled in again by the page: say so.
+        files_error
+            .get_or_insert_with(|| "Your files were not attached: choose them again.".into());
+    }
+    let error = (!errors.is_empty()).then(|| errors.into_values().collect::<Vec<_>>().join("; "));
+    let draft = ReplyDraft {
+        body: form.body,
+        error,
+        files_error,
+    };
+    let page = ticket_page(&app, &s, id, draft, None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -287,6 +320,8 @@ struct NewPage {
     description: String,
     organizations: Vec<Opt>,
     errors: Errors,
+    /// The size limits of files, in words.
+    file_limits: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -318,25 +353,26 @@ async fn new_form(State(app): State<App>, s: Session) -> Result<Response, UiErro
         description: String::new(),
         organizations: organization_options(&app, &s, None).await?,
         errors: Errors::new(),
+        file_limits: file_limits(&app),
     }))
 }
 
-async fn create(
-    State(app): State<App>,
-    Post { s, form }: Post<NewForm>,
-) -> Result<Response, UiError> {
+async fn create(State(app): State<App>, post: MultipartPost<NewForm>) -> Result<Response, UiError> {
     let mut errors = Errors::new();
-    let organization_id = opt_id(&mut errors, "organization_id", &form.organization_id);
+    let organization_id = opt_id(&mut errors, "organization_id", &post.form.organization_id);
     if errors.is_empty() {
+        let upload_tokens = post.upload(&app).await?;
+        let form = &post.form;
         let input = TicketIn {
             subject: form.subject.clone(),
             description: form.description.clone(),
             organization_id,
+            upload_tokens,
             ..Default::default()
         };
-        match app.create_ticket(&s.p, input).await {
+        match app.create_ticket(&post.s.p, input).await {
             Ok(t) => {
-                let to = if s.is_staff() {
+                let to = if post.s.is_staff() {
                     format!("/agent/tickets/{}?done=created", t.id)
                 } else {
                     "/portal?done=created".to_owned()
@@ -346,12 +382,23 @@ async fn create(
             Err(e) => errors = field_errors(e)?,
         }
     }
+    let MultipartPost { s, form, files } = post;
+    if let Some(e) = errors.remove("upload_tokens") {
+        errors.insert("files".into(), e);
+    }
+    if !files.is_empty() {
+        // A file input cannot be filled in again by the page: say so.
+        errors
+            .entry("files".into())
+            .or_insert_with(|| "Your files were not attached: choose them again.".into());
+    }
     let page = NewPage {
         layout: s.layout("New request", "new"),
         organizations: organization_options(&app, &s, organization_id).await?,
         subject: form.subject,
         description: form.description,
         errors,
+        file_limits: file_limits(&app),
     };
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

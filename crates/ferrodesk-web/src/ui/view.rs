@@ -1,6 +1,6 @@
 //! View models shared by the pages: the page frame, select options, name lookups.
 
-use ferrodesk_app::dto::{GroupOut, StatusOut, UserOut};
+use ferrodesk_app::dto::{AttachmentOut, GroupOut, StatusOut, UserOut};
 use ferrodesk_app::{App, Principal};
 use ferrodesk_core::Role;
 use ferrodesk_store::directory::UserFilter;
@@ -221,5 +221,87 @@ pub fn when(rfc3339: &str) -> String {
     match rfc3339.parse::<jiff::Timestamp>() {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// A size in words: `512 bytes`, `340 KB`, `2.1 MiB`, `20 MiB` (KB and MiB of 1024).
+pub fn size_words(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes == 1 {
+        return "1 byte".into();
+    }
+    if bytes < KIB {
+        return format!("{bytes} bytes");
+    }
+    let kb = (bytes + KIB / 2) / KIB;
+    if kb < KIB {
+        return format!("{kb} KB");
+    }
+    let tenths = (bytes * 10 + MIB / 2) / MIB;
+    if tenths.is_multiple_of(10) || tenths >= 1000 {
+        format!("{} MiB", (tenths + 5) / 10)
+    } else {
+        format!("{}.{} MiB", tenths / 10, tenths % 10)
+    }
+}
+
+/// What a form with files says about their sizes: `up to 20 MiB a file, 50 MiB together`.
+pub fn file_limits(app: &App) -> String {
+    format!(
+        "up to {} a file, {} together",
+        size_words(app.config().attachment_max_bytes),
+        size_words(app.config().comment_attachments_max_bytes)
+    )
+}
+
+/// A file of a comment as listed under it.
+#[derive(Debug, Clone)]
+pub struct FileView {
+    pub name: String,
+    /// Its size in words.
+    pub size: String,
+    /// Where it is downloaded; none once redacted.
+    pub url: Option<String>,
+    /// Shown as a small picture (PNG, JPEG, GIF).
+    pub thumbnail: bool,
+    /// Redacted: who and when, in words.
+    pub redacted: Option<String>,
+}
+
+/// Image types shown as a thumbnail (those the download sends inline).
+const THUMBNAIL_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
+
+/// The files of a comment as listed under it.
+pub fn file_views(files: &[AttachmentOut]) -> Vec<FileView> {
+    files
+        .iter()
+        .map(|a| FileView {
+            name: a.file_name.clone(),
+            size: size_words(u64::try_from(a.size).unwrap_or_default()),
+            url: a.url.clone(),
+            thumbnail: a.url.is_some() && THUMBNAIL_TYPES.contains(&a.content_type.as_str()),
+            redacted: a.redacted.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_words;
+
+    #[test]
+    fn sizes_are_said_in_words() {
+        assert_eq!(size_words(0), "0 bytes");
+        assert_eq!(size_words(1), "1 byte");
+        assert_eq!(size_words(1023), "1023 bytes");
+        assert_eq!(size_words(1024), "1 KB");
+        assert_eq!(size_words(340 * 1024 + 100), "340 KB");
+        assert_eq!(size_words(1024 * 1024 - 1), "1 MiB");
+        assert_eq!(size_words(2_202_010), "2.1 MiB");
+        assert_eq!(size_words(20 * 1024 * 1024), "20 MiB");
+        assert_eq!(size_words(50 * 1024 * 1024), "50 MiB");
+        assert_eq!(size_words(20 * 1024 * 1024 + 1), "20 MiB");
+        assert_eq!(size_words(150 * 1024 * 1024 + 600 * 1024), "151 MiB");
     }
 }

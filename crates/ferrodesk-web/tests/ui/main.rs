@@ -107,6 +107,61 @@ impl<'a> Browser<'a> {
         self.send(req).await
     }
 
+    /// Posts a form as `multipart/form-data`, as a browser sends a form with a file input:
+    /// the text fields, then each file as a `files` part (`(file name, type, bytes)`; a file
+    /// input where nothing was chosen is `("", "application/octet-stream", b"")`).
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        const BOUNDARY: &str = "----ferrodesk-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in form {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, content_type, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; \
+                     filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let req = self
+            .http
+            .post(format!("{}{path}", self.app.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Fetches `path` with the browser's cookies: the status and the exact bytes.
+    async fn get_bytes(&mut self, path: &str) -> (StatusCode, Vec<u8>) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.app.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.bytes().await.unwrap().to_vec())
+    }
+
     /// Signs in through the form; panics unless it works.
     async fn sign_in(&mut self, email: &str) {
         let form = self.get("/login").await;
@@ -2321,7 +2376,376 @@ async fn admins_change_a_mail_template_and_put_the_built_in_one_back(app: TestAp
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
+/// Bytes no other test sends (the file store keeps the same bytes once).
+fn unique_bytes(prefix: &[u8], len: usize) -> Vec<u8> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let stamp = format!(
+        "{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        jiff::Timestamp::now().as_nanosecond()
+    );
+    let mut out = prefix.to_vec();
+    out.extend_from_slice(stamp.as_bytes());
+    let mut i = 0u32;
+    while out.len() < len {
+        out.push(b"abcdefghijklmnopqrstuvwxyz\n"[(i % 27) as usize]);
+        i += 1;
+    }
+    out.truncate(len.max(prefix.len() + stamp.len()));
+    out
+}
+
+/// The files of comment `index` of a ticket as the API lists them: `(id, file name)`.
+async fn comment_files(
+    app: &TestApp,
+    token: &str,
+    ticket: i64,
+    index: usize,
+) -> Vec<(i64, String)> {
+    let comments = app.get(token, &format!("/tickets/{ticket}/comments")).await;
+    comments.body["items"][index]["attachments"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", comments.body))
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_i64().unwrap(),
+                a["file_name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A customer replies in the portal with a picture and a text file; both are listed under
+/// the reply (sizes in words, a thumbnail for the picture) in the portal and the agent app,
+/// and the agent downloads the text file through its link. A private note's file is listed
+/// for agents only and does not exist for the customer. A new request takes files too.
+async fn files_attached_to_replies_and_notes_are_listed_under_each_comment(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let id = app
+        .ticket(&c.token, json!({"subject": "The printer shows an error"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    let page = cb.get(&format!("/portal/requests/{id}")).await;
+    let form = element(&page.body, "reply-form", "</form>");
+    assert!(form.contains(r#"enctype="multipart/form-data""#), "{form}");
+    assert!(
+        form.contains(r#"<label for="files">Attach files</label>"#),
+        "{form}"
+    );
+    assert!(
+        form.contains(r#"<input type="file" id="files" name="files" multiple"#),
+        "{form}"
+    );
+    assert!(
+        form.contains("up to 20 MiB a file, 50 MiB together"),
+        "{form}"
+    );
+
+    let png = {
+        let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+        b.extend(unique_bytes(b"IHDR", 2_202_010 - 8));
+        b
+    };
+    let log = unique_bytes(b"printer log\n", 340 * 1024);
+    let sent = cb
+        .post_multipart(
+            &format!("/portal/requests/{id}/comments"),
+            &[("_csrf", &page.csrf()), ("body", "Here is what it shows.")],
+            &[
+                ("screen.png", "image/png", &png),
+                ("printer.log", "text/plain", &log),
+                // A second file input left empty.
+                ("", "application/octet-stream", b""),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(
+        sent.location.as_deref(),
+        Some(format!("/portal/requests/{id}?done=reply").as_str())
+    );
+    let files = comment_files(&app, &c.token, id, 1).await;
+    assert_eq!(
+        files.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        vec!["screen.png", "printer.log"],
+        "the two files, not the empty input"
+    );
+    let (png_id, log_id) = (files[0].0, files[1].0);
+
+    let portal = cb.get(&format!("/portal/requests/{id}")).await;
+    assert!(
+        portal.body.contains(&format!(
+            r#"<a href="/api/v1/attachments/{png_id}" download>screen.png</a> <span class="small">2.1 MiB</span>"#
+        )),
+        "{}",
+        portal.body
+    );
+    assert!(
+        portal.body.contains(&format!(
+            r#"<img class="thumb" src="/api/v1/attachments/{png_id}" alt="screen.png" loading="lazy">"#
+        )),
+        "{}",
+        portal.body
+    );
+    assert!(
+        portal.body.contains(&format!(
+            r#"<a href="/api/v1/attachments/{log_id}" download>printer.log</a> <span class="small">340 KB</span>"#
+        )),
+        "{}",
+        portal.body
+    );
+    assert!(
+        !portal
+            .body
+            .contains(&format!(r#"src="/api/v1/attachments/{log_id}""#)),
+        "no thumbnail for a text file"
+    );
+    // The customer's own session fetches the picture the thumbnail shows.
+    let (s, got) = cb.get_bytes(&format!("/api/v1/attachments/{png_id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(got == png, "the picture, byte for byte");
+
+    // The agent sees both under the reply and downloads the text file through its link.
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let agent_page = ab.get(&format!("/agent/tickets/{id}")).await;
+    for box_name in ["reply", "note"] {
+        assert!(
+            agent_page.body.contains(&format!(
+                r#"<label for="{box_name}_files">Attach files</label>"#
+            )) && agent_page.body.contains(&format!(
+                r#"<input type="file" id="{box_name}_files" name="files" multiple"#
+            )),
+            "{}",
+            agent_page.body
+        );
+    }
+    assert_eq!(
+        agent_page
+            .body
+            .matches(r#"enctype="multipart/form-data""#)
+            .count(),
+        2,
+        "the reply and the note take files"
+    );
+    let reply_id = app
+        .get(&c.token, &format!("/tickets/{id}/comments"))
+        .await
+        .body["items"][1]["id"]
+        .as_i64()
+        .unwrap();
+    let listed = element(&agent_page.body, &format!("comment-{reply_id}"), "</ul>");
+    assert!(
+        listed.contains("screen.png") && listed.contains("2.1 MiB"),
+        "{listed}"
+    );
+    assert!(listed.contains(r#"<img class="thumb""#), "{listed}");
+    let link = format!(r#"<a href="/api/v1/attachments/{log_id}" download>printer.log</a>"#);
+    assert!(listed.contains(&link), "{listed}");
+    let (s, got) = ab.get_bytes(&format!("/api/v1/attachments/{log_id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(got == log, "the text file, byte for byte");
+
+    // A private note with a file: listed for agents, absent from the portal, 404 there.
+    let secret = unique_bytes(b"internal: customer owes 3 invoices\n", 2_000);
+    let note = ab
+        .post_multipart(
+            &format!("/agent/tickets/{id}/comments"),
+            &[
+                ("_csrf", &agent_page.csrf()),
+                ("public", "false"),
+                ("body", "See the attached history."),
+            ],
+            &[("billing-history.txt", "text/plain", &secret)],
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.body);
+    assert_eq!(
+        note.location.as_deref(),
+        Some(format!("/agent/tickets/{id}?done=note#conversation").as_str())
+    );
+    let note_files = comment_files(&app, &a.token, id, 2).await;
+    assert_eq!(note_files.len(), 1);
+    let note_file = note_files[0].0;
+    let agent_page = ab.get(&format!("/agent/tickets/{id}")).await;
+    assert!(
+        agent_page.body.contains(&format!(
+            r#"<a href="/api/v1/attachments/{note_file}" download>billing-history.txt</a> <span class="small">2 KB</span>"#
+        )),
+        "{}",
+        agent_page.body
+    );
+    let portal = cb.get(&format!("/portal/requests/{id}")).await;
+    assert!(!portal.body.contains("billing-history"), "{}", portal.body);
+    assert!(
+        !portal
+            .body
+            .contains(&format!("/api/v1/attachments/{note_file}"))
+    );
+    let (s, got) = cb
+        .get_bytes(&format!("/api/v1/attachments/{note_file}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(!String::from_utf8_lossy(&got).contains("owes"));
+
+    // A redacted file keeps its name, says who redacted it, and has no link.
+    let r = app
+        .post(
+            &a.token,
+            &format!("/attachments/{log_id}/redact"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let portal = cb.get(&format!("/portal/requests/{id}")).await;
+    assert!(
+        !portal
+            .body
+            .contains(&format!("/api/v1/attachments/{log_id}")),
+        "{}",
+        portal.body
+    );
+    assert!(
+        portal.body.contains(r#"<span class="file-name">printer.log</span> <span class="small redacted">redacted by "#),
+        "{}",
+        portal.body
+    );
+
+    // A new request with a file.
+    let new = cb.get("/portal/requests/new").await;
+    assert!(new.body.contains(r#"enctype="multipart/form-data""#));
+    assert!(
+        new.body
+            .contains(r#"<label for="files">Attach files</label>"#)
+    );
+    let photo = unique_bytes(b"GIF89a", 5_000);
+    let created = cb
+        .post_multipart(
+            "/portal/requests",
+            &[
+                ("_csrf", &new.csrf()),
+                ("subject", "Scanner jams"),
+                ("description", "Photo attached."),
+            ],
+            &[("jam.gif", "image/gif", &photo)],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let mine = app.get(&c.token, "/tickets").await;
+    let new_id = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["subject"] == "Scanner jams")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let files = comment_files(&app, &c.token, new_id, 0).await;
+    assert_eq!(files.len(), 1);
+    let request = cb.get(&format!("/portal/requests/{new_id}")).await;
+    assert!(
+        request.body.contains(&format!(
+            r#"<img class="thumb" src="/api/v1/attachments/{}" alt="jam.gif" loading="lazy">"#,
+            files[0].0
+        )),
+        "{}",
+        request.body
+    );
+}
+
+/// Sends only the head of a POST that declares `length` bytes; the status answered.
+async fn declared_post(app: &TestApp, path: &str, length: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; \
+             boundary=x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        (text[9..12].parse().unwrap(), text)
+    })
+    .await
+    .unwrap()
+}
+
+/// A file over the limit is refused with the 413 page and nothing is added; so is a form
+/// whose files together are over the per-comment limit, before it is read.
+async fn a_file_over_the_limit_is_refused_and_adds_no_comment(app: TestApp) {
+    let c = customer(&app, &[]).await;
+    let id = app.ticket(&c.token, json!({})).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    let page = cb.get(&format!("/portal/requests/{id}")).await;
+    let uploads = app.scalar("SELECT COUNT(*) FROM attachments").await;
+    let big = vec![b'x'; 20 * 1024 * 1024 + 1];
+    let refused = cb
+        .post_multipart(
+            &format!("/portal/requests/{id}/comments"),
+            &[("_csrf", &page.csrf()), ("body", "The full dump.")],
+            &[("dump.bin", "application/octet-stream", &big)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        refused.body.contains("<h1>Too large</h1>"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("dump.bin is larger than 20 MiB: a file may have at most 20 MiB."),
+        "{}",
+        refused.body
+    );
+    let comments = app.get(&c.token, &format!("/tickets/{id}/comments")).await;
+    assert_eq!(comments.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM attachments").await,
+        uploads,
+        "nothing kept"
+    );
+    // Declared larger than a comment's files together (plus 1 MiB): refused at once.
+    let (status, text) = declared_post(
+        &app,
+        &format!("/portal/requests/{id}/comments"),
+        52 * 1024 * 1024,
+    )
+    .await;
+    assert_eq!(status, 413, "{text}");
+    assert!(
+        text.contains("The form with its files is larger than 51 MiB."),
+        "a page, not JSON: {text}"
+    );
+    // A reply without files is still a plain form, as before.
+    let plain = cb
+        .post(
+            &format!("/portal/requests/{id}/comments"),
+            &[("_csrf", &page.csrf()), ("body", "Never mind, fixed.")],
+        )
+        .await;
+    assert_eq!(plain.status, StatusCode::SEE_OTHER, "{}", plain.body);
+}
+
 on_both_databases!(
+    files_attached_to_replies_and_notes_are_listed_under_each_comment,
+    a_file_over_the_limit_is_refused_and_adds_no_comment,
     admins_change_a_mail_template_and_put_the_built_in_one_back,
     incoming_mail_is_listed_in_words_and_its_original_can_be_opened,
     admins_see_outgoing_mail_and_send_a_failed_message_again,
