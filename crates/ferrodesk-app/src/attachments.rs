@@ -10,7 +10,7 @@ use ferrodesk_store::attachments::{self as store, Attachment, NewUpload};
 use ferrodesk_store::{Conn, tickets};
 
 use crate::auth::{new_secret, secret_hash};
-use crate::blobs::{BlobWriter, Blobs, Written};
+use crate::blobs::{BlobReader, BlobWriter, Blobs, Written};
 use crate::dto::{AttachmentOut, UploadOut};
 use crate::{App, AppError, Principal, Result};
 
@@ -66,7 +66,7 @@ fn clean_content_type(ct: &str) -> String {
 impl App {
     /// The attachment store of this configuration.
     pub fn blobs(&self) -> Blobs {
-        Blobs::new(self.config().files_dir.clone())
+        self.config().files.clone()
     }
 
     /// A new file for the caller to stream an upload into.
@@ -209,11 +209,7 @@ impl App {
     /// An attachment and its bytes, when the caller may have it: the access policy on its
     /// ticket, and for a private note's file, someone who sees private notes; 404 otherwise
     /// (also once redacted).
-    pub async fn attachment(
-        &self,
-        p: &Principal,
-        id: i64,
-    ) -> Result<(Attachment, tokio::fs::File)> {
+    pub async fn attachment(&self, p: &Principal, id: i64) -> Result<(Attachment, BlobReader)> {
         let mut c = self.store().read().await?;
         let (a, public) = store::get(&mut c, id)
             .await?

@@ -1,19 +1,72 @@
-//! Where attachment bytes live: a directory, content-addressed by SHA-256
-//! (`ab/cd/abcd…`), so the same file uploaded twice is stored once. A file is written to
-//! `tmp/` while it streams in, hashed on the way, synced, and renamed to its final name: a
-//! crash never leaves a half file under a final name, and nothing in `tmp/` is ever served.
+//! Where attachment bytes live: a directory or an S3-compatible bucket, content-addressed by
+//! SHA-256 (`ab/cd/abcd…`), so the same file uploaded twice is stored once. A file is written
+//! to a local `tmp/` while it streams in, hashed on the way and synced; then it is renamed to
+//! its final name (a directory) or put under it (a bucket, streamed from the file): a crash
+//! never leaves a half file under a final name, and nothing in `tmp/` is ever served.
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use crate::s3::S3;
 use crate::{AppError, Result};
 
 /// The attachment store.
 #[derive(Debug, Clone)]
 pub struct Blobs {
+    /// The directory of the files; with a bucket, where uploads are staged.
     root: PathBuf,
+    /// The bucket, when files are kept in one.
+    s3: Option<S3>,
+}
+
+/// Bytes being read from the store.
+#[derive(Debug)]
+pub enum BlobReader {
+    /// From a file.
+    File(tokio::fs::File),
+    /// From an object as it arrives.
+    Object {
+        /// The answer being read.
+        res: reqwest::Response,
+        /// Bytes received and not read yet.
+        pending: Vec<u8>,
+    },
+}
+
+impl BlobReader {
+    /// Reads into `buf`; 0 at the end.
+    pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            BlobReader::File(f) => tokio::io::AsyncReadExt::read(f, buf).await,
+            BlobReader::Object { res, pending } => {
+                if pending.is_empty() {
+                    match res.chunk().await.map_err(std::io::Error::other)? {
+                        Some(chunk) => *pending = chunk.to_vec(),
+                        None => return Ok(0),
+                    }
+                }
+                let n = buf.len().min(pending.len());
+                buf[..n].copy_from_slice(&pending[..n]);
+                pending.drain(..n);
+                Ok(n)
+            }
+        }
+    }
+
+    /// Reads everything that is left.
+    pub async fn read_to_end(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = self.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
 }
 
 fn io(what: &str, e: std::io::Error) -> AppError {
@@ -28,22 +81,35 @@ fn is_hash(sha: &str) -> bool {
 impl Blobs {
     /// The store in directory `root` (created when first written).
     pub fn new(root: impl Into<PathBuf>) -> Blobs {
-        Blobs { root: root.into() }
+        Blobs {
+            root: root.into(),
+            s3: None,
+        }
     }
 
-    /// The store of a URL: `file:///srv/ferrodesk/files` or a plain path.
-    pub fn from_url(url: &str) -> Result<Blobs> {
+    /// The store of a URL: `file:///srv/ferrodesk/files` or a plain path, or
+    /// `s3://bucket/prefix?endpoint=http://host:port&region=…` (uploads staged in `staging`).
+    pub fn from_url(url: &str, staging: &Path) -> Result<Blobs> {
         match url.split_once("://") {
             None => Ok(Blobs::new(url)),
             Some(("file", path)) if path.starts_with('/') => Ok(Blobs::new(path)),
+            Some(("s3", _)) => Ok(Blobs {
+                root: staging.to_owned(),
+                s3: Some(S3::from_url(url)?),
+            }),
             _ => Err(AppError::invalid(
-                "files_url",
+                "files_dir",
                 "unsupported",
                 format!(
-                    "{url:?}: attachments are stored in a directory (file:///path); S3 is not built yet"
+                    "{url:?}: use a folder (file:///path) or a bucket (s3://bucket?endpoint=…)"
                 ),
             )),
         }
+    }
+
+    /// The object key of `sha`.
+    fn key_of(sha: &str) -> String {
+        format!("{}/{}/{sha}", &sha[..2], &sha[2..4])
     }
 
     /// The directory.
@@ -68,45 +134,44 @@ impl Blobs {
         Ok(BlobWriter {
             file: Some(file),
             temp,
-            final_dir: self.root.clone(),
+            target: self.clone(),
             hasher: Sha256::new(),
             size: 0,
         })
     }
 
     /// The bytes stored under `sha`, to read (None when there are none).
-    pub async fn open(&self, sha: &str) -> Result<Option<tokio::fs::File>> {
+    pub async fn open(&self, sha: &str) -> Result<Option<BlobReader>> {
         if !is_hash(sha) {
             return Ok(None);
         }
+        if let Some(s3) = &self.s3 {
+            return Ok(s3
+                .get(&Blobs::key_of(sha))
+                .await?
+                .map(|res| BlobReader::Object {
+                    res,
+                    pending: Vec::new(),
+                }));
+        }
         match tokio::fs::File::open(self.path_of(sha)).await {
-            Ok(f) => Ok(Some(f)),
+            Ok(f) => Ok(Some(BlobReader::File(f))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("opening a file", e)),
         }
     }
 
     /// Copies the bytes stored under `sha` into the store `to` (nothing when they are not
-    /// here, or there already); whether they were here.
+    /// here); whether they were here.
     pub async fn copy_into(&self, sha: &str, to: &Blobs) -> Result<bool> {
-        if !is_hash(sha) {
+        let Some(mut from) = self.open(sha).await? else {
             return Ok(false);
-        }
-        let from = self.path_of(sha);
-        if !tokio::fs::try_exists(&from).await.unwrap_or(false) {
-            return Ok(false);
-        }
-        let target = to.path_of(sha);
-        if tokio::fs::try_exists(&target).await.unwrap_or(false) {
-            return Ok(true);
-        }
+        };
         let mut writer = to.create().await?;
-        let mut file = tokio::fs::File::open(&from)
-            .await
-            .map_err(|e| io("opening a file", e))?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = tokio::io::AsyncReadExt::read(&mut file, &mut buf)
+            let n = from
+                .read(&mut buf)
                 .await
                 .map_err(|e| io("reading a file", e))?;
             if n == 0 {
@@ -117,14 +182,14 @@ impl Blobs {
         let written = writer.finish().await?;
         if written.sha256 != sha {
             return Err(AppError::Internal(format!(
-                "attachment storage: {} does not hold the bytes its name says",
-                from.display()
+                "attachment storage: the file {sha} does not hold the bytes its name says"
             )));
         }
         Ok(true)
     }
 
-    /// The hashes stored here (a walk of the folders; `tmp/` is not stored bytes).
+    /// The hashes stored in a folder store (a walk of the folders; `tmp/` is not stored
+    /// bytes). Export folders are always folders.
     pub fn hashes(&self) -> Vec<String> {
         let mut out = Vec::new();
         let Ok(level1) = std::fs::read_dir(&self.root) else {
@@ -172,6 +237,9 @@ impl Blobs {
         if !is_hash(sha) {
             return Ok(());
         }
+        if let Some(s3) = &self.s3 {
+            return s3.delete(&Blobs::key_of(sha)).await;
+        }
         match tokio::fs::remove_file(self.path_of(sha)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -185,7 +253,7 @@ impl Blobs {
 pub struct BlobWriter {
     file: Option<tokio::fs::File>,
     temp: PathBuf,
-    final_dir: PathBuf,
+    target: Blobs,
     hasher: Sha256,
     size: u64,
 }
@@ -229,18 +297,26 @@ impl BlobWriter {
         file.sync_all().await.map_err(|e| io("syncing a file", e))?;
         drop(file);
         let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
-        let target = Blobs::new(self.final_dir.clone()).path_of(&sha256);
-        if tokio::fs::try_exists(&target).await.unwrap_or(false) {
-            // The same bytes are stored already.
+        if let Some(s3) = &self.target.s3 {
+            let key = Blobs::key_of(&sha256);
+            if !s3.exists(&key).await? {
+                s3.put_file(&key, &self.temp, &sha256, self.size).await?;
+            }
             let _ = tokio::fs::remove_file(&self.temp).await;
         } else {
-            let dir = target.parent().unwrap_or(&self.final_dir).to_owned();
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| io("creating its folder", e))?;
-            tokio::fs::rename(&self.temp, &target)
-                .await
-                .map_err(|e| io("naming a file", e))?;
+            let target = self.target.path_of(&sha256);
+            if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+                // The same bytes are stored already.
+                let _ = tokio::fs::remove_file(&self.temp).await;
+            } else {
+                let dir = target.parent().unwrap_or(&self.target.root).to_owned();
+                tokio::fs::create_dir_all(&dir)
+                    .await
+                    .map_err(|e| io("creating its folder", e))?;
+                tokio::fs::rename(&self.temp, &target)
+                    .await
+                    .map_err(|e| io("naming a file", e))?;
+            }
         }
         self.temp = PathBuf::new();
         Ok(Written {
@@ -285,11 +361,7 @@ mod tests {
         drop(abandoned);
         assert_eq!(std::fs::read_dir(root.join("tmp")).unwrap().count(), 0);
         let mut f = blobs.open(&wa.sha256).await.unwrap().unwrap();
-        let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut f, &mut text)
-            .await
-            .unwrap();
-        assert_eq!(text, "hello world");
+        assert_eq!(f.read_to_end().await.unwrap(), b"hello world");
         assert!(blobs.open("../../etc/passwd").await.unwrap().is_none());
         blobs.delete(&wa.sha256).await.unwrap();
         assert!(blobs.open(&wa.sha256).await.unwrap().is_none());

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod mail_templates;
 pub mod ownership;
 pub mod rules;
+pub mod s3;
 pub mod search;
 pub mod settings;
 pub mod sharing;
@@ -81,8 +82,8 @@ pub struct Config {
     /// (`support@reply.example` → `support+123-<signature>@reply.example`); by default our
     /// own address.
     pub mail_reply_to: String,
-    /// The folder attachment bytes are stored in.
-    pub files_dir: std::path::PathBuf,
+    /// Where attachment bytes are stored (a folder or a bucket).
+    pub files: blobs::Blobs,
     /// The largest file, in bytes.
     pub attachment_max_bytes: u64,
     /// The most bytes of files one comment may have.
@@ -101,7 +102,7 @@ impl Default for Config {
             mail_from: "Ferrodesk <support@localhost>".into(),
             mail_keep_days: 30,
             mail_reply_to: "support@localhost".into(),
-            files_dir: std::env::temp_dir().join("ferrodesk-files"),
+            files: blobs::Blobs::new(std::env::temp_dir().join("ferrodesk-files")),
             attachment_max_bytes: 20 * 1024 * 1024,
             comment_attachments_max_bytes: 50 * 1024 * 1024,
         }

@@ -593,8 +593,8 @@ impl App {
                 else {
                     continue;
                 };
-                let mut bytes = Vec::new();
-                tokio::io::AsyncReadExt::read_to_end(&mut f, &mut bytes)
+                let bytes = f
+                    .read_to_end()
                     .await
                     .map_err(|e| SendError::Temporary(e.to_string()))?;
                 files.push((name.clone(), content_type.clone(), bytes));

@@ -93,9 +93,12 @@ struct FilesArgs {
 impl FilesArgs {
     /// The app's configuration with these settings.
     fn config(&self, base: Config) -> Result<Config, String> {
-        let blobs = ferrodesk_app::blobs::Blobs::from_url(&self.files_dir).map_err(describe)?;
+        // With a bucket, uploads are staged on this machine before they are stored.
+        let staging = std::env::temp_dir().join("ferrodesk-uploads");
+        let files =
+            ferrodesk_app::blobs::Blobs::from_url(&self.files_dir, &staging).map_err(describe)?;
         Ok(Config {
-            files_dir: blobs.root().to_owned(),
+            files,
             attachment_max_bytes: self.attachment_max_megabytes.clamp(1, 100 * 1024) * 1024 * 1024,
             comment_attachments_max_bytes: self
                 .comment_attachments_max_megabytes

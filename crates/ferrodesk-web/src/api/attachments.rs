@@ -12,7 +12,6 @@ use ferrodesk_app::dto::UploadOut;
 use ferrodesk_app::{App, AppError};
 use http_body_util::BodyExt;
 use serde::Deserialize;
-use tokio::io::AsyncReadExt;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
