@@ -211,18 +211,7 @@ impl App {
     /// (also once redacted).
     pub async fn attachment(&self, p: &Principal, id: i64) -> Result<(Attachment, BlobReader)> {
         let mut c = self.store().read().await?;
-        let (a, public) = store::get(&mut c, id)
-            .await?
-            .ok_or(AppError::NotFound("attachment"))?;
-        let ticket = match a.ticket_id {
-            Some(t) => tickets::get_ticket(&mut c, TicketId(t)).await?,
-            None => None,
-        }
-        .ok_or(AppError::NotFound("attachment"))?;
-        let decision = policy::decide(&p.viewer, &ticket.facts());
-        if !decision.can_view() || (!public && !policy::sees_internals(&p.viewer)) {
-            return Err(AppError::NotFound("attachment"));
-        }
+        let (a, _, _) = self.reachable_attachment(&mut c, p, id).await?;
         if a.redacted_at.is_some() {
             return Err(AppError::NotFound("attachment"));
         }
@@ -235,6 +224,31 @@ impl App {
         Ok((a, file))
     }
 
+    /// An attachment, its ticket and the caller's decision on it, when the caller may have it:
+    /// the access policy on the ticket (`visible_ticket`, as every path), and for a private
+    /// note's file, someone who sees private notes; 404 otherwise.
+    async fn reachable_attachment(
+        &self,
+        c: &mut Conn,
+        p: &Principal,
+        id: i64,
+    ) -> Result<(Attachment, tickets::Ticket, policy::Decision)> {
+        let gone = AppError::NotFound("attachment");
+        let (a, public) = store::get(c, id).await?.ok_or(gone)?;
+        let t = a.ticket_id.ok_or(AppError::NotFound("attachment"))?;
+        let (ticket, decision) =
+            self.visible_ticket(c, p, TicketId(t))
+                .await
+                .map_err(|e| match e {
+                    AppError::NotFound(_) => AppError::NotFound("attachment"),
+                    e => e,
+                })?;
+        if !public && !policy::sees_internals(&p.viewer) {
+            return Err(AppError::NotFound("attachment"));
+        }
+        Ok((a, ticket, decision))
+    }
+
     /// Redacts an attachment (staff who may change the ticket): its bytes are deleted unless
     /// another attachment still has them, its metadata stays as "redacted by … at …", and
     /// the redaction is an audit event of the ticket. 404 for a ticket the caller may not
@@ -242,18 +256,7 @@ impl App {
     pub async fn redact_attachment(&self, p: &Principal, id: i64) -> Result<AttachmentOut> {
         p.require_staff()?;
         let mut tx = self.store().begin().await?;
-        let (a, public) = store::get(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound("attachment"))?;
-        let ticket = match a.ticket_id {
-            Some(t) => tickets::get_ticket(&mut tx, TicketId(t)).await?,
-            None => None,
-        }
-        .ok_or(AppError::NotFound("attachment"))?;
-        let decision = policy::decide(&p.viewer, &ticket.facts());
-        if !decision.can_view() || (!public && !policy::sees_internals(&p.viewer)) {
-            return Err(AppError::NotFound("attachment"));
-        }
+        let (a, ticket, decision) = self.reachable_attachment(&mut tx, p, id).await?;
         if !decision.comment {
             return Err(AppError::forbidden(
                 "redact_not_allowed",

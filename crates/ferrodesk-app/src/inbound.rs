@@ -28,12 +28,11 @@
 use base64::Engine as _;
 use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::mail_text::strip_quoted;
-use ferrodesk_core::policy;
+use ferrodesk_core::validate::same_secret;
 use ferrodesk_core::{Channel, Role, TicketId, UserId};
 use ferrodesk_store::directory as dir;
 use ferrodesk_store::inbound::{self as store, NewInbound, Outcome};
 use ferrodesk_store::jobs;
-use ferrodesk_store::tickets as tickets_store;
 use ferrodesk_store::{Conn, StoreError, settings};
 use hmac::{Hmac, KeyInit, Mac};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
@@ -93,13 +92,7 @@ fn token_of(secret: &str, address: &str) -> Option<Token> {
         return None;
     }
     let expected = signature(secret, TicketId(id));
-    // Constant time: the comparison does not tell how much of a guess was right.
-    let same = expected
-        .bytes()
-        .zip(sig.to_ascii_lowercase().bytes())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0;
-    Some(if same {
+    Some(if same_secret(&expected, &sig.to_ascii_lowercase()) {
         Token::Signed(TicketId(id))
     } else {
         Token::Forged
@@ -388,13 +381,7 @@ impl App {
     pub async fn receive_mail(&self, token: Option<&str>, raw: &[u8]) -> Result<InboundOut> {
         let expected = self.config().mail_inbound_token.as_deref();
         let good = match (expected, token) {
-            (Some(e), Some(t)) => {
-                e.len() == t.len()
-                    && e.bytes()
-                        .zip(t.bytes())
-                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                        == 0
-            }
+            (Some(e), Some(t)) => same_secret(e, t),
             _ => false,
         };
         if expected.is_none() {
@@ -917,10 +904,11 @@ impl App {
                 .map(TicketId),
         );
         for t in candidates {
-            if let Some(ticket) = tickets_store::get_ticket(tx, t).await?
-                && policy::decide(&p.viewer, &ticket.facts()).can_view()
-            {
-                return Ok(Thread::Ticket(t));
+            match self.visible_ticket(tx, p, t).await {
+                Ok(_) => return Ok(Thread::Ticket(t)),
+                // A ticket the sender may not see does not exist for them.
+                Err(AppError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
             }
         }
         Ok(Thread::New)
@@ -1089,16 +1077,14 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("message"))?;
         if p.user.role != Role::Admin {
-            let visible = match m.ticket_id {
-                Some(t) => match tickets_store::get_ticket(&mut c, TicketId(t)).await? {
-                    Some(t) => policy::decide(&p.viewer, &t.facts()).can_view(),
-                    None => false,
-                },
-                None => false,
-            };
-            if !visible {
-                return Err(AppError::NotFound("message"));
-            }
+            // Agents: the original of a message on a ticket they may see (the ticket's 404).
+            let t = m.ticket_id.ok_or(AppError::NotFound("message"))?;
+            self.visible_ticket(&mut c, p, TicketId(t))
+                .await
+                .map_err(|e| match e {
+                    AppError::NotFound(_) => AppError::NotFound("message"),
+                    e => e,
+                })?;
         }
         let raw = store::raw(&mut c, id)
             .await?

@@ -31,19 +31,8 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Percent-encodes a path segment as SigV4 wants it (unreserved characters kept).
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+/// A path segment as SigV4 wants it (unreserved characters kept).
+use ferrodesk_core::validate::percent_encode as encode;
 
 /// The `Authorization` header of a request (AWS Signature Version 4). `headers` are the
 /// signed headers, lower-case names, `host`, `x-amz-content-sha256` and `x-amz-date` among

@@ -184,7 +184,7 @@ async fn check_ccs(c: &mut Conn, ids: &[i64], problems: &mut Problems) -> Result
 
 impl App {
     /// Loads a ticket and the caller's decision on it; 404 when they may not see it.
-    async fn visible_ticket(
+    pub(crate) async fn visible_ticket(
         &self,
         c: &mut Conn,
         p: &Principal,

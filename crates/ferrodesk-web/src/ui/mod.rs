@@ -65,14 +65,7 @@ pub fn csrf_token(session_secret: &str) -> String {
     hex::encode(h.finalize())
 }
 
-/// Compares two strings in time that depends only on their lengths.
-pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
+pub(crate) use ferrodesk_core::validate::same_secret;
 
 /// The signed-in person of a page request, with their form token.
 #[derive(Debug, Clone)]

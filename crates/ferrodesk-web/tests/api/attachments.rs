@@ -14,7 +14,10 @@ async fn upload(
     content_type: &str,
     bytes: &[u8],
 ) -> (StatusCode, Value) {
-    let path = format!("/uploads?file_name={}", urlencode(name));
+    let path = format!(
+        "/uploads?file_name={}",
+        ferrodesk_core::validate::percent_encode(name)
+    );
     let a = app
         .raw(
             |c, url| {
@@ -27,18 +30,6 @@ async fn upload(
         )
         .await;
     (a.status, a.body)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Downloads attachment `id`: status, headers, bytes.
