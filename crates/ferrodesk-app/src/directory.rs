@@ -267,6 +267,21 @@ impl App {
         Ok(user_out(Some(p), u))
     }
 
+    /// Finds a user by email address (case-insensitive): staff find anyone, end users only
+    /// themselves (an address must not confirm whose it is). For the vendor APIs, whose
+    /// clients name requesters and CCs by address.
+    pub async fn find_user_by_email(&self, p: &Principal, email: &str) -> Result<UserOut> {
+        let email = email.trim();
+        if !p.is_staff() && !p.user.email.eq_ignore_ascii_case(email) {
+            return Err(AppError::NotFound("user"));
+        }
+        let mut c = self.store().read().await?;
+        match store::find_user_by_email(&mut c, email).await? {
+            Some((u, _)) if u.email != store::SYSTEM_EMAIL => Ok(user_out(Some(p), u)),
+            _ => Err(AppError::NotFound("user")),
+        }
+    }
+
     /// Creates a user. Admins create anyone; agents create end users.
     pub async fn create_user(&self, p: &Principal, input: UserIn) -> Result<UserOut> {
         p.require_staff()?;

@@ -208,6 +208,25 @@ impl App {
         Ok(out)
     }
 
+    /// Creates a ticket whose requester is a new end user described by `requester`: both or
+    /// neither (the vendor APIs name requesters by address and create unknown ones, as the
+    /// vendors do; a refused ticket must not leave a contact behind).
+    pub async fn create_ticket_for_new_requester(
+        &self,
+        p: &Principal,
+        requester: crate::dto::UserIn,
+        mut input: TicketIn,
+    ) -> Result<TicketOut> {
+        let mut tx = self.store().begin().await?;
+        let user = self
+            .create_user_in(&mut tx, p, &requester, Ok(None))
+            .await?;
+        input.requester_id = Some(user.id.0);
+        let (out, _) = self.create_ticket_in(&mut tx, p, input, &[]).await?;
+        commit(tx).await?;
+        Ok(out)
+    }
+
     /// Creates a ticket in the caller's transaction; `copied` are CCs the message that opens
     /// it named (email), added whoever the requester is. Returns the ticket and its first
     /// comment's id.
@@ -403,6 +422,33 @@ impl App {
         ))
     }
 
+    /// The tickets the caller may see that changed after `after` (an `(updated_at, id)`
+    /// position, microseconds) and at least `settle_micros` ago, oldest change first: an
+    /// incremental export's page (admins only, as the vendors' exports). The position of the
+    /// last one is where the next page starts.
+    pub async fn tickets_changed(
+        &self,
+        p: &Principal,
+        after: (i64, i64),
+        settle_micros: i64,
+        limit: i64,
+    ) -> Result<(Vec<TicketOut>, Option<(i64, i64)>)> {
+        p.require_admin()?;
+        let until = self.now() - settle_micros;
+        let scope = policy::list_scope(&p.viewer);
+        let mut c = self.store().read().await?;
+        let tickets = scope::list_tickets_changed(&mut c, &scope, after, until, limit).await?;
+        let statuses = self.statuses(&mut c, p).await?;
+        let last = tickets.last().map(|t| (t.updated_at, t.id.0));
+        Ok((
+            tickets
+                .iter()
+                .map(|t| ticket_out(p, t, &statuses))
+                .collect(),
+            last,
+        ))
+    }
+
     /// Counts the tickets the caller may see.
     pub async fn count_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<CountOut> {
         let filter = self.filter_for(p, filter)?;
@@ -451,8 +497,69 @@ impl App {
         patch: TicketPatch,
     ) -> Result<TicketOut> {
         let mut tx = self.store().begin().await?;
-        let (before, decision) = self.visible_ticket(&mut tx, p, id).await?;
-        let mut w = self.ticket_write(&mut tx).await?;
+        let out = self
+            .update_ticket_in(&mut tx, p, id, if_match, patch)
+            .await?;
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    /// Adds a comment to a ticket and changes it, both or neither (the vendor APIs' update
+    /// with a `comment` inside: "Works again, thanks" with `solved: true` leaves the ticket
+    /// solved, as one act). `if_match` is checked first; the answer is the ticket after both
+    /// (and after the rules they set off) and the comment.
+    pub async fn update_ticket_with_comment(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        if_match: Option<i64>,
+        patch: Option<TicketPatch>,
+        comment: Option<CommentIn>,
+    ) -> Result<(TicketOut, Option<CommentOut>)> {
+        let mut tx = self.store().begin().await?;
+        if let Some(v) = if_match {
+            let (t, _) = self.visible_ticket(&mut tx, p, id).await?;
+            if t.version != v {
+                return Err(AppError::Stale { current: t.version });
+            }
+        }
+        let added = match comment {
+            Some(input) => {
+                let c = self.add_comment_in(&mut tx, p, id, input).await?;
+                let files = ferrodesk_store::attachments::of_comments(&mut tx, &[c.id.0]).await?;
+                let names = [(p.user.id.0, p.user.name.clone())];
+                Some(CommentOut {
+                    attachments: files
+                        .iter()
+                        .map(|f| crate::attachments::attachment_out(f, &names))
+                        .collect(),
+                    ..comment_out(c, &names)
+                })
+            }
+            None => None,
+        };
+        if let Some(patch) = patch {
+            self.update_ticket_in(&mut tx, p, id, None, patch).await?;
+        }
+        let (t, _) = self.visible_ticket(&mut tx, p, id).await?;
+        let statuses = self.statuses(&mut tx, p).await?;
+        let out = ticket_out(p, &t, &statuses);
+        commit(tx).await?;
+        Ok((out, added))
+    }
+
+    /// [`App::update_ticket`] in the caller's transaction.
+    async fn update_ticket_in(
+        &self,
+        tx: &mut Conn,
+        p: &Principal,
+        id: TicketId,
+        if_match: Option<i64>,
+        patch: TicketPatch,
+    ) -> Result<TicketOut> {
+        let tx = &mut *tx;
+        let (before, decision) = self.visible_ticket(tx, p, id).await?;
+        let mut w = self.ticket_write(tx).await?;
         let mut problems = Problems::default();
         if !p.is_staff() {
             // End users may only mark a ticket they requested as resolved.
@@ -520,7 +627,7 @@ impl App {
             after.organization_id = o.map(OrganizationId);
         }
         if patch.requester_id.is_some() || patch.organization_id.is_some() {
-            match dir::get_user(&mut tx, after.requester_id).await? {
+            match dir::get_user(tx, after.requester_id).await? {
                 None => problems.push(FieldError::new(
                     "requester_id",
                     "not_found",
@@ -555,7 +662,7 @@ impl App {
             after.internal_agent_id = a.map(UserId);
         }
         if let Some(ccs) = &patch.cc_ids {
-            after.cc_ids = check_ccs(&mut tx, ccs, &mut problems).await?;
+            after.cc_ids = check_ccs(tx, ccs, &mut problems).await?;
         }
         if let Some(tags) = &patch.tags {
             after.tags = problems
@@ -576,11 +683,11 @@ impl App {
             internal_agent: patch.internal_agent_id.is_some_and(|a| a.is_some()),
         };
         let removed = w
-            .check(&mut tx, Some(&before), &mut after, explicit, &mut problems)
+            .check(tx, Some(&before), &mut after, explicit, &mut problems)
             .await?;
         problems.finish().map_err(AppError::Invalid)?;
         w.save(
-            &mut tx,
+            tx,
             Actor::from(p),
             &before,
             &mut after,
@@ -588,10 +695,8 @@ impl App {
         )
         .await?;
         let fired = happenings(&before, &after, &w.statuses);
-        let (after, _, _) = w.run_rules(&mut tx, after, fired, performer(p)).await?;
-        let out = ticket_out(p, &after, &w.statuses);
-        commit(tx).await?;
-        Ok(out)
+        let (after, _, _) = w.run_rules(tx, after, fired, performer(p)).await?;
+        Ok(ticket_out(p, &after, &w.statuses))
     }
 
     /// Lists a ticket's comments; end users never get private notes.

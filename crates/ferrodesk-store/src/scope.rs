@@ -266,3 +266,29 @@ pub(crate) fn fixes(t: &ScopeTerm) -> Option<(IdColumn, Vec<i64>)> {
         ScopeTerm::CcIncludes(_) => return None,
     })
 }
+
+/// Tickets in `scope` changed after `after` — an `(updated_at, id)` position — and no later
+/// than `until`, oldest change first: the incremental exports' walk over `tickets (updated_at,
+/// id)`.
+pub async fn list_tickets_changed(
+    c: &mut Conn,
+    scope: &ListScope,
+    after: (i64, i64),
+    until: i64,
+    limit: i64,
+) -> Result<Vec<Ticket>> {
+    let mut q = Sql::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE (t.updated_at > "
+    ));
+    q.push_bind(after.0)
+        .push(" OR (t.updated_at = ")
+        .push_bind(after.0)
+        .push(" AND t.id > ")
+        .push_bind(after.1)
+        .push(")) AND t.updated_at <= ")
+        .push_bind(until);
+    push_scope(&mut q, scope, is_sqlite(c));
+    q.push(" ORDER BY t.updated_at, t.id LIMIT ")
+        .push_bind(limit);
+    fetch_tickets(c, q).await
+}

@@ -334,6 +334,17 @@ impl TestApp {
         self.send(req(&self.http, self.url(path))).await
     }
 
+    /// Any request to a path outside `/api/v1` (such as the vendor-compatible APIs under
+    /// `/zendesk/api/v2` and `/freshdesk/api/v2`), built by the caller.
+    pub async fn raw_at(
+        &self,
+        req: impl FnOnce(&reqwest::Client, String) -> reqwest::RequestBuilder,
+        path: &str,
+    ) -> Answer {
+        self.send(req(&self.http, format!("{}{path}", self.base)))
+            .await
+    }
+
     /// Sends the head of a request (no body) over a plain TCP connection and returns the
     /// status code of the answer: for limits the server must enforce before reading a body.
     pub async fn head_only(&self, method: &str, path: &str, headers: &[(&str, String)]) -> u16 {

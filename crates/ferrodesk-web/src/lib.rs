@@ -2,6 +2,7 @@
 //! errors and authentication. The only crate that knows axum.
 
 pub mod api;
+pub mod compat;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -44,6 +45,7 @@ pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
         )
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(ui::routes())
+        .merge(compat::routes())
         .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
         .with_state(app.clone())
         .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))

@@ -173,7 +173,8 @@ fn is_login(req: &Request) -> bool {
 
 /// The middleware: applies the limits that concern the request, most restrictive answer wins.
 pub async fn limit(State(l): State<Arc<Limiters>>, req: Request, next: Next) -> Response {
-    let api = req.uri().path().starts_with("/api/");
+    let vendor = crate::compat::Vendor::of_path(req.uri().path());
+    let api = req.uri().path().starts_with("/api/") || vendor.is_some();
     let login = is_login(&req);
     if !api && !login {
         return next.run(req).await;
@@ -201,12 +202,16 @@ pub async fn limit(State(l): State<Arc<Limiters>>, req: Request, next: Next) -> 
         })
         .max_by_key(|(_, r)| *r)
     {
-        let mut res = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests; retry in {retry_after} s"),
-            vec![],
-        );
+        let message = format!("too many requests; retry in {retry_after} s");
+        let mut res = match vendor {
+            None => problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                message,
+                vec![],
+            ),
+            Some(v) => crate::compat::rate_limited(v, message),
+        };
         let h = res.headers_mut();
         h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         h.insert("ratelimit-limit", HeaderValue::from(limit));
@@ -231,6 +236,9 @@ pub async fn limit(State(l): State<Arc<Limiters>>, req: Request, next: Next) -> 
         h.insert("ratelimit-limit", HeaderValue::from(limit));
         h.insert("ratelimit-remaining", HeaderValue::from(remaining));
         h.insert("ratelimit-reset", HeaderValue::from(reset));
+        if let Some(v) = vendor {
+            crate::compat::rate_headers(v, h, limit, remaining);
+        }
     }
     res
 }

@@ -951,6 +951,40 @@ mod rate_limits {
         tokio::time::sleep(Duration::from_millis(1200)).await;
         assert_eq!(app.get(&admin.token, "/me").await.status, StatusCode::OK);
 
+        // The vendor APIs: the same allowance, their own headers and 429 shapes; a let-through
+        // answer never carries Retry-After (node-zendesk takes any such answer for a 429).
+        for (path, header, body_key, body_value) in [
+            (
+                "/zendesk/api/v2/users/me.json",
+                "x-rate-limit-remaining",
+                "error",
+                "APIRateLimitExceeded",
+            ),
+            (
+                "/freshdesk/api/v2/agents/me",
+                "x-ratelimit-remaining",
+                "code",
+                "rate_limited",
+            ),
+        ] {
+            let vendor_user = app.admin().await;
+            let mut refused = None;
+            for _ in 0..40 {
+                let a = app
+                    .raw_at(|c, url| c.get(url).bearer_auth(&vendor_user.token), path)
+                    .await;
+                if a.status == StatusCode::TOO_MANY_REQUESTS {
+                    refused = Some(a);
+                    break;
+                }
+                assert!(a.headers.contains_key(header), "{path}: {:?}", a.headers);
+                assert!(!a.headers.contains_key("retry-after"), "{path}");
+            }
+            let refused = refused.expect("quick vendor requests past the burst are refused");
+            assert_eq!(refused.body[body_key], body_value, "{path}");
+            assert!(refused.headers.contains_key("retry-after"), "{path}");
+        }
+
         // Sign-in attempts per address: the 4th within a minute waits.
         for _ in 0..3 {
             assert_eq!(

@@ -217,6 +217,48 @@ async fn check_world(app: &TestApp, seed: u64) {
             // Its files: the public reply's for whoever sees the ticket, the private note's
             // only for staff among them.
             let staff = agents.iter().any(|(a, _)| a.id == user.id);
+            // The Zendesk-compatible API shows exactly the same: staff through /tickets, end
+            // users through /requests; comments carry private notes for staff only.
+            let zd = if staff { "tickets" } else { "requests" };
+            let zd_detail = app
+                .raw_at(
+                    |c, url| c.get(url).bearer_auth(&user.token),
+                    &format!("/zendesk/api/v2/{zd}/{t}.json"),
+                )
+                .await
+                .status;
+            assert_eq!(
+                zd_detail == StatusCode::OK,
+                viewable,
+                "seed {seed}, user {}, ticket {t}: zendesk {zd} vs /api/v1 detail",
+                user.id
+            );
+            let zd_comments = app
+                .raw_at(
+                    |c, url| c.get(url).bearer_auth(&user.token),
+                    &format!("/zendesk/api/v2/{zd}/{t}/comments.json"),
+                )
+                .await;
+            assert_eq!(
+                zd_comments.status == StatusCode::OK,
+                viewable,
+                "seed {seed}, user {}, ticket {t}: zendesk comments",
+                user.id
+            );
+            if viewable {
+                let private = zd_comments.body["comments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["public"] == json!(false))
+                    .count();
+                assert_eq!(
+                    private > 0,
+                    staff,
+                    "seed {seed}, user {}, ticket {t}: private notes through zendesk",
+                    user.id
+                );
+            }
             let (_, public_file, private_file) =
                 files.iter().find(|(id, _, _)| id == t).copied().unwrap();
             for (file, want) in [(public_file, viewable), (private_file, viewable && staff)] {
