@@ -526,15 +526,7 @@ impl App {
         let added = match comment {
             Some(input) => {
                 let c = self.add_comment_in(&mut tx, p, id, input).await?;
-                let files = ferrodesk_store::attachments::of_comments(&mut tx, &[c.id.0]).await?;
-                let names = [(p.user.id.0, p.user.name.clone())];
-                Some(CommentOut {
-                    attachments: files
-                        .iter()
-                        .map(|f| crate::attachments::attachment_out(f, &names))
-                        .collect(),
-                    ..comment_out(c, &names)
-                })
+                Some(added_comment_out(&mut tx, p, c).await?)
             }
             None => None,
         };
@@ -763,16 +755,9 @@ impl App {
     ) -> Result<CommentOut> {
         let mut tx = self.store().begin().await?;
         let comment = self.add_comment_in(&mut tx, p, id, input).await?;
-        let files = ferrodesk_store::attachments::of_comments(&mut tx, &[comment.id.0]).await?;
+        let out = added_comment_out(&mut tx, p, comment).await?;
         commit(tx).await?;
-        let names = [(p.user.id.0, p.user.name.clone())];
-        Ok(CommentOut {
-            attachments: files
-                .iter()
-                .map(|f| crate::attachments::attachment_out(f, &names))
-                .collect(),
-            ..comment_out(comment, &names)
-        })
+        Ok(out)
     }
 
     /// Adds a comment in the caller's transaction, under the access policy.
@@ -911,4 +896,17 @@ fn comment_out(m: Comment, names: &[(i64, String)]) -> CommentOut {
 /// Whether `role` is staff.
 pub fn is_staff_role(role: Role) -> bool {
     matches!(role, Role::Admin | Role::Agent)
+}
+
+/// A comment `p` has just added, with its files, as answered.
+async fn added_comment_out(tx: &mut Conn, p: &Principal, c: Comment) -> Result<CommentOut> {
+    let files = ferrodesk_store::attachments::of_comments(tx, &[c.id.0]).await?;
+    let names = [(p.user.id.0, p.user.name.clone())];
+    Ok(CommentOut {
+        attachments: files
+            .iter()
+            .map(|f| crate::attachments::attachment_out(f, &names))
+            .collect(),
+        ..comment_out(c, &names)
+    })
 }
