@@ -776,6 +776,9 @@ pub struct RegisterEntryOut {
     pub ticket_url: Option<String>,
     /// The admin who made the change.
     pub admin_id: Option<i64>,
+    /// When the mode arrived with an import and no workflow change followed: from where
+    /// ("imported from Zendesk (acme.zendesk.com)"); `since` is then the import's time.
+    pub imported: Option<String>,
 }
 
 /// What a sharing change would do, before anyone makes it.

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod fields;
+pub mod import_zendesk;
 pub mod inbound;
 pub mod mail;
 pub mod mail_templates;

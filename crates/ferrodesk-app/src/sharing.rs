@@ -340,17 +340,29 @@ impl App {
         p.require_staff()?;
         let mut c = self.store().read().await?;
         let base = crate::settings::load(&mut c).await?.public_base_url;
+        let imported = ferrodesk_store::imports::sharing_imports(&mut c).await?;
         Ok(store::register(&mut c)
             .await?
             .into_iter()
-            .map(|e| RegisterEntryOut {
-                organization_id: e.organization_id.0,
-                organization_name: e.name,
-                sharing: e.sharing,
-                since: e.change.as_ref().map(|c| rfc3339(c.created_at)),
-                ticket_id: e.change.as_ref().map(|c| c.ticket_id.0),
-                ticket_url: e.change.as_ref().map(|c| ticket_url(&base, c.ticket_id)),
-                admin_id: e.change.as_ref().map(|c| c.admin_id.0),
+            .map(|e| {
+                let import = imported
+                    .iter()
+                    .find(|i| i.organization_id == e.organization_id && i.sharing == e.sharing)
+                    .filter(|_| e.change.is_none());
+                RegisterEntryOut {
+                    organization_id: e.organization_id.0,
+                    organization_name: e.name,
+                    sharing: e.sharing,
+                    since: e
+                        .change
+                        .as_ref()
+                        .map(|c| rfc3339(c.created_at))
+                        .or_else(|| import.map(|i| rfc3339(i.imported_at))),
+                    ticket_id: e.change.as_ref().map(|c| c.ticket_id.0),
+                    ticket_url: e.change.as_ref().map(|c| ticket_url(&base, c.ticket_id)),
+                    admin_id: e.change.as_ref().map(|c| c.admin_id.0),
+                    imported: import.map(|i| format!("imported from {} ({})", i.vendor, i.source)),
+                }
             })
             .collect())
     }

@@ -337,6 +337,50 @@ impl TicketWrite<'_> {
             .await
     }
 
+    /// Step 4 for a ticket an importer brings in (`ferrodesk import zendesk`): the ticket
+    /// with its original times, its comments in their order with their authors, visibility
+    /// and times, the search index, and one audit event naming where it came from (`source`).
+    /// No mail and no rules: nothing happens to an imported ticket that did not happen where
+    /// it came from. The caller checked the invariants ([`TicketWrite::check`]).
+    pub async fn import(
+        &mut self,
+        c: &mut Conn,
+        actor: Actor,
+        ticket: &mut Ticket,
+        comments: &mut [Comment],
+        source: String,
+    ) -> Result<()> {
+        let Some((first, rest)) = comments.split_first_mut() else {
+            return Err(AppError::invalid(
+                "comments",
+                "required",
+                "a ticket needs at least one comment",
+            ));
+        };
+        ticket.custom_fields.retain(|_, v| !v.is_null());
+        let (id, comment) = store::insert_ticket(c, ticket, &self.field_ids, first).await?;
+        ticket.id = id;
+        first.id = comment;
+        first.ticket_id = id;
+        for m in rest.iter_mut() {
+            m.ticket_id = id;
+            m.id = store::insert_comment(c, m).await?;
+        }
+        store::touch_ticket(c, id, ticket.updated_at).await?;
+        let mut changes = ticket_changes(None, ticket);
+        changes.push(FieldChange::new("comments", (), json!(comments.len())));
+        self.app
+            .audit(
+                c,
+                actor,
+                ("ticket", id.0),
+                "imported",
+                changes,
+                Some(source),
+            )
+            .await
+    }
+
     /// Step 4 for a change: writes `after` over `before` with its audit event, if its stored
     /// version is still `before`'s (else 412, nothing written), then step 5. Checks nothing
     /// else: callers ask the policy, and [`TicketWrite::check`] the invariants.

@@ -114,7 +114,7 @@ fn pick_status(
 }
 
 /// Checks custom field values against their definitions.
-fn check_custom_fields(
+pub(crate) fn check_custom_fields(
     defs: &[CustomField],
     values: &BTreeMap<String, serde_json::Value>,
     problems: &mut Problems,

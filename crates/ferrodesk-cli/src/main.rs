@@ -245,7 +245,7 @@ enum Command {
         #[command(flatten)]
         files: FilesArgs,
     },
-    /// Import data into an empty database.
+    /// Import data: a Ferrodesk export into an empty database, or a Zendesk account.
     Import {
         #[command(subcommand)]
         source: ImportSource,
@@ -308,6 +308,24 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum ImportSource {
+    /// A Zendesk account (or another Ferrodesk's /zendesk/api/v2), read through Zendesk's
+    /// API: groups, statuses, fields, organizations with their sharing mode, users,
+    /// memberships, tickets with their comments. Resumable: a rerun continues where the
+    /// last one stopped and imports nothing twice.
+    Zendesk {
+        /// The account's address, e.g. https://acme.zendesk.com (without /api/v2).
+        #[arg(long)]
+        url: String,
+        /// An admin's email address there.
+        #[arg(long)]
+        email: String,
+        /// That admin's API token.
+        #[arg(long, env = "FERRODESK_IMPORT_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Stop after this many new tickets (the rest on the next run).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
     /// A folder written by `ferrodesk export` (from SQLite or PostgreSQL).
     Ferrodesk {
         /// The export folder.
@@ -679,6 +697,40 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 m.files,
                 to.display()
             );
+        }
+        Command::Import {
+            source:
+                ImportSource::Zendesk {
+                    url,
+                    email,
+                    token,
+                    limit,
+                },
+        } => {
+            let account = ferrodesk_app::import_zendesk::ZendeskAccount { url, email, token };
+            let progress = |line: &str| eprintln!("{line}");
+            let report = app
+                .import_zendesk(&account, limit, &progress)
+                .await
+                .map_err(describe)?;
+            for (kind, c) in &report.counts {
+                println!(
+                    "{kind}: {} imported, {} already here, {} left out",
+                    c.imported, c.already, c.skipped
+                );
+            }
+            if report.waits > 0 {
+                println!(
+                    "waited {} times when the source asked to slow down",
+                    report.waits
+                );
+            }
+            for note in &report.notes {
+                println!("note: {note}");
+            }
+            if report.stopped_early {
+                println!("stopped at --limit: run the same command again to continue");
+            }
         }
         Command::Import {
             source: ImportSource::Ferrodesk { from, files },

@@ -80,21 +80,6 @@ async fn demo(backend: Backend) -> (String, String, String) {
     (db, admin_token, customer_token)
 }
 
-/// Dates every ticket `seconds` back (timestamps are microseconds), as if the demo had been
-/// loaded that long ago: the incremental export leaves out the last minute's changes.
-async fn age_tickets(db: &str, seconds: i64) {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut c = sqlx::AnyConnection::connect(db).await.unwrap();
-    let micros = seconds * 1_000_000;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "UPDATE tickets SET created_at = created_at - {micros}, updated_at = updated_at - {micros}"
-    )))
-    .execute(&mut c)
-    .await
-    .unwrap();
-}
-
 /// Reads a child's pipe to the end on a thread of its own.
 fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
@@ -162,7 +147,7 @@ async fn zenpy_everyday(backend: Backend) {
     // Two minutes: past the minute the export leaves out, within the five minutes after
     // which zenpy stops following a page whose `end_time` is that recent.
     let age = 120;
-    age_tickets(&db, age).await;
+    common::age_tickets(&db, age).await;
     let server = serve(&db, free_port(), &[], NO_RATE_LIMITS).await;
     let age = age.to_string();
     run(

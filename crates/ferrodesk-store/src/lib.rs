@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cache;
 pub mod directory;
 pub mod idempotency;
+pub mod imports;
 pub mod inbound;
 pub mod jobs;
 pub mod rules;

@@ -29,6 +29,8 @@ pub const TABLES: &[&str] = &[
     "comments",
     "attachments",
     "sharing_changes",
+    "sharing_imports",
+    "import_links",
     "rules",
     "views",
     "audit_events",

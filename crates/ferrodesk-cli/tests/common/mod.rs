@@ -118,3 +118,20 @@ pub async fn serve(db: &str, port: u16, args: &[&str], env: &[(&str, &str)]) -> 
     }
     panic!("ferrodesk serve did not come up at {}", server.base);
 }
+
+/// Dates every ticket and comment `seconds` back (timestamps are microseconds), as if the
+/// data had been written that long ago: the incremental exports leave out the last minute's
+/// changes.
+pub async fn age_tickets(db: &str, seconds: i64) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(db).await.unwrap();
+    let micros = seconds * 1_000_000;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "UPDATE tickets SET created_at = created_at - {micros}, updated_at = updated_at - {micros}; \
+         UPDATE comments SET created_at = created_at - {micros}"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
+}

@@ -124,7 +124,7 @@ async fn sharing_register(
         return Ok(Json(entries).into_response());
     }
     let mut out = String::from(
-        "organization_id,organization_name,sharing,since,ticket_id,ticket_url,admin_id\r\n",
+        "organization_id,organization_name,sharing,since,ticket_id,ticket_url,admin_id,imported\r\n",
     );
     for e in entries {
         let cells = [
@@ -135,6 +135,7 @@ async fn sharing_register(
             e.ticket_id.map(|t| t.to_string()).unwrap_or_default(),
             csv_field(&e.ticket_url.unwrap_or_default()),
             e.admin_id.map(|a| a.to_string()).unwrap_or_default(),
+            csv_field(&e.imported.unwrap_or_default()),
         ];
         out.push_str(&cells.join(","));
         out.push_str("\r\n");

@@ -764,6 +764,7 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
     };
     let what = match e.action.as_str() {
         "created" => "created the ticket".to_owned(),
+        "imported" => "imported the ticket".to_owned(),
         "updated" => "changed".to_owned(),
         "comment_added" => "commented".to_owned(),
         "attachment_redacted" => "redacted a file".to_owned(),
@@ -772,11 +773,15 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
     let changes = e
         .changes
         .iter()
-        .filter(|c| !(e.action == "created" && c.from.is_null() && c.field == "comment"))
+        .filter(|c| {
+            !(matches!(e.action.as_str(), "created" | "imported")
+                && c.from.is_null()
+                && matches!(c.field.as_str(), "comment" | "comments"))
+        })
         .map(|c| {
             if c.field == "comment" {
                 format!("added a {}", value_text(dir, &c.field, &c.to))
-            } else if e.action == "created" {
+            } else if e.action == "created" || e.action == "imported" {
                 format!(
                     "{}: {}",
                     field_label(&c.field),

@@ -60,6 +60,7 @@ struct RegisterRow {
     sharing: &'static str,
     since: String,
     ticket_id: Option<i64>,
+    imported: Option<String>,
     admin: String,
 }
 
@@ -101,6 +102,7 @@ async fn list(
             sharing: short(e.sharing),
             since: e.since.as_deref().map(when).unwrap_or_else(|| "—".into()),
             ticket_id: e.ticket_id,
+            imported: e.imported,
             admin: match e.admin_id {
                 Some(a) => names.get(a).await,
                 None => "—".into(),
