@@ -449,6 +449,38 @@ impl App {
         ))
     }
 
+    /// Every comment (private notes included) of the tickets `ids`, by ticket, with their
+    /// files: an export's sideload, for admins, who see every ticket (SPEC §3).
+    pub async fn export_comments(
+        &self,
+        p: &Principal,
+        ids: &[i64],
+    ) -> Result<BTreeMap<i64, Vec<CommentOut>>> {
+        p.require_admin()?;
+        let mut c = self.store().read().await?;
+        let comments = store::comments_of_tickets(&mut c, ids).await?;
+        let comment_ids: Vec<i64> = comments.iter().map(|m| m.id.0).collect();
+        let files = ferrodesk_store::attachments::of_comments(&mut c, &comment_ids).await?;
+        let mut authors: Vec<i64> = comments.iter().map(|m| m.author_id.0).collect();
+        authors.extend(files.iter().filter_map(|f| f.redacted_by));
+        authors.sort();
+        authors.dedup();
+        let names = dir::user_names(&mut c, &authors).await?;
+        let mut out: BTreeMap<i64, Vec<CommentOut>> = BTreeMap::new();
+        for m in comments {
+            let attachments = files
+                .iter()
+                .filter(|f| f.comment_id == Some(m.id.0))
+                .map(|f| crate::attachments::attachment_out(f, &names))
+                .collect();
+            out.entry(m.ticket_id.0).or_default().push(CommentOut {
+                attachments,
+                ..comment_out(m, &names)
+            });
+        }
+        Ok(out)
+    }
+
     /// Counts the tickets the caller may see.
     pub async fn count_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<CountOut> {
         let filter = self.filter_for(p, filter)?;

@@ -330,6 +330,26 @@ pub async fn list_comments(
     rows.into_iter().map(comment_of).collect()
 }
 
+/// Every comment of the tickets `ids` (private notes included), by ticket then oldest first:
+/// the exports' sideload.
+pub async fn comments_of_tickets(c: &mut Conn, ids: &[i64]) -> Result<Vec<Comment>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Sql::new(format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments WHERE ticket_id IN ("
+    ));
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push_bind(*id);
+    }
+    q.push(") ORDER BY ticket_id, id");
+    let rows: Vec<CommentRow> = q.query_as().fetch_all(c).await?;
+    rows.into_iter().map(comment_of).collect()
+}
+
 /// Marks a ticket as updated now (a comment was added) without changing its version.
 pub async fn touch_ticket(c: &mut Conn, id: TicketId, now: Micros) -> Result<()> {
     sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")

@@ -144,7 +144,17 @@ async fn download(
     Auth(p): Auth,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let (a, mut file) = app.attachment(&p, id).await?;
+    Ok(attachment_response(&app, &p, id).await?)
+}
+
+/// An attachment's bytes as a download, under the policy of [`App::attachment`]: the one
+/// answer of `/api/v1/attachments/{id}` and of the vendor APIs' attachment links.
+pub(crate) async fn attachment_response(
+    app: &App,
+    p: &ferrodesk_app::Principal,
+    id: i64,
+) -> Result<Response, AppError> {
+    let (a, mut file) = app.attachment(p, id).await?;
     let mut head = vec![0u8; 16];
     let mut got = 0;
     while got < head.len() {

@@ -1,7 +1,7 @@
 //! `/api/v1`. Each module owns its routes; the OpenAPI document is built from the same
 //! registrations, so it cannot drift from what is served.
 
-mod attachments;
+pub(crate) mod attachments;
 mod auth;
 mod directory;
 pub(crate) mod mail;

@@ -500,6 +500,37 @@ async fn search_and_incremental_export_reach_every_ticket_once(app: TestApp) {
             .to_owned();
     }
     assert_eq!(seen, ids);
+    // Ferrodesk's sideload: each ticket with its comments, private notes included.
+    let one = *ids.iter().next().unwrap();
+    zsend(
+        &app,
+        &admin,
+        "PUT",
+        &format!("/tickets/{one}.json"),
+        json!({"ticket": {"comment": {"body": "note", "public": false}}}),
+    )
+    .await;
+    app.execute_sql("UPDATE tickets SET updated_at = updated_at - 120000000")
+        .await;
+    let with = zget(
+        &app,
+        &admin,
+        "/incremental/tickets/cursor.json?start_time=0&include=comments",
+    )
+    .await;
+    let t = with.body["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == json!(one))
+        .unwrap();
+    let bodies: Vec<(&str, bool)> = t["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["body"].as_str().unwrap(), c["public"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(bodies, [("x", true), ("note", false)]);
     // Exports are for admins.
     let agent = app.agent(TicketScope::Global, &[]).await;
     let refused = zget(
@@ -586,6 +617,51 @@ async fn directory_reads_in_zendesk_shapes(app: TestApp) {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
+async fn comment_files_download_through_content_url_under_the_policy(app: TestApp) {
+    let admin = app.admin().await;
+    let customer = app.end_user(&[], UserAccess::Requested).await;
+    let stranger = app.end_user(&[], UserAccess::Requested).await;
+    let up = app
+        .raw(
+            |c, url| {
+                c.post(url)
+                    .bearer_auth(&admin.token)
+                    .header("content-type", "text/plain")
+                    .body("the log lines")
+            },
+            "/uploads?file_name=log.txt",
+        )
+        .await;
+    let t = app
+        .ticket(
+            &admin.token,
+            json!({"subject": "Logs", "description": "See attached", "requester_id": customer.id, "upload_tokens": [up.body["token"]]}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let comments = zget(&app, &customer, &format!("/requests/{t}/comments.json")).await;
+    let file = &comments.body["comments"][0]["attachments"][0];
+    assert_eq!(file["file_name"], json!("log.txt"));
+    let url = file["content_url"].as_str().unwrap();
+    let path = url.strip_prefix(&app.base).unwrap();
+    for (who, want) in [
+        (&customer, StatusCode::OK),
+        (&stranger, StatusCode::NOT_FOUND),
+    ] {
+        let got = app
+            .raw_at(
+                |c, url| {
+                    c.get(url)
+                        .basic_auth(format!("{}/token", who.email), Some(&who.token))
+                },
+                path,
+            )
+            .await;
+        assert_eq!(got.status, want, "{path}");
+    }
+}
+
 on_both_databases!(
     signs_in_with_zendesk_schemes_and_refuses_others,
     tickets_are_created_updated_and_commented_as_zendesk_clients_do,
@@ -595,4 +671,5 @@ on_both_databases!(
     end_users_use_the_requests_api_under_the_one_policy,
     search_and_incremental_export_reach_every_ticket_once,
     directory_reads_in_zendesk_shapes,
+    comment_files_download_through_content_url_under_the_policy,
 );
