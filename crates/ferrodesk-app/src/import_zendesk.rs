@@ -14,24 +14,19 @@
 //! changed. `429` answers are waited out for their `Retry-After`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use base64::Engine;
-use ferrodesk_core::audit::FieldChange;
-use ferrodesk_core::validate::Problems;
 use ferrodesk_core::{
-    Channel, CommentId, GroupId, OrganizationId, Priority, Role, Sharing, StatusCategory, StatusId,
-    TicketId, TicketScope, UserAccess, UserId,
+    Channel, GroupId, OrganizationId, Priority, Role, Sharing, StatusCategory, StatusId,
+    TicketScope, UserAccess, UserId,
 };
-use ferrodesk_store::directory::{OrganizationFields, UserFilter};
+use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::imports;
-use ferrodesk_store::tickets::{Comment, Ticket};
 use serde_json::{Value, json};
 
-use crate::directory::commit;
 use crate::dto::{FieldIn, GroupIn, OrganizationIn, StatusIn, UserIn, UserPatch};
-use crate::ticket_write::Explicit;
-use crate::{Actor, App, AppError, Principal, Result};
+use crate::imports::{Reader, SourceComment, SourceTicket, id_of, micros, source_name, text};
+use crate::{App, AppError, Principal, Result};
 
 /// The Zendesk account to read: `url` is the account's address (`https://acme.zendesk.com`,
 /// or a Ferrodesk's `https://desk.example.com/zendesk`); `email` and `token` an admin's API
@@ -46,134 +41,25 @@ pub struct ZendeskAccount {
     pub token: String,
 }
 
-/// What an import did, per kind of record, and what it could not take as it was.
-#[derive(Debug, Default)]
-pub struct ImportReport {
-    /// Per kind (`groups`, `statuses`, `fields`, `organizations`, `users`, `tickets`,
-    /// `comments`): new here, already here (matched or imported before), left out.
-    pub counts: BTreeMap<&'static str, Counts>,
-    /// One line per record that was left out or changed, and why.
-    pub notes: Vec<String>,
-    /// How often the source asked us to slow down (429).
-    pub waits: u64,
-    /// Whether the run stopped at its ticket limit before the end.
-    pub stopped_early: bool,
-}
-
-/// Counts of one kind of record.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
-    /// Written here by this run.
-    pub imported: u64,
-    /// Found here already (imported before, or matched by name or address).
-    pub already: u64,
-    /// Left out (see the notes).
-    pub skipped: u64,
-}
-
-impl ImportReport {
-    fn count(&mut self, kind: &'static str) -> &mut Counts {
-        self.counts.entry(kind).or_default()
-    }
-}
+pub use crate::imports::{Counts, ImportReport};
 
 /// Reads Zendesk's API: Basic `EMAIL/token:TOKEN`, absolute page links followed as given,
 /// `429` waited out for `Retry-After` seconds, `5xx` retried a few times.
-struct Reader {
-    http: reqwest::Client,
-    api: String,
-    auth: String,
-    waits: u64,
+fn reader(account: &ZendeskAccount) -> Reader {
+    let credentials = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}/token:{}", account.email, account.token));
+    Reader::new(
+        format!("{}/api/v2", account.url.trim_end_matches('/')),
+        format!("Basic {credentials}"),
+        |status| match status {
+            401 => " (check --email and --token: an admin's API token)",
+            403 => " (the token's user must be an admin)",
+            _ => "",
+        },
+    )
 }
 
-const MAX_ATTEMPTS: u32 = 30;
-
 impl Reader {
-    fn new(account: &ZendeskAccount) -> Reader {
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}/token:{}", account.email, account.token));
-        Reader {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(120))
-                .build()
-                .unwrap_or_default(),
-            api: format!("{}/api/v2", account.url.trim_end_matches('/')),
-            auth: format!("Basic {credentials}"),
-            waits: 0,
-        }
-    }
-
-    /// GET `path` (relative to `/api/v2`) or an absolute URL the API gave.
-    async fn get(&mut self, path_or_url: &str) -> Result<Value> {
-        let url = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
-            path_or_url.to_owned()
-        } else {
-            format!("{}{path_or_url}", self.api)
-        };
-        let mut failures = 0;
-        for _ in 0..MAX_ATTEMPTS {
-            let sent = self
-                .http
-                .get(&url)
-                .header("authorization", &self.auth)
-                .header("accept", "application/json")
-                .send()
-                .await;
-            let res = match sent {
-                Ok(r) => r,
-                Err(e) if failures < 3 => {
-                    failures += 1;
-                    tracing::warn!(%url, error = %e, "zendesk import: retrying");
-                    tokio::time::sleep(Duration::from_secs(1 << failures)).await;
-                    continue;
-                }
-                Err(e) => return Err(source_error(&url, format!("cannot reach it: {e}"))),
-            };
-            let status = res.status();
-            if status.as_u16() == 429 {
-                let wait = res
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .clamp(1, 600);
-                self.waits += 1;
-                tokio::time::sleep(Duration::from_secs(wait)).await;
-                continue;
-            }
-            if status.is_server_error() && failures < 3 {
-                failures += 1;
-                tokio::time::sleep(Duration::from_secs(1 << failures)).await;
-                continue;
-            }
-            let text = res
-                .text()
-                .await
-                .map_err(|e| source_error(&url, format!("the answer broke off: {e}")))?;
-            if !status.is_success() {
-                let hint = match status.as_u16() {
-                    401 => " (check --email and --token: an admin's API token)",
-                    403 => " (the token's user must be an admin)",
-                    _ => "",
-                };
-                return Err(source_error(
-                    &url,
-                    format!(
-                        "answered {status}{hint}: {}",
-                        text.chars().take(300).collect::<String>()
-                    ),
-                ));
-            }
-            return serde_json::from_str(&text)
-                .map_err(|e| source_error(&url, format!("the answer is not JSON: {e}")));
-        }
-        Err(source_error(
-            &url,
-            format!("still busy after {MAX_ATTEMPTS} attempts"),
-        ))
-    }
-
     /// Every record under `key` of a list, following `links.next` (cursor pages) or
     /// `next_page` (offset pages) to the end.
     async fn all(&mut self, first: &str, key: &str) -> Result<Vec<Value>> {
@@ -192,25 +78,6 @@ impl Reader {
         }
         Ok(out)
     }
-}
-
-fn source_error(url: &str, what: String) -> AppError {
-    AppError::invalid("url", "source_failed", format!("{url}: {what}"))
-}
-
-fn id_of(v: &Value) -> Option<i64> {
-    v["id"].as_i64()
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().to_owned()
-}
-
-fn micros(v: &Value, key: &str) -> Option<i64> {
-    v[key]
-        .as_str()
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_microsecond())
 }
 
 /// A field key of ours for a Zendesk field: its `key` when it has one (Ferrodesk sends it),
@@ -262,13 +129,8 @@ impl App {
         ticket_limit: Option<u64>,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<ImportReport> {
-        let source = account
-            .url
-            .trim_end_matches('/')
-            .split_once("://")
-            .map_or(account.url.as_str(), |(_, rest)| rest)
-            .to_owned();
-        let mut reader = Reader::new(account);
+        let source = source_name(&account.url);
+        let mut reader = reader(account);
         let mut report = ImportReport::default();
         let mut links = Links::default();
         let sys = self.system_principal();
@@ -313,25 +175,6 @@ impl App {
         .await?;
         report.waits = reader.waits;
         Ok(report)
-    }
-
-    async fn link(&self, source: &str, kind: &str, external: i64, local: i64) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        if imports::link(&mut tx, source, kind, external)
-            .await?
-            .is_none()
-        {
-            imports::set_link(&mut tx, source, kind, external, local).await?;
-        }
-        commit(tx).await
-    }
-
-    async fn known(&self, source: &str, kind: &str) -> Result<BTreeMap<i64, i64>> {
-        let mut c = self.store().read().await?;
-        Ok(imports::links(&mut c, source, kind)
-            .await?
-            .into_iter()
-            .collect())
     }
 
     async fn import_groups(
@@ -400,8 +243,18 @@ impl App {
             .unwrap_or_default()
         {
             let Some(ext) = id_of(&s) else { continue };
-            if links.statuses.contains_key(&ext) {
+            if let Some(local) = links.statuses.get(&ext) {
                 report.count("statuses").already += 1;
+                if let Some(o) = ours.iter().find(|o| o.id == *local)
+                    && !o.built_in
+                    && !o.all_groups
+                    && o.internal_group_ids.is_empty()
+                {
+                    report.notes.push(format!(
+                        "status \"{}\": no internal groups are mapped to it yet; map them in Admin → Statuses",
+                        o.name
+                    ));
+                }
                 continue;
             }
             let name = text(&s, "agent_label");
@@ -610,49 +463,10 @@ impl App {
                 (true, false) => Sharing::ReadOnly,
                 (false, false) => Sharing::OwnOnly,
             };
-            self.import_sharing(OrganizationId(local), sharing, source, now)
+            self.import_sharing(OrganizationId(local), sharing, "Zendesk", source, now)
                 .await?;
         }
         Ok(())
-    }
-
-    /// Gives an organization the sharing mode it had at the source, when it has not got it,
-    /// and records it for the register ("imported from Zendesk on DATE") and the audit trail.
-    async fn import_sharing(
-        &self,
-        org: OrganizationId,
-        sharing: Sharing,
-        source: &str,
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let Some(current) = ferrodesk_store::directory::get_organization(&mut tx, org).await?
-        else {
-            return Ok(());
-        };
-        if current.sharing == sharing {
-            return Ok(());
-        }
-        let fields = OrganizationFields {
-            sharing: Some(sharing),
-            ..OrganizationFields::default()
-        };
-        ferrodesk_store::directory::update_organization(&mut tx, org, &fields, now).await?;
-        imports::record_sharing(&mut tx, org, sharing, "Zendesk", source, now).await?;
-        self.audit(
-            &mut tx,
-            Actor::system(Channel::Cli),
-            ("organization", org.0),
-            "sharing_imported",
-            vec![FieldChange::new(
-                "sharing",
-                json!(current.sharing.as_str()),
-                json!(sharing.as_str()),
-            )],
-            Some(format!("imported from Zendesk ({source})")),
-        )
-        .await?;
-        commit(tx).await
     }
 
     async fn import_users(
@@ -717,7 +531,7 @@ impl App {
             if email.is_empty() {
                 report.count("users").skipped += 1;
                 report.notes.push(format!(
-                    "user {ext} \"{}\": has no email address (Ferrodesk users sign in and are written to by address); their tickets name the importing admin",
+                    "user {ext} \"{}\": has no email address (Ferrodesk users sign in and are written to by address); their tickets are left out too: give them an address in Zendesk and run the import again",
                     text(&u, "name")
                 ));
                 continue;
@@ -806,6 +620,60 @@ impl App {
         Ok(())
     }
 
+    /// A source comment's files, downloaded (with the source's credentials) and uploaded here;
+    /// their upload tokens. A file over the size limit, or one the source will not give, is
+    /// left out with a note.
+    async fn import_files(
+        &self,
+        reader: &mut Reader,
+        ticket: i64,
+        comment: &Value,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<String>> {
+        let mut tokens = Vec::new();
+        let files = comment["attachments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if files.is_empty() {
+            return Ok(tokens);
+        }
+        let sys = self.system_principal();
+        let max = self.config().attachment_max_bytes;
+        for f in files {
+            let name = text(&f, "file_name");
+            let Some(url) = f["content_url"]
+                .as_str()
+                .filter(|_| f["deleted"] != json!(true))
+            else {
+                continue;
+            };
+            let bytes = match reader.get_bytes(url, max).await {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    notes.push(format!(
+                        "ticket {ticket}: file \"{name}\" is larger than {} MiB; left out",
+                        max / (1024 * 1024)
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    notes.push(format!("ticket {ticket}: file \"{name}\": {e}; left out"));
+                    continue;
+                }
+            };
+            let content_type = f["content_type"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .unwrap_or("application/octet-stream");
+            match self.upload_bytes(&sys, &name, content_type, &bytes).await {
+                Ok(up) => tokens.push(up.token),
+                Err(e) => notes.push(format!("ticket {ticket}: file \"{name}\": {e}; left out")),
+            }
+        }
+        Ok(tokens)
+    }
+
     async fn import_tickets(
         &self,
         reader: &mut Reader,
@@ -815,12 +683,11 @@ impl App {
         limit: Option<u64>,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<()> {
-        let fallback_author = {
-            let mut c = self.store().read().await?;
-            ferrodesk_store::directory::system_user(&mut c).await?
-        };
+        let fallback_author = self.import_fallback_author().await?;
         let mut next =
-            Some("/incremental/tickets/cursor.json?start_time=0&per_page=1000".to_owned());
+            // Deleted tickets stay behind; `include=comments` is Ferrodesk's sideload (a
+            // source that does not know it sends none, and each ticket's comments are read).
+            Some("/incremental/tickets/cursor.json?start_time=0&per_page=1000&exclude_deleted=true&include=comments".to_owned());
         while let Some(url) = next {
             let page = reader.get(&url).await?;
             let tickets = page["tickets"].as_array().cloned().unwrap_or_default();
@@ -829,6 +696,10 @@ impl App {
                 let mut c = self.store().read().await?;
                 for t in &tickets {
                     let Some(ext) = id_of(t) else { continue };
+                    if t["status"] == json!("deleted") {
+                        report.count("tickets").skipped += 1;
+                        continue;
+                    }
                     if imports::link(&mut c, source, "ticket", ext)
                         .await?
                         .is_some()
@@ -847,16 +718,29 @@ impl App {
                     stop = true;
                 }
             }
-            let mut prepared = Vec::new();
-            for t in batch {
-                let ext = id_of(&t).unwrap_or_default();
-                let comments = reader
-                    .all(&format!("/tickets/{ext}/comments.json"), "comments")
+            // A hundred at a time: what a failure in the middle loses is small.
+            for chunk in batch.chunks(100) {
+                let mut prepared = Vec::new();
+                for t in chunk {
+                    let ext = id_of(t).unwrap_or_default();
+                    let comments = match t["comments"].as_array() {
+                        Some(sideloaded) => sideloaded.clone(),
+                        None => {
+                            reader
+                                .all(&format!("/tickets/{ext}/comments.json"), "comments")
+                                .await?
+                        }
+                    };
+                    let mut st = source_ticket(links, t, &comments);
+                    for (c, sc) in comments.iter().zip(st.comments.iter_mut()) {
+                        sc.upload_tokens =
+                            self.import_files(reader, ext, c, &mut report.notes).await?;
+                    }
+                    prepared.push(st);
+                }
+                self.write_ticket_page("Zendesk", source, fallback_author, prepared, report)
                     .await?;
-                prepared.push((t, comments));
             }
-            self.write_ticket_page(source, links, fallback_author, prepared, report)
-                .await?;
             let done = *report.count("tickets");
             progress(&format!(
                 "tickets: {} imported, {} already here",
@@ -874,227 +758,79 @@ impl App {
         }
         Ok(())
     }
+}
 
-    /// Writes a page of source tickets with their comments and links, in one transaction.
-    async fn write_ticket_page(
-        &self,
-        source: &str,
-        links: &Links,
-        fallback_author: UserId,
-        page: Vec<(Value, Vec<Value>)>,
-        report: &mut ImportReport,
-    ) -> Result<()> {
-        if page.is_empty() {
-            return Ok(());
+/// A Zendesk ticket with its comments, its references translated through `links`.
+fn source_ticket(links: &Links, t: &Value, comments: &[Value]) -> SourceTicket {
+    let user = |v: &Value| v.as_i64().and_then(|u| links.users.get(&u).copied());
+    let group = |v: &Value| v.as_i64().and_then(|g| links.groups.get(&g).copied());
+    let mut custom = BTreeMap::new();
+    for f in t["custom_fields"].as_array().cloned().unwrap_or_default() {
+        if let (Some(id), false) = (f["id"].as_i64(), f["value"].is_null())
+            && let Some(key) = links.fields.get(&id)
+        {
+            custom.insert(key.clone(), f["value"].clone());
         }
-        let mut tx = self.store().begin().await?;
-        let mut w = self.ticket_write(&mut tx).await?;
-        let open = w.built_in("Open")?.id;
-        let actor = Actor::system(Channel::Cli);
-        let mut written: Vec<(&'static str, u64)> = Vec::new();
-        let mut notes = Vec::new();
-        for (t, comments) in page {
-            let ext = id_of(&t).unwrap_or_default();
-            let user = |v: &Value| v.as_i64().and_then(|u| links.users.get(&u).copied());
-            let Some(requester) = user(&t["requester_id"]) else {
-                notes.push(format!(
-                    "ticket {ext}: its requester {} was not imported; the ticket is left out",
-                    t["requester_id"]
-                ));
-                written.push(("skipped", 1));
-                continue;
-            };
-            let status = t["custom_status_id"]
-                .as_i64()
-                .and_then(|s| links.statuses.get(&s).copied())
-                .map(StatusId)
-                .or_else(|| {
-                    let cat = category(t["status"].as_str().unwrap_or("open"));
-                    w.statuses
-                        .iter()
-                        .find(|s| s.built_in && s.category == cat)
-                        .map(|s| s.id)
-                })
-                .unwrap_or(open);
-            let group = |v: &Value| v.as_i64().and_then(|g| links.groups.get(&g).copied());
-            let mut custom = BTreeMap::new();
-            for f in t["custom_fields"].as_array().cloned().unwrap_or_default() {
-                if let (Some(id), false) = (f["id"].as_i64(), f["value"].is_null())
-                    && let Some(key) = links.fields.get(&id)
-                {
-                    custom.insert(key.clone(), f["value"].clone());
-                }
-            }
-            let mut problems = Problems::default();
-            let custom = crate::tickets::check_custom_fields(&w.defs, &custom, &mut problems);
-            let created = micros(&t, "created_at").unwrap_or_else(|| self.now());
-            let mut ticket = Ticket {
-                id: TicketId(0),
-                subject: Some(text(&t, "subject"))
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "(no subject)".to_owned())
-                    .chars()
-                    .take(250)
-                    .collect(),
-                requester_id: UserId(requester),
-                organization_id: t["organization_id"]
-                    .as_i64()
-                    .and_then(|o| links.organizations.get(&o).copied())
-                    .map(OrganizationId),
-                status_id: status,
-                priority: t["priority"]
+    }
+    SourceTicket {
+        ext: id_of(t).unwrap_or_default(),
+        subject: text(t, "subject"),
+        requester: user(&t["requester_id"]).map(UserId),
+        requester_source: t["requester_id"].clone(),
+        organization: t["organization_id"]
+            .as_i64()
+            .and_then(|o| links.organizations.get(&o).copied())
+            .map(OrganizationId),
+        // Zendesk gives a closed ticket the custom status of a solved one: closed wins.
+        status: t["custom_status_id"]
+            .as_i64()
+            .filter(|_| t["status"] != json!("closed"))
+            .and_then(|s| links.statuses.get(&s).copied())
+            .map(StatusId),
+        category: category(t["status"].as_str().unwrap_or("open")),
+        priority: t["priority"]
+            .as_str()
+            .and_then(|p| Priority::parse(p).ok())
+            .unwrap_or(Priority::Normal),
+        group: group(&t["group_id"]).map(GroupId),
+        assignee: user(&t["assignee_id"]).map(UserId),
+        internal_group: group(&t["internal_group_id"]).map(GroupId),
+        internal_agent: user(&t["internal_agent_id"]).map(UserId),
+        cc_ids: t["collaborator_ids"]
+            .as_array()
+            .map(|a| a.iter().filter_map(user).map(UserId).collect())
+            .unwrap_or_default(),
+        tags: t["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        custom_fields: custom,
+        channel: match t["via"]["channel"].as_str() {
+            Some("email") => Channel::Email,
+            Some("web") => Channel::Web,
+            _ => Channel::Api,
+        },
+        created_at: micros(t, "created_at"),
+        updated_at: micros(t, "updated_at"),
+        comments: comments
+            .iter()
+            .map(|c| SourceComment {
+                upload_tokens: Vec::new(),
+                author: user(&c["author_id"]).map(UserId),
+                body: c["plain_body"]
                     .as_str()
-                    .and_then(|p| Priority::parse(p).ok())
-                    .unwrap_or(Priority::Normal),
-                group_id: group(&t["group_id"]).map(GroupId),
-                assignee_id: user(&t["assignee_id"]).map(UserId),
-                internal_group_id: group(&t["internal_group_id"]).map(GroupId),
-                internal_agent_id: user(&t["internal_agent_id"]).map(UserId),
-                cc_ids: t["collaborator_ids"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(user).map(UserId).collect())
-                    .unwrap_or_default(),
-                tags: t["tags"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .take(50)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                custom_fields: custom,
-                channel: match t["via"]["channel"].as_str() {
-                    Some("email") => Channel::Email,
-                    Some("web") => Channel::Web,
-                    _ => Channel::Api,
-                },
-                sharing_check: None,
-                created_at: created,
-                updated_at: micros(&t, "updated_at").unwrap_or(created),
-                version: 1,
-            };
-            ticket.cc_ids.sort();
-            ticket.cc_ids.dedup();
-            // The requester's organization must be one of theirs.
-            let member = ferrodesk_store::directory::get_user(&mut tx, ticket.requester_id)
-                .await?
-                .is_some_and(|r| {
-                    ticket
-                        .organization_id
-                        .is_none_or(|o| r.organization_ids.contains(&o))
-                });
-            if !member {
-                notes.push(format!(
-                    "ticket {ext}: its requester is not a member of its organization here; kept without the organization"
-                ));
-                ticket.organization_id = None;
-            }
-            let explicit = Explicit {
-                internal_group: ticket.internal_group_id.is_some(),
-                internal_agent: ticket.internal_agent_id.is_some(),
-            };
-            let mut check = Problems::default();
-            w.check(&mut tx, None, &mut ticket, explicit, &mut check)
-                .await?;
-            if let Err(errors) = check.finish() {
-                let owner_only = errors
-                    .iter()
-                    .all(|e| e.field.starts_with("internal_") || e.field == "status_id");
-                if !owner_only {
-                    notes.push(format!(
-                        "ticket {ext}: left out: {}",
-                        errors
-                            .iter()
-                            .map(|e| format!("{}: {}", e.field, e.message))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ));
-                    written.push(("skipped", 1));
-                    continue;
-                }
-                notes.push(format!(
-                    "ticket {ext}: kept without its internal owner, which breaks shared ownership here: {}",
-                    errors
-                        .iter()
-                        .map(|e| e.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ));
-                ticket.internal_group_id = None;
-                ticket.internal_agent_id = None;
-                let mut again = Problems::default();
-                w.check(&mut tx, None, &mut ticket, Explicit::default(), &mut again)
-                    .await?;
-                again.finish().map_err(AppError::Invalid)?;
-            }
-            if let Err(errors) = problems.finish() {
-                notes.push(format!(
-                    "ticket {ext}: custom field values left out: {}",
-                    errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ));
-            }
-            let mut thread: Vec<Comment> = comments
-                .iter()
-                .filter_map(|c| {
-                    let body = c["plain_body"]
-                        .as_str()
-                        .or(c["body"].as_str())
-                        .unwrap_or_default()
-                        .to_owned();
-                    (!body.trim().is_empty()).then(|| Comment {
-                        id: CommentId(0),
-                        ticket_id: TicketId(0),
-                        author_id: user(&c["author_id"]).map_or(fallback_author, UserId),
-                        body,
-                        public: c["public"] != json!(false),
-                        channel: ticket.channel,
-                        created_at: micros(c, "created_at").unwrap_or(created),
-                    })
-                })
-                .collect();
-            if thread.is_empty() {
-                thread.push(Comment {
-                    id: CommentId(0),
-                    ticket_id: TicketId(0),
-                    author_id: ticket.requester_id,
-                    body: t["description"]
-                        .as_str()
-                        .filter(|d| !d.trim().is_empty())
-                        .unwrap_or("(no description)")
-                        .to_owned(),
-                    public: true,
-                    channel: ticket.channel,
-                    created_at: created,
-                });
-            }
-            let n = thread.len() as u64;
-            w.import(
-                &mut tx,
-                actor,
-                &mut ticket,
-                &mut thread,
-                format!("imported from Zendesk ({source}), ticket {ext}"),
-            )
-            .await?;
-            imports::set_link(&mut tx, source, "ticket", ext, ticket.id.0).await?;
-            written.push(("imported", 1));
-            written.push(("comments", n));
-        }
-        commit(tx).await?;
-        for (what, n) in written {
-            match what {
-                "imported" => report.count("tickets").imported += n,
-                "comments" => report.count("comments").imported += n,
-                _ => report.count("tickets").skipped += n,
-            }
-        }
-        report.notes.extend(notes);
-        Ok(())
+                    .or(c["body"].as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                public: c["public"] != json!(false),
+                created_at: micros(c, "created_at"),
+            })
+            .collect(),
+        description: t["description"].as_str().map(str::to_owned),
     }
 }

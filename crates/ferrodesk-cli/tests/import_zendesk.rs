@@ -118,8 +118,14 @@ impl Desk {
                 .await
                 .iter()
                 .map(|c| {
+                    let files: Vec<String> = c["attachments"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| format!("{} {} {}", f["file_name"], f["content_type"], f["size"]))
+                        .collect();
                     format!(
-                        "{:?} {} {}",
+                        "{:?} {} {} {files:?}",
                         name(&c["author_id"]),
                         c["public"],
                         c["body"].as_str().unwrap()
@@ -202,10 +208,22 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
         json!({"custom_fields": {"plan": "pro"}, "tags": ["vip", "renewal"]}),
     )
     .await;
+    let contract: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let upload: Value = http
+        .post(format!("{}/api/v1/uploads?file_name=contract.pdf", a.base))
+        .bearer_auth(&token_a)
+        .header("content-type", "application/pdf")
+        .body(contract.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     a.send(
         reqwest::Method::POST,
         &format!("/tickets/{first}/comments"),
-        json!({"body": "Internal: check the contract", "public": false}),
+        json!({"body": "Internal: check the contract", "public": false, "upload_tokens": [upload["token"]]}),
     )
     .await;
     let shared_owner = tickets
@@ -229,13 +247,13 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
     }
     // Changes of the last minute wait for the next export: date A's back.
     common::age_tickets(&db_a, 600).await;
-    // A slows its clients down: 10 requests a second per token.
+    // A slows its clients down: 2 requests a second per token.
     let server_a = serve(
         &db_a,
         free_port(),
         &[],
         &[
-            ("FERRODESK_RATE_PER_CREDENTIAL", "10"),
+            ("FERRODESK_RATE_PER_CREDENTIAL", "2"),
             ("FERRODESK_RATE_PER_ADDRESS", "0"),
         ],
     )
@@ -367,6 +385,27 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
     tb.sort();
     assert_eq!(ta.len(), tickets.len());
     assert_eq!(ta, tb);
+    // The file came over byte for byte.
+    let mut found = None;
+    for t in b.all("/tickets").await {
+        let id = t["id"].as_i64().unwrap();
+        for c in b.all(&format!("/tickets/{id}/comments")).await {
+            if let Some(f) = c["attachments"].as_array().unwrap().first() {
+                found = Some(f["id"].as_i64().unwrap());
+            }
+        }
+    }
+    let file = found.expect("the attachment arrived");
+    let bytes = http
+        .get(format!("{}/api/v1/attachments/{file}", b.base))
+        .bearer_auth(&token_b)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.to_vec(), contract);
     // The access matrix: every end user and agent sees the same tickets on both desks.
     for u in a.all("/users").await {
         let email = u["email"].as_str().unwrap();

@@ -20,7 +20,8 @@
 //!   tickets only, never one query per list item); conversations are the comments after it.
 //! * contacts are end users (`company_id` = default organization, `view_all_tickets` =
 //!   access `organization`, `other_companies` = the other memberships); agents are agents
-//!   and admins (`ticket_scope` 1 global (admins too), 2 group, 3 assigned); companies are
+//!   and admins (`ticket_scope` 1 global (admins too), 2 group, 3 assigned; `role_ids` [1]
+//!   for admins, [2] for agents, as `GET /roles` names them); companies are
 //!   organizations (plus our `sharing`, which Freshdesk has no field for).
 
 mod directory;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<App> {
         .route("/agents", get(directory::agents))
         .route("/agents/me", get(directory::me))
         .route("/agents/{id}", get(directory::agent))
+        .route("/roles", get(directory::roles))
         .route("/groups", get(directory::groups))
         .route("/groups/{id}", get(directory::group))
         .route("/ticket_fields", get(directory::ticket_fields))

@@ -109,6 +109,45 @@ fn ticket_scope(u: &UserOut) -> i64 {
     }
 }
 
+/// The roles `GET /roles` lists: Freshdesk's default Administrator and Agent.
+const ROLES: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "Administrator",
+        "Can configure all features and manage agents",
+    ),
+    (
+        2,
+        "Agent",
+        "Can log, view, reply, update and resolve tickets",
+    ),
+];
+
+/// An agent's role id (see [`ROLES`]).
+fn role_id(role: Role) -> i64 {
+    if role == Role::Admin { 1 } else { 2 }
+}
+
+/// `GET /roles` (agents and admins): Administrator (our admins) and Agent.
+pub(super) async fn roles(State(app): State<App>, headers: HeaderMap) -> Answer {
+    let p = principal(&app, &headers, Vendor::Freshdesk).await?;
+    p.require_staff()?;
+    let items: Vec<Value> = ROLES
+        .iter()
+        .map(|(id, name, description)| {
+            json!({
+                "id": id,
+                "name": name,
+                "description": description,
+                "default": true,
+                "created_at": NO_TIME,
+                "updated_at": NO_TIME,
+            })
+        })
+        .collect();
+    Ok(json_body(StatusCode::OK, Value::Array(items)))
+}
+
 /// An agent or admin as a Freshdesk agent.
 fn agent_json(u: &UserOut) -> Value {
     let (created, updated) = (seconds(&u.created_at), seconds(&u.updated_at));
@@ -119,7 +158,7 @@ fn agent_json(u: &UserOut) -> Value {
         "signature": null,
         "ticket_scope": ticket_scope(u),
         "group_ids": u.group_ids,
-        "role_ids": [],
+        "role_ids": [role_id(u.role)],
         "skill_ids": [],
         "type": "support_agent",
         "available_since": null,

@@ -274,7 +274,8 @@ async fn cc_ids(app: &App, p: &Principal, emails: &[String]) -> Result<Vec<i64>,
 /// named view: `new_and_my_open` (python-freshdesk's default) and `all_tickets` list every
 /// ticket the caller may see; `spam`, `deleted` and `watching` are empty (Ferrodesk has
 /// none of those). `requester_id`, `email` and `company_id` filter; `updated_since`,
-/// `order_by` and `order_type` are accepted and ignored (the answer is a superset).
+/// `order_by` and `order_type` are accepted and ignored (the answer is a superset);
+/// `include=description` adds each ticket's description.
 pub(super) async fn list(State(app): State<App>, headers: HeaderMap, q: Query) -> Answer {
     let p = principal(&app, &headers, Vendor::Freshdesk).await?;
     let paging = Paging::read(&q)?;
@@ -322,7 +323,18 @@ pub(super) async fn list(State(app): State<App>, headers: HeaderMap, q: Query) -
         }
     })
     .await?;
-    let items = many(app, p, &tickets).await?;
+    let mut items = many(app, p, &tickets).await?;
+    // `include=description`, as Freshdesk's list offers it (one comment read per ticket).
+    if q.get("include")
+        .unwrap_or("")
+        .split(',')
+        .any(|i| i == "description")
+    {
+        for (o, t) in items.iter_mut().zip(&tickets) {
+            let first = first_comment(app, p, TicketId(t.id)).await?;
+            *o = with_description(o.take(), first.as_ref().map_or("", |c| c.body.as_str()));
+        }
+    }
     Ok(list_answer(items, more, &headers, "/tickets", &q, paging))
 }
 

@@ -1,0 +1,544 @@
+//! What the vendor importers (`ferrodesk import zendesk|freshdesk`) share: the report, a
+//! patient HTTP reader of a vendor's JSON API, the links that make a rerun continue where the
+//! last one stopped (`import_links`), imported sharing modes recorded for the register, and
+//! the ticket page writer, which takes tickets already translated into a vendor-neutral
+//! [`SourceTicket`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ferrodesk_core::audit::FieldChange;
+use ferrodesk_core::validate::Problems;
+use ferrodesk_core::{
+    Channel, CommentId, GroupId, OrganizationId, Priority, Sharing, StatusCategory, StatusId,
+    TicketId, UserId,
+};
+use ferrodesk_store::directory::OrganizationFields;
+use ferrodesk_store::imports;
+use ferrodesk_store::tickets::{Comment, Ticket};
+use serde_json::{Value, json};
+
+use crate::directory::commit;
+use crate::ticket_write::Explicit;
+use crate::{Actor, App, AppError, Result};
+
+/// What an import did, per kind of record, and what it could not take as it was.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Per kind (`groups`, `statuses`, `fields`, `organizations`, `users`, `tickets`,
+    /// `comments`): new here, already here (matched or imported before), left out.
+    pub counts: BTreeMap<&'static str, Counts>,
+    /// One line per record that was left out or changed, and why.
+    pub notes: Vec<String>,
+    /// How often the source asked us to slow down (429).
+    pub waits: u64,
+    /// Whether the run stopped at its ticket limit before the end.
+    pub stopped_early: bool,
+}
+
+/// Counts of one kind of record.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    /// Written here by this run.
+    pub imported: u64,
+    /// Found here already (imported before, or matched by name or address).
+    pub already: u64,
+    /// Left out (see the notes).
+    pub skipped: u64,
+}
+
+impl ImportReport {
+    /// The counts of one kind.
+    pub(crate) fn count(&mut self, kind: &'static str) -> &mut Counts {
+        self.counts.entry(kind).or_default()
+    }
+}
+
+/// The source's name in `import_links` and in the register: its address without the scheme
+/// (`acme.zendesk.com`, `desk.example.com/freshdesk`).
+pub(crate) fn source_name(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    url.split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .to_owned()
+}
+
+/// Reads a vendor's JSON API: one `Authorization` header, `429` waited out for its
+/// `Retry-After` seconds, `5xx` and broken connections retried a few times.
+pub(crate) struct Reader {
+    http: reqwest::Client,
+    /// The API's root, e.g. `https://acme.zendesk.com/api/v2`.
+    api: String,
+    auth: String,
+    /// For 401 and 403 answers: what to check.
+    hint: fn(u16) -> &'static str,
+    /// How often the source answered 429.
+    pub(crate) waits: u64,
+}
+
+const MAX_ATTEMPTS: u32 = 30;
+
+impl Reader {
+    /// A reader of the API at `api` that sends `auth` as its `Authorization`.
+    pub(crate) fn new(api: String, auth: String, hint: fn(u16) -> &'static str) -> Reader {
+        Reader {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap_or_default(),
+            api,
+            auth,
+            hint,
+            waits: 0,
+        }
+    }
+
+    /// GET `path` (relative to the API's root) or an absolute URL the API gave.
+    pub(crate) async fn get(&mut self, path_or_url: &str) -> Result<Value> {
+        let url = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.api)
+        };
+        let (status, res) = self.send(&url).await?;
+        let text = res
+            .text()
+            .await
+            .map_err(|e| source_error(&url, format!("the answer broke off: {e}")))?;
+        if !status.is_success() {
+            let hint = (self.hint)(status.as_u16());
+            return Err(source_error(
+                &url,
+                format!(
+                    "answered {status}{hint}: {}",
+                    text.chars().take(300).collect::<String>()
+                ),
+            ));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| source_error(&url, format!("the answer is not JSON: {e}")))
+    }
+
+    /// The bytes at an absolute URL the source gave (an attachment's `content_url`), at most
+    /// `max`: `Ok(None)` when larger.
+    pub(crate) async fn get_bytes(&mut self, url: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        let (status, mut res) = self.send(url).await?;
+        if !status.is_success() {
+            let hint = (self.hint)(status.as_u16());
+            return Err(source_error(url, format!("answered {status}{hint}")));
+        }
+        if res.content_length().is_some_and(|n| n > max) {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| source_error(url, format!("the download broke off: {e}")))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > max {
+                return Ok(None);
+            }
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Sends a GET, waiting out `429` for its `Retry-After` and retrying failures to connect
+    /// and `5xx` answers a few times; any other answer is the caller's.
+    async fn send(&mut self, url: &str) -> Result<(reqwest::StatusCode, reqwest::Response)> {
+        let mut failures = 0;
+        for _ in 0..MAX_ATTEMPTS {
+            let sent = self
+                .http
+                .get(url)
+                .header("authorization", &self.auth)
+                .header("accept", "application/json")
+                .send()
+                .await;
+            let res = match sent {
+                Ok(r) => r,
+                Err(e) if failures < 3 => {
+                    failures += 1;
+                    tracing::warn!(%url, error = %e, "import: retrying");
+                    tokio::time::sleep(Duration::from_secs(1 << failures)).await;
+                    continue;
+                }
+                Err(e) => return Err(source_error(url, format!("cannot reach it: {e}"))),
+            };
+            let status = res.status();
+            if status.as_u16() == 429 {
+                let wait = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 600);
+                self.waits += 1;
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            if status.is_server_error() && failures < 3 {
+                failures += 1;
+                tokio::time::sleep(Duration::from_secs(1 << failures)).await;
+                continue;
+            }
+            return Ok((status, res));
+        }
+        Err(source_error(
+            url,
+            format!("still busy after {MAX_ATTEMPTS} attempts"),
+        ))
+    }
+}
+
+pub(crate) fn source_error(url: &str, what: String) -> AppError {
+    AppError::invalid("url", "source_failed", format!("{url}: {what}"))
+}
+
+pub(crate) fn id_of(v: &Value) -> Option<i64> {
+    v["id"].as_i64()
+}
+
+pub(crate) fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_owned()
+}
+
+/// An RFC 3339 time of the source in microseconds.
+pub(crate) fn micros(v: &Value, key: &str) -> Option<i64> {
+    v[key]
+        .as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_microsecond())
+}
+
+/// A source ticket, its references already translated into ours (a reference the import
+/// could not follow is `None`).
+#[derive(Debug, Clone)]
+pub(crate) struct SourceTicket {
+    /// The source's id.
+    pub ext: i64,
+    pub subject: String,
+    pub requester: Option<UserId>,
+    /// The source's requester reference, for the note when it was not imported.
+    pub requester_source: Value,
+    pub organization: Option<OrganizationId>,
+    /// The status, when the source's names one imported here; else the built-in status
+    /// of `category`.
+    pub status: Option<StatusId>,
+    pub category: StatusCategory,
+    pub priority: Priority,
+    pub group: Option<GroupId>,
+    pub assignee: Option<UserId>,
+    pub internal_group: Option<GroupId>,
+    pub internal_agent: Option<UserId>,
+    pub cc_ids: Vec<UserId>,
+    pub tags: Vec<String>,
+    /// Our field keys.
+    pub custom_fields: BTreeMap<String, Value>,
+    pub channel: Channel,
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    /// The conversation, oldest first (empty bodies are left out).
+    pub comments: Vec<SourceComment>,
+    /// The first comment when the conversation is empty (else `(no description)`).
+    pub description: Option<String>,
+}
+
+/// A comment of a [`SourceTicket`].
+#[derive(Debug, Clone)]
+pub(crate) struct SourceComment {
+    /// Its author here; `None` names the importing system user.
+    pub author: Option<UserId>,
+    pub body: String,
+    pub public: bool,
+    pub created_at: Option<i64>,
+    /// Its files, already uploaded here ([`App::upload_bytes`]): given to the comment in
+    /// the ticket's transaction.
+    pub upload_tokens: Vec<String>,
+}
+
+impl App {
+    /// Remembers that the source's `external` record of `kind` is our `local` one (a link
+    /// already there stays).
+    pub(crate) async fn link(
+        &self,
+        source: &str,
+        kind: &str,
+        external: i64,
+        local: i64,
+    ) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        if imports::link(&mut tx, source, kind, external)
+            .await?
+            .is_none()
+        {
+            imports::set_link(&mut tx, source, kind, external, local).await?;
+        }
+        commit(tx).await
+    }
+
+    /// The links of one kind: the source's id → ours.
+    pub(crate) async fn known(&self, source: &str, kind: &str) -> Result<BTreeMap<i64, i64>> {
+        let mut c = self.store().read().await?;
+        Ok(imports::links(&mut c, source, kind)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Whether the source's ticket was imported before.
+    pub(crate) async fn ticket_known(&self, source: &str, ext: i64) -> Result<bool> {
+        let mut c = self.store().read().await?;
+        Ok(imports::link(&mut c, source, "ticket", ext)
+            .await?
+            .is_some())
+    }
+
+    /// The user the comments of unknown authors name.
+    pub(crate) async fn import_fallback_author(&self) -> Result<UserId> {
+        let mut c = self.store().read().await?;
+        Ok(ferrodesk_store::directory::system_user(&mut c).await?)
+    }
+
+    /// Gives an organization the sharing mode it had at the source, when it has not got it,
+    /// and records it for the register ("imported from VENDOR on DATE") and the audit trail.
+    pub(crate) async fn import_sharing(
+        &self,
+        org: OrganizationId,
+        sharing: Sharing,
+        vendor: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        let Some(current) = ferrodesk_store::directory::get_organization(&mut tx, org).await?
+        else {
+            return Ok(());
+        };
+        if current.sharing == sharing {
+            return Ok(());
+        }
+        let fields = OrganizationFields {
+            sharing: Some(sharing),
+            ..OrganizationFields::default()
+        };
+        ferrodesk_store::directory::update_organization(&mut tx, org, &fields, now).await?;
+        imports::record_sharing(&mut tx, org, sharing, vendor, source, now).await?;
+        self.audit(
+            &mut tx,
+            Actor::system(Channel::Cli),
+            ("organization", org.0),
+            "sharing_imported",
+            vec![FieldChange::new(
+                "sharing",
+                json!(current.sharing.as_str()),
+                json!(sharing.as_str()),
+            )],
+            Some(format!("imported from {vendor} ({source})")),
+        )
+        .await?;
+        commit(tx).await
+    }
+
+    /// Writes a page of source tickets with their comments and links, in one transaction,
+    /// through the write pipeline's import step. A ticket whose internal owner breaks the
+    /// invariants of SPEC §4 is kept without it and reported; one whose requester was not
+    /// imported, or that is refused for another reason, is left out and reported.
+    pub(crate) async fn write_ticket_page(
+        &self,
+        vendor: &str,
+        source: &str,
+        fallback_author: UserId,
+        page: Vec<SourceTicket>,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store().begin().await?;
+        let mut w = self.ticket_write(&mut tx).await?;
+        let open = w.built_in("Open")?.id;
+        let actor = Actor::system(Channel::Cli);
+        let mut written: Vec<(&'static str, u64)> = Vec::new();
+        let mut notes = Vec::new();
+        for t in page {
+            let ext = t.ext;
+            let Some(requester) = t.requester else {
+                notes.push(format!(
+                    "ticket {ext}: its requester {} was not imported; the ticket is left out",
+                    t.requester_source
+                ));
+                written.push(("skipped", 1));
+                continue;
+            };
+            let status = t
+                .status
+                .or_else(|| {
+                    w.statuses
+                        .iter()
+                        .find(|s| s.built_in && s.category == t.category)
+                        .map(|s| s.id)
+                })
+                .unwrap_or(open);
+            let mut problems = Problems::default();
+            let custom =
+                crate::tickets::check_custom_fields(&w.defs, &t.custom_fields, &mut problems);
+            let created = t.created_at.unwrap_or_else(|| self.now());
+            let mut ticket = Ticket {
+                id: TicketId(0),
+                subject: Some(t.subject.clone())
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "(no subject)".to_owned())
+                    .chars()
+                    .take(250)
+                    .collect(),
+                requester_id: requester,
+                organization_id: t.organization,
+                status_id: status,
+                priority: t.priority,
+                group_id: t.group,
+                assignee_id: t.assignee,
+                internal_group_id: t.internal_group,
+                internal_agent_id: t.internal_agent,
+                cc_ids: t.cc_ids.clone(),
+                tags: t.tags.iter().take(50).cloned().collect(),
+                custom_fields: custom,
+                channel: t.channel,
+                sharing_check: None,
+                created_at: created,
+                updated_at: t.updated_at.unwrap_or(created),
+                version: 1,
+            };
+            ticket.cc_ids.sort();
+            ticket.cc_ids.dedup();
+            // The requester's organization must be one of theirs.
+            let member = ferrodesk_store::directory::get_user(&mut tx, ticket.requester_id)
+                .await?
+                .is_some_and(|r| {
+                    ticket
+                        .organization_id
+                        .is_none_or(|o| r.organization_ids.contains(&o))
+                });
+            if !member {
+                notes.push(format!(
+                    "ticket {ext}: its requester is not a member of its organization here; kept without the organization"
+                ));
+                ticket.organization_id = None;
+            }
+            let explicit = Explicit {
+                internal_group: ticket.internal_group_id.is_some(),
+                internal_agent: ticket.internal_agent_id.is_some(),
+            };
+            let mut check = Problems::default();
+            w.check(&mut tx, None, &mut ticket, explicit, &mut check)
+                .await?;
+            if let Err(errors) = check.finish() {
+                let owner_only = errors
+                    .iter()
+                    .all(|e| e.field.starts_with("internal_") || e.field == "status_id");
+                if !owner_only {
+                    notes.push(format!(
+                        "ticket {ext}: left out: {}",
+                        errors
+                            .iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                    written.push(("skipped", 1));
+                    continue;
+                }
+                notes.push(format!(
+                    "ticket {ext}: kept without its internal owner, which breaks shared ownership here: {}",
+                    errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+                ticket.internal_group_id = None;
+                ticket.internal_agent_id = None;
+                let mut again = Problems::default();
+                w.check(&mut tx, None, &mut ticket, Explicit::default(), &mut again)
+                    .await?;
+                again.finish().map_err(AppError::Invalid)?;
+            }
+            if let Err(errors) = problems.finish() {
+                notes.push(format!(
+                    "ticket {ext}: custom field values left out: {}",
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+            }
+            let kept: Vec<&SourceComment> = t
+                .comments
+                .iter()
+                .filter(|c| !c.body.trim().is_empty() || !c.upload_tokens.is_empty())
+                .collect();
+            let mut thread: Vec<Comment> = kept
+                .iter()
+                .map(|c| Comment {
+                    id: CommentId(0),
+                    ticket_id: TicketId(0),
+                    author_id: c.author.unwrap_or(fallback_author),
+                    body: if c.body.trim().is_empty() {
+                        "(attachment)".to_owned()
+                    } else {
+                        c.body.clone()
+                    },
+                    public: c.public,
+                    channel: ticket.channel,
+                    created_at: c.created_at.unwrap_or(created),
+                })
+                .collect();
+            if thread.is_empty() {
+                thread.push(Comment {
+                    id: CommentId(0),
+                    ticket_id: TicketId(0),
+                    author_id: ticket.requester_id,
+                    body: t
+                        .description
+                        .as_deref()
+                        .filter(|d| !d.trim().is_empty())
+                        .unwrap_or("(no description)")
+                        .to_owned(),
+                    public: true,
+                    channel: ticket.channel,
+                    created_at: created,
+                });
+            }
+            let n = thread.len() as u64;
+            w.import(
+                &mut tx,
+                actor,
+                &mut ticket,
+                &mut thread,
+                format!("imported from {vendor} ({source}), ticket {ext}"),
+            )
+            .await?;
+            let uploader = self.system_principal();
+            for (c, m) in kept.iter().zip(&thread) {
+                self.attach_uploads(&mut tx, &uploader, &c.upload_tokens, m.id, ticket.id)
+                    .await?;
+            }
+            imports::set_link(&mut tx, source, "ticket", ext, ticket.id.0).await?;
+            written.push(("imported", 1));
+            written.push(("comments", n));
+        }
+        commit(tx).await?;
+        for (what, n) in written {
+            match what {
+                "imported" => report.count("tickets").imported += n,
+                "comments" => report.count("comments").imported += n,
+                _ => report.count("tickets").skipped += n,
+            }
+        }
+        report.notes.extend(notes);
+        Ok(())
+    }
+}
