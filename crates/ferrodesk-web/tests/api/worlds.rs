@@ -245,6 +245,48 @@ async fn check_world(app: &TestApp, seed: u64) {
                 "seed {seed}, user {}, ticket {t}: zendesk comments",
                 user.id
             );
+            // And the Freshdesk-compatible API: the ticket, and its conversations with notes
+            // for staff only.
+            let fd_detail = app
+                .raw_at(
+                    |c, url| c.get(url).bearer_auth(&user.token),
+                    &format!("/freshdesk/api/v2/tickets/{t}"),
+                )
+                .await
+                .status;
+            assert_eq!(
+                fd_detail == StatusCode::OK,
+                viewable,
+                "seed {seed}, user {}, ticket {t}: freshdesk ticket vs /api/v1 detail",
+                user.id
+            );
+            let fd_conversations = app
+                .raw_at(
+                    |c, url| c.get(url).bearer_auth(&user.token),
+                    &format!("/freshdesk/api/v2/tickets/{t}/conversations"),
+                )
+                .await;
+            assert_eq!(
+                fd_conversations.status == StatusCode::OK,
+                viewable,
+                "seed {seed}, user {}, ticket {t}: freshdesk conversations",
+                user.id
+            );
+            if viewable {
+                let notes = fd_conversations
+                    .body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["private"] == json!(true))
+                    .count();
+                assert_eq!(
+                    notes > 0,
+                    staff,
+                    "seed {seed}, user {}, ticket {t}: private notes through freshdesk",
+                    user.id
+                );
+            }
             if viewable {
                 let private = zd_comments.body["comments"]
                     .as_array()
