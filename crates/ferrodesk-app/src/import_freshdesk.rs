@@ -62,7 +62,7 @@ use ferrodesk_core::{
 use ferrodesk_store::directory::UserFilter;
 use serde_json::{Value, json};
 
-use crate::dto::{FieldIn, GroupIn, OrganizationIn, StatusIn, UserIn};
+use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn};
 use crate::imports::{
     ImportReport, Reader, SourceComment, SourceTicket, id_of, micros, source_name, text,
 };
@@ -490,44 +490,9 @@ impl App {
         links: &mut Links,
         report: &mut ImportReport,
     ) -> Result<()> {
-        links.groups = self.known(source, "group").await?;
-        let ours = self.list_groups(sys).await?.items;
-        for g in source_groups {
-            let Some(ext) = id_of(g) else { continue };
-            if links.groups.contains_key(&ext) {
-                report.count("groups").already += 1;
-                continue;
-            }
-            let name = text(g, "name");
-            let local = match ours.iter().find(|o| o.name.eq_ignore_ascii_case(&name)) {
-                Some(o) => {
-                    report.count("groups").already += 1;
-                    o.id
-                }
-                None => match self
-                    .create_group(
-                        sys,
-                        GroupIn {
-                            name: Some(name.clone()),
-                            agent_ids: Vec::new(),
-                        },
-                    )
-                    .await
-                {
-                    Ok(o) => {
-                        report.count("groups").imported += 1;
-                        o.id
-                    }
-                    Err(e) => {
-                        report.count("groups").skipped += 1;
-                        report.notes.push(format!("group {ext} \"{name}\": {e}"));
-                        continue;
-                    }
-                },
-            };
-            self.link(source, "group", ext, local).await?;
-            links.groups.insert(ext, local);
-        }
+        links.groups = self
+            .import_groups_of(source, sys, source_groups, report)
+            .await?;
         Ok(())
     }
 

@@ -260,6 +260,56 @@ pub(crate) struct SourceComment {
 }
 
 impl App {
+    /// A source's groups (objects with `id` and `name`): each matched here by name or
+    /// created, and linked. Gives every link of the source, source id → ours.
+    pub(crate) async fn import_groups_of(
+        &self,
+        source: &str,
+        sys: &crate::Principal,
+        groups: &[Value],
+        report: &mut ImportReport,
+    ) -> Result<BTreeMap<i64, i64>> {
+        let mut links = self.known(source, "group").await?;
+        let ours = self.list_groups(sys).await?.items;
+        for g in groups {
+            let Some(ext) = id_of(g) else { continue };
+            if links.contains_key(&ext) {
+                report.count("groups").already += 1;
+                continue;
+            }
+            let name = text(g, "name");
+            let local = match ours.iter().find(|o| o.name.eq_ignore_ascii_case(&name)) {
+                Some(o) => {
+                    report.count("groups").already += 1;
+                    o.id
+                }
+                None => match self
+                    .create_group(
+                        sys,
+                        crate::dto::GroupIn {
+                            name: Some(name.clone()),
+                            agent_ids: Vec::new(),
+                        },
+                    )
+                    .await
+                {
+                    Ok(o) => {
+                        report.count("groups").imported += 1;
+                        o.id
+                    }
+                    Err(e) => {
+                        report.count("groups").skipped += 1;
+                        report.notes.push(format!("group {ext} \"{name}\": {e}"));
+                        continue;
+                    }
+                },
+            };
+            self.link(source, "group", ext, local).await?;
+            links.insert(ext, local);
+        }
+        Ok(links)
+    }
+
     /// Remembers that the source's `external` record of `kind` is our `local` one (a link
     /// already there stays).
     pub(crate) async fn link(

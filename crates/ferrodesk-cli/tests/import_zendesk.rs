@@ -10,170 +10,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::desk::{Desk, token_for};
 use common::{NO_RATE_LIMITS, demo_database, ferrodesk, free_port, ok, serve, text};
 use ferrodesk_testkit::Backend;
 use serde_json::{Value, json};
-
-struct Desk {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Desk {
-    async fn get(&self, path: &str) -> Value {
-        let res = self
-            .http
-            .get(format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-        res.json().await.unwrap()
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let res = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
-    /// Every item of a cursor-paged list.
-    async fn all(&self, path: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let mut cursor = String::new();
-        loop {
-            let page = self
-                .get(&format!("{path}{sep}limit=100&cursor={cursor}"))
-                .await;
-            out.extend(page["items"].as_array().unwrap().iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = c.to_owned(),
-                None => return out,
-            }
-        }
-    }
-
-    /// Names by id, for comparing two desks by what people read.
-    async fn names(&self) -> BTreeMap<i64, String> {
-        let mut names = BTreeMap::new();
-        for u in self.all("/users").await {
-            names.insert(
-                u["id"].as_i64().unwrap(),
-                u["email"].as_str().unwrap_or_default().to_owned(),
-            );
-        }
-        for o in self.all("/organizations").await {
-            names.insert(
-                -o["id"].as_i64().unwrap(),
-                o["name"].as_str().unwrap().to_owned(),
-            );
-        }
-        names
-    }
-
-    async fn group_names(&self) -> BTreeMap<i64, String> {
-        self.get("/groups").await["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| {
-                (
-                    g["id"].as_i64().unwrap(),
-                    g["name"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
-
-    /// Each ticket by id, described by what a person reads (names, not ids), with its
-    /// comments.
-    async fn tickets(&self, as_token: &str) -> BTreeMap<i64, String> {
-        let viewer = Desk {
-            base: self.base.clone(),
-            token: as_token.to_owned(),
-            http: self.http.clone(),
-        };
-        let names = self.names().await;
-        let groups = self.group_names().await;
-        let name = |v: &Value| v.as_i64().and_then(|i| names.get(&i).cloned());
-        let org = |v: &Value| v.as_i64().and_then(|i| names.get(&-i).cloned());
-        let group = |v: &Value| v.as_i64().and_then(|i| groups.get(&i).cloned());
-        let mut out = BTreeMap::new();
-        for t in viewer.all("/tickets").await {
-            let id = t["id"].as_i64().unwrap();
-            let comments: Vec<String> = viewer
-                .all(&format!("/tickets/{id}/comments"))
-                .await
-                .iter()
-                .map(|c| {
-                    let files: Vec<String> = c["attachments"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|f| format!("{} {} {}", f["file_name"], f["content_type"], f["size"]))
-                        .collect();
-                    format!(
-                        "{:?} {} {} {files:?}",
-                        name(&c["author_id"]),
-                        c["public"],
-                        c["body"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            let mut ccs: Vec<Option<String>> =
-                t["cc_ids"].as_array().unwrap().iter().map(name).collect();
-            ccs.sort();
-            let seconds = |k: &str| t[k].as_str().unwrap()[..19].to_owned();
-            out.insert(
-                id,
-                format!(
-                    "{} | {} | {} | {:?} | {:?} | {:?} | {:?} | {:?} | {:?} | {} | {:?} | {} | {} | {} | {:?}",
-                    t["subject"],
-                    t["status"],
-                    t["priority"],
-                    name(&t["requester_id"]),
-                    org(&t["organization_id"]),
-                    group(&t["group_id"]),
-                    name(&t["assignee_id"]),
-                    group(&t["internal_group_id"]),
-                    name(&t["internal_agent_id"]),
-                    t["tags"],
-                    ccs,
-                    t["custom_fields"],
-                    seconds("created_at"),
-                    seconds("updated_at"),
-                    comments
-                ),
-            );
-        }
-        out
-    }
-}
-
-/// The sorted descriptions of what `token`'s holder sees.
-async fn seen(desk: &Desk, token: &str) -> Vec<String> {
-    let mut v: Vec<String> = desk.tickets(token).await.into_values().collect();
-    v.sort();
-    v
-}
-
-async fn token_for(db: &str, email: &str) -> String {
-    ok(&ferrodesk(db, &["token", "create", "--email", email]))
-        .trim()
-        .to_owned()
-}
 
 async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Backend) {
     let (db_a, token_a) = demo_database(from).await;
@@ -379,10 +219,8 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
     sb.sort();
     assert_eq!(sa, sb);
     // Every ticket, as the admin reads it: fields, owners, comments, original times.
-    let mut ta: Vec<String> = a.tickets(&token_a).await.into_values().collect();
-    let mut tb: Vec<String> = b.tickets(&token_b).await.into_values().collect();
-    ta.sort();
-    tb.sort();
+    let ta = a.tickets(&token_a).await;
+    let tb = b.tickets(&token_b).await;
     assert_eq!(ta.len(), tickets.len());
     assert_eq!(ta, tb);
     // The file came over byte for byte.
@@ -412,8 +250,8 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
         if u["role"] == json!("admin") {
             continue;
         }
-        let on_a = seen(&a, &token_for(&db_a, email).await).await;
-        let on_b = seen(&b, &token_for(&db_b, email).await).await;
+        let on_a = a.tickets(&token_for(&db_a, email).await).await;
+        let on_b = b.tickets(&token_for(&db_b, email).await).await;
         assert_eq!(on_a, on_b, "{email} sees the same tickets on both");
     }
     // B's register says where each mode came from.

@@ -2,6 +2,8 @@
 //! `ferrodesk serve` child process that is stopped when dropped.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod desk;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
