@@ -59,7 +59,6 @@ use ferrodesk_core::{
     Channel, GroupId, OrganizationId, Priority, Role, Sharing, StatusCategory, StatusId,
     TicketScope, UserAccess, UserId,
 };
-use ferrodesk_store::directory::UserFilter;
 use serde_json::{Value, json};
 
 use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn};
@@ -659,18 +658,7 @@ impl App {
         report: &mut ImportReport,
     ) -> Result<()> {
         links.organizations = self.known(source, "organization").await?;
-        let mut by_name: BTreeMap<String, i64> = BTreeMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .list_organizations(sys, cursor.as_deref(), Some(100))
-                .await?;
-            by_name.extend(page.items.iter().map(|o| (o.name.to_lowercase(), o.id)));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let (by_name, _) = self.names_here(sys).await?;
         let now = self.now();
         for o in reader.pages("/companies").await? {
             let Some(ext) = id_of(&o) else { continue };
@@ -743,21 +731,8 @@ impl App {
         report: &mut ImportReport,
     ) -> Result<()> {
         links.users = self.known(source, "user").await?;
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .list_users(sys, UserFilter::default(), cursor.as_deref(), Some(100))
-                .await?;
-            links.emails.extend(
-                page.items
-                    .iter()
-                    .filter_map(|u| u.email.as_ref().map(|e| (e.to_lowercase(), u.id))),
-            );
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let (_, emails) = self.names_here(sys).await?;
+        links.emails.extend(emails);
         let agents = reader.pages("/agents").await?;
         let contacts = reader.pages("/contacts").await?;
         for (a, is_agent) in agents

@@ -20,7 +20,6 @@ use ferrodesk_core::{
     Channel, GroupId, OrganizationId, Priority, Role, Sharing, StatusCategory, StatusId,
     TicketScope, UserAccess, UserId,
 };
-use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::imports;
 use serde_json::{Value, json};
 
@@ -354,18 +353,7 @@ impl App {
         report: &mut ImportReport,
     ) -> Result<()> {
         links.organizations = self.known(source, "organization").await?;
-        let mut by_name: BTreeMap<String, i64> = BTreeMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .list_organizations(sys, cursor.as_deref(), Some(100))
-                .await?;
-            by_name.extend(page.items.iter().map(|o| (o.name.to_lowercase(), o.id)));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let (by_name, _) = self.names_here(sys).await?;
         let now = self.now();
         for o in reader
             .all("/organizations.json?page%5Bsize%5D=100", "organizations")
@@ -466,22 +454,7 @@ impl App {
                 groups_of.entry(u).or_default().push(g);
             }
         }
-        let mut existing: BTreeMap<String, i64> = BTreeMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .list_users(sys, UserFilter::default(), cursor.as_deref(), Some(100))
-                .await?;
-            existing.extend(
-                page.items
-                    .iter()
-                    .filter_map(|u| u.email.as_ref().map(|e| (e.to_lowercase(), u.id))),
-            );
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let (_, existing) = self.names_here(sys).await?;
         for u in reader
             .all("/users.json?page%5Bsize%5D=100", "users")
             .await?

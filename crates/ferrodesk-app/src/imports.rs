@@ -260,6 +260,48 @@ pub(crate) struct SourceComment {
 }
 
 impl App {
+    /// Every organization here by lowercased name, and every user by lowercased address:
+    /// what an import matches source records against.
+    pub(crate) async fn names_here(
+        &self,
+        sys: &crate::Principal,
+    ) -> Result<(BTreeMap<String, i64>, BTreeMap<String, i64>)> {
+        let mut orgs = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .list_organizations(sys, cursor.as_deref(), Some(100))
+                .await?;
+            orgs.extend(page.items.iter().map(|o| (o.name.to_lowercase(), o.id)));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut users = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .list_users(
+                    sys,
+                    ferrodesk_store::directory::UserFilter::default(),
+                    cursor.as_deref(),
+                    Some(100),
+                )
+                .await?;
+            users.extend(
+                page.items
+                    .iter()
+                    .filter_map(|u| u.email.as_ref().map(|e| (e.to_lowercase(), u.id))),
+            );
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok((orgs, users))
+    }
+
     /// A source's groups (objects with `id` and `name`): each matched here by name or
     /// created, and linked. Gives every link of the source, source id → ours.
     pub(crate) async fn import_groups_of(
