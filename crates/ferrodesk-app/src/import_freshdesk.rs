@@ -868,6 +868,8 @@ impl App {
                 ));
                 continue;
             }
+            let exts: Vec<i64> = tickets.iter().filter_map(id_of).collect();
+            let here = self.tickets_known(source, &exts).await?;
             let mut batch = Vec::new();
             let mut fresh = 0;
             for t in &tickets {
@@ -876,7 +878,7 @@ impl App {
                     continue;
                 }
                 fresh += 1;
-                if self.ticket_known(source, ext).await? {
+                if here.contains(&ext) {
                     report.count("tickets").already += 1;
                 } else {
                     batch.push(t.clone());

@@ -20,11 +20,12 @@ use ferrodesk_core::{
     Channel, GroupId, OrganizationId, Priority, Role, Sharing, StatusCategory, StatusId,
     TicketScope, UserAccess, UserId,
 };
-use ferrodesk_store::imports;
 use serde_json::{Value, json};
 
 use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn, UserPatch};
-use crate::imports::{Reader, SourceComment, SourceTicket, id_of, micros, source_name, text};
+use crate::imports::{
+    PAGE, Reader, SourceComment, SourceTicket, id_of, micros, source_name, text,
+};
 use crate::{App, AppError, Principal, Result};
 
 /// The Zendesk account to read: `url` is the account's address (`https://acme.zendesk.com`,
@@ -621,30 +622,26 @@ impl App {
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<()> {
         let fallback_author = self.import_fallback_author().await?;
-        let mut next =
-            // Deleted tickets stay behind; `include=comments` is Ferrodesk's sideload (a
-            // source that does not know it sends none, and each ticket's comments are read).
-            Some("/incremental/tickets/cursor.json?start_time=0&per_page=1000&exclude_deleted=true&include=comments".to_owned());
-        while let Some(url) = next {
-            let page = reader.get(&url).await?;
-            let tickets = page["tickets"].as_array().cloned().unwrap_or_default();
+        // Deleted tickets stay behind; `include=comments` is Ferrodesk's sideload (a source
+        // that does not know it sends none, and each ticket's comments are read).
+        let first = "/incremental/tickets/cursor.json?start_time=0&per_page=1000&exclude_deleted=true&include=comments";
+        let mut fetched = Some(reader.get(first).await?);
+        while let Some(mut page) = fetched.take() {
+            let tickets = match page["tickets"].take() {
+                Value::Array(tickets) => tickets,
+                _ => Vec::new(),
+            };
+            let exts: Vec<i64> = tickets.iter().filter_map(id_of).collect();
+            let here = self.tickets_known(source, &exts).await?;
             let mut batch = Vec::new();
-            {
-                let mut c = self.store().read().await?;
-                for t in &tickets {
-                    let Some(ext) = id_of(t) else { continue };
-                    if t["status"] == json!("deleted") {
-                        report.count("tickets").skipped += 1;
-                        continue;
-                    }
-                    if imports::link(&mut c, source, "ticket", ext)
-                        .await?
-                        .is_some()
-                    {
-                        report.count("tickets").already += 1;
-                    } else {
-                        batch.push(t.clone());
-                    }
+            for t in tickets {
+                let Some(ext) = id_of(&t) else { continue };
+                if t["status"] == json!("deleted") {
+                    report.count("tickets").skipped += 1;
+                } else if here.contains(&ext) {
+                    report.count("tickets").already += 1;
+                } else {
+                    batch.push(t);
                 }
             }
             let mut stop = false;
@@ -655,8 +652,10 @@ impl App {
                     stop = true;
                 }
             }
-            // A hundred at a time: what a failure in the middle loses is small.
-            for chunk in batch.chunks(100) {
+            // A page of the source at a time, written in transactions of `PAGE` tickets (what
+            // a failure in the middle loses is small) while the next page is read.
+            let mut pages = Vec::new();
+            for chunk in batch.chunks(PAGE) {
                 let mut prepared = Vec::new();
                 for t in chunk {
                     let ext = id_of(t).unwrap_or_default();
@@ -675,9 +674,29 @@ impl App {
                     }
                     prepared.push(st);
                 }
-                self.write_ticket_page("Zendesk", source, fallback_author, prepared, report)
-                    .await?;
+                pages.push(prepared);
             }
+            let next = if stop || page["end_of_stream"] == json!(true) {
+                None
+            } else {
+                page["after_url"].as_str().map(str::to_owned)
+            };
+            let write = async {
+                for prepared in pages {
+                    self.write_ticket_page("Zendesk", source, fallback_author, prepared, report)
+                        .await?;
+                }
+                Ok::<_, AppError>(())
+            };
+            let read = async {
+                match &next {
+                    Some(url) => reader.get(url).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (written, read) = tokio::join!(write, read);
+            written?;
+            fetched = read?;
             let done = *report.count("tickets");
             progress(&format!(
                 "tickets: {} imported, {} already here",
@@ -687,11 +706,6 @@ impl App {
                 report.stopped_early = true;
                 break;
             }
-            next = if page["end_of_stream"] == json!(true) {
-                None
-            } else {
-                page["after_url"].as_str().map(str::to_owned)
-            };
         }
         Ok(())
     }

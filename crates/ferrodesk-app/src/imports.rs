@@ -4,7 +4,7 @@
 //! the ticket page writer, which takes tickets already translated into a vendor-neutral
 //! [`SourceTicket`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use ferrodesk_core::audit::FieldChange;
@@ -77,6 +77,10 @@ pub(crate) struct Reader {
 }
 
 const MAX_ATTEMPTS: u32 = 30;
+
+/// Tickets written in one transaction: large enough that a page costs a few statements per
+/// hundred tickets, small enough that other writers wait little and a failure loses little.
+pub(crate) const PAGE: usize = 500;
 
 impl Reader {
     /// A reader of the API at `api` that sends `auth` as its `Authorization`.
@@ -380,12 +384,13 @@ impl App {
             .collect())
     }
 
-    /// Whether the source's ticket was imported before.
-    pub(crate) async fn ticket_known(&self, source: &str, ext: i64) -> Result<bool> {
+    /// Which of the source's tickets were imported before.
+    pub(crate) async fn tickets_known(&self, source: &str, exts: &[i64]) -> Result<HashSet<i64>> {
         let mut c = self.store().read().await?;
-        Ok(imports::link(&mut c, source, "ticket", ext)
+        Ok(imports::linked(&mut c, source, "ticket", exts)
             .await?
-            .is_some())
+            .into_iter()
+            .collect())
     }
 
     /// The user the comments of unknown authors name.
@@ -451,7 +456,18 @@ impl App {
         }
         let mut tx = self.store().begin().await?;
         let mut w = self.ticket_write(&mut tx).await?;
+        w.read_directory(&mut tx).await?;
         let open = w.built_in("Open")?.id;
+        let requesters: Vec<i64> = page.iter().filter_map(|t| t.requester).map(|u| u.0).collect();
+        let memberships: HashSet<(i64, i64)> =
+            ferrodesk_store::directory::organization_pairs(&mut tx, &requesters)
+                .await?
+                .into_iter()
+                .collect();
+        let mut out: Vec<(Ticket, Vec<Comment>)> = Vec::new();
+        let mut sources = Vec::new();
+        let mut uploads: Vec<Vec<Vec<String>>> = Vec::new();
+        let mut exts = Vec::new();
         let actor = Actor::system(Channel::Cli);
         let mut written: Vec<(&'static str, u64)> = Vec::new();
         let mut notes = Vec::new();
@@ -506,13 +522,9 @@ impl App {
             ticket.cc_ids.sort();
             ticket.cc_ids.dedup();
             // The requester's organization must be one of theirs.
-            let member = ferrodesk_store::directory::get_user(&mut tx, ticket.requester_id)
-                .await?
-                .is_some_and(|r| {
-                    ticket
-                        .organization_id
-                        .is_none_or(|o| r.organization_ids.contains(&o))
-                });
+            let member = ticket
+                .organization_id
+                .is_none_or(|o| memberships.contains(&(ticket.requester_id.0, o.0)));
             if !member {
                 notes.push(format!(
                     "ticket {ext}: its requester is not a member of its organization here; kept without the organization"
@@ -604,24 +616,29 @@ impl App {
                     created_at: created,
                 });
             }
-            let n = thread.len() as u64;
-            w.import(
-                &mut tx,
-                actor,
-                &mut ticket,
-                &mut thread,
-                format!("imported from {vendor} ({source}), ticket {ext}"),
-            )
-            .await?;
-            let uploader = self.system_principal();
-            for (c, m) in kept.iter().zip(&thread) {
-                self.attach_uploads(&mut tx, &uploader, &c.upload_tokens, m.id, ticket.id)
-                    .await?;
-            }
-            imports::set_link(&mut tx, source, "ticket", ext, ticket.id.0).await?;
             written.push(("imported", 1));
-            written.push(("comments", n));
+            written.push(("comments", thread.len() as u64));
+            uploads.push(kept.iter().map(|c| c.upload_tokens.clone()).collect());
+            sources.push(format!("imported from {vendor} ({source}), ticket {ext}"));
+            exts.push(ext);
+            out.push((ticket, thread));
         }
+        w.import_page(&mut tx, actor, &mut out, sources).await?;
+        let uploader = self.system_principal();
+        for ((ticket, thread), tokens) in out.iter().zip(&uploads) {
+            for (m, tokens) in thread.iter().zip(tokens) {
+                if !tokens.is_empty() {
+                    self.attach_uploads(&mut tx, &uploader, tokens, m.id, ticket.id)
+                        .await?;
+                }
+            }
+        }
+        let links: Vec<(i64, i64)> = exts
+            .iter()
+            .zip(&out)
+            .map(|(ext, (t, _))| (*ext, t.id.0))
+            .collect();
+        imports::set_links(&mut tx, source, "ticket", &links).await?;
         commit(tx).await?;
         for (what, n) in written {
             match what {

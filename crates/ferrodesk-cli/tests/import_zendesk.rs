@@ -66,6 +66,31 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
         json!({"body": "Internal: check the contract", "public": false, "upload_tokens": [upload["token"]]}),
     )
     .await;
+    // A long ticket — its comments more than one search index row holds, so the importer's
+    // bulk writer indexes it in chunks — and a private note with a word of its own.
+    let long = tickets[1]["id"].as_i64().unwrap();
+    for i in 0..3 {
+        let filler = "lorem ipsum dolor sit amet ".repeat(260);
+        let last = if i == 2 { " zanzibarcode" } else { "" };
+        a.send(
+            reqwest::Method::POST,
+            &format!("/tickets/{long}/comments"),
+            json!({"body": format!("{filler}{last}"), "public": true}),
+        )
+        .await;
+    }
+    a.send(
+        reqwest::Method::POST,
+        &format!("/tickets/{}/comments", tickets[2]["id"]),
+        json!({"body": "Only staff may read this quokkanote", "public": false}),
+    )
+    .await;
+    let long_requester = a
+        .get(&format!("/users/{}", tickets[1]["requester_id"]))
+        .await["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let shared_owner = tickets
         .iter()
         .find(|t| !t["internal_group_id"].is_null())
@@ -254,6 +279,48 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
         let on_b = b.tickets(&token_for(&db_b, email).await).await;
         assert_eq!(on_a, on_b, "{email} sees the same tickets on both");
     }
+    // Search finds the same tickets on both desks, for staff and for the long ticket's
+    // requester (who never matches the private note's word).
+    let subjects = |found: Value| -> Vec<String> {
+        let mut s: Vec<String> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["subject"].as_str().unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    let requester_a = token_for(&db_a, &long_requester).await;
+    let requester_b = token_for(&db_b, &long_requester).await;
+    for word in ["zanzibarcode", "quokkanote", "lorem", "printer"] {
+        let on_a = subjects(a.get(&format!("/search?q={word}")).await);
+        let on_b = subjects(b.get(&format!("/search?q={word}")).await);
+        assert_eq!(on_a, on_b, "staff searching {word}");
+        if word != "printer" {
+            assert!(!on_b.is_empty(), "staff find {word} on B");
+        }
+        let as_requester = |desk: &Desk, token: String| {
+            let d = Desk {
+                base: desk.base.clone(),
+                token,
+                http: desk.http.clone(),
+            };
+            async move { subjects(d.get(&format!("/search?q={word}")).await) }
+        };
+        let on_a = as_requester(&a, requester_a.clone()).await;
+        let on_b = as_requester(&b, requester_b.clone()).await;
+        assert_eq!(on_a, on_b, "{long_requester} searching {word}");
+        match word {
+            "zanzibarcode" => assert_eq!(on_b.len(), 1, "{long_requester} finds the long ticket"),
+            "quokkanote" => assert!(on_b.is_empty(), "a private note's word stays private"),
+            _ => {}
+        }
+    }
+    // The audit chain B grew while importing (one event per ticket, appended a page at a
+    // time) verifies.
+    let verified = ok(&ferrodesk(&db_b, &["audit", "verify"]));
+    assert!(verified.contains("audit chain intact"), "{verified}");
     // B's register says where each mode came from.
     let register = b.get("/sharing-register").await;
     let entries = register.as_array().unwrap();

@@ -637,6 +637,17 @@ pub async fn staff_ids(c: &mut Conn) -> Result<Vec<i64>> {
     )
 }
 
+/// The organization memberships of the users given: (user, organization).
+pub async fn organization_pairs(c: &mut Conn, users: &[i64]) -> Result<Vec<(i64, i64)>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q =
+        Sql::new("SELECT user_id, organization_id FROM organization_members WHERE user_id IN (");
+    q.push_ids(users).push(")");
+    Ok(q.query_as().fetch_all(c).await?)
+}
+
 /// Ids of an organization's members.
 pub async fn member_ids(c: &mut Conn, org: OrganizationId) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(

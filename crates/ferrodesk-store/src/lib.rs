@@ -8,6 +8,7 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod bulk;
 pub mod cache;
 pub mod directory;
 pub mod idempotency;
