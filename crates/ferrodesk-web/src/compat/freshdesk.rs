@@ -25,8 +25,11 @@
 //!   organizations (plus our `sharing`, which Freshdesk has no field for).
 
 mod directory;
+mod routes;
 mod search;
 mod tickets;
+
+pub use routes::openapi;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -34,7 +37,6 @@ use std::future::Future;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use ferrodesk_app::dto::{Page, UserOut};
 use ferrodesk_app::{App, AppError, Principal};
 use ferrodesk_core::validate::FieldError;
@@ -46,26 +48,10 @@ use super::{Query, base_url};
 /// Where the Freshdesk-compatible API is mounted.
 pub const PREFIX: &str = "/freshdesk/api/v2";
 
-/// The routes, relative to [`PREFIX`].
+/// The routes, relative to [`PREFIX`], from the one table the OpenAPI document
+/// (`openapi.json`) is built from too.
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/tickets", get(tickets::list).post(tickets::create))
-        .route("/tickets/{id}", get(tickets::show).put(tickets::update))
-        .route("/tickets/{id}/conversations", get(tickets::conversations))
-        .route("/tickets/{id}/reply", post(tickets::reply))
-        .route("/tickets/{id}/notes", post(tickets::note))
-        .route("/search/tickets", get(search::search))
-        .route("/contacts", get(directory::contacts))
-        .route("/contacts/{id}", get(directory::contact))
-        .route("/companies", get(directory::companies))
-        .route("/companies/{id}", get(directory::company))
-        .route("/agents", get(directory::agents))
-        .route("/agents/me", get(directory::me))
-        .route("/agents/{id}", get(directory::agent))
-        .route("/roles", get(directory::roles))
-        .route("/groups", get(directory::groups))
-        .route("/groups/{id}", get(directory::group))
-        .route("/ticket_fields", get(directory::ticket_fields))
+    super::openapi::router(routes::table())
         .fallback(|| async { error_response(AppError::NotFound("route")) })
 }
 

@@ -10,6 +10,7 @@
 //! absolute URLs their paginators follow.
 
 pub mod freshdesk;
+pub mod openapi;
 pub mod zendesk;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
 use ferrodesk_app::dto::{
     CommentIn, CommentOut, FieldOut, GroupOut, OrganizationIn, OrganizationOut, Page, StatusOut,
     TicketIn, TicketOut, TicketPatch, UserIn, UserOut,
@@ -29,53 +28,14 @@ pub const PREFIX: &str = "/zendesk/api/v2";
 /// Records an offset page may reach (Zendesk refuses offset pages past 10,000 records).
 const OFFSET_LIMIT: i64 = 10_000;
 
-/// The routes, relative to [`PREFIX`]; each list and singleton path also answers with `.json`.
-pub fn routes() -> Router<App> {
-    let r = Router::new();
-    let r = both(r, "/users/me", get(me));
-    let r = both(r, "/users/show_many", get(show_many_users));
-    let r = both(r, "/users", get(list_users).post(create_user));
-    let r = r.route("/users/{id}", get(show_user));
-    let r = both(
-        r,
-        "/users/{id}/organization_memberships",
-        get(user_org_memberships),
-    );
-    let r = both(r, "/users/{id}/tickets/requested", get(user_requested));
-    let r = both(r, "/organizations", get(list_orgs).post(create_org));
-    let r = r.route("/organizations/{id}", get(show_org).put(update_org));
-    let r = both(r, "/organizations/{id}/tickets", get(org_tickets));
-    let r = both(r, "/organizations/{id}/requests", get(org_requests));
-    let r = both(r, "/organization_memberships", get(org_memberships));
-    let r = both(r, "/groups", get(list_groups));
-    let r = r.route("/groups/{id}", get(show_group));
-    let r = both(r, "/group_memberships", get(group_memberships));
-    let r = both(r, "/tickets", get(list_tickets).post(create_ticket));
-    let r = both(r, "/tickets/show_many", get(show_many_tickets));
-    let r = r.route("/tickets/{id}", get(show_ticket).put(update_ticket));
-    let r = both(r, "/tickets/{id}/comments", get(ticket_comments));
-    let r = both(r, "/requests", get(list_requests).post(create_request));
-    let r = both(r, "/requests/ccd", get(ccd_requests));
-    let r = r.route("/requests/{id}", get(show_request).put(update_request));
-    let r = both(r, "/requests/{id}/comments", get(request_comments));
-    let r = r.route("/attachments/{id}/content", get(attachment_content));
-    let r = both(r, "/custom_statuses", get(custom_statuses));
-    let r = both(r, "/ticket_fields", get(ticket_fields));
-    let r = both(r, "/search", get(search));
-    let r = both(
-        r,
-        "/incremental/tickets/cursor",
-        get(incremental_tickets_cursor),
-    );
-    let r = both(r, "/incremental/tickets", get(incremental_tickets_by_time));
-    let r = both(r, "/incremental/users", get(incremental_users));
-    let r = both(r, "/incremental/organizations", get(incremental_orgs));
-    r.fallback(|| async { E(AppError::NotFound("route")) })
-}
+mod routes;
 
-/// `path` and `path.json`.
-fn both(r: Router<App>, path: &str, m: MethodRouter<App>) -> Router<App> {
-    r.route(path, m.clone()).route(&format!("{path}.json"), m)
+pub use routes::openapi;
+
+/// The routes, relative to [`PREFIX`], from the one table the OpenAPI document
+/// (`openapi.json`) is built from too; most also answer with `.json`.
+pub fn routes() -> Router<App> {
+    super::openapi::router(routes::table()).fallback(|| async { E(AppError::NotFound("route")) })
 }
 
 // ------------------------------------------------------------------ errors

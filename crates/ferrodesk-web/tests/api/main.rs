@@ -9,6 +9,7 @@ mod directory;
 mod freshdesk;
 mod mail_templates;
 mod openapi;
+mod openapi_vendors;
 mod outbox;
 mod ownership;
 mod robustness;
