@@ -950,7 +950,7 @@ async fn disabling_sharing_removes_a_colleagues_ticket_from_the_portal(backend: 
     assert!(!b.has(&format!("a[href='/portal/requests/{theirs}']")).await);
     assert!(!b.text().await.contains("Badge reader broken"));
     b.goto(&format!("/portal/requests/{theirs}")).await;
-    assert!(b.text().await.contains("Not found"));
+    assert!(b.text().await.contains("No such ticket"));
     b.goto("/portal/organization").await;
     b.css("main h1").await;
     b.screenshot(&format!("sharing_disabled_{backend:?}").to_lowercase())
@@ -1070,6 +1070,432 @@ async fn a_customer_attaches_files_in_the_portal_and_the_agent_sees_them(backend
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The value of a form control, read in the page.
+async fn value_of(b: &Browser, selector: &str) -> String {
+    let v = b
+        .client
+        .execute(
+            "return document.querySelector(arguments[0]).value;",
+            vec![json!(selector)],
+        )
+        .await
+        .expect("read a value");
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Runs a script in the page and returns its answer.
+async fn eval(b: &Browser, script: &str) -> Value {
+    b.client
+        .execute(script, vec![])
+        .await
+        .expect("run a script")
+}
+
+/// An agent who may sign in, a customer and a ticket of theirs.
+async fn agent_customer_and_ticket(s: &Server, subject: &str) -> i64 {
+    s.id(
+        "/users",
+        json!({"name": "Sam Support", "email": "sam@example.com", "role": "agent", "password": PASSWORD}),
+    )
+    .await;
+    let customer = s
+        .id(
+            "/users",
+            json!({"name": "Carla Customer", "email": "carla@example.com", "password": PASSWORD}),
+        )
+        .await;
+    s.id(
+        "/tickets",
+        json!({"subject": subject, "description": "It jams on every second page.", "requester_id": customer}),
+    )
+    .await
+}
+
+async fn a_second_update_after_a_colleagues_change_keeps_it_and_shows_both(backend: Backend) {
+    let s = Server::start(backend).await;
+    let ticket = agent_customer_and_ticket(&s, "Printer on floor 3 jams").await;
+    let pending = s.status_id("Pending").await.to_string();
+    let b = Browser::start(&s.base).await;
+    b.sign_in("sam@example.com").await;
+    b.goto(&format!("/agent/tickets/{ticket}")).await;
+    assert_eq!(value_of(&b, "#priority").await, "normal");
+    // A colleague (Boss, an admin) makes it urgent while Sam has the page open.
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"priority": "urgent"}),
+    )
+    .await;
+    // Sam sets it to Pending (the page's script swaps the internal owner choices in).
+    b.css("#status_id")
+        .await
+        .select_by_value(&pending)
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@id='internal-hint']/strong[text()='Pending']",
+        ))
+        .await
+        .expect("the internal owner choices follow the status");
+    b.click("#properties button[type=submit]").await;
+    let conflict = b.css("#conflict").await.text().await.unwrap();
+    assert!(
+        conflict.contains("Someone changed this ticket after you opened it"),
+        "{conflict}"
+    );
+    // Both side by side: the colleague's change, and Sam's own still chosen in the form.
+    let theirs = b.css("#conflict-theirs").await.text().await.unwrap();
+    assert!(
+        theirs.contains("Priority: Normal → Urgent, by Boss"),
+        "{theirs}"
+    );
+    let kept = b.css("#conflict-kept").await.text().await.unwrap();
+    assert!(kept.contains("You had chosen: Status Pending"), "{kept}");
+    assert_eq!(value_of(&b, "#priority").await, "urgent");
+    assert_eq!(value_of(&b, "#status_id").await, pending);
+    assert_eq!(
+        value_of(&b, "#properties input[name=orig_priority]").await,
+        "urgent"
+    );
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Open", "nothing was saved yet");
+    b.screenshot(&format!("conflict_both_changes_{backend:?}").to_lowercase())
+        .await;
+    // Update again: Sam's status is saved, the colleague's priority stays.
+    b.click("#properties button[type=submit]").await;
+    b.css("p.notice").await;
+    assert!(b.text().await.contains("Ticket updated."));
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Pending");
+    assert_eq!(t["priority"], "urgent");
+    assert_eq!(value_of(&b, "#priority").await, "urgent");
+    b.close().await;
+}
+
+async fn with_javascript_a_status_change_that_removes_the_internal_owner_says_why(
+    backend: Backend,
+) {
+    let s = Server::start(backend).await;
+    let ticket = agent_customer_and_ticket(&s, "Refund for a duplicate charge").await;
+    let fiona = s
+        .id(
+            "/users",
+            json!({"name": "Fiona Finance", "email": "fiona@example.com", "role": "agent"}),
+        )
+        .await;
+    let finance = s
+        .id("/groups", json!({"name": "Finance", "agent_ids": [fiona]}))
+        .await;
+    let cr = s.status_id("Customer Responded").await;
+    let open = s.status_id("Open").await;
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"status_id": cr, "internal_group_id": finance, "internal_agent_id": fiona}),
+    )
+    .await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("sam@example.com").await;
+    b.goto(&format!("/agent/tickets/{ticket}")).await;
+    assert_eq!(
+        value_of(&b, "#internal_group_id").await,
+        finance.to_string()
+    );
+    // Back to Open, which maps no group: the script empties the internal owner choices
+    // and says what Ferrodesk will do.
+    b.css("#status_id")
+        .await
+        .select_by_value(&open.to_string())
+        .await
+        .unwrap();
+    wait_options(&b, "#internal_group_id", |o| o.len() == 1).await;
+    let fieldset = b.css("#internal-owner").await.text().await.unwrap();
+    assert!(
+        fieldset.contains("Ferrodesk removes the internal owner (Finance / Fiona Finance)"),
+        "{fieldset}"
+    );
+    b.screenshot(&format!("internal_owner_removal_note_{backend:?}").to_lowercase())
+        .await;
+    b.click("#properties button[type=submit]").await;
+    b.css("p.notice").await;
+    let timeline = b.css("section.timeline").await.text().await.unwrap();
+    assert!(
+        timeline.contains("Why: internal owner removed because the status changed"),
+        "{timeline}"
+    );
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Open");
+    assert_eq!(t["internal_group_id"], Value::Null);
+    assert_eq!(t["internal_agent_id"], Value::Null);
+    let events = s
+        .api("GET", &format!("/tickets/{ticket}/events"), Value::Null)
+        .await;
+    let removal = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["changes"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["field"] == "internal_group_id" && c["to"].is_null())
+            })
+        })
+        .expect("an event removing the internal group");
+    assert_eq!(removal["reason"], "status_changed", "{removal}");
+    b.screenshot(&format!("internal_owner_removed_why_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+}
+
+/// The page's heading, status and whether the stylesheet applies, fetched as the browser would.
+async fn not_found_page(b: &Browser, path: &str) -> (String, i64, String) {
+    b.goto(path).await;
+    let h1 = b.css("main h1").await.text().await.unwrap();
+    let status = b
+        .client
+        .execute(
+            "return fetch(arguments[0]).then(r => r.status);",
+            vec![json!(path)],
+        )
+        .await
+        .expect("fetch the page")
+        .as_i64()
+        .unwrap_or_default();
+    // The header's colour comes from the stylesheet.
+    let header = eval(
+        b,
+        "return getComputedStyle(document.querySelector('header.top')).backgroundColor;",
+    )
+    .await;
+    (h1, status, header.as_str().unwrap_or_default().to_owned())
+}
+
+async fn an_address_with_a_wrong_id_answers_a_styled_not_found_page(backend: Backend) {
+    let s = Server::start(backend).await;
+    let ticket = agent_customer_and_ticket(&s, "Cannot print").await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("boss@example.com").await;
+    let styled = "rgb(31, 42, 68)";
+    for (path, heading) in [
+        ("/agent/tickets/abc".to_owned(), "No such ticket"),
+        (
+            "/agent/tickets/99999999999999999999".to_owned(),
+            "No such ticket",
+        ),
+        ("/agent/tickets/987654".to_owned(), "No such ticket"),
+        (
+            "/agent/organizations/abc".to_owned(),
+            "No such organization",
+        ),
+        ("/admin/statuses/abc".to_owned(), "No such status"),
+        ("/admin/users/abc".to_owned(), "No such user"),
+        ("/admin/groups/abc".to_owned(), "No such group"),
+        ("/admin/rules/abc".to_owned(), "No such rule"),
+        (
+            "/admin/organizations/abc".to_owned(),
+            "No such organization",
+        ),
+        ("/mail/abc/original".to_owned(), "No such message"),
+        (format!("/agent/tickets/{ticket}x"), "No such ticket"),
+    ] {
+        let (h1, status, header) = not_found_page(&b, &path).await;
+        assert_eq!(h1, heading, "{path}");
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(header, styled, "{path}: the page is styled");
+        assert!(!b.text().await.contains("Cannot parse"), "{path}");
+    }
+    b.goto("/agent/tickets/abc").await;
+    b.css("main h1").await;
+    b.screenshot(&format!("no_such_ticket_{backend:?}").to_lowercase())
+        .await;
+    // The page links back to the start.
+    b.click("main a[href='/']").await;
+    b.sign_out().await;
+    b.sign_in("carla@example.com").await;
+    let (h1, status, header) = not_found_page(&b, "/portal/requests/abc").await;
+    assert_eq!((h1.as_str(), status), ("No such request", 404));
+    assert_eq!(header, styled);
+    b.close().await;
+}
+
+async fn an_empty_reply_is_refused_under_the_reply_box(backend: Backend) {
+    let s = Server::start(backend).await;
+    let ticket = agent_customer_and_ticket(&s, "Scanner is offline").await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("sam@example.com").await;
+    b.goto(&format!("/agent/tickets/{ticket}")).await;
+    b.click(".reply-box button[type=submit]").await;
+    let error = b.css("#reply_body-error").await;
+    assert_eq!(
+        error.text().await.unwrap(),
+        "Write your reply before sending it."
+    );
+    let placed = eval(
+        &b,
+        "const e = document.getElementById('reply_body-error'); \
+         const t = document.getElementById('reply_body'); \
+         return [!!e.closest('form.reply-box'), !!e.closest('.properties'), \
+                 t.getAttribute('aria-invalid'), t.getAttribute('aria-describedby'), \
+                 document.activeElement.id];",
+    )
+    .await;
+    assert_eq!(
+        placed,
+        json!([true, false, "true", "reply_body-error", "reply_body"])
+    );
+    assert!(
+        !b.has("#props-errors").await,
+        "the properties were not sent"
+    );
+    let props = b.css("aside.properties").await.text().await.unwrap();
+    assert!(!props.contains("not updated"), "{props}");
+    let comments = s
+        .api("GET", &format!("/tickets/{ticket}/comments"), Value::Null)
+        .await;
+    assert_eq!(
+        comments["items"].as_array().unwrap().len(),
+        1,
+        "no reply added"
+    );
+    b.screenshot(&format!("empty_reply_error_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+}
+
+/// The innermost elements reaching past the window's right edge, to say what is too wide.
+const WIDEST_ELEMENTS: &str = "return Array.from(document.querySelectorAll('main *'))\
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+    .filter(e => !Array.from(e.children).some(c => c.getBoundingClientRect().right > window.innerWidth + 1))\
+    .slice(0, 6)\
+    .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '') \
+         + ' ' + Math.round(e.getBoundingClientRect().width) + 'px');";
+
+/// Whether the page fits the window's width (no horizontal scrolling), with both widths.
+async fn fits_width(b: &Browser) -> (bool, i64, i64) {
+    let v = eval(
+        b,
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+    )
+    .await;
+    let scroll = v[0].as_i64().unwrap_or_default();
+    let inner = v[1].as_i64().unwrap_or_default();
+    (scroll <= inner, scroll, inner)
+}
+
+async fn on_a_phone_the_ticket_list_organization_and_admin_pages_fit_the_screen(backend: Backend) {
+    let s = Server::start(backend).await;
+    let org = s
+        .id(
+            "/organizations",
+            json!({"name": "Initech International Holdings"}),
+        )
+        .await;
+    let member = s
+        .id(
+            "/users",
+            json!({"name": "Alice Initech", "email": "alice@initech.example", "organization_ids": [org]}),
+        )
+        .await;
+    s.id(
+        "/users",
+        json!({"name": "Sam Support", "email": "sam@example.com", "role": "agent", "password": PASSWORD}),
+    )
+    .await;
+    let finance = s
+        .id("/groups", json!({"name": "Finance and Accounting"}))
+        .await;
+    s.id(
+        "/statuses",
+        json!({"name": "Waiting on Finance", "category": "pending", "internal_group_ids": [finance]}),
+    )
+    .await;
+    let mut last = 0;
+    for subject in [
+        "The quarterly invoice for our Frankfurt office lists the wrong VAT number",
+        "VPN drops every hour",
+        "Please share our tickets (read only)",
+    ] {
+        last = s
+            .id(
+                "/tickets",
+                json!({"subject": subject, "description": "Details inside.", "requester_id": member}),
+            )
+            .await;
+    }
+    let b = Browser::start(&s.base).await;
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    b.sign_in("boss@example.com").await;
+    let pages = [
+        "/agent/tickets".to_owned(),
+        format!("/agent/tickets/{last}"),
+        "/agent/tickets/new".to_owned(),
+        "/agent/organizations".to_owned(),
+        format!("/agent/organizations/{org}?ticket_id={last}"),
+        "/admin/statuses".to_owned(),
+        "/admin/groups".to_owned(),
+        format!("/admin/groups/{finance}"),
+        "/admin/rules".to_owned(),
+        "/admin/settings".to_owned(),
+        "/admin/users".to_owned(),
+        "/admin/organizations".to_owned(),
+        format!("/admin/organizations/{org}"),
+        "/admin/outbox".to_owned(),
+        "/admin/inbox".to_owned(),
+        "/admin/mail-templates".to_owned(),
+        "/search?q=invoice".to_owned(),
+    ];
+    let mut too_wide = Vec::new();
+    for path in &pages {
+        b.goto(path).await;
+        b.css("main h1").await;
+        let (fits, scroll, inner) = fits_width(&b).await;
+        assert!(inner <= 400, "the window is phone-sized: {inner}");
+        if !fits {
+            let culprits = eval(&b, WIDEST_ELEMENTS).await;
+            too_wide.push(format!("{path}: {scroll}px in {inner}px: {culprits}"));
+        }
+    }
+    for (path, name) in [
+        ("/agent/tickets".to_owned(), "tickets"),
+        (
+            format!("/agent/organizations/{org}?ticket_id={last}"),
+            "organization",
+        ),
+        ("/admin/statuses".to_owned(), "admin_statuses"),
+    ] {
+        b.goto(&path).await;
+        b.css("main h1").await;
+        // The list's first tickets, shown as cards.
+        eval(&b, "const t = document.querySelector('table.tickets'); if (t) t.scrollIntoView(); return null;").await;
+        b.screenshot(&format!("phone_{name}_{backend:?}").to_lowercase())
+            .await;
+    }
+    assert!(
+        too_wide.is_empty(),
+        "pages wider than a phone: {too_wide:#?}"
+    );
+    // An agent's list too (no admin tab).
+    b.sign_out().await;
+    b.sign_in("sam@example.com").await;
+    b.goto("/agent/tickets").await;
+    b.css("main h1").await;
+    let (fits, scroll, inner) = fits_width(&b).await;
+    assert!(fits, "/agent/tickets for an agent: {scroll}px in {inner}px");
+    b.close().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1101,4 +1527,9 @@ on_both_databases!(
     a_customer_reply_moves_the_ticket_to_customer_responded_and_keeps_the_internal_owner,
     disabling_sharing_removes_a_colleagues_ticket_from_the_portal,
     a_customer_attaches_files_in_the_portal_and_the_agent_sees_them,
+    a_second_update_after_a_colleagues_change_keeps_it_and_shows_both,
+    with_javascript_a_status_change_that_removes_the_internal_owner_says_why,
+    an_address_with_a_wrong_id_answers_a_styled_not_found_page,
+    an_empty_reply_is_refused_under_the_reply_box,
+    on_a_phone_the_ticket_list_organization_and_admin_pages_fit_the_screen,
 );

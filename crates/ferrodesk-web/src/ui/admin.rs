@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,7 +20,7 @@ use ferrodesk_store::directory::UserFilter;
 use serde::Deserialize;
 
 use super::view::{Directory, Layout, Opt};
-use super::{Errors, Post, Session, UiError, html, html_status, opt_id};
+use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -359,7 +359,7 @@ async fn status_page(
 async fn edit_status(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     Ok(html(&status_page(&app, &s, id, None).await?))
@@ -367,7 +367,7 @@ async fn edit_status(
 
 async fn save_status(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -393,7 +393,7 @@ async fn save_status(
 
 async fn delete_status(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form: _ }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -687,7 +687,7 @@ async fn group_page(
 async fn edit_group(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -698,7 +698,7 @@ async fn edit_group(
 
 async fn rename_group(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<NameForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -726,7 +726,7 @@ struct MemberForm {
 
 async fn add_group_member(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<MemberForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -756,7 +756,7 @@ async fn add_group_member(
 
 async fn remove_group_member(
     State(app): State<App>,
-    Path((id, user)): Path<(i64, i64)>,
+    PagePath((id, user)): PagePath<(i64, i64)>,
     Post { s, form: _ }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -767,7 +767,7 @@ async fn remove_group_member(
 
 async fn delete_group(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form: _ }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -1207,7 +1207,7 @@ async fn user_page(
 async fn edit_user(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -1218,7 +1218,7 @@ async fn edit_user(
 
 async fn save_user(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -1244,7 +1244,7 @@ async fn save_user(
 
 async fn delete_agent(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form: _ }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -1494,7 +1494,7 @@ async fn find_rule(
 async fn edit_rule(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     let r = find_rule(&app, &s, id).await?;
@@ -1503,7 +1503,7 @@ async fn edit_rule(
 
 async fn save_rule(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<RuleForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use ferrodesk_app::App;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::admin::admin_only;
 use super::view::{Layout, when};
-use super::{Session, UiError, html};
+use super::{PagePath, Session, UiError, html};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -91,7 +91,7 @@ async fn list(
 async fn original(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, UiError> {
     let raw = app.inbound_original(&s.p, id).await?;
     Ok(crate::api::mail::original_download(id, raw))

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::admin::{admin_only, form_errors};
 use super::view::{Layout, Opt};
-use super::{Errors, Post, Session, UiError, html, html_status, opt_id};
+use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -300,7 +300,7 @@ async fn edit_page(
 async fn edit(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -311,7 +311,7 @@ async fn edit(
 
 async fn save(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<OrgDraft>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -332,7 +332,7 @@ async fn save(
 
 async fn add_member(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -377,7 +377,7 @@ async fn add_member(
 
 async fn remove_member(
     State(app): State<App>,
-    Path((id, user)): Path<(i64, i64)>,
+    PagePath((id, user)): PagePath<(i64, i64)>,
     Post { s, form: _ }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use ferrodesk_app::App;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::admin::admin_only;
 use super::view::{Layout, when};
-use super::{Post, Session, UiError, html};
+use super::{PagePath, Post, Session, UiError, html};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -93,7 +93,7 @@ async fn list(
 
 async fn retry(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form: _ }: Post<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;

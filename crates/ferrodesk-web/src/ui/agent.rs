@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use super::view::{Directory, FileView, Layout, Opt, OptGroup, file_limits, file_views, when};
 use super::{
-    Errors, MultipartPost, Post, Session, UiError, field_errors, html, html_status, opt_id,
-    query_string,
+    Errors, MultipartPost, PagePath, Post, Session, UiError, field_errors, html, html_status,
+    opt_id, query_string,
 };
 
 pub(super) fn routes() -> Router<App> {
@@ -459,6 +459,88 @@ impl Owners {
             internal_agent_id: t.internal_agent_id.flatten(),
         }
     }
+
+    /// Whether both have the same value of `p`.
+    fn same(&self, other: &Owners, p: Prop) -> bool {
+        match p {
+            Prop::Status => self.status_id == other.status_id,
+            Prop::Priority => self
+                .priority
+                .trim()
+                .eq_ignore_ascii_case(other.priority.trim()),
+            Prop::Group => self.group_id == other.group_id,
+            Prop::Assignee => self.assignee_id == other.assignee_id,
+            Prop::InternalGroup => self.internal_group_id == other.internal_group_id,
+            Prop::InternalAgent => self.internal_agent_id == other.internal_agent_id,
+        }
+    }
+
+    /// Takes the value of `p` from `other`.
+    fn take(&mut self, other: &Owners, p: Prop) {
+        match p {
+            Prop::Status => self.status_id = other.status_id,
+            Prop::Priority => self.priority.clone_from(&other.priority),
+            Prop::Group => self.group_id = other.group_id,
+            Prop::Assignee => self.assignee_id = other.assignee_id,
+            Prop::InternalGroup => self.internal_group_id = other.internal_group_id,
+            Prop::InternalAgent => self.internal_agent_id = other.internal_agent_id,
+        }
+    }
+
+    /// The value of `p`, in words.
+    fn words(&self, dir: &Directory, p: Prop) -> String {
+        let named = match p {
+            Prop::Status => dir.status_name(self.status_id),
+            Prop::Priority => capitalize(self.priority.trim()),
+            Prop::Group => dir.group_name(self.group_id),
+            Prop::Assignee => dir.staff_name(self.assignee_id),
+            Prop::InternalGroup => dir.group_name(self.internal_group_id),
+            Prop::InternalAgent => dir.staff_name(self.internal_agent_id),
+        };
+        if named.is_empty() {
+            "none".into()
+        } else {
+            named
+        }
+    }
+}
+
+/// One property of the ticket form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prop {
+    Status,
+    Priority,
+    Group,
+    Assignee,
+    InternalGroup,
+    InternalAgent,
+}
+
+impl Prop {
+    const ALL: [Prop; 6] = [
+        Prop::Status,
+        Prop::Priority,
+        Prop::Group,
+        Prop::Assignee,
+        Prop::InternalGroup,
+        Prop::InternalAgent,
+    ];
+
+    /// Its name in the timeline's changes.
+    fn field(self) -> &'static str {
+        match self {
+            Prop::Status => "status_id",
+            Prop::Priority => "priority",
+            Prop::Group => "group_id",
+            Prop::Assignee => "assignee_id",
+            Prop::InternalGroup => "internal_group_id",
+            Prop::InternalAgent => "internal_agent_id",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        field_label(self.field())
+    }
 }
 
 /// "Assign to (internal)": the internal group and agent, whose choices follow the status.
@@ -536,6 +618,9 @@ struct OwnerParams {
     status_id: String,
     internal_group_id: String,
     internal_agent_id: String,
+    /// The ticket's stored internal owner (the properties form's hidden originals).
+    orig_internal_group_id: String,
+    orig_internal_agent_id: String,
 }
 
 /// The "Assign to (internal)" fieldset for a status (htmx swaps it in when the status or
@@ -558,12 +643,30 @@ async fn internal_owner_fragment(
         ..Default::default()
     };
     // As the server does on save: a group the new status does not map is dropped.
-    if o.internal_group_id
-        .is_some_and(|g| !dir.mapped_groups(status_id).iter().any(|m| m.id == g))
-    {
+    let not_mapped = |g: i64| !dir.mapped_groups(status_id).iter().any(|m| m.id == g);
+    if o.internal_group_id.is_some_and(not_mapped) {
         o.internal_group_id = None;
         o.internal_agent_id = None;
     }
+    // The ticket's own internal owner, which the chosen status does not map: the form
+    // leaves it to Ferrodesk, which removes it on update and records why (see `update`).
+    let stored_group = opt_id(&mut errors, "orig", &q.orig_internal_group_id);
+    let removal = match stored_group {
+        Some(g) if o.internal_group_id.is_none() && not_mapped(g) => {
+            let agent = opt_id(&mut errors, "orig", &q.orig_internal_agent_id);
+            let owner = [dir.group_name(Some(g)), dir.staff_name(agent)]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            Some(format!(
+                "{} is not mapped to {}: when you update, Ferrodesk removes the internal owner ({owner}) and records why on the timeline.",
+                dir.group_name(Some(g)),
+                dir.status_name(status_id)
+            ))
+        }
+        _ => None,
+    };
     if let (Some(g), Some(a)) = (o.internal_group_id, o.internal_agent_id)
         && !dir
             .groups
@@ -572,7 +675,11 @@ async fn internal_owner_fragment(
     {
         o.internal_agent_id = None;
     }
-    Ok(html(&internal_owner(&dir, &o, &Errors::new())))
+    let mut fieldset = internal_owner(&dir, &o, &Errors::new());
+    if removal.is_some() {
+        fieldset.note = removal;
+    }
+    Ok(html(&fieldset))
 }
 
 // ------------------------------------------------------------------ ticket page
@@ -613,6 +720,10 @@ struct TicketPage {
     assignees: Vec<Opt>,
     internal_owner: String,
     errors: Errors,
+    /// The properties form was sent and refused (its errors are shown in it).
+    props_refused: bool,
+    /// Someone else changed the ticket after the properties form was opened.
+    conflict: Option<Conflict>,
     reply_body: String,
     note_body: String,
     /// The size limits of files, in words.
@@ -756,12 +867,17 @@ fn value_text(dir: &Directory, field: &str, v: &serde_json::Value) -> String {
     }
 }
 
-fn event_view(dir: &Directory, e: EventOut) -> EventView {
-    let who = match e.actor.kind.as_str() {
+/// Who made a change, in words.
+fn actor_words(e: &EventOut) -> String {
+    match e.actor.kind.as_str() {
         "user" => e.actor.name.clone().unwrap_or_else(|| "someone".into()),
         "rule" => format!("Rule {}", e.actor.id.unwrap_or_default()),
         _ => "Ferrodesk".into(),
-    };
+    }
+}
+
+fn event_view(dir: &Directory, e: EventOut) -> EventView {
+    let who = actor_words(&e);
     let what = match e.action.as_str() {
         "created" => "created the ticket".to_owned(),
         "imported" => "imported the ticket".to_owned(),
@@ -847,8 +963,82 @@ pub(super) async fn all_comments(
     Ok(out)
 }
 
+/// The properties form as the agent sent it, when it was not saved.
+struct SentProps {
+    /// The values the form was opened with (its hidden originals).
+    base: Owners,
+    /// The values sent: the agent changed those that differ from `base`.
+    mine: Owners,
+    /// Someone changed the ticket after the form was opened (nothing was saved).
+    stale: bool,
+}
+
+/// What the properties form says when someone else changed the ticket meanwhile.
+struct Conflict {
+    /// Their changes since the form was opened, in words, with who made them.
+    theirs: Vec<String>,
+    /// The agent's changes still chosen in the form (not saved yet).
+    kept: Vec<String>,
+    /// The agent's changes to a property someone else changed too: the form shows
+    /// the current value, and the agent may choose theirs again.
+    replaced: Vec<String>,
+}
+
+/// The form's values after a failed update: the ticket as it is now, with the agent's
+/// own changes on top, except where someone else changed the same property meanwhile
+/// (then the current value, and the agent's choice listed). The form's hidden originals
+/// are the current values, so a second Update writes only what the agent changed.
+fn merge_sent(
+    dir: &Directory,
+    t: &TicketOut,
+    events: &[EventOut],
+    sent: &SentProps,
+) -> (Owners, Option<Conflict>) {
+    let now = Owners::of(t);
+    let mut shown = now.clone();
+    let mut c = Conflict {
+        theirs: Vec::new(),
+        kept: Vec::new(),
+        replaced: Vec::new(),
+    };
+    for p in Prop::ALL {
+        let mine_changed = !sent.mine.same(&sent.base, p);
+        let theirs_changed = !now.same(&sent.base, p);
+        if mine_changed && !theirs_changed {
+            shown.take(&sent.mine, p);
+            c.kept.push(format!(
+                "You had chosen: {} {}",
+                p.label(),
+                sent.mine.words(dir, p)
+            ));
+        } else if mine_changed && !sent.mine.same(&now, p) {
+            c.replaced.push(format!(
+                "You had chosen: {} {} (now {})",
+                p.label(),
+                sent.mine.words(dir, p),
+                now.words(dir, p)
+            ));
+        }
+        if theirs_changed {
+            let by = events
+                .iter()
+                .rev()
+                .find(|e| e.changes.iter().any(|ch| ch.field == p.field()))
+                .map(|e| format!(", by {}", actor_words(e)))
+                .unwrap_or_default();
+            c.theirs.push(format!(
+                "{}: {} → {}{by}",
+                p.label(),
+                sent.base.words(dir, p),
+                now.words(dir, p)
+            ));
+        }
+    }
+    (shown, sent.stale.then_some(c))
+}
+
 struct Draft {
-    owners: Option<Owners>,
+    props: Option<SentProps>,
     errors: Errors,
     reply: String,
     note: String,
@@ -859,13 +1049,13 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
     let t = app.get_ticket(&s.p, TicketId(id)).await?;
     let dir = Directory::load(app, &s.p).await?;
     let comments = all_comments(app, s, TicketId(id)).await?;
-    let mut events = Vec::new();
+    let mut raw_events = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..20 {
         let page = app
             .list_events(&s.p, TicketId(id), cursor.as_deref(), Some(100))
             .await?;
-        events.extend(page.items.into_iter().map(|e| event_view(&dir, e)));
+        raw_events.extend(page.items);
         cursor = page.next_cursor;
         if cursor.is_none() {
             break;
@@ -904,7 +1094,15 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
     } else {
         None
     };
-    let o = draft.owners.unwrap_or_else(|| Owners::of(&t));
+    let props_refused = draft.props.is_some();
+    let (o, conflict) = match &draft.props {
+        Some(sent) => merge_sent(&dir, &t, &raw_events, sent),
+        None => (Owners::of(&t), None),
+    };
+    let events = raw_events
+        .into_iter()
+        .map(|e| event_view(&dir, e))
+        .collect();
     let owner = internal_owner(&dir, &o, &draft.errors)
         .render()
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -922,6 +1120,8 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         assignees: dir.staff_options("— none —", o.assignee_id),
         internal_owner: owner,
         errors: draft.errors,
+        props_refused,
+        conflict,
         reply_body: draft.reply,
         note_body: draft.note,
         file_limits: file_limits(app),
@@ -950,7 +1150,7 @@ fn notice_text(done: &str) -> Option<String> {
 async fn show(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(n): Query<Notice>,
 ) -> Result<Response, UiError> {
     if let Some(r) = staff_only(&s) {
@@ -961,7 +1161,7 @@ async fn show(
         &s,
         id,
         Draft {
-            owners: None,
+            props: None,
             errors: Errors::new(),
             reply: String::new(),
             note: String::new(),
@@ -994,6 +1194,20 @@ struct PropsForm {
 }
 
 impl PropsForm {
+    /// The values the form was opened with (none where it did not send them).
+    fn original(&self) -> Owners {
+        let mut unread = Errors::new();
+        let mut id = |v: &str| opt_id(&mut unread, "orig", v);
+        Owners {
+            status_id: id(&self.orig_status_id).unwrap_or_default(),
+            priority: self.orig_priority.trim().to_owned(),
+            group_id: id(&self.orig_group_id),
+            assignee_id: id(&self.orig_assignee_id),
+            internal_group_id: id(&self.orig_internal_group_id),
+            internal_agent_id: id(&self.orig_internal_agent_id),
+        }
+    }
+
     fn owners(&self, errors: &mut Errors) -> Owners {
         Owners {
             status_id: opt_id(errors, "status_id", &self.status_id).unwrap_or_default(),
@@ -1019,30 +1233,49 @@ fn parse_priority(errors: &mut Errors, v: &str) -> Option<Priority> {
     }
 }
 
+/// With JavaScript, choosing a status that does not map the ticket's internal group
+/// empties the internal group and agent in the form (the fragment shows what Ferrodesk will
+/// do). That is not the agent's own choice: the form leaves them as they were, so Ferrodesk
+/// removes the internal owner itself and records why (`status_changed`), exactly as when
+/// the page runs without JavaScript.
+fn leave_removal_to_ferrodesk(dir: &Directory, base: &Owners, mine: &mut Owners) {
+    let removed_by_the_status = base.internal_group_id.is_some_and(|g| {
+        mine.status_id != base.status_id
+            && !dir.mapped_groups(mine.status_id).iter().any(|m| m.id == g)
+    });
+    if removed_by_the_status && mine.internal_group_id.is_none() && mine.internal_agent_id.is_none()
+    {
+        mine.internal_group_id = base.internal_group_id;
+        mine.internal_agent_id = base.internal_agent_id;
+    }
+}
+
 async fn update(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<PropsForm>,
 ) -> Result<Response, UiError> {
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let mut errors = Errors::new();
-    let o = form.owners(&mut errors);
+    let mut mine = form.owners(&mut errors);
+    let base = form.original();
     let priority = parse_priority(&mut errors, &form.priority);
     let version = form.version.trim().parse::<i64>().ok();
+    let dir = Directory::load(&app, &s.p).await?;
+    leave_removal_to_ferrodesk(&dir, &base, &mut mine);
+    let mut stale = false;
     if errors.is_empty() {
-        let changed = |new: &str, old: &str| new.trim() != old.trim();
-        let f = &form;
+        // Only what the agent changed is written.
+        let changed = |p: Prop| !mine.same(&base, p);
         let patch = TicketPatch {
-            status_id: changed(&f.status_id, &f.orig_status_id).then_some(o.status_id),
-            priority: priority.filter(|_| changed(&f.priority, &f.orig_priority)),
-            group_id: changed(&f.group_id, &f.orig_group_id).then_some(o.group_id),
-            assignee_id: changed(&f.assignee_id, &f.orig_assignee_id).then_some(o.assignee_id),
-            internal_group_id: changed(&f.internal_group_id, &f.orig_internal_group_id)
-                .then_some(o.internal_group_id),
-            internal_agent_id: changed(&f.internal_agent_id, &f.orig_internal_agent_id)
-                .then_some(o.internal_agent_id),
+            status_id: changed(Prop::Status).then_some(mine.status_id),
+            priority: priority.filter(|_| changed(Prop::Priority)),
+            group_id: changed(Prop::Group).then_some(mine.group_id),
+            assignee_id: changed(Prop::Assignee).then_some(mine.assignee_id),
+            internal_group_id: changed(Prop::InternalGroup).then_some(mine.internal_group_id),
+            internal_agent_id: changed(Prop::InternalAgent).then_some(mine.internal_agent_id),
             ..Default::default()
         };
         match app.update_ticket(&s.p, TicketId(id), version, patch).await {
@@ -1051,12 +1284,7 @@ async fn update(
                     Redirect::to(&format!("/agent/tickets/{id}?done=updated")).into_response()
                 );
             }
-            Err(AppError::Stale { .. }) => {
-                errors.insert(
-                    "version".into(),
-                    "Someone changed this ticket after you opened it. The form now shows your choices over the current ticket; check them and update again.".into(),
-                );
-            }
+            Err(AppError::Stale { .. }) => stale = true,
             Err(e) => errors = field_errors(e)?,
         }
     }
@@ -1065,7 +1293,7 @@ async fn update(
         &s,
         id,
         Draft {
-            owners: Some(o),
+            props: Some(SentProps { base, mine, stale }),
             errors,
             reply: String::new(),
             note: String::new(),
@@ -1085,7 +1313,7 @@ struct CommentForm {
 
 async fn comment(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     post: MultipartPost<CommentForm>,
 ) -> Result<Response, UiError> {
     if let Some(r) = staff_only(&post.s) {
@@ -1118,13 +1346,25 @@ async fn comment(
     let box_name = if public { "reply" } else { "note" };
     let mut errors: Errors = errors
         .into_iter()
-        .map(|(k, v)| {
-            let k = match k.as_str() {
-                "body" => format!("{box_name}_body"),
-                "upload_tokens" => format!("{box_name}_files"),
-                _ => k,
-            };
-            (k, v)
+        .map(|(k, v)| match k.as_str() {
+            // Said under the box it belongs to, in the box's words.
+            "body" if form.body.trim().is_empty() => (
+                format!("{box_name}_body"),
+                if public {
+                    "Write your reply before sending it.".to_owned()
+                } else {
+                    "Write your note before adding it.".to_owned()
+                },
+            ),
+            "body" => (
+                format!("{box_name}_body"),
+                match v.strip_prefix("body ") {
+                    Some(rest) => format!("The {box_name} {rest}"),
+                    None => v,
+                },
+            ),
+            "upload_tokens" => (format!("{box_name}_files"), v),
+            _ => (k, v),
         })
         .collect();
     if !files.is_empty() {
@@ -1143,7 +1383,7 @@ async fn comment(
         &s,
         id,
         Draft {
-            owners: None,
+            props: None,
             errors,
             reply,
             note,

@@ -125,6 +125,42 @@ impl FromRequestParts<App> for Session {
     }
 }
 
+/// The ids in a page's address (`/agent/tickets/{id}`). An address whose id is not a
+/// number answers the page "No such ticket" (404), as an id that does not exist does;
+/// axum's own `Path` would answer a plain-text 400 naming a Rust type.
+pub(crate) struct PagePath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<App> for PagePath<T> {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, UiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, app).await {
+            Ok(axum::extract::Path(ids)) => Ok(PagePath(ids)),
+            Err(_) => Err(UiError::App(AppError::NotFound(thing_at(parts.uri.path())))),
+        }
+    }
+}
+
+/// What the page at `path` shows, in words, for its "No such …" page.
+fn thing_at(path: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("/agent/tickets/", "ticket"),
+        ("/portal/requests/", "request"),
+        ("/agent/organizations/", "organization"),
+        ("/admin/organizations/", "organization"),
+        ("/admin/statuses/", "status"),
+        ("/admin/rules/", "rule"),
+        ("/admin/groups/", "group"),
+        ("/admin/users/", "user"),
+        ("/admin/outbox/", "message"),
+        ("/mail/", "message"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map_or("page", |(_, what)| what)
+}
+
 /// A form POST from a signed-in person whose CSRF token (`_csrf`) matched.
 pub(crate) struct Post<T> {
     pub s: Session,
@@ -447,7 +483,7 @@ impl IntoResponse for UiError {
             UiError::App(e) => match e {
                 AppError::NotFound(what) => error_page(
                     StatusCode::NOT_FOUND,
-                    "Not found",
+                    &format!("No such {what}"),
                     format!("This {what} does not exist, or you do not have access to it."),
                 ),
                 AppError::Forbidden { message, .. } => {

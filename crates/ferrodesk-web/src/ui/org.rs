@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use super::agent::all_comments;
 use super::view::{Layout, Opt, when};
-use super::{Errors, Post, Session, UiError, field_errors, html, html_status};
+use super::{Errors, PagePath, Post, Session, UiError, field_errors, html, html_status};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -660,7 +660,7 @@ struct ShowParams {
 async fn show(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(q): Query<ShowParams>,
 ) -> Result<Response, UiError> {
     if !s.is_staff() {
@@ -693,7 +693,7 @@ struct NotesForm {
 
 async fn save_notes(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<NotesForm>,
 ) -> Result<Response, UiError> {
     let input = OrganizationIn {
@@ -726,7 +726,7 @@ async fn save_notes(
 /// the checklist, with the choices kept.
 async fn change_sharing(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Post { s, form }: Post<Choice>,
 ) -> Result<Response, UiError> {
     let Ok(to) = Sharing::parse(form.sharing.trim()) else {

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,9 @@ use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::view::{FileView, Layout, Opt, file_limits, file_views, when};
-use super::{Errors, MultipartPost, Session, UiError, field_errors, html, html_status, opt_id};
+use super::{
+    Errors, MultipartPost, PagePath, Session, UiError, field_errors, html, html_status, opt_id,
+};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -255,7 +257,7 @@ async fn ticket_page(
 async fn show(
     State(app): State<App>,
     s: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(q): Query<PageParams>,
 ) -> Result<Response, UiError> {
     let notice = (q.done == "reply").then(|| "Your reply was sent.".to_owned());
@@ -272,7 +274,7 @@ struct ReplyForm {
 
 async fn comment(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     post: MultipartPost<ReplyForm>,
 ) -> Result<Response, UiError> {
     let upload_tokens = post.upload(&app).await?;
