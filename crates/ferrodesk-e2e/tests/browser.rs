@@ -950,7 +950,7 @@ async fn disabling_sharing_removes_a_colleagues_ticket_from_the_portal(backend: 
     assert!(!b.has(&format!("a[href='/portal/requests/{theirs}']")).await);
     assert!(!b.text().await.contains("Badge reader broken"));
     b.goto(&format!("/portal/requests/{theirs}")).await;
-    assert!(b.text().await.contains("No such ticket"));
+    assert!(b.text().await.contains("No such request"));
     b.goto("/portal/organization").await;
     b.css("main h1").await;
     b.screenshot(&format!("sharing_disabled_{backend:?}").to_lowercase())
@@ -1176,6 +1176,41 @@ async fn a_second_update_after_a_colleagues_change_keeps_it_and_shows_both(backe
     assert_eq!(t["status"], "Pending");
     assert_eq!(t["priority"], "urgent");
     assert_eq!(value_of(&b, "#priority").await, "urgent");
+    // Both change the same property: the form shows the colleague's value and lists Sam's.
+    b.css("#priority")
+        .await
+        .select_by_value("low")
+        .await
+        .unwrap();
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"priority": "high"}),
+    )
+    .await;
+    b.click("#properties button[type=submit]").await;
+    let replaced = b.css("#conflict-replaced").await.text().await.unwrap();
+    assert!(
+        replaced.contains("You had chosen: Priority Low (now High)"),
+        "{replaced}"
+    );
+    assert_eq!(value_of(&b, "#priority").await, "high");
+    assert!(!b.has("#conflict-kept").await);
+    // Sam chooses Low again on purpose: now it is saved.
+    b.css("#priority")
+        .await
+        .select_by_value("low")
+        .await
+        .unwrap();
+    b.click("#properties button[type=submit]").await;
+    b.css("p.notice").await;
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(
+        (t["status"].as_str(), t["priority"].as_str()),
+        (Some("Pending"), Some("low"))
+    );
     b.close().await;
 }
 

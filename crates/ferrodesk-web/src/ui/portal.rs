@@ -9,8 +9,8 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use ferrodesk_app::App;
 use ferrodesk_app::dto::{CommentIn, TicketIn, TicketOut};
+use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
@@ -226,7 +226,10 @@ async fn ticket_page(
     draft: ReplyDraft,
     notice: Option<String>,
 ) -> Result<TicketPage, UiError> {
-    let t = app.get_ticket(&s.p, TicketId(id)).await?;
+    let t = app
+        .get_ticket(&s.p, TicketId(id))
+        .await
+        .map_err(as_request)?;
     let decision = app.ticket_access(&s.p, TicketId(id)).await?;
     let comments = super::agent::all_comments(app, s, TicketId(id))
         .await?
@@ -252,6 +255,14 @@ async fn ticket_page(
         files_error: draft.files_error,
         file_limits: file_limits(app),
     })
+}
+
+/// Customers call their tickets requests: "No such request".
+fn as_request(e: AppError) -> AppError {
+    match e {
+        AppError::NotFound("ticket") => AppError::NotFound("request"),
+        e => e,
+    }
 }
 
 async fn show(
@@ -294,8 +305,11 @@ async fn comment(
         Ok(_) => {
             return Ok(Redirect::to(&format!("/portal/requests/{id}?done=reply")).into_response());
         }
-        Err(e) => field_errors(e)?,
+        Err(e) => field_errors(as_request(e))?,
     };
+    if errors.contains_key("body") && form.body.trim().is_empty() {
+        errors.insert("body".into(), "Write your reply before sending it.".into());
+    }
     let mut files_error = errors.remove("upload_tokens");
     if !files.is_empty() {
         // A file input cannot be filled in again by the page: say so.
