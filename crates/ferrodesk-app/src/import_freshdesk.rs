@@ -63,7 +63,7 @@ use serde_json::{Value, json};
 
 use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn};
 use crate::imports::{
-    ImportReport, Reader, SourceComment, SourceTicket, id_of, micros, source_name, text,
+    ImportReport, Reader, SourceComment, SourceFile, SourceTicket, id_of, micros, source_name, text,
 };
 use crate::{App, AppError, Principal, Result};
 
@@ -895,14 +895,32 @@ impl App {
             let mut prepared = Vec::new();
             for mut t in batch {
                 let ext = id_of(&t).unwrap_or_default();
-                if t.get("description_text").is_none() && t.get("description").is_none() {
-                    // The source's list did not include descriptions.
+                if t.get("attachments").is_none() {
+                    // Lists carry neither the description's files nor (without
+                    // `include=description`) the description: the ticket's own view does.
                     t = reader.get(&format!("/tickets/{ext}")).await?;
                 }
                 let conversations = reader
                     .pages(&format!("/tickets/{ext}/conversations"))
                     .await?;
-                prepared.push(source_ticket(links, &t, &conversations, &mut report.notes));
+                let mut st = source_ticket(links, &t, &conversations, &mut report.notes);
+                let files_of = |v: &Value| -> Vec<SourceFile> {
+                    v["attachments"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|f| SourceFile::of(f, "name", "attachment_url"))
+                        .collect()
+                };
+                // The first comment is the description (the ticket's files), then one per
+                // conversation.
+                let sources = std::iter::once(&t).chain(conversations.iter());
+                for (v, sc) in sources.zip(st.comments.iter_mut()) {
+                    sc.upload_tokens = self
+                        .import_files(reader, ext, files_of(v), &mut report.notes)
+                        .await?;
+                }
+                prepared.push(st);
             }
             self.write_ticket_page("Freshdesk", source, fallback_author, prepared, report)
                 .await?;

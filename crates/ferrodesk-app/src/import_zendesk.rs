@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn, UserPatch};
 use crate::imports::{
-    PAGE, Reader, SourceComment, SourceTicket, id_of, micros, source_name, text,
+    PAGE, Reader, SourceComment, SourceFile, SourceTicket, id_of, micros, source_name, text,
 };
 use crate::{App, AppError, Principal, Result};
 
@@ -558,60 +558,6 @@ impl App {
         Ok(())
     }
 
-    /// A source comment's files, downloaded (with the source's credentials) and uploaded here;
-    /// their upload tokens. A file over the size limit, or one the source will not give, is
-    /// left out with a note.
-    async fn import_files(
-        &self,
-        reader: &mut Reader,
-        ticket: i64,
-        comment: &Value,
-        notes: &mut Vec<String>,
-    ) -> Result<Vec<String>> {
-        let mut tokens = Vec::new();
-        let files = comment["attachments"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if files.is_empty() {
-            return Ok(tokens);
-        }
-        let sys = self.system_principal();
-        let max = self.config().attachment_max_bytes;
-        for f in files {
-            let name = text(&f, "file_name");
-            let Some(url) = f["content_url"]
-                .as_str()
-                .filter(|_| f["deleted"] != json!(true))
-            else {
-                continue;
-            };
-            let bytes = match reader.get_bytes(url, max).await {
-                Ok(Some(b)) => b,
-                Ok(None) => {
-                    notes.push(format!(
-                        "ticket {ticket}: file \"{name}\" is larger than {} MiB; left out",
-                        max / (1024 * 1024)
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    notes.push(format!("ticket {ticket}: file \"{name}\": {e}; left out"));
-                    continue;
-                }
-            };
-            let content_type = f["content_type"]
-                .as_str()
-                .filter(|t| !t.is_empty())
-                .unwrap_or("application/octet-stream");
-            match self.upload_bytes(&sys, &name, content_type, &bytes).await {
-                Ok(up) => tokens.push(up.token),
-                Err(e) => notes.push(format!("ticket {ticket}: file \"{name}\": {e}; left out")),
-            }
-        }
-        Ok(tokens)
-    }
-
     async fn import_tickets(
         &self,
         reader: &mut Reader,
@@ -669,8 +615,16 @@ impl App {
                     };
                     let mut st = source_ticket(links, t, &comments);
                     for (c, sc) in comments.iter().zip(st.comments.iter_mut()) {
-                        sc.upload_tokens =
-                            self.import_files(reader, ext, c, &mut report.notes).await?;
+                        let files = c["attachments"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|f| f["deleted"] != json!(true))
+                            .map(|f| SourceFile::of(f, "file_name", "content_url"))
+                            .collect();
+                        sc.upload_tokens = self
+                            .import_files(reader, ext, files, &mut report.notes)
+                            .await?;
                     }
                     prepared.push(st);
                 }

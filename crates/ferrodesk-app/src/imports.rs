@@ -34,6 +34,32 @@ pub struct ImportReport {
     pub waits: u64,
     /// Whether the run stopped at its ticket limit before the end.
     pub stopped_early: bool,
+    /// Time spent writing tickets here (their transactions), apart from reading the source.
+    pub ticket_writing: Duration,
+}
+
+/// A file of a source comment: its name, where to download it (none when the source
+/// withholds it) and its content type.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceFile {
+    pub name: String,
+    pub url: Option<String>,
+    pub content_type: String,
+}
+
+impl SourceFile {
+    /// A file as a vendor lists it, its name and address under the keys given.
+    pub(crate) fn of(f: &Value, name: &str, url: &str) -> SourceFile {
+        SourceFile {
+            name: text(f, name),
+            url: f[url].as_str().map(str::to_owned),
+            content_type: f["content_type"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
+        }
+    }
 }
 
 /// Counts of one kind of record.
@@ -153,13 +179,13 @@ impl Reader {
     async fn send(&mut self, url: &str) -> Result<(reqwest::StatusCode, reqwest::Response)> {
         let mut failures = 0;
         for _ in 0..MAX_ATTEMPTS {
-            let sent = self
-                .http
-                .get(url)
-                .header("authorization", &self.auth)
-                .header("accept", "application/json")
-                .send()
-                .await;
+            let mut request = self.http.get(url).header("accept", "application/json");
+            // The source's credentials go to its own origin only, never to a file store's
+            // signed link on another host.
+            if origin(url) == origin(&self.api) {
+                request = request.header("authorization", &self.auth);
+            }
+            let sent = request.send().await;
             let res = match sent {
                 Ok(r) => r,
                 Err(e) if failures < 3 => {
@@ -195,6 +221,15 @@ impl Reader {
             format!("still busy after {MAX_ATTEMPTS} attempts"),
         ))
     }
+}
+
+/// `scheme://host[:port]` of a URL, lowercased.
+fn origin(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_ascii_lowercase()
 }
 
 pub(crate) fn source_error(url: &str, what: String) -> AppError {
@@ -384,6 +419,47 @@ impl App {
             .collect())
     }
 
+    /// A source comment's files, downloaded and uploaded here; their upload tokens. A file
+    /// over the size limit, or one the source will not give, is left out with a note.
+    pub(crate) async fn import_files(
+        &self,
+        reader: &mut Reader,
+        ticket: i64,
+        files: Vec<SourceFile>,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<String>> {
+        let mut tokens = Vec::new();
+        let sys = self.system_principal();
+        let max = self.config().attachment_max_bytes;
+        for f in files {
+            let SourceFile {
+                name,
+                url,
+                content_type,
+            } = f;
+            let Some(url) = url else { continue };
+            let bytes = match reader.get_bytes(&url, max).await {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    notes.push(format!(
+                        "ticket {ticket}: file \"{name}\" is larger than {} MiB; left out",
+                        max / (1024 * 1024)
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    notes.push(format!("ticket {ticket}: file \"{name}\": {e}; left out"));
+                    continue;
+                }
+            };
+            match self.upload_bytes(&sys, &name, &content_type, &bytes).await {
+                Ok(up) => tokens.push(up.token),
+                Err(e) => notes.push(format!("ticket {ticket}: file \"{name}\": {e}; left out")),
+            }
+        }
+        Ok(tokens)
+    }
+
     /// Which of the source's tickets were imported before.
     pub(crate) async fn tickets_known(&self, source: &str, exts: &[i64]) -> Result<HashSet<i64>> {
         let mut c = self.store().read().await?;
@@ -454,11 +530,16 @@ impl App {
         if page.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let mut tx = self.store().begin().await?;
         let mut w = self.ticket_write(&mut tx).await?;
         w.read_directory(&mut tx).await?;
         let open = w.built_in("Open")?.id;
-        let requesters: Vec<i64> = page.iter().filter_map(|t| t.requester).map(|u| u.0).collect();
+        let requesters: Vec<i64> = page
+            .iter()
+            .filter_map(|t| t.requester)
+            .map(|u| u.0)
+            .collect();
         let memberships: HashSet<(i64, i64)> =
             ferrodesk_store::directory::organization_pairs(&mut tx, &requesters)
                 .await?
@@ -648,6 +729,7 @@ impl App {
             }
         }
         report.notes.extend(notes);
+        report.ticket_writing += started.elapsed();
         Ok(())
     }
 }

@@ -26,10 +26,10 @@ use ferrodesk_core::audit::{ActorKind, FieldChange};
 use ferrodesk_core::rules::{Definition, Happening, Performer, Snapshot};
 use ferrodesk_core::validate::{FieldError, Problems};
 use ferrodesk_core::{Channel, CommentId, GroupId, Priority, Role, StatusId, TicketId, UserId};
+use ferrodesk_store::audit::NewEvent;
 use ferrodesk_store::directory::{self as dir, Status};
 use ferrodesk_store::rules::StoredRule;
 use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket};
-use ferrodesk_store::audit::NewEvent;
 use ferrodesk_store::{Conn, StoreError};
 use serde_json::{Value, json};
 
@@ -312,7 +312,10 @@ impl TicketWrite<'_> {
                         ));
                     }
                 }
-                None if self.directory.as_ref().is_some_and(|d| d.staff.contains(&a.0)) => {}
+                None if self
+                    .directory
+                    .as_ref()
+                    .is_some_and(|d| d.staff.contains(&a.0)) => {}
                 None => {
                     let mut p = Problems::default();
                     crate::check_staff(c, "assignee_id", &[a.0], &mut p).await?;
@@ -325,7 +328,10 @@ impl TicketWrite<'_> {
         }
         if let Some(g) = after.group_id
             && before.is_none_or(|b| b.group_id != Some(g))
-            && !self.directory.as_ref().is_some_and(|d| d.groups.contains(&g.0))
+            && !self
+                .directory
+                .as_ref()
+                .is_some_and(|d| d.groups.contains(&g.0))
             && dir::get_group(c, g).await?.is_none()
         {
             problems.push(FieldError::new(

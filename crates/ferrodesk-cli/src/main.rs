@@ -410,6 +410,14 @@ fn print_import_report(report: &ferrodesk_app::imports::ImportReport) {
             c.imported, c.already, c.skipped
         );
     }
+    let written = report.counts.get("tickets").map_or(0, |c| c.imported);
+    let secs = report.ticket_writing.as_secs_f64();
+    if written > 0 && secs > 0.0 {
+        println!(
+            "tickets written in {secs:.1} s ({:.0} tickets/s); the rest of the time went to reading the source",
+            written as f64 / secs
+        );
+    }
     if report.waits > 0 {
         println!(
             "waited {} times when the source asked to slow down",

@@ -112,7 +112,12 @@ pub async fn insert_tickets(
         .iter()
         .flat_map(|(t, _)| t.cc_ids.iter().map(|u| (t.id.0, u.0)))
         .collect();
-    insert_pairs(c, "INSERT INTO ticket_ccs (ticket_id, user_id) VALUES ", &ccs).await?;
+    insert_pairs(
+        c,
+        "INSERT INTO ticket_ccs (ticket_id, user_id) VALUES ",
+        &ccs,
+    )
+    .await?;
     let tags: Vec<(i64, String)> = page
         .iter()
         .flat_map(|(t, _)| t.tags.iter().map(|tag| (t.id.0, tag.clone())))
@@ -128,7 +133,8 @@ pub async fn insert_tickets(
         })
         .collect();
     for chunk in values.chunks(ROWS) {
-        let mut q = Sql::new("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ");
+        let mut q =
+            Sql::new("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ");
         for (i, (t, f, v)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(*t)
@@ -233,7 +239,12 @@ async fn index(c: &mut Conn, page: &[(Ticket, Vec<Comment>)]) -> Result<()> {
         }
         q.query().execute(&mut *c).await?;
         let fills: Vec<(i64, i64)> = chunk.iter().map(|r| (r.0, r.4)).collect();
-        insert_pairs(c, "INSERT INTO search_fill (ticket_id, chunk_len) VALUES ", &fills).await?;
+        insert_pairs(
+            c,
+            "INSERT INTO search_fill (ticket_id, chunk_len) VALUES ",
+            &fills,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -51,12 +51,7 @@ pub async fn set_link(
 }
 
 /// Which of `externals` (records of one kind from `source`) were imported before.
-pub async fn linked(
-    c: &mut Conn,
-    source: &str,
-    kind: &str,
-    externals: &[i64],
-) -> Result<Vec<i64>> {
+pub async fn linked(c: &mut Conn, source: &str, kind: &str, externals: &[i64]) -> Result<Vec<i64>> {
     if externals.is_empty() {
         return Ok(Vec::new());
     }
@@ -73,7 +68,8 @@ pub async fn linked(
 /// Remembers several links of one kind at once: (external id, local id).
 pub async fn set_links(c: &mut Conn, source: &str, kind: &str, links: &[(i64, i64)]) -> Result<()> {
     for chunk in links.chunks(1000) {
-        let mut q = Sql::new("INSERT INTO import_links (source, kind, external_id, local_id) VALUES ");
+        let mut q =
+            Sql::new("INSERT INTO import_links (source, kind, external_id, local_id) VALUES ");
         for (i, (external, local)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(source.to_owned())

@@ -165,6 +165,19 @@ pub(super) fn table() -> Vec<Route> {
             )
             .query(PAGING)
             .answer(T::Refs("Conversation").schema()),
+        Route::new(
+            GET,
+            "/attachments/{id}/content",
+            tickets::attachment_content,
+        )
+        .doc(
+            "A file's bytes",
+            "The `attachment_url` of a ticket's or conversation's attachment: the file in its \
+                 own content type, under the same policy as `/api/v1/attachments/{id}`, with this \
+                 API's credentials. Not a Freshdesk path: Freshdesk gives signed links to its \
+                 file store.",
+        )
+        .answer_as("*/*"),
         Route::new(POST, "/tickets/{id}/reply", tickets::reply)
             .doc(
                 "Reply",

@@ -10,6 +10,7 @@ use ferrodesk_core::{Channel, OrganizationId, Priority, Role, TicketId, UserId};
 use ferrodesk_store::scope::TicketFilter;
 use serde_json::{Map, Value, json};
 
+use super::PREFIX;
 use super::{
     Answer, Paging, emails_of, from_html, json_body, list_answer, object, priority_code,
     priority_of, source_code, status_code, to_html, user_by_email, window,
@@ -74,12 +75,11 @@ fn with_description(mut o: Value, description: &str) -> Value {
     o
 }
 
-/// A comment as a Freshdesk conversation: a public comment is a reply (source 0), a
-/// private one a note (source 2). `host` makes attachment URLs absolute.
-fn conversation_json(c: &CommentOut, host: &str) -> Value {
+/// The files of a comment as Freshdesk lists them; `api` (this layer's absolute root) makes
+/// each `attachment_url` — `/attachments/{id}/content` here, with this API's credentials.
+fn attachments_json(c: &CommentOut, api: &str) -> Vec<Value> {
     let at = seconds(&c.created_at);
-    let attachments: Vec<Value> = c
-        .attachments
+    c.attachments
         .iter()
         .map(|a| {
             json!({
@@ -87,12 +87,19 @@ fn conversation_json(c: &CommentOut, host: &str) -> Value {
                 "name": a.file_name,
                 "content_type": a.content_type,
                 "size": a.size,
-                "attachment_url": a.url.as_ref().map(|u| format!("{host}{u}")),
+                "attachment_url": a.url.as_ref().map(|_| format!("{api}/attachments/{}/content", a.id)),
                 "created_at": at,
                 "updated_at": at,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// A comment as a Freshdesk conversation: a public comment is a reply (source 0), a
+/// private one a note (source 2). `api` is this layer's absolute root.
+fn conversation_json(c: &CommentOut, api: &str) -> Value {
+    let at = seconds(&c.created_at);
+    let attachments = attachments_json(c, api);
     json!({
         "id": c.id,
         "body": to_html(&c.body),
@@ -127,14 +134,22 @@ async fn first_comment(
         .next())
 }
 
-/// One ticket as `GET /tickets/{id}` answers it.
-async fn single(app: &App, p: &Principal, t: &TicketOut) -> Result<Value, AppError> {
+/// One ticket as `GET /tickets/{id}` answers it, with its description and the description's
+/// files (`api`: this layer's absolute root).
+async fn single(app: &App, p: &Principal, t: &TicketOut, api: &str) -> Result<Value, AppError> {
     let emails = emails_of(app, p, t.cc_ids.iter().copied()).await?;
     let description = first_comment(app, p, TicketId(t.id)).await?;
-    Ok(with_description(
+    let mut o = with_description(
         ticket_json(t, &emails),
         description.as_ref().map_or("", |c| c.body.as_str()),
-    ))
+    );
+    o["attachments"] = json!(
+        description
+            .as_ref()
+            .map(|c| attachments_json(c, api))
+            .unwrap_or_default()
+    );
+    Ok(o)
 }
 
 /// Tickets as a list answers them.
@@ -349,15 +364,15 @@ pub(super) async fn show(
     let p = principal(&app, &headers, Vendor::Freshdesk).await?;
     let id = TicketId(path_id(&id)?);
     let t = app.get_ticket(&p, id).await?;
-    let mut o = single(&app, &p, &t).await?;
+    let api = base_url(&headers, PREFIX);
+    let mut o = single(&app, &p, &t, &api).await?;
     let include: Vec<&str> = q.get("include").unwrap_or("").split(',').collect();
     if include.contains(&"conversations") {
         let comments = app.list_comments(&p, id, None, Some(11)).await?.items;
-        let host = base_url(&headers, "");
         o["conversations"] = comments
             .iter()
             .skip(1)
-            .map(|c| conversation_json(c, &host))
+            .map(|c| conversation_json(c, &api))
             .collect();
     }
     if include.contains(&"requester") {
@@ -531,7 +546,10 @@ pub(super) async fn update(
         custom_fields: f.custom_fields,
     };
     let t = app.update_ticket(&p, id, None, patch).await?;
-    Ok(json_body(StatusCode::OK, single(&app, &p, &t).await?))
+    Ok(json_body(
+        StatusCode::OK,
+        single(&app, &p, &t, &base_url(&headers, PREFIX)).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- conversations
@@ -557,13 +575,24 @@ pub(super) async fn conversations(
         },
     )
     .await?;
-    let host = base_url(&headers, "");
+    let api = base_url(&headers, PREFIX);
     let items = comments
         .iter()
-        .map(|c| conversation_json(c, &host))
+        .map(|c| conversation_json(c, &api))
         .collect();
     let path = format!("/tickets/{}/conversations", id.0);
     Ok(list_answer(items, more, &headers, &path, &q, paging))
+}
+
+/// `GET /attachments/{id}/content`: a file's bytes (its `attachment_url`), with Freshdesk's
+/// credentials, under the same policy as `/api/v1/attachments/{id}`.
+pub(super) async fn attachment_content(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let p = principal(&app, &headers, Vendor::Freshdesk).await?;
+    Ok(crate::api::attachments::attachment_response(&app, &p, path_id(&id)?).await?)
 }
 
 /// `POST /tickets/{id}/reply`: a public comment. `cc_emails`, `bcc_emails` and
@@ -623,6 +652,6 @@ async fn add_comment(
     let c = app.add_comment(p, id, input).await?;
     Ok(json_body(
         StatusCode::CREATED,
-        conversation_json(&c, &base_url(headers, "")),
+        conversation_json(&c, &base_url(headers, PREFIX)),
     ))
 }
