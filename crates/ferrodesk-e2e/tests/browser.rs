@@ -1170,6 +1170,18 @@ async fn a_second_update_after_a_colleagues_change_keeps_it_and_shows_both(backe
     b.click("#properties button[type=submit]").await;
     b.css("p.notice").await;
     assert!(b.text().await.contains("Ticket updated."));
+    // The timeline has both changes, each once.
+    let timeline = b.css("section.timeline").await.text().await.unwrap();
+    assert_eq!(
+        timeline.matches("Priority: Normal → Urgent").count(),
+        1,
+        "{timeline}"
+    );
+    assert_eq!(
+        timeline.matches("Status: Open → Pending").count(),
+        1,
+        "{timeline}"
+    );
     let t = s
         .api("GET", &format!("/tickets/{ticket}"), Value::Null)
         .await;

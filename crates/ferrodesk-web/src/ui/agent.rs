@@ -851,6 +851,7 @@ fn value_text(dir: &Directory, field: &str, v: &serde_json::Value) -> String {
         ("status_id", Value::Number(n)) => dir.status_name(n.as_i64().unwrap_or_default()),
         ("group_id" | "internal_group_id", Value::Number(n)) => dir.group_name(n.as_i64()),
         ("assignee_id" | "internal_agent_id", Value::Number(n)) => dir.staff_name(n.as_i64()),
+        ("priority", Value::String(p)) => capitalize(p),
         ("comment", Value::Object(o)) => {
             let kind = if o.get("public").and_then(Value::as_bool).unwrap_or(true) {
                 "public reply"
