@@ -858,6 +858,7 @@ impl App {
     ) -> Result<()> {
         let fallback_author = self.import_fallback_author().await?;
         let mut walk = TicketWalk::new();
+        let mut known = self.tickets_known(source).await?;
         loop {
             let answer = reader.get(&walk.url()).await?;
             let tickets = answer.as_array().cloned().unwrap_or_default();
@@ -868,8 +869,6 @@ impl App {
                 ));
                 continue;
             }
-            let exts: Vec<i64> = tickets.iter().filter_map(id_of).collect();
-            let here = self.tickets_known(source, &exts).await?;
             let mut batch = Vec::new();
             let mut fresh = 0;
             for t in &tickets {
@@ -878,7 +877,7 @@ impl App {
                     continue;
                 }
                 fresh += 1;
-                if here.contains(&ext) {
+                if !known.insert(ext) {
                     report.count("tickets").already += 1;
                 } else {
                     batch.push(t.clone());

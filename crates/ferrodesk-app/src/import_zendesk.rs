@@ -572,19 +572,20 @@ impl App {
         // that does not know it sends none, and each ticket's comments are read).
         let first = "/incremental/tickets/cursor.json?start_time=0&per_page=1000&exclude_deleted=true&include=comments";
         let mut fetched = Some(reader.get(first).await?);
+        // Tickets here already; a ticket the export lists twice (changed while it ran) is
+        // taken once.
+        let mut known = self.tickets_known(source).await?;
         while let Some(mut page) = fetched.take() {
             let tickets = match page["tickets"].take() {
                 Value::Array(tickets) => tickets,
                 _ => Vec::new(),
             };
-            let exts: Vec<i64> = tickets.iter().filter_map(id_of).collect();
-            let here = self.tickets_known(source, &exts).await?;
             let mut batch = Vec::new();
             for t in tickets {
                 let Some(ext) = id_of(&t) else { continue };
                 if t["status"] == json!("deleted") {
                     report.count("tickets").skipped += 1;
-                } else if here.contains(&ext) {
+                } else if !known.insert(ext) {
                     report.count("tickets").already += 1;
                 } else {
                     batch.push(t);

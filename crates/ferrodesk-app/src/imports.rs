@@ -460,12 +460,15 @@ impl App {
         Ok(tokens)
     }
 
-    /// Which of the source's tickets were imported before.
-    pub(crate) async fn tickets_known(&self, source: &str, exts: &[i64]) -> Result<HashSet<i64>> {
+    /// The source's tickets imported before, read once at the start of a run (a run then
+    /// adds what it writes): one statement instead of one per page, whose `IN` list of a
+    /// thousand ids PostgreSQL may check row by row against the whole table.
+    pub(crate) async fn tickets_known(&self, source: &str) -> Result<HashSet<i64>> {
         let mut c = self.store().read().await?;
-        Ok(imports::linked(&mut c, source, "ticket", exts)
+        Ok(imports::links(&mut c, source, "ticket")
             .await?
             .into_iter()
+            .map(|(external, _)| external)
             .collect())
     }
 

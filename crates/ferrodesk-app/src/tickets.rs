@@ -847,6 +847,39 @@ impl App {
         Ok(comment)
     }
 
+    /// The names of the requesters of the tickets `ids` that `p` may see, as
+    /// `(ticket id, name)`; tickets `p` may not see are left out. For lists that say whose
+    /// request each one is (the portal's organization and CC lists): names only, never an
+    /// address (SPEC §3.1).
+    pub async fn requester_names(
+        &self,
+        p: &Principal,
+        ids: &[TicketId],
+    ) -> Result<Vec<(i64, String)>> {
+        let mut c = self.store().read().await?;
+        let mut requesters = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.visible_ticket(&mut c, p, *id).await {
+                Ok((t, _)) => requesters.push((id.0, t.requester_id.0)),
+                Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut users: Vec<i64> = requesters.iter().map(|(_, u)| *u).collect();
+        users.sort();
+        users.dedup();
+        let names = dir::user_names(&mut c, &users).await?;
+        Ok(requesters
+            .into_iter()
+            .filter_map(|(t, u)| {
+                names
+                    .iter()
+                    .find(|(id, _)| *id == u)
+                    .map(|(_, n)| (t, n.clone()))
+            })
+            .collect())
+    }
+
     /// A ticket's timeline (agents and admins).
     pub async fn list_events(
         &self,

@@ -2,7 +2,7 @@
 
 use ferrodesk_core::audit::{ChainedEvent, FieldChange, GENESIS_HASH};
 
-use crate::sql::Sql;
+use crate::sql::{Sql, rows_per_statement};
 use crate::{Conn, Micros, Result, from_json, to_json};
 
 /// An event to append.
@@ -148,9 +148,9 @@ pub async fn append_many(c: &mut Conn, events: &[NewEvent]) -> Result<()> {
         let prev = std::mem::replace(&mut prev_hash, hash.clone());
         rows.push((seq, e, changes, prev, hash));
     }
-    // 12 values a row: 1,000 rows stay far below either database's limit of bound values.
-    for chunk in rows.chunks(1000) {
-        let mut q = Sql::new(
+    for chunk in rows.chunks(rows_per_statement(12)) {
+        let mut q = Sql::on(
+            c,
             "INSERT INTO audit_events (seq, at, actor_kind, actor_id, via, entity_type, \
              entity_id, action, changes, reason, prev_hash, hash) VALUES ",
         );

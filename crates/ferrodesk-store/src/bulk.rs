@@ -9,13 +9,9 @@ use std::collections::BTreeMap;
 use ferrodesk_core::{CommentId, TicketId};
 
 use crate::search::CHUNK_BYTES;
-use crate::sql::Sql;
+use crate::sql::{Sql, rows_per_statement};
 use crate::tickets::{Comment, Ticket};
 use crate::{Conn, Result, to_json};
-
-/// Rows per multi-row statement: at most 14 values a row, so a statement binds at most
-/// ~7,000 values, far below SQLite's 32,766 and PostgreSQL's 65,535.
-const ROWS: usize = 500;
 
 fn is_postgres(c: &Conn) -> bool {
     c.backend_name().to_ascii_lowercase().contains("postgres")
@@ -67,8 +63,9 @@ pub async fn insert_tickets(
             m.id = CommentId(next_comment.next().unwrap_or_default());
         }
     }
-    for chunk in page.chunks(ROWS) {
-        let mut q = Sql::new(
+    for chunk in page.chunks(rows_per_statement(15)) {
+        let mut q = Sql::on(
+            c,
             "INSERT INTO tickets (id, subject, requester_id, organization_id, status_id, priority, \
              group_id, assignee_id, internal_group_id, internal_agent_id, channel, sharing_check, \
              created_at, updated_at, version) VALUES ",
@@ -132,9 +129,11 @@ pub async fn insert_tickets(
                 .filter_map(|(k, v)| field_ids.get(k).map(|f| (t.id.0, *f, to_json(v))))
         })
         .collect();
-    for chunk in values.chunks(ROWS) {
-        let mut q =
-            Sql::new("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ");
+    for chunk in values.chunks(rows_per_statement(3)) {
+        let mut q = Sql::on(
+            c,
+            "INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ",
+        );
         for (i, (t, f, v)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(*t)
@@ -147,8 +146,9 @@ pub async fn insert_tickets(
         q.query().execute(&mut *c).await?;
     }
     let comments: Vec<&Comment> = page.iter().flat_map(|(_, m)| m.iter()).collect();
-    for chunk in comments.chunks(ROWS) {
-        let mut q = Sql::new(
+    for chunk in comments.chunks(rows_per_statement(7)) {
+        let mut q = Sql::on(
+            c,
             "INSERT INTO comments (id, ticket_id, author_id, body, public, channel, created_at) \
              VALUES ",
         );
@@ -179,8 +179,8 @@ async fn insert_pairs<T>(c: &mut Conn, head: &str, rows: &[(i64, T)]) -> Result<
 where
     T: Clone + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    for chunk in rows.chunks(ROWS) {
-        let mut q = Sql::new(head);
+    for chunk in rows.chunks(rows_per_statement(2)) {
+        let mut q = Sql::on(c, head);
         for (i, (t, v)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(*t)
@@ -222,10 +222,13 @@ async fn index(c: &mut Conn, page: &[(Ticket, Vec<Comment>)]) -> Result<()> {
         }
     }
     let key = if is_postgres(c) { "ticket_id" } else { "rowid" };
-    for chunk in short.chunks(ROWS) {
-        let mut q = Sql::new(format!(
-            "INSERT INTO ticket_search ({key}, subject, public_text, private_text) VALUES "
-        ));
+    for chunk in short.chunks(rows_per_statement(4)) {
+        let mut q = Sql::on(
+            c,
+            format!(
+                "INSERT INTO ticket_search ({key}, subject, public_text, private_text) VALUES "
+            ),
+        );
         for (i, (id, subject, public, private, _)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(*id)

@@ -4,7 +4,7 @@
 
 use ferrodesk_core::{OrganizationId, Sharing};
 
-use crate::sql::Sql;
+use crate::sql::{Sql, rows_per_statement};
 use crate::{Conn, Micros, Result};
 
 /// The local id a source record became, if it was imported (or matched) before.
@@ -50,26 +50,13 @@ pub async fn set_link(
     Ok(())
 }
 
-/// Which of `externals` (records of one kind from `source`) were imported before.
-pub async fn linked(c: &mut Conn, source: &str, kind: &str, externals: &[i64]) -> Result<Vec<i64>> {
-    if externals.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Sql::new("SELECT external_id FROM import_links WHERE source = ");
-    q.push_bind(source.to_owned())
-        .push(" AND kind = ")
-        .push_bind(kind.to_owned())
-        .push(" AND external_id IN (")
-        .push_ids(externals)
-        .push(")");
-    Ok(q.query_scalar().fetch_all(c).await?)
-}
-
 /// Remembers several links of one kind at once: (external id, local id).
 pub async fn set_links(c: &mut Conn, source: &str, kind: &str, links: &[(i64, i64)]) -> Result<()> {
-    for chunk in links.chunks(1000) {
-        let mut q =
-            Sql::new("INSERT INTO import_links (source, kind, external_id, local_id) VALUES ");
+    for chunk in links.chunks(rows_per_statement(4)) {
+        let mut q = Sql::on(
+            c,
+            "INSERT INTO import_links (source, kind, external_id, local_id) VALUES ",
+        );
         for (i, (external, local)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" })
                 .push_bind(source.to_owned())
