@@ -548,9 +548,12 @@ async fn a_customer_sees_their_request_and_replies(backend: Backend) {
         .click()
         .await
         .unwrap();
+    // She lands on the request she sent.
     b.css("p.notice").await;
-    assert!(b.text().await.contains("Cannot reset my password"));
-    b.css("ul.requests a").await.click().await.unwrap();
+    assert_eq!(
+        b.css("main h1").await.text().await.unwrap(),
+        "Cannot reset my password"
+    );
     b.css("#reply-form").await;
     b.css("#body")
         .await
@@ -1543,6 +1546,425 @@ async fn on_a_phone_the_ticket_list_organization_and_admin_pages_fit_the_screen(
     b.close().await;
 }
 
+/// The options of a select as people read them (their labels).
+async fn option_labels(b: &Browser, select: &str) -> Vec<String> {
+    options(b, select)
+        .await
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect()
+}
+
+async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
+    let s = Server::start(backend).await;
+    let ticket = agent_customer_and_ticket(&s, "Refund for a double charge").await;
+    let fiona = s
+        .id(
+            "/users",
+            json!({"name": "Fiona Finance", "email": "fiona@example.com", "role": "agent"}),
+        )
+        .await;
+    let finance = s
+        .id("/groups", json!({"name": "Finance", "agent_ids": [fiona]}))
+        .await;
+    let cr = s.status_id("Customer Responded").await;
+    let pending = s.status_id("Pending").await.to_string();
+    let resolved = s.status_id("Resolved").await.to_string();
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"status_id": cr, "internal_group_id": finance, "internal_agent_id": fiona}),
+    )
+    .await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("sam@example.com").await;
+    b.goto(&format!("/agent/tickets/{ticket}")).await;
+    // Next to Send: keep the status (the default), or set one, by name; those that do not
+    // map Finance say they remove the internal owner, and the note under them says why.
+    let labels = option_labels(&b, "#reply_status_id").await;
+    assert_eq!(
+        labels,
+        vec![
+            "Keep the status (Customer Responded)",
+            "Open (removes the internal owner)",
+            "Pending (removes the internal owner)",
+            "Resolved (removes the internal owner)",
+            "Closed (removes the internal owner)",
+        ]
+    );
+    assert_eq!(value_of(&b, "#reply_status_id").await, "");
+    let hint = b.css("#reply_status_id-hint").await.text().await.unwrap();
+    assert!(
+        hint.contains("Finance is not mapped to Open, Pending, Resolved or Closed")
+            && hint.contains("Ferrodesk removes the internal owner (Finance / Fiona Finance)"),
+        "{hint}"
+    );
+    b.css("#reply_body")
+        .await
+        .send_keys("We have asked Finance to refund the second charge.")
+        .await
+        .unwrap();
+    b.css("#reply_status_id")
+        .await
+        .select_by_value(&pending)
+        .await
+        .unwrap();
+    eval(
+        &b,
+        "document.querySelector('.reply-box .send-row').scrollIntoView({block: 'center'}); return null;",
+    )
+    .await;
+    b.screenshot(&format!("reply_with_status_chosen_{backend:?}").to_lowercase())
+        .await;
+    b.click(".reply-box button[type=submit]").await;
+    let notice = b.css("p.notice").await.text().await.unwrap();
+    assert_eq!(notice, "Public reply sent; the status is now Pending.");
+    assert_eq!(b.css(".meta .badge").await.text().await.unwrap(), "Pending");
+    let text = b.text().await;
+    assert!(text.contains("We have asked Finance to refund the second charge."));
+    let timeline = b.css("section.timeline").await.text().await.unwrap();
+    assert!(
+        timeline.contains("Status: Customer Responded → Pending")
+            && timeline.contains("Why: internal owner removed because the status changed"),
+        "{timeline}"
+    );
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Pending");
+    assert_eq!(t["internal_group_id"], Value::Null);
+    let events = s
+        .api("GET", &format!("/tickets/{ticket}/events"), Value::Null)
+        .await;
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "status_changed"),
+        "{events}"
+    );
+    b.screenshot(&format!("reply_and_set_status_{backend:?}").to_lowercase())
+        .await;
+    // A colleague changes the ticket while Sam writes: nothing is saved, both are shown,
+    // and Sam's reply and chosen status are still there.
+    b.css("#reply_body")
+        .await
+        .send_keys("The refund is on its way.")
+        .await
+        .unwrap();
+    b.css("#reply_status_id")
+        .await
+        .select_by_value(&resolved)
+        .await
+        .unwrap();
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"priority": "urgent"}),
+    )
+    .await;
+    b.click(".reply-box button[type=submit]").await;
+    let conflict = b.css("#reply-conflict").await.text().await.unwrap();
+    assert!(
+        conflict.contains("Someone changed this ticket after you opened it.")
+            && conflict.contains("Your reply was not sent and the status was not changed"),
+        "{conflict}"
+    );
+    let theirs = b.css("#reply-conflict-theirs").await.text().await.unwrap();
+    assert!(
+        theirs.contains("Priority: Normal → Urgent, by Boss"),
+        "{theirs}"
+    );
+    let kept = b.css("#reply-conflict-kept").await.text().await.unwrap();
+    assert!(kept.contains("You had chosen: Status Resolved"), "{kept}");
+    assert_eq!(
+        value_of(&b, "#reply_body").await,
+        "The refund is on its way."
+    );
+    assert_eq!(value_of(&b, "#reply_status_id").await, resolved);
+    let comments = s
+        .api("GET", &format!("/tickets/{ticket}/comments"), Value::Null)
+        .await;
+    assert_eq!(comments["items"].as_array().unwrap().len(), 2, "not sent");
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(t["status"], "Pending", "not changed");
+    b.screenshot(&format!("reply_and_set_status_conflict_{backend:?}").to_lowercase())
+        .await;
+    // Send again: the reply and the status, and the colleague's priority stays.
+    b.click(".reply-box button[type=submit]").await;
+    let notice = b.css("p.notice").await.text().await.unwrap();
+    assert_eq!(notice, "Public reply sent; the status is now Resolved.");
+    let t = s
+        .api("GET", &format!("/tickets/{ticket}"), Value::Null)
+        .await;
+    assert_eq!(
+        (t["status"].as_str(), t["priority"].as_str()),
+        (Some("Resolved"), Some("urgent"))
+    );
+    // A private note can set the status too.
+    b.css("#note_body")
+        .await
+        .send_keys("Refund booked under reference R-118.")
+        .await
+        .unwrap();
+    b.css("#note_status_id")
+        .await
+        .select_by_value(&pending)
+        .await
+        .unwrap();
+    b.click(".note-box button[type=submit]").await;
+    let notice = b.css("p.notice").await.text().await.unwrap();
+    assert_eq!(notice, "Private note added; the status is now Pending.");
+    b.close().await;
+}
+
+/// The computed style property of the first element matching `selector`.
+async fn style_of(b: &Browser, selector: &str, property: &str) -> String {
+    let v = b
+        .client
+        .execute(
+            "return getComputedStyle(document.querySelector(arguments[0]))\
+               .getPropertyValue(arguments[1]);",
+            vec![json!(selector), json!(property)],
+        )
+        .await
+        .expect("read a style");
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+async fn a_customer_is_told_what_to_fix_lands_on_the_new_request_and_marks_it_solved(
+    backend: Backend,
+) {
+    let s = Server::start(backend).await;
+    s.id(
+        "/users",
+        json!({"name": "Carla Customer", "email": "carla@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("carla@example.com").await;
+    b.goto("/portal/requests/new").await;
+    // Sent empty: each field says what to do, in words, and is marked.
+    b.click("main button[type=submit]").await;
+    let summary = b.css("#error-summary").await.text().await.unwrap();
+    assert!(
+        summary.contains("Write a subject: a few words about what you need.")
+            && summary.contains("Tell us how we can help: describe what you need."),
+        "{summary}"
+    );
+    assert!(!b.text().await.contains("must not be empty"));
+    let marked = eval(
+        &b,
+        "const s = document.getElementById('subject'); \
+         const d = document.getElementById('description'); \
+         return [s.getAttribute('aria-invalid'), s.getAttribute('aria-describedby'), \
+                 document.getElementById('subject-error').textContent, \
+                 d.getAttribute('aria-invalid'), d.getAttribute('aria-describedby'), \
+                 document.activeElement.id];",
+    )
+    .await;
+    assert_eq!(
+        marked,
+        json!([
+            "true",
+            "subject-error",
+            "Write a subject: a few words about what you need.",
+            "true",
+            "description-error",
+            "subject"
+        ])
+    );
+    // Styled as an error: a red bar beside the field, its label and box in red.
+    let red = "rgb(180, 35, 24)";
+    assert_eq!(
+        style_of(&b, ".field.has-error", "border-left-color").await,
+        red
+    );
+    assert_eq!(style_of(&b, ".field.has-error label", "color").await, red);
+    assert_eq!(style_of(&b, "#subject", "border-top-color").await, red);
+    b.screenshot(&format!("portal_new_request_errors_{backend:?}").to_lowercase())
+        .await;
+    // The summary's link takes her to the field.
+    b.click("#error-summary a[href='#description']").await;
+    b.css("#subject")
+        .await
+        .send_keys("The invoice PDF does not open")
+        .await
+        .unwrap();
+    b.css("#description")
+        .await
+        .send_keys("It says the file is damaged.")
+        .await
+        .unwrap();
+    b.click("main button[type=submit]").await;
+    // She lands on the request she sent, not the list.
+    let notice = b.css("p.notice").await.text().await.unwrap();
+    assert!(notice.starts_with("Your request was sent."), "{notice}");
+    assert_eq!(
+        b.css("main h1").await.text().await.unwrap(),
+        "The invoice PDF does not open"
+    );
+    let url = b.client.current_url().await.unwrap();
+    assert!(url.path().starts_with("/portal/requests/"), "{url}");
+    let id: i64 = url
+        .path()
+        .trim_start_matches("/portal/requests/")
+        .parse()
+        .unwrap();
+    assert!(b.text().await.contains("It says the file is damaged."));
+    b.css("#solve-form").await;
+    b.screenshot(&format!("portal_request_sent_{backend:?}").to_lowercase())
+        .await;
+    // Solved on her side: one click.
+    b.click("#solve-form button[type=submit]").await;
+    let notice = b.css("p.notice").await.text().await.unwrap();
+    assert_eq!(
+        notice,
+        "Your request is marked as solved. If you reply, it opens again."
+    );
+    assert_eq!(b.css(".meta .badge").await.text().await.unwrap(), "Solved");
+    assert!(!b.has("#solve-form").await, "solved: no button any more");
+    let t = s.api("GET", &format!("/tickets/{id}"), Value::Null).await;
+    assert_eq!(t["status"], "Resolved");
+    b.screenshot(&format!("portal_marked_solved_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+}
+
+async fn a_customer_sees_whose_request_it_is_and_which_organization(backend: Backend) {
+    let s = Server::start(backend).await;
+    let globex = s.id("/organizations", json!({"name": "Globex"})).await;
+    let initech = s.id("/organizations", json!({"name": "Initech"})).await;
+    let hooli = s.id("/organizations", json!({"name": "Hooli"})).await;
+    let gina = s
+        .id(
+            "/users",
+            json!({"name": "Gina Globex", "email": "gina@globex.example", "organization_ids": [globex]}),
+        )
+        .await;
+    let hank = s
+        .id(
+            "/users",
+            json!({"name": "Hank Hooli", "email": "hank@hooli.example", "organization_ids": [hooli]}),
+        )
+        .await;
+    // Max is in Globex and Initech and sees his organizations' requests (read only).
+    let max = s
+        .id(
+            "/users",
+            json!({"name": "Max Member", "email": "max@globex.example", "password": PASSWORD,
+                   "access": "organization", "organization_ids": [globex, initech],
+                   "default_organization_id": globex}),
+        )
+        .await;
+    let colleagues = s
+        .id(
+            "/tickets",
+            json!({"subject": "VPN drops every hour", "description": "Since Monday.", "requester_id": gina}),
+        )
+        .await;
+    let copied = s
+        .id(
+            "/tickets",
+            json!({"subject": "Shared project folder", "description": "Max needs access too.",
+                   "requester_id": hank, "cc_ids": [max]}),
+        )
+        .await;
+    let b = Browser::start(&s.base).await;
+    b.sign_in("max@globex.example").await;
+    // The organization list names the colleague who asked.
+    b.goto("/portal/organization").await;
+    let row = b
+        .css(&format!("a[href='/portal/requests/{colleagues}']"))
+        .await;
+    let item = row
+        .find(Locator::XPath(".."))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(item.contains("Asked by Gina Globex"), "{item}");
+    b.screenshot(&format!("portal_organization_asked_by_{backend:?}").to_lowercase())
+        .await;
+    // Copied on a request of another organization: said so, not "a colleague's".
+    b.goto("/portal/cc").await;
+    let item = b
+        .css(&format!("a[href='/portal/requests/{copied}']"))
+        .await
+        .find(Locator::XPath(".."))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        item.contains("You are copied on this request") && item.contains("Asked by Hank Hooli"),
+        "{item}"
+    );
+    assert!(!item.contains("colleague"), "{item}");
+    b.goto(&format!("/portal/requests/{copied}")).await;
+    let meta = b.css("#request-meta").await.text().await.unwrap();
+    assert!(
+        meta.contains("You are copied on this request") && !meta.contains("colleague"),
+        "{meta}"
+    );
+    assert!(b.has("main .crumbs a[href='/portal/cc']").await);
+    b.screenshot(&format!("portal_copied_request_{backend:?}").to_lowercase())
+        .await;
+    b.goto(&format!("/portal/requests/{colleagues}")).await;
+    let meta = b.css("#request-meta").await.text().await.unwrap();
+    assert!(meta.contains("Gina Globex, a colleague"), "{meta}");
+    // A new request: he picks the organization it is for.
+    b.goto("/portal/requests/new").await;
+    assert_eq!(
+        option_labels(&b, "#organization_id").await,
+        vec!["Globex", "Initech"]
+    );
+    assert_eq!(value_of(&b, "#organization_id").await, globex.to_string());
+    b.css("#subject")
+        .await
+        .send_keys("New laptop for the Initech office")
+        .await
+        .unwrap();
+    b.css("#description")
+        .await
+        .send_keys("For our new colleague starting Monday.")
+        .await
+        .unwrap();
+    b.css("#organization_id")
+        .await
+        .select_by_value(&initech.to_string())
+        .await
+        .unwrap();
+    b.screenshot(&format!("portal_new_request_organization_{backend:?}").to_lowercase())
+        .await;
+    b.click("main button[type=submit]").await;
+    b.css("p.notice").await;
+    let meta = b.css("#request-meta").await.text().await.unwrap();
+    assert!(meta.contains("Initech"), "{meta}");
+    // His list says which organization each request belongs to.
+    b.goto("/portal").await;
+    let tags = eval(
+        &b,
+        "return Array.from(document.querySelectorAll('ul.requests li'))\
+           .map(li => [li.querySelector('a').textContent, \
+                       (li.querySelector('.org-tag') || {}).textContent || '']);",
+    )
+    .await;
+    assert_eq!(
+        tags,
+        json!([["New laptop for the Initech office", "Initech"]]),
+        "{tags}"
+    );
+    b.screenshot(&format!("portal_organization_of_each_request_{backend:?}").to_lowercase())
+        .await;
+    b.close().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1579,4 +2001,7 @@ on_both_databases!(
     an_address_with_a_wrong_id_answers_a_styled_not_found_page,
     an_empty_reply_is_refused_under_the_reply_box,
     on_a_phone_the_ticket_list_organization_and_admin_pages_fit_the_screen,
+    an_agent_replies_and_sets_the_status_in_one_submit,
+    a_customer_is_told_what_to_fix_lands_on_the_new_request_and_marks_it_solved,
+    a_customer_sees_whose_request_it_is_and_which_organization,
 );

@@ -726,6 +726,17 @@ struct TicketPage {
     conflict: Option<Conflict>,
     reply_body: String,
     note_body: String,
+    /// "Send and set status" under the reply box: keep the status, or one to set with it.
+    reply_statuses: Vec<Opt>,
+    /// The same under the note box.
+    note_statuses: Vec<Opt>,
+    /// Which of those statuses would remove the internal owner, as a sentence.
+    status_removal: Option<String>,
+    /// The reply (or note) with a status was not saved: someone changed the ticket meanwhile.
+    reply_conflict: Option<Conflict>,
+    note_conflict: Option<Conflict>,
+    /// The newest comment shown, so a refused reply can say what was added meanwhile.
+    last_comment_id: i64,
     /// The size limits of files, in words.
     file_limits: String,
     sharing_check: Vec<String>,
@@ -1044,6 +1055,96 @@ struct Draft {
     reply: String,
     note: String,
     notice: Option<String>,
+    /// The reply or note box was sent and refused.
+    comment: Option<SentComment>,
+}
+
+impl Draft {
+    fn empty(notice: Option<String>) -> Draft {
+        Draft {
+            props: None,
+            errors: Errors::new(),
+            reply: String::new(),
+            note: String::new(),
+            notice,
+            comment: None,
+        }
+    }
+}
+
+/// A reply or note as sent, when it was not saved.
+struct SentComment {
+    public: bool,
+    /// The status chosen to set with it ("Send and set status").
+    status_id: Option<i64>,
+    /// Someone changed the ticket after the page was opened: the form as it was opened,
+    /// and the newest comment it showed.
+    stale: Option<(SentProps, i64)>,
+}
+
+/// "Send and set status": keep the status (the first choice), or another one. A status
+/// that does not map the ticket's internal group says it removes the internal owner.
+fn status_choices(dir: &Directory, t: &TicketOut, chosen: Option<i64>) -> Vec<Opt> {
+    let removes = removing_statuses(dir, t);
+    let mut out = vec![Opt::none(
+        &format!("Keep the status ({})", dir.status_name(t.status_id)),
+        chosen.is_none_or(|c| c == t.status_id),
+    )];
+    out.extend(
+        dir.statuses
+            .iter()
+            .filter(|st| st.id != t.status_id)
+            .map(|st| {
+                let label = if removes.contains(&st.id) {
+                    format!("{} (removes the internal owner)", st.name)
+                } else {
+                    st.name.clone()
+                };
+                Opt::new(st.id, label, chosen == Some(st.id))
+            }),
+    );
+    out
+}
+
+/// The statuses that do not map the ticket's internal group: setting one removes the
+/// internal owner (SPEC §4, `status_changed`).
+fn removing_statuses(dir: &Directory, t: &TicketOut) -> Vec<i64> {
+    let Some(g) = t.internal_group_id.flatten() else {
+        return Vec::new();
+    };
+    dir.statuses
+        .iter()
+        .filter(|st| st.id != t.status_id && !dir.mapped_groups(st.id).iter().any(|m| m.id == g))
+        .map(|st| st.id)
+        .collect()
+}
+
+/// What "Send and set status" says before sending when a status would remove the
+/// internal owner: the same note the properties form shows.
+fn removal_sentence(dir: &Directory, t: &TicketOut) -> Option<String> {
+    let removes = removing_statuses(dir, t);
+    let g = t.internal_group_id.flatten()?;
+    if removes.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = removes.iter().map(|s| dir.status_name(*s)).collect();
+    let listed = match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let owner = [
+        dir.group_name(Some(g)),
+        dir.staff_name(t.internal_agent_id.flatten()),
+    ]
+    .into_iter()
+    .filter(|x| !x.is_empty())
+    .collect::<Vec<_>>()
+    .join(" / ");
+    Some(format!(
+        "{} is not mapped to {listed}: when you send with one of them, Ferrodesk removes the internal owner ({owner}) and records why on the timeline.",
+        dir.group_name(Some(g))
+    ))
 }
 
 async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<TicketPage, UiError> {
@@ -1100,6 +1201,36 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         Some(sent) => merge_sent(&dir, &t, &raw_events, sent),
         None => (Owners::of(&t), None),
     };
+    let (mut reply_status, mut note_status) = (None, None);
+    let (mut reply_conflict, mut note_conflict) = (None, None);
+    if let Some(sc) = &draft.comment {
+        let mut chosen = sc.status_id;
+        let mut box_conflict = None;
+        if let Some((sent, last_seen)) = &sc.stale {
+            let (merged, c) = merge_sent(&dir, &t, &raw_events, sent);
+            // The agent's status stays chosen unless a colleague changed the status too.
+            chosen = (merged.status_id != t.status_id).then_some(merged.status_id);
+            box_conflict = c.map(|mut c| {
+                for m in comments.iter().filter(|m| m.id > *last_seen) {
+                    let kind = if m.public {
+                        "a public reply"
+                    } else {
+                        "a private note"
+                    };
+                    c.theirs.push(format!("{} added {kind}", m.author_name));
+                }
+                c
+            });
+        }
+        if sc.public {
+            reply_status = chosen;
+            reply_conflict = box_conflict;
+        } else {
+            note_status = chosen;
+            note_conflict = box_conflict;
+        }
+    }
+    let last_comment_id = comments.iter().map(|c| c.id).max().unwrap_or_default();
     let events = raw_events
         .into_iter()
         .map(|e| event_view(&dir, e))
@@ -1125,6 +1256,12 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         conflict,
         reply_body: draft.reply,
         note_body: draft.note,
+        reply_statuses: status_choices(&dir, &t, reply_status),
+        note_statuses: status_choices(&dir, &t, note_status),
+        status_removal: removal_sentence(&dir, &t),
+        reply_conflict,
+        note_conflict,
+        last_comment_id,
         file_limits: file_limits(app),
         sharing_check,
         access,
@@ -1157,19 +1294,16 @@ async fn show(
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
-    let page = ticket_page(
-        &app,
-        &s,
-        id,
-        Draft {
-            props: None,
-            errors: Errors::new(),
-            reply: String::new(),
-            note: String::new(),
-            notice: notice_text(&n.done),
-        },
-    )
-    .await?;
+    let mut page = ticket_page(&app, &s, id, Draft::empty(notice_text(&n.done))).await?;
+    // Sent with a status: say the status it has now (rules may have moved it on).
+    let sent = match n.done.as_str() {
+        "reply_status" => Some("Public reply sent"),
+        "note_status" => Some("Private note added"),
+        _ => None,
+    };
+    if let Some(sent) = sent {
+        page.layout.notice = Some(format!("{sent}; the status is now {}.", page.t.status));
+    }
     Ok(html(&page))
 }
 
@@ -1299,6 +1433,7 @@ async fn update(
             reply: String::new(),
             note: String::new(),
             notice: None,
+            comment: None,
         },
     )
     .await?;
@@ -1310,6 +1445,12 @@ async fn update(
 struct CommentForm {
     body: String,
     public: String,
+    /// The newest comment the page showed.
+    last_comment_id: String,
+    /// The version and the properties the page was opened with; `status_id` is "Send
+    /// and set status" (empty: keep the status).
+    #[serde(flatten)]
+    props: PropsForm,
 }
 
 async fn comment(
@@ -1323,28 +1464,48 @@ async fn comment(
     let upload_tokens = post.upload(&app).await?;
     let MultipartPost { s, form, files } = post;
     let public = form.public != "false";
-    let done = if public { "reply" } else { "note" };
-    let errors = match app
-        .add_comment(
-            &s.p,
-            TicketId(id),
-            CommentIn {
-                body: form.body.clone(),
-                public: Some(public),
-                upload_tokens,
-            },
-        )
-        .await
-    {
-        Ok(_) => {
+    let box_name = if public { "reply" } else { "note" };
+    let mut unread = Errors::new();
+    let base = form.props.original();
+    // "Send and set status": the comment and the status in one transaction, the version
+    // checked first (`update_ticket_with_comment`); keeping the status adds the comment alone.
+    let set_status =
+        opt_id(&mut unread, "status_id", &form.props.status_id).filter(|st| *st != base.status_id);
+    let input = CommentIn {
+        body: form.body.clone(),
+        public: Some(public),
+        upload_tokens,
+    };
+    let mut stale = false;
+    let sent = match set_status {
+        Some(status_id) => {
+            let patch = TicketPatch {
+                status_id: Some(status_id),
+                ..Default::default()
+            };
+            let version = form.props.version.trim().parse::<i64>().ok();
+            app.update_ticket_with_comment(&s.p, TicketId(id), version, Some(patch), Some(input))
+                .await
+                .map(|_| format!("{box_name}_status"))
+        }
+        None => app
+            .add_comment(&s.p, TicketId(id), input)
+            .await
+            .map(|_| box_name.to_owned()),
+    };
+    let errors = match sent {
+        Ok(done) => {
             return Ok(
                 Redirect::to(&format!("/agent/tickets/{id}?done={done}#conversation"))
                     .into_response(),
             );
         }
+        Err(AppError::Stale { .. }) => {
+            stale = true;
+            Errors::new()
+        }
         Err(e) => field_errors(e)?,
     };
-    let box_name = if public { "reply" } else { "note" };
     let mut errors: Errors = errors
         .into_iter()
         .map(|(k, v)| match k.as_str() {
@@ -1365,6 +1526,8 @@ async fn comment(
                 },
             ),
             "upload_tokens" => (format!("{box_name}_files"), v),
+            // The status chosen to set with it, said under its choice.
+            "status" | "status_id" => (format!("{box_name}_status"), v),
             _ => (k, v),
         })
         .collect();
@@ -1379,6 +1542,21 @@ async fn comment(
     } else {
         (String::new(), form.body)
     };
+    let stale = stale.then(|| {
+        let mut mine = base.clone();
+        if let Some(st) = set_status {
+            mine.status_id = st;
+        }
+        let last_seen = form.last_comment_id.trim().parse().unwrap_or(i64::MAX);
+        (
+            SentProps {
+                base: base.clone(),
+                mine,
+                stale: true,
+            },
+            last_seen,
+        )
+    });
     let page = ticket_page(
         &app,
         &s,
@@ -1389,6 +1567,11 @@ async fn comment(
             reply,
             note,
             notice: None,
+            comment: Some(SentComment {
+                public,
+                status_id: set_status,
+                stale,
+            }),
         },
     )
     .await?;

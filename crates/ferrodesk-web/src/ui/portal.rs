@@ -2,6 +2,9 @@
 //! request and the request page. What a customer sees comes from the use cases, which
 //! already leave out private notes and internal fields for end users; the reply box is
 //! shown only when the policy would accept a comment (`ticket_access(..).comment`).
+//! The requester marks their own open request solved through the API's use case for an
+//! end user's status change (`update_ticket`, which allows them only a resolved status).
+//! Refusals are said in the customer's words under the field they concern.
 
 use askama::Template;
 use axum::Router;
@@ -9,16 +12,15 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use ferrodesk_app::dto::{CommentIn, TicketIn, TicketOut};
+use ferrodesk_app::dto::{CommentIn, TicketIn, TicketOut, TicketPatch};
 use ferrodesk_app::{App, AppError};
-use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
+use ferrodesk_core::validate::FieldError;
+use ferrodesk_core::{OrganizationId, Sharing, StatusCategory, TicketId, UserAccess, UserId};
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::view::{FileView, Layout, Opt, file_limits, file_views, when};
-use super::{
-    Errors, MultipartPost, PagePath, Session, UiError, field_errors, html, html_status, opt_id,
-};
+use super::{Errors, MultipartPost, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
@@ -32,6 +34,7 @@ pub(super) fn routes() -> Router<App> {
         )
         .route("/portal/requests/new", get(new_form))
         .route("/portal/requests/{id}", get(show))
+        .route("/portal/requests/{id}/solve", post(solve))
         .route(
             "/portal/requests/{id}/comments",
             post(comment).layer(DefaultBodyLimit::disable()),
@@ -43,20 +46,97 @@ struct Row {
     subject: String,
     status: String,
     updated: String,
-    yours: bool,
+    /// Whose request it is when it is not the customer's own, in words.
+    whose: Option<Whose>,
+    /// The organization it belongs to, for a customer in several organizations.
+    organization: Option<String>,
 }
 
-fn rows(s: &Session, items: &[TicketOut]) -> Vec<Row> {
-    items
+/// How a request that is not the customer's own reaches them.
+enum Whose {
+    /// They are copied on it (whoever asked, in whichever organization).
+    Copied { asked_by: Option<String> },
+    /// A colleague's request, seen because their organization shares requests.
+    Colleague { asked_by: Option<String> },
+}
+
+impl Whose {
+    fn of(s: &Session, t: &TicketOut, names: &[(i64, String)]) -> Option<Whose> {
+        let me = s.p.user.id.0;
+        if t.requester_id == me {
+            return None;
+        }
+        let asked_by = names
+            .iter()
+            .find(|(id, _)| *id == t.id)
+            .map(|(_, n)| n.clone());
+        Some(if t.cc_ids.contains(&me) {
+            Whose::Copied { asked_by }
+        } else {
+            Whose::Colleague { asked_by }
+        })
+    }
+
+    fn copied(&self) -> bool {
+        matches!(self, Whose::Copied { .. })
+    }
+
+    /// "Asked by Gina Globex", when the name is known.
+    fn asked_by(&self) -> Option<String> {
+        match self {
+            Whose::Copied { asked_by } | Whose::Colleague { asked_by } => {
+                asked_by.as_ref().map(|n| format!("Asked by {n}"))
+            }
+        }
+    }
+}
+
+/// The names of the customer's organizations (the only ones they may read).
+async fn my_organizations(app: &App, s: &Session) -> Result<Vec<(i64, String)>, UiError> {
+    let mut out = Vec::new();
+    for o in &s.p.user.organization_ids {
+        let org = app.get_organization(&s.p, *o).await?;
+        out.push((org.id, org.name));
+    }
+    Ok(out)
+}
+
+/// The organization of a request in words, for a customer in several organizations.
+fn organization_of(orgs: &[(i64, String)], t: &TicketOut) -> Option<String> {
+    if orgs.len() < 2 {
+        return None;
+    }
+    let o = t.organization_id?;
+    orgs.iter().find(|(id, _)| *id == o).map(|(_, n)| n.clone())
+}
+
+async fn rows(
+    app: &App,
+    s: &Session,
+    items: &[TicketOut],
+    orgs: &[(i64, String)],
+) -> Result<Vec<Row>, UiError> {
+    let others: Vec<TicketId> = items
+        .iter()
+        .filter(|t| t.requester_id != s.p.user.id.0)
+        .map(|t| TicketId(t.id))
+        .collect();
+    let names = if others.is_empty() {
+        Vec::new()
+    } else {
+        app.requester_names(&s.p, &others).await?
+    };
+    Ok(items
         .iter()
         .map(|t| Row {
             id: t.id,
             subject: t.subject.clone(),
             status: t.status.clone(),
             updated: when(&t.updated_at),
-            yours: t.requester_id == s.p.user.id.0,
+            whose: Whose::of(s, t, &names),
+            organization: organization_of(orgs, t),
         })
-        .collect()
+        .collect())
 }
 
 /// One list of requests, with a heading and what to say when it is empty.
@@ -94,17 +174,14 @@ async fn mine(
     };
     let cursor = (!q.cursor.is_empty()).then_some(q.cursor.as_str());
     let page = app.list_tickets(&s.p, filter, cursor, Some(25)).await?;
-    let mut layout = s.layout("My requests", "mine");
-    if q.done == "created" {
-        layout.notice = Some("Your request was sent.".into());
-    }
+    let orgs = my_organizations(&app, &s).await?;
     Ok(html(&ListPage {
-        layout,
+        layout: s.layout("My requests", "mine"),
         heading: "My requests".into(),
         sections: vec![Section {
             heading: String::new(),
             intro: None,
-            rows: rows(&s, &page.items),
+            rows: rows(&app, &s, &page.items, &orgs).await?,
             empty: "You have not sent any requests yet.".into(),
             next_href: page.next_cursor.map(|c| format!("/portal?cursor={c}")),
         }],
@@ -134,7 +211,7 @@ async fn organization(State(app): State<App>, s: Session) -> Result<Response, Ui
         sections.push(Section {
             heading: org.name,
             intro: Some(intro.into()),
-            rows: rows(&s, &page.items),
+            rows: rows(&app, &s, &page.items, &[]).await?,
             empty: if shares {
                 "No requests in this organization yet.".into()
             } else {
@@ -173,13 +250,14 @@ async fn cc(State(app): State<App>, s: Session) -> Result<Response, UiError> {
         .into_iter()
         .filter(|t| t.requester_id != me.0)
         .collect();
+    let orgs = my_organizations(&app, &s).await?;
     Ok(html(&ListPage {
         layout: s.layout("Requests I'm CC'd on", "cc"),
         heading: "Requests I'm CC'd on".into(),
         sections: vec![Section {
             heading: String::new(),
             intro: None,
-            rows: rows(&s, &found),
+            rows: rows(&app, &s, &found, &orgs).await?,
             empty: "Nobody has copied you on a request.".into(),
             next_href: None,
         }],
@@ -202,7 +280,14 @@ struct TicketPage {
     t: TicketOut,
     comments: Vec<CommentView>,
     can_reply: bool,
-    yours: bool,
+    /// Not the customer's own request: copied on it, or a colleague's.
+    whose: Option<Whose>,
+    /// The organization it belongs to, for a customer in several organizations.
+    organization: Option<String>,
+    /// "Mark as solved": the requester's own request that is not solved or closed yet.
+    can_solve: bool,
+    /// Why marking it solved did not happen.
+    solve_error: Option<String>,
     body: String,
     error: Option<String>,
     /// What went wrong with the files.
@@ -217,6 +302,7 @@ struct ReplyDraft {
     body: String,
     error: Option<String>,
     files_error: Option<String>,
+    solve_error: Option<String>,
 }
 
 async fn ticket_page(
@@ -244,9 +330,26 @@ async fn ticket_page(
         .collect();
     let mut layout = s.layout(t.subject.clone(), "");
     layout.notice = notice;
+    let names = if t.requester_id == s.p.user.id.0 {
+        Vec::new()
+    } else {
+        app.requester_names(&s.p, &[TicketId(t.id)]).await?
+    };
+    let orgs = my_organizations(app, s).await?;
+    let yours = t.requester_id == s.p.user.id.0;
     Ok(TicketPage {
         layout,
-        yours: t.requester_id == s.p.user.id.0,
+        whose: Whose::of(s, &t, &names),
+        organization: organization_of(&orgs, &t),
+        // As `update_ticket` decides: the requester, who may comment, on a request not
+        // solved or closed yet.
+        can_solve: yours
+            && decision.comment
+            && matches!(
+                t.status_category,
+                StatusCategory::Open | StatusCategory::Pending
+            ),
+        solve_error: draft.solve_error,
         t,
         comments,
         can_reply: decision.comment,
@@ -271,7 +374,13 @@ async fn show(
     PagePath(id): PagePath<i64>,
     Query(q): Query<PageParams>,
 ) -> Result<Response, UiError> {
-    let notice = (q.done == "reply").then(|| "Your reply was sent.".to_owned());
+    let notice = match q.done.as_str() {
+        "reply" => Some("Your reply was sent."),
+        "created" => Some("Your request was sent. We will answer here."),
+        "solved" => Some("Your request is marked as solved. If you reply, it opens again."),
+        _ => None,
+    }
+    .map(str::to_owned);
     Ok(html(
         &ticket_page(&app, &s, id, ReplyDraft::default(), notice).await?,
     ))
@@ -305,25 +414,139 @@ async fn comment(
         Ok(_) => {
             return Ok(Redirect::to(&format!("/portal/requests/{id}?done=reply")).into_response());
         }
-        Err(e) => field_errors(as_request(e))?,
+        Err(e) => in_words(as_request(e))?,
     };
-    if errors.contains_key("body") && form.body.trim().is_empty() {
-        errors.insert("body".into(), "Write your reply before sending it.".into());
-    }
-    let mut files_error = errors.remove("upload_tokens");
+    let mut files_error = errors.remove("files");
     if !files.is_empty() {
         // A file input cannot be filled in again by the page: say so.
         files_error
             .get_or_insert_with(|| "Your files were not attached: choose them again.".into());
     }
-    let error = (!errors.is_empty()).then(|| errors.into_values().collect::<Vec<_>>().join("; "));
+    let error = (!errors.is_empty()).then(|| errors.into_values().collect::<Vec<_>>().join(" "));
     let draft = ReplyDraft {
         body: form.body,
         error,
         files_error,
+        solve_error: None,
     };
     let page = ticket_page(&app, &s, id, draft, None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SolveForm {
+    /// The version the page showed: a request changed since (an answer came in) is not
+    /// marked solved before the customer has read it.
+    version: String,
+}
+
+/// "Mark as solved": the requester sets their request to Resolved through the API's use
+/// case (`update_ticket`: an end user may set only a resolved status, on their own request).
+async fn solve(
+    State(app): State<App>,
+    PagePath(id): PagePath<i64>,
+    Post { s, form }: Post<SolveForm>,
+) -> Result<Response, UiError> {
+    let version = form.version.trim().parse::<i64>().ok();
+    let patch = TicketPatch {
+        status: Some("Resolved".into()),
+        ..Default::default()
+    };
+    let refused = match app.update_ticket(&s.p, TicketId(id), version, patch).await {
+        Ok(_) => {
+            return Ok(Redirect::to(&format!("/portal/requests/{id}?done=solved")).into_response());
+        }
+        Err(AppError::Stale { .. }) => {
+            "This request changed while you were reading it. Read the latest below, then mark it as solved again if it is.".to_owned()
+        }
+        Err(e) => in_words(as_request(e))?
+            .into_values()
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let draft = ReplyDraft {
+        solve_error: Some(refused),
+        ..ReplyDraft::default()
+    };
+    let page = ticket_page(&app, &s, id, draft, None).await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+// ------------------------------------------------------------------ refusals in words
+
+/// A use case's refusal of a customer's form, by field, in the customer's words (the
+/// fields as the form names them: `files` for the files). Other refusals are error pages.
+fn in_words(e: AppError) -> Result<Errors, UiError> {
+    match e {
+        AppError::Invalid(list) => {
+            let mut out = Errors::new();
+            for fe in &list {
+                let (field, text) = said(fe);
+                out.entry(field)
+                    .and_modify(|m: &mut String| {
+                        m.push(' ');
+                        m.push_str(&text);
+                    })
+                    .or_insert(text);
+            }
+            Ok(out)
+        }
+        e => Err(e.into()),
+    }
+}
+
+/// The number in a message such as "subject must be at most 250 characters".
+fn number_in(message: &str) -> Option<String> {
+    message
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| !w.is_empty())
+        .map(str::to_owned)
+}
+
+/// One refusal in the customer's words, and the form field it belongs under.
+fn said(fe: &FieldError) -> (String, String) {
+    let field = match fe.field.as_str() {
+        "upload_tokens" => "files",
+        f => f,
+    };
+    let at_most = || number_in(&fe.message).unwrap_or_else(|| "fewer".into());
+    let text = match (field, fe.code.as_str()) {
+        ("subject", "required") => "Write a subject: a few words about what you need.".into(),
+        ("subject", "too_long") => {
+            format!("Shorten the subject to at most {} characters.", at_most())
+        }
+        ("subject", "invalid_characters") if fe.message.contains("single line") => {
+            "Write the subject on one line.".into()
+        }
+        ("description", "required") => "Tell us how we can help: describe what you need.".into(),
+        ("description", "too_long") => format!(
+            "Shorten the description to at most {} characters.",
+            at_most()
+        ),
+        ("body", "required") => "Write your reply before sending it.".into(),
+        ("body", "too_long") => format!("Shorten your reply to at most {} characters.", at_most()),
+        ("subject" | "description" | "body", "invalid_characters") => {
+            "Remove the invisible control characters (pasted from another program?).".into()
+        }
+        ("organization_id", _) => "Choose one of your organizations from the list.".into(),
+        ("status" | "status_id", _) => "You can only mark your own request as solved.".into(),
+        _ => sentence(&fe.message),
+    };
+    (field.to_owned(), text)
+}
+
+/// A use case's message as a sentence: capital first letter, final full stop.
+fn sentence(message: &str) -> String {
+    let mut c = message.trim().chars();
+    let mut out: String = match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 // ------------------------------------------------------------------ new request
@@ -336,8 +559,35 @@ struct NewPage {
     description: String,
     organizations: Vec<Opt>,
     errors: Errors,
+    /// The refusals in the form's order, each with the field it belongs to (`#subject`).
+    summary: Vec<(String, String)>,
     /// The size limits of files, in words.
     file_limits: String,
+}
+
+/// The refusals of the new request form in the order of its fields; each links to its
+/// field (the organization's only when the form shows the choice).
+fn summary(errors: &Errors, organizations: &[Opt]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for field in ["subject", "description", "organization_id", "files"] {
+        if let Some(e) = errors.get(field) {
+            let anchor = if field == "organization_id" && organizations.len() < 2 {
+                String::new()
+            } else {
+                field.to_owned()
+            };
+            out.push((anchor, e.clone()));
+        }
+    }
+    let mut rest: Vec<(&String, &String)> = errors
+        .iter()
+        .filter(|(k, _)| {
+            !["subject", "description", "files", "organization_id"].contains(&k.as_str())
+        })
+        .collect();
+    rest.sort();
+    out.extend(rest.into_iter().map(|(_, e)| (String::new(), e.clone())));
+    out
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -354,12 +604,11 @@ async fn organization_options(
     selected: Option<i64>,
 ) -> Result<Vec<Opt>, UiError> {
     let default = selected.or(s.p.user.default_organization_id.map(|o| o.0));
-    let mut out = Vec::new();
-    for o in &s.p.user.organization_ids {
-        let org = app.get_organization(&s.p, *o).await?;
-        out.push(Opt::new(org.id, org.name, Some(org.id) == default));
-    }
-    Ok(out)
+    Ok(my_organizations(app, s)
+        .await?
+        .into_iter()
+        .map(|(id, name)| Opt::new(id, name, Some(id) == default))
+        .collect())
 }
 
 async fn new_form(State(app): State<App>, s: Session) -> Result<Response, UiError> {
@@ -369,6 +618,7 @@ async fn new_form(State(app): State<App>, s: Session) -> Result<Response, UiErro
         description: String::new(),
         organizations: organization_options(&app, &s, None).await?,
         errors: Errors::new(),
+        summary: Vec::new(),
         file_limits: file_limits(&app),
     }))
 }
@@ -388,19 +638,23 @@ async fn create(State(app): State<App>, post: MultipartPost<NewForm>) -> Result<
         };
         match app.create_ticket(&post.s.p, input).await {
             Ok(t) => {
+                // The customer lands on the request they sent.
                 let to = if post.s.is_staff() {
                     format!("/agent/tickets/{}?done=created", t.id)
                 } else {
-                    "/portal?done=created".to_owned()
+                    format!("/portal/requests/{}?done=created", t.id)
                 };
                 return Ok(Redirect::to(&to).into_response());
             }
-            Err(e) => errors = field_errors(e)?,
+            Err(e) => errors = in_words(e)?,
         }
     }
     let MultipartPost { s, form, files } = post;
-    if let Some(e) = errors.remove("upload_tokens") {
-        errors.insert("files".into(), e);
+    if errors.contains_key("organization_id") {
+        errors.insert(
+            "organization_id".into(),
+            "Choose one of your organizations from the list.".into(),
+        );
     }
     if !files.is_empty() {
         // A file input cannot be filled in again by the page: say so.
@@ -408,9 +662,11 @@ async fn create(State(app): State<App>, post: MultipartPost<NewForm>) -> Result<
             .entry("files".into())
             .or_insert_with(|| "Your files were not attached: choose them again.".into());
     }
+    let organizations = organization_options(&app, &s, organization_id).await?;
     let page = NewPage {
         layout: s.layout("New request", "new"),
-        organizations: organization_options(&app, &s, organization_id).await?,
+        summary: summary(&errors, &organizations),
+        organizations,
         subject: form.subject,
         description: form.description,
         errors,

@@ -2743,6 +2743,274 @@ async fn a_file_over_the_limit_is_refused_and_adds_no_comment(app: TestApp) {
     assert_eq!(plain.status, StatusCode::SEE_OTHER, "{}", plain.body);
 }
 
+/// The value of the hidden field `name` in the form whose action is `action`.
+fn hidden_in(body: &str, action: &str, name: &str) -> String {
+    let form = &body[body
+        .find(&format!(r#"action="{action}""#))
+        .expect("the form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    let key = format!(r#"name="{name}" value=""#);
+    let at = form
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} in {action}"));
+    let rest = &form[at + key.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The reply box's form as a browser without JavaScript sends it: `fields`, then the
+/// hidden fields the page put in it.
+fn reply_form(page: &Page, id: i64, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    let action = format!("/agent/tickets/{id}/comments");
+    let mut out: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    for name in [
+        "version",
+        "orig_status_id",
+        "orig_priority",
+        "orig_group_id",
+        "orig_assignee_id",
+        "orig_internal_group_id",
+        "orig_internal_agent_id",
+        "last_comment_id",
+    ] {
+        out.push((name.to_owned(), hidden_in(&page.body, &action, name)));
+    }
+    out
+}
+
+/// Pairs as `Browser::post` takes them.
+fn pairs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
+    owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+async fn a_reply_sets_the_status_in_the_same_submit_without_javascript(app: TestApp) {
+    let admin = app.admin().await;
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let finance = app
+        .post(
+            &admin.token,
+            "/groups",
+            json!({"name": "Finance", "agent_ids": [a.id]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let cr = status_id(&app, &a.token, "Customer Responded").await;
+    let pending = status_id(&app, &a.token, "Pending").await.to_string();
+    let id = app.ticket(&a.token, json!({"requester_id": c.id})).await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .patch(
+            &a.token,
+            &format!("/tickets/{id}"),
+            json!({"status_id": cr, "internal_group_id": finance}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let page = b.get(&format!("/agent/tickets/{id}")).await;
+    assert!(
+        page.body
+            .contains(r#"<option value="" selected>Keep the status (Customer Responded)</option>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!(
+        r#"<option value="{pending}">Pending (removes the internal owner)</option>"#
+    )));
+    assert!(
+        page.body
+            .contains("Finance is not mapped to Open, Pending, Resolved or Closed")
+    );
+    let path = format!("/agent/tickets/{id}/comments");
+    // An empty reply with a status: refused under the box, the status still chosen, nothing saved.
+    let csrf = page.csrf();
+    let form = reply_form(
+        &page,
+        id,
+        &[
+            ("_csrf", &csrf),
+            ("public", "true"),
+            ("body", " "),
+            ("status_id", &pending),
+        ],
+    );
+    let refused = b.post(&path, &pairs(&form)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Write your reply before sending it."));
+    assert!(refused.body.contains(&format!(
+        r#"<option value="{pending}" selected>Pending (removes the internal owner)</option>"#
+    )));
+    // Stale: a colleague changed the priority; nothing is saved and both are said.
+    let r = app
+        .patch(
+            &admin.token,
+            &format!("/tickets/{id}"),
+            json!({"priority": "high"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let csrf = page.csrf();
+    let form = reply_form(
+        &page,
+        id,
+        &[
+            ("_csrf", &csrf),
+            ("public", "true"),
+            ("body", "Finance is on it."),
+            ("status_id", &pending),
+        ],
+    );
+    let stale = b.post(&path, &pairs(&form)).await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        stale.body.contains(r#"id="reply-conflict""#),
+        "{}",
+        stale.body
+    );
+    assert!(stale.body.contains("Priority: Normal → High"));
+    assert!(stale.body.contains("You had chosen: Status Pending"));
+    assert!(stale.body.contains(">Finance is on it.</textarea>"));
+    let comments = app.get(&a.token, &format!("/tickets/{id}/comments")).await;
+    assert_eq!(comments.body["items"].as_array().unwrap().len(), 1);
+    // Sent again from the refreshed form: the reply and the status, one submit.
+    let csrf = stale.csrf();
+    let form = reply_form(
+        &stale,
+        id,
+        &[
+            ("_csrf", &csrf),
+            ("public", "true"),
+            ("body", "Finance is on it."),
+            ("status_id", &pending),
+        ],
+    );
+    let sent = b.post(&path, &pairs(&form)).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(
+        sent.location.as_deref(),
+        Some(format!("/agent/tickets/{id}?done=reply_status#conversation").as_str())
+    );
+    let t = app.get(&a.token, &format!("/tickets/{id}")).await;
+    assert_eq!(t.body["status"], "Pending");
+    assert_eq!(t.body["priority"], "high");
+    assert_eq!(t.body["internal_group_id"], serde_json::Value::Null);
+    let shown = b
+        .get(&format!("/agent/tickets/{id}?done=reply_status"))
+        .await;
+    assert!(
+        shown
+            .body
+            .contains("Public reply sent; the status is now Pending.")
+    );
+    assert!(
+        shown
+            .body
+            .contains("Why: internal owner removed because the status changed")
+    );
+}
+
+async fn a_customer_marks_their_own_request_solved_and_reads_errors_in_words(app: TestApp) {
+    let org = organization(&app, "Acme").await;
+    let c = customer(&app, &[org]).await;
+    let colleague = customer(&app, &[org]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&c.email).await;
+    let f = b.get("/portal/requests/new").await;
+    let bad = b
+        .post(
+            "/portal/requests",
+            &[("_csrf", &f.csrf()), ("subject", ""), ("description", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.body.contains("must not be empty"), "{}", bad.body);
+    assert!(bad.body.contains(
+        r#"<p class="field-error" id="subject-error">Write a subject: a few words about what you need.</p>"#
+    ));
+    assert!(bad.body.contains(
+        r##"<a href="#description">Tell us how we can help: describe what you need.</a>"##
+    ));
+    let sent = b
+        .post(
+            "/portal/requests",
+            &[
+                ("_csrf", &f.csrf()),
+                ("subject", "Cannot print"),
+                ("description", "The printer says offline."),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let to = sent.location.unwrap();
+    assert!(
+        to.starts_with("/portal/requests/") && to.ends_with("?done=created"),
+        "{to}"
+    );
+    let id: i64 = to
+        .trim_start_matches("/portal/requests/")
+        .trim_end_matches("?done=created")
+        .parse()
+        .unwrap();
+    let page = b.get(&to).await;
+    assert!(page.body.contains("Your request was sent."));
+    assert!(page.body.contains(r#"id="solve-form""#));
+    let solved = b
+        .post(
+            &format!("/portal/requests/{id}/solve"),
+            &[
+                ("_csrf", &page.csrf()),
+                (
+                    "version",
+                    &hidden_in(
+                        &page.body,
+                        &format!("/portal/requests/{id}/solve"),
+                        "version",
+                    ),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(solved.status, StatusCode::SEE_OTHER, "{}", solved.body);
+    let t = app.get(&c.token, &format!("/tickets/{id}")).await;
+    assert_eq!(t.body["status_category"], "resolved");
+    let page = b.get(&format!("/portal/requests/{id}?done=solved")).await;
+    assert!(page.body.contains("Your request is marked as solved."));
+    assert!(!page.body.contains(r#"id="solve-form""#));
+    // A colleague's request (shared read+write) has no button, and posting is refused.
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'read_write' WHERE id = {org}"
+    ))
+    .await;
+    let theirs = app
+        .ticket(&colleague.token, json!({"subject": "Colleague's VPN"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let page = b.get(&format!("/portal/requests/{theirs}")).await;
+    assert!(!page.body.contains(r#"id="solve-form""#));
+    let refused = b
+        .post(
+            &format!("/portal/requests/{theirs}/solve"),
+            &[("_csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let t = app
+        .get(&colleague.token, &format!("/tickets/{theirs}"))
+        .await;
+    assert_eq!(t.body["status_category"], "open");
+}
+
 on_both_databases!(
     files_attached_to_replies_and_notes_are_listed_under_each_comment,
     a_file_over_the_limit_is_refused_and_adds_no_comment,
@@ -2766,4 +3034,6 @@ on_both_databases!(
     form_validation_errors_are_shown_next_to_the_fields,
     an_agent_sets_shared_ownership_and_the_timeline_says_why_it_was_removed,
     organization_and_admin_pages_show_members_notes_statuses_and_groups,
+    a_reply_sets_the_status_in_the_same_submit_without_javascript,
+    a_customer_marks_their_own_request_solved_and_reads_errors_in_words,
 );
