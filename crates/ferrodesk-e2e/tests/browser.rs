@@ -1718,6 +1718,32 @@ async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
     b.click(".note-box button[type=submit]").await;
     let notice = b.css("p.notice").await.text().await.unwrap();
     assert_eq!(notice, "Private note added; the status is now Pending.");
+    // On a phone the boxes with their status choices fit the screen, internal owner and all.
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"status_id": cr, "internal_group_id": finance, "internal_agent_id": fiona}),
+    )
+    .await;
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    b.goto(&format!("/agent/tickets/{ticket}")).await;
+    b.css("#reply_status_id-hint").await;
+    let (fits, scroll, inner) = fits_width(&b).await;
+    assert!(
+        fits,
+        "{scroll}px in {inner}px: {}",
+        eval(&b, WIDEST_ELEMENTS).await
+    );
+    eval(
+        &b,
+        "document.querySelector('.reply-box .send-row').scrollIntoView({block: 'center'}); return null;",
+    )
+    .await;
+    b.screenshot(&format!("phone_reply_with_status_{backend:?}").to_lowercase())
+        .await;
     b.close().await;
 }
 
@@ -1961,6 +1987,32 @@ async fn a_customer_sees_whose_request_it_is_and_which_organization(backend: Bac
         "{tags}"
     );
     b.screenshot(&format!("portal_organization_of_each_request_{backend:?}").to_lowercase())
+        .await;
+    // On a phone every portal page fits the screen.
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    for path in [
+        "/portal".to_owned(),
+        "/portal/organization".to_owned(),
+        "/portal/cc".to_owned(),
+        "/portal/requests/new".to_owned(),
+        format!("/portal/requests/{copied}"),
+        format!("/portal/requests/{colleagues}"),
+    ] {
+        b.goto(&path).await;
+        b.css("main h1").await;
+        let (fits, scroll, inner) = fits_width(&b).await;
+        assert!(
+            fits,
+            "{path}: {scroll}px in {inner}px: {}",
+            eval(&b, WIDEST_ELEMENTS).await
+        );
+    }
+    b.goto("/portal/cc").await;
+    b.css("main h1").await;
+    b.screenshot(&format!("phone_portal_cc_{backend:?}").to_lowercase())
         .await;
     b.close().await;
 }
