@@ -94,30 +94,15 @@ async fn a_desk_moves_to_another_through_the_freshdesk_api(from: Backend, to: Ba
     .await;
     // Files: one on the private note, one on a new ticket's description (Freshdesk lists
     // those on the ticket itself, not among its conversations).
-    let upload = |name: &str, bytes: Vec<u8>, token: String| {
-        let (http, base) = (http.clone(), a.base.clone());
-        let name = name.to_owned();
-        async move {
-            let up: Value = http
-                .post(format!("{base}/api/v1/uploads?file_name={name}"))
-                .bearer_auth(&token)
-                .header("content-type", "application/pdf")
-                .body(bytes)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            up["token"].clone()
-        }
-    };
     let contract: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
     let order_form: Vec<u8> = (0..40_000u32).map(|i| (i % 241) as u8).collect();
     // The customer sends the order form herself: Freshdesk's description is the requester's.
     let erin = token_for(&db_a, "erin@globex.example").await;
-    let contract_token = upload("contract.pdf", contract.clone(), token_a.clone()).await;
-    let order_token = upload("order-form.pdf", order_form.clone(), erin.clone()).await;
+    let contract_token = a.upload("contract.pdf", contract.clone()).await;
+    let order_token = a
+        .as_user(&erin)
+        .upload("order-form.pdf", order_form.clone())
+        .await;
     a.send(
         reqwest::Method::POST,
         &format!("/tickets/{first}/comments"),
@@ -125,18 +110,14 @@ async fn a_desk_moves_to_another_through_the_freshdesk_api(from: Backend, to: Ba
                "upload_tokens": [contract_token]}),
     )
     .await;
-    Desk {
-        base: a.base.clone(),
-        token: erin,
-        http: http.clone(),
-    }
-    .send(
-        reqwest::Method::POST,
-        "/tickets",
-        json!({"subject": "Signed order form", "description": "Here is the signed form.",
+    a.as_user(&erin)
+        .send(
+            reqwest::Method::POST,
+            "/tickets",
+            json!({"subject": "Signed order form", "description": "Here is the signed form.",
                "upload_tokens": [order_token]}),
-    )
-    .await;
+        )
+        .await;
     a.send(
         reqwest::Method::PATCH,
         &format!("/tickets/{second}"),
@@ -379,32 +360,12 @@ async fn a_desk_moves_to_another_through_the_freshdesk_api(from: Backend, to: Ba
     );
     // Both files came over byte for byte, each on its comment (the listing above compares
     // names, types and sizes per comment).
-    let mut files = BTreeMap::new();
-    for t in b.all("/tickets").await {
-        let id = t["id"].as_i64().unwrap();
-        for c in b.all(&format!("/tickets/{id}/comments")).await {
-            for f in c["attachments"].as_array().unwrap() {
-                files.insert(
-                    f["file_name"].as_str().unwrap().to_owned(),
-                    f["id"].as_i64().unwrap(),
-                );
-            }
-        }
-    }
+    let files = b.files().await;
     for (name, bytes) in [("contract.pdf", &contract), ("order-form.pdf", &order_form)] {
         let id = files
             .get(name)
             .unwrap_or_else(|| panic!("{name} arrived: {files:?}"));
-        let got = http
-            .get(format!("{}/api/v1/attachments/{id}", b.base))
-            .bearer_auth(&token_b)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(&got.to_vec(), bytes, "{name}");
+        assert_eq!(&b.file(*id).await, bytes, "{name}");
     }
     // The access matrix: every end user and agent sees the same tickets on both desks.
     for u in a.all("/users").await {

@@ -49,21 +49,11 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
     )
     .await;
     let contract: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
-    let upload: Value = http
-        .post(format!("{}/api/v1/uploads?file_name=contract.pdf", a.base))
-        .bearer_auth(&token_a)
-        .header("content-type", "application/pdf")
-        .body(contract.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = a.upload("contract.pdf", contract.clone()).await;
     a.send(
         reqwest::Method::POST,
         &format!("/tickets/{first}/comments"),
-        json!({"body": "Internal: check the contract", "public": false, "upload_tokens": [upload["token"]]}),
+        json!({"body": "Internal: check the contract", "public": false, "upload_tokens": [upload]}),
     )
     .await;
     // A long ticket — its comments more than one search index row holds, so the importer's
@@ -249,36 +239,12 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
     assert_eq!(ta.len(), tickets.len());
     assert_eq!(ta, tb);
     // The file came over byte for byte.
-    let mut found = None;
-    for t in b.all("/tickets").await {
-        let id = t["id"].as_i64().unwrap();
-        for c in b.all(&format!("/tickets/{id}/comments")).await {
-            if let Some(f) = c["attachments"].as_array().unwrap().first() {
-                found = Some(f["id"].as_i64().unwrap());
-            }
-        }
-    }
-    let file = found.expect("the attachment arrived");
-    let bytes = http
-        .get(format!("{}/api/v1/attachments/{file}", b.base))
-        .bearer_auth(&token_b)
-        .send()
+    let file = *b
+        .files()
         .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(bytes.to_vec(), contract);
-    // The access matrix: every end user and agent sees the same tickets on both desks.
-    for u in a.all("/users").await {
-        let email = u["email"].as_str().unwrap();
-        if u["role"] == json!("admin") {
-            continue;
-        }
-        let on_a = a.tickets(&token_for(&db_a, email).await).await;
-        let on_b = b.tickets(&token_for(&db_b, email).await).await;
-        assert_eq!(on_a, on_b, "{email} sees the same tickets on both");
-    }
+        .get("contract.pdf")
+        .expect("the attachment arrived");
+    assert_eq!(b.file(file).await, contract);
     // Search finds the same tickets on both desks, for staff and for the long ticket's
     // requester (who never matches the private note's word).
     let subjects = |found: Value| -> Vec<String> {
@@ -300,16 +266,9 @@ async fn a_desk_moves_to_another_through_the_zendesk_api(from: Backend, to: Back
         if word != "printer" {
             assert!(!on_b.is_empty(), "staff find {word} on B");
         }
-        let as_requester = |desk: &Desk, token: String| {
-            let d = Desk {
-                base: desk.base.clone(),
-                token,
-                http: desk.http.clone(),
-            };
-            async move { subjects(d.get(&format!("/search?q={word}")).await) }
-        };
-        let on_a = as_requester(&a, requester_a.clone()).await;
-        let on_b = as_requester(&b, requester_b.clone()).await;
+        let search = format!("/search?q={word}");
+        let on_a = subjects(a.as_user(&requester_a).get(&search).await);
+        let on_b = subjects(b.as_user(&requester_b).get(&search).await);
         assert_eq!(on_a, on_b, "{long_requester} searching {word}");
         match word {
             "zanzibarcode" => assert_eq!(on_b.len(), 1, "{long_requester} finds the long ticket"),

@@ -65,15 +65,9 @@ pub(crate) async fn lock_head(c: &mut Conn) -> Result<()> {
     Ok(())
 }
 
-/// Appends an event to the chain. The head row is updated first, which locks it until the
-/// transaction ends, so concurrent appends queue up instead of forking the chain.
-pub async fn append(c: &mut Conn, e: &NewEvent) -> Result<i64> {
-    let (seq, prev_hash): (i64, String) =
-        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *c)
-            .await?;
-    let changes = to_json(&e.changes);
-    let hash = ChainedEvent {
+/// The hash of event `e` at position `seq` after `prev_hash`.
+fn chain_hash(seq: i64, e: &NewEvent, changes: &str, prev_hash: &str) -> String {
+    ChainedEvent {
         seq,
         at: e.at,
         actor_kind: e.actor_kind,
@@ -82,11 +76,22 @@ pub async fn append(c: &mut Conn, e: &NewEvent) -> Result<i64> {
         entity_type: e.entity_type,
         entity_id: e.entity_id,
         action: e.action,
-        changes: &changes,
+        changes,
         reason: e.reason.as_deref(),
-        prev_hash: &prev_hash,
+        prev_hash,
     }
-    .hash();
+    .hash()
+}
+
+/// Appends an event to the chain. The head row is updated first, which locks it until the
+/// transaction ends, so concurrent appends queue up instead of forking the chain.
+pub async fn append(c: &mut Conn, e: &NewEvent) -> Result<i64> {
+    let (seq, prev_hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *c)
+            .await?;
+    let changes = to_json(&e.changes);
+    let hash = chain_hash(seq, e, &changes, &prev_hash);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_events (seq, at, actor_kind, actor_id, via, entity_type, entity_id, \
          action, changes, reason, prev_hash, hash) \
@@ -131,20 +136,7 @@ pub async fn append_many(c: &mut Conn, events: &[NewEvent]) -> Result<()> {
     for (i, e) in events.iter().enumerate() {
         let seq = last_seq - n + 1 + i as i64;
         let changes = to_json(&e.changes);
-        let hash = ChainedEvent {
-            seq,
-            at: e.at,
-            actor_kind: e.actor_kind,
-            actor_id: e.actor_id,
-            via: e.via,
-            entity_type: e.entity_type,
-            entity_id: e.entity_id,
-            action: e.action,
-            changes: &changes,
-            reason: e.reason.as_deref(),
-            prev_hash: &prev_hash,
-        }
-        .hash();
+        let hash = chain_hash(seq, e, &changes, &prev_hash);
         let prev = std::mem::replace(&mut prev_hash, hash.clone());
         rows.push((seq, e, changes, prev, hash));
     }

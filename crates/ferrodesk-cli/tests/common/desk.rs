@@ -44,6 +44,64 @@ impl Desk {
         body
     }
 
+    /// The same desk seen by the holder of another token.
+    pub fn as_user(&self, token: &str) -> Desk {
+        Desk {
+            base: self.base.clone(),
+            token: token.to_owned(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// Uploads a PDF for a later comment or ticket; its upload token.
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/uploads?file_name={name}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/pdf")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "upload {name}");
+        res.json::<Value>().await.unwrap()["token"].clone()
+    }
+
+    /// The bytes of attachment `id`.
+    pub async fn file(&self, id: i64) -> Vec<u8> {
+        let res = self
+            .http
+            .get(format!("{}/api/v1/attachments/{id}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "attachment {id}: {}",
+            res.status()
+        );
+        res.bytes().await.unwrap().to_vec()
+    }
+
+    /// Every file on the desk by name: (file name, attachment id).
+    pub async fn files(&self) -> BTreeMap<String, i64> {
+        let mut files = BTreeMap::new();
+        for t in self.all("/tickets").await {
+            let id = t["id"].as_i64().unwrap();
+            for c in self.all(&format!("/tickets/{id}/comments")).await {
+                for f in c["attachments"].as_array().unwrap() {
+                    files.insert(
+                        f["file_name"].as_str().unwrap().to_owned(),
+                        f["id"].as_i64().unwrap(),
+                    );
+                }
+            }
+        }
+        files
+    }
+
     /// Every item of a cursor-paged list.
     pub async fn all(&self, path: &str) -> Vec<Value> {
         let mut out = Vec::new();
