@@ -1546,6 +1546,22 @@ async fn on_a_phone_the_ticket_list_organization_and_admin_pages_fit_the_screen(
     b.close().await;
 }
 
+/// Waits until the page's notice says `expected` (the page before may have had a notice
+/// of its own, so finding one is not enough).
+async fn wait_notice(b: &Browser, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(n) = b.client.find(Locator::Css("p.notice")).await {
+            last = n.text().await.unwrap_or_default();
+            if last == expected {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the notice never said {expected:?}; last: {last:?}");
+}
+
 /// The options of a select as people read them (their labels).
 async fn option_labels(b: &Browser, select: &str) -> Vec<String> {
     options(b, select)
@@ -1617,8 +1633,7 @@ async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
     b.screenshot(&format!("reply_with_status_chosen_{backend:?}").to_lowercase())
         .await;
     b.click(".reply-box button[type=submit]").await;
-    let notice = b.css("p.notice").await.text().await.unwrap();
-    assert_eq!(notice, "Public reply sent; the status is now Pending.");
+    wait_notice(&b, "Public reply sent; the status is now Pending.").await;
     assert_eq!(b.css(".meta .badge").await.text().await.unwrap(), "Pending");
     let text = b.text().await;
     assert!(text.contains("We have asked Finance to refund the second charge."));
@@ -1695,8 +1710,7 @@ async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
         .await;
     // Send again: the reply and the status, and the colleague's priority stays.
     b.click(".reply-box button[type=submit]").await;
-    let notice = b.css("p.notice").await.text().await.unwrap();
-    assert_eq!(notice, "Public reply sent; the status is now Resolved.");
+    wait_notice(&b, "Public reply sent; the status is now Resolved.").await;
     let t = s
         .api("GET", &format!("/tickets/{ticket}"), Value::Null)
         .await;
@@ -1716,8 +1730,7 @@ async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
         .await
         .unwrap();
     b.click(".note-box button[type=submit]").await;
-    let notice = b.css("p.notice").await.text().await.unwrap();
-    assert_eq!(notice, "Private note added; the status is now Pending.");
+    wait_notice(&b, "Private note added; the status is now Pending.").await;
     // On a phone the boxes with their status choices fit the screen, internal owner and all.
     s.api(
         "PATCH",
@@ -1846,11 +1859,11 @@ async fn a_customer_is_told_what_to_fix_lands_on_the_new_request_and_marks_it_so
         .await;
     // Solved on her side: one click.
     b.click("#solve-form button[type=submit]").await;
-    let notice = b.css("p.notice").await.text().await.unwrap();
-    assert_eq!(
-        notice,
-        "Your request is marked as solved. If you reply, it opens again."
-    );
+    wait_notice(
+        &b,
+        "Your request is marked as solved. If you reply, it opens again.",
+    )
+    .await;
     assert_eq!(b.css(".meta .badge").await.text().await.unwrap(), "Solved");
     assert!(!b.has("#solve-form").await, "solved: no button any more");
     let t = s.api("GET", &format!("/tickets/{id}"), Value::Null).await;

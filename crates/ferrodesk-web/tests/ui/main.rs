@@ -2964,6 +2964,39 @@ async fn a_customer_marks_their_own_request_solved_and_reads_errors_in_words(app
     let page = b.get(&to).await;
     assert!(page.body.contains("Your request was sent."));
     assert!(page.body.contains(r#"id="solve-form""#));
+    // An agent answers while she reads: the page she read is out of date, so it is not
+    // marked solved before she has seen the change.
+    let a = agent(&app, TicketScope::Global).await;
+    let r = app
+        .patch(
+            &a.token,
+            &format!("/tickets/{id}"),
+            json!({"priority": "high"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let old_version = hidden_in(
+        &page.body,
+        &format!("/portal/requests/{id}/solve"),
+        "version",
+    );
+    let stale = b
+        .post(
+            &format!("/portal/requests/{id}/solve"),
+            &[("_csrf", &page.csrf()), ("version", &old_version)],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        stale
+            .body
+            .contains("This request changed while you were reading it."),
+        "{}",
+        stale.body
+    );
+    let t = app.get(&c.token, &format!("/tickets/{id}")).await;
+    assert_eq!(t.body["status_category"], "open");
+    let page = stale;
     let solved = b
         .post(
             &format!("/portal/requests/{id}/solve"),
