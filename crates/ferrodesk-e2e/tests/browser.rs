@@ -1095,6 +1095,29 @@ async fn eval(b: &Browser, script: &str) -> Value {
 }
 
 /// An agent who may sign in, a customer and a ticket of theirs.
+/// A ticket of `agent_customer_and_ticket` in Customer Responded, owned internally by Finance
+/// (Fiona Finance): its id, Finance's and Fiona's.
+async fn owned_by_finance(s: &Server, subject: &str) -> (i64, i64, i64) {
+    let ticket = agent_customer_and_ticket(s, subject).await;
+    let fiona = s
+        .id(
+            "/users",
+            json!({"name": "Fiona Finance", "email": "fiona@example.com", "role": "agent"}),
+        )
+        .await;
+    let finance = s
+        .id("/groups", json!({"name": "Finance", "agent_ids": [fiona]}))
+        .await;
+    let cr = s.status_id("Customer Responded").await;
+    s.api(
+        "PATCH",
+        &format!("/tickets/{ticket}"),
+        json!({"status_id": cr, "internal_group_id": finance, "internal_agent_id": fiona}),
+    )
+    .await;
+    (ticket, finance, fiona)
+}
+
 async fn agent_customer_and_ticket(s: &Server, subject: &str) -> i64 {
     s.id(
         "/users",
@@ -1233,24 +1256,8 @@ async fn with_javascript_a_status_change_that_removes_the_internal_owner_says_wh
     backend: Backend,
 ) {
     let s = Server::start(backend).await;
-    let ticket = agent_customer_and_ticket(&s, "Refund for a duplicate charge").await;
-    let fiona = s
-        .id(
-            "/users",
-            json!({"name": "Fiona Finance", "email": "fiona@example.com", "role": "agent"}),
-        )
-        .await;
-    let finance = s
-        .id("/groups", json!({"name": "Finance", "agent_ids": [fiona]}))
-        .await;
-    let cr = s.status_id("Customer Responded").await;
+    let (ticket, finance, _) = owned_by_finance(&s, "Refund for a duplicate charge").await;
     let open = s.status_id("Open").await;
-    s.api(
-        "PATCH",
-        &format!("/tickets/{ticket}"),
-        json!({"status_id": cr, "internal_group_id": finance, "internal_agent_id": fiona}),
-    )
-    .await;
     let b = Browser::start(&s.base).await;
     b.sign_in("sam@example.com").await;
     b.goto(&format!("/agent/tickets/{ticket}")).await;
@@ -1573,25 +1580,10 @@ async fn option_labels(b: &Browser, select: &str) -> Vec<String> {
 
 async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
     let s = Server::start(backend).await;
-    let ticket = agent_customer_and_ticket(&s, "Refund for a double charge").await;
-    let fiona = s
-        .id(
-            "/users",
-            json!({"name": "Fiona Finance", "email": "fiona@example.com", "role": "agent"}),
-        )
-        .await;
-    let finance = s
-        .id("/groups", json!({"name": "Finance", "agent_ids": [fiona]}))
-        .await;
+    let (ticket, finance, fiona) = owned_by_finance(&s, "Refund for a double charge").await;
     let cr = s.status_id("Customer Responded").await;
     let pending = s.status_id("Pending").await.to_string();
     let resolved = s.status_id("Resolved").await.to_string();
-    s.api(
-        "PATCH",
-        &format!("/tickets/{ticket}"),
-        json!({"status_id": cr, "internal_group_id": finance, "internal_agent_id": fiona}),
-    )
-    .await;
     let b = Browser::start(&s.base).await;
     b.sign_in("sam@example.com").await;
     b.goto(&format!("/agent/tickets/{ticket}")).await;
