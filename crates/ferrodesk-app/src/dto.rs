@@ -172,7 +172,7 @@ pub struct UserOut {
 }
 
 /// A new user.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
     /// Name.

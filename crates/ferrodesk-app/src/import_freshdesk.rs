@@ -63,7 +63,8 @@ use serde_json::{Value, json};
 
 use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn};
 use crate::imports::{
-    ImportReport, Reader, SourceComment, SourceFile, SourceTicket, id_of, micros, source_name, text,
+    ImportReport, Reader, SourceComment, SourceFile, SourceTicket, SourceUser, id_of, micros,
+    source_name, text,
 };
 use crate::{App, AppError, Principal, Result};
 
@@ -735,6 +736,9 @@ impl App {
         links.emails.extend(emails);
         let agents = reader.pages("/agents").await?;
         let contacts = reader.pages("/contacts").await?;
+        let mut new_users: Vec<SourceUser> = Vec::new();
+        // An address met twice (an agent who is also a contact) is one user here.
+        let mut twice: Vec<(i64, String)> = Vec::new();
         for (a, is_agent) in agents
             .iter()
             .map(|a| (a, true))
@@ -761,6 +765,11 @@ impl App {
                 report.count("users").already += 1;
                 self.link(source, "user", ext, local).await?;
                 links.users.insert(ext, local);
+                continue;
+            }
+            if new_users.iter().any(|u| u.input.email == email) {
+                report.count("users").already += 1;
+                twice.push((ext, email));
                 continue;
             }
             let name = Some(text(person, "name"))
@@ -831,17 +840,23 @@ impl App {
                     group_ids: Vec::new(),
                 }
             };
-            match self.create_user(sys, input).await {
-                Ok(out) => {
-                    report.count("users").imported += 1;
-                    self.link(source, "user", ext, out.id).await?;
-                    links.users.insert(ext, out.id);
-                    links.emails.insert(email, out.id);
-                }
-                Err(e) => {
-                    report.count("users").skipped += 1;
-                    report.notes.push(format!("user {ext} <{email}>: {e}"));
-                }
+            new_users.push(SourceUser {
+                ext,
+                input,
+                suspended: false,
+            });
+        }
+        for (ext, local, email) in self
+            .create_source_users(sys, source, new_users, report)
+            .await?
+        {
+            links.users.insert(ext, local);
+            links.emails.insert(email, local);
+        }
+        for (ext, email) in twice {
+            if let Some(local) = links.emails.get(&email).copied() {
+                self.link(source, "user", ext, local).await?;
+                links.users.insert(ext, local);
             }
         }
         Ok(())

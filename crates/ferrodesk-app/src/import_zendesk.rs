@@ -22,9 +22,10 @@ use ferrodesk_core::{
 };
 use serde_json::{Value, json};
 
-use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn, UserPatch};
+use crate::dto::{FieldIn, OrganizationIn, StatusIn, UserIn};
 use crate::imports::{
-    PAGE, Reader, SourceComment, SourceFile, SourceTicket, id_of, micros, source_name, text,
+    PAGE, Reader, SourceComment, SourceFile, SourceTicket, SourceUser, id_of, micros, source_name,
+    text,
 };
 use crate::{App, AppError, Principal, Result};
 
@@ -456,6 +457,7 @@ impl App {
             }
         }
         let (_, existing) = self.names_here(sys).await?;
+        let mut new_users = Vec::new();
         for u in reader
             .all("/users.json?page%5Bsize%5D=100", "users")
             .await?
@@ -532,28 +534,17 @@ impl App {
                         .unwrap_or_default()
                 },
             };
-            match self.create_user(sys, input).await {
-                Ok(out) => {
-                    report.count("users").imported += 1;
-                    if u["suspended"] == json!(true) {
-                        self.update_user(
-                            sys,
-                            UserId(out.id),
-                            UserPatch {
-                                suspended: Some(true),
-                                ..UserPatch::default()
-                            },
-                        )
-                        .await?;
-                    }
-                    self.link(source, "user", ext, out.id).await?;
-                    links.users.insert(ext, out.id);
-                }
-                Err(e) => {
-                    report.count("users").skipped += 1;
-                    report.notes.push(format!("user {ext} <{email}>: {e}"));
-                }
-            }
+            new_users.push(SourceUser {
+                ext,
+                input,
+                suspended: u["suspended"] == json!(true),
+            });
+        }
+        for (ext, local, _) in self
+            .create_source_users(sys, source, new_users, report)
+            .await?
+        {
+            links.users.insert(ext, local);
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use ferrodesk_core::audit::FieldChange;
-use ferrodesk_core::validate::Problems;
+use ferrodesk_core::validate::{FieldError, Problems};
 use ferrodesk_core::{
     Channel, CommentId, GroupId, OrganizationId, Priority, Sharing, StatusCategory, StatusId,
     TicketId, UserId,
@@ -19,8 +19,9 @@ use ferrodesk_store::tickets::{Comment, Ticket};
 use serde_json::{Value, json};
 
 use crate::directory::commit;
+use crate::dto::{UserIn, UserPatch};
 use crate::ticket_write::Explicit;
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, AppError, Principal, Result};
 
 /// What an import did, per kind of record, and what it could not take as it was.
 #[derive(Debug, Default)]
@@ -36,6 +37,14 @@ pub struct ImportReport {
     pub stopped_early: bool,
     /// Time spent writing tickets here (their transactions), apart from reading the source.
     pub ticket_writing: Duration,
+}
+
+/// A user of the source to create here: their source id, what to create, and whether the
+/// source has them suspended.
+pub(crate) struct SourceUser {
+    pub ext: i64,
+    pub input: UserIn,
+    pub suspended: bool,
 }
 
 /// A file of a source comment: its name, where to download it (none when the source
@@ -232,6 +241,15 @@ fn origin(url: &str) -> String {
     url[..end].to_ascii_lowercase()
 }
 
+/// Refused fields as a note says them: `email: not a valid email address; name: …`.
+fn fields_in_words(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub(crate) fn source_error(url: &str, what: String) -> AppError {
     AppError::invalid("url", "source_failed", format!("{url}: {what}"))
 }
@@ -417,6 +435,70 @@ impl App {
             .await?
             .into_iter()
             .collect())
+    }
+
+    /// Creates the source's users not here yet, `USERS` to a transaction (each user with their
+    /// memberships and audit event, through `create_user_in` as every other way a user
+    /// appears, and their link). A page that a refusal breaks is rolled back and created
+    /// user by user, so that each refusal is reported and the others land. Returns what was
+    /// created: (source id, local id, address).
+    pub(crate) async fn create_source_users(
+        &self,
+        sys: &Principal,
+        source: &str,
+        users: Vec<SourceUser>,
+        report: &mut ImportReport,
+    ) -> Result<Vec<(i64, i64, String)>> {
+        const USERS: usize = 200;
+        let mut created = Vec::new();
+        for page in users.chunks(USERS) {
+            let mut tx = self.store().begin().await?;
+            let mut done = Vec::new();
+            for u in page {
+                match self.create_user_in(&mut tx, sys, &u.input, Ok(None)).await {
+                    Ok(user) => done.push((u.ext, user.id.0, u.input.email.clone())),
+                    Err(_) => break,
+                }
+            }
+            if done.len() == page.len() {
+                let links: Vec<(i64, i64)> = done.iter().map(|(e, l, _)| (*e, *l)).collect();
+                imports::set_links(&mut tx, source, "user", &links).await?;
+                commit(tx).await?;
+            } else {
+                drop(tx);
+                done.clear();
+                for u in page {
+                    match self.create_user(sys, u.input.clone()).await {
+                        Ok(out) => {
+                            self.link(source, "user", u.ext, out.id).await?;
+                            done.push((u.ext, out.id, u.input.email.clone()));
+                        }
+                        Err(e) => {
+                            report.count("users").skipped += 1;
+                            let why = match &e {
+                                AppError::Invalid(errors) => fields_in_words(errors),
+                                e => e.to_string(),
+                            };
+                            report
+                                .notes
+                                .push(format!("user {} <{}>: {why}", u.ext, u.input.email));
+                        }
+                    }
+                }
+            }
+            for u in page.iter().filter(|u| u.suspended) {
+                if let Some((_, local, _)) = done.iter().find(|(e, _, _)| *e == u.ext) {
+                    let suspend = UserPatch {
+                        suspended: Some(true),
+                        ..UserPatch::default()
+                    };
+                    self.update_user(sys, UserId(*local), suspend).await?;
+                }
+            }
+            report.count("users").imported += done.len() as u64;
+            created.extend(done);
+        }
+        Ok(created)
     }
 
     /// A source comment's files, downloaded and uploaded here; their upload tokens. A file
@@ -629,11 +711,7 @@ impl App {
                 if !owner_only {
                     notes.push(format!(
                         "ticket {ext}: left out: {}",
-                        errors
-                            .iter()
-                            .map(|e| format!("{}: {}", e.field, e.message))
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        fields_in_words(&errors)
                     ));
                     written.push(("skipped", 1));
                     continue;
@@ -656,11 +734,7 @@ impl App {
             if let Err(errors) = problems.finish() {
                 notes.push(format!(
                     "ticket {ext}: custom field values left out: {}",
-                    errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    fields_in_words(&errors)
                 ));
             }
             let kept: Vec<&SourceComment> = t

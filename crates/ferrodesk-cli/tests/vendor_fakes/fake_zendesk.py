@@ -172,6 +172,8 @@ USERS = [
     user(900007, "Nora Phone", None, "end-user", "requested"),
     user(900008, "Sam Suspended", "sam@acme.example", "end-user", "requested", 50001, True),
     user(900009, "Pat Public", "pat@mail.example", "end-user", "requested"),
+    # An address Ferrodesk refuses: the importer's page of users falls back to one by one.
+    user(900010, "Bea Broken", "bea broken@zfake", "end-user", "requested"),
 ]
 
 USER_BY_ID = {u["id"]: u for u in USERS}
