@@ -857,14 +857,13 @@ impl App {
         ids: &[TicketId],
     ) -> Result<Vec<(i64, String)>> {
         let mut c = self.store().read().await?;
-        let mut requesters = Vec::with_capacity(ids.len());
-        for id in ids {
-            match self.visible_ticket(&mut c, p, *id).await {
-                Ok((t, _)) => requesters.push((id.0, t.requester_id.0)),
-                Err(AppError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        // One read for all of them, each asked of the one policy (as `visible_ticket` does).
+        let requesters: Vec<(i64, i64)> = store::get_tickets(&mut c, ids)
+            .await?
+            .iter()
+            .filter(|t| policy::decide(&p.viewer, &t.facts()).can_view())
+            .map(|t| (t.id.0, t.requester_id.0))
+            .collect();
         let mut users: Vec<i64> = requesters.iter().map(|(_, u)| *u).collect();
         users.sort();
         users.dedup();

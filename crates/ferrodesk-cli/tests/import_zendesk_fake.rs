@@ -15,6 +15,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use common::desk::Desk;
 use common::{NO_RATE_LIMITS, ferrodesk, free_port, ok, serve, text};
 use ferrodesk_testkit::Backend;
 use serde_json::{Value, json};
@@ -136,43 +137,6 @@ impl Checks {
             self.0.len(),
             self.0.join("\n- ")
         );
-    }
-}
-
-struct Desk {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Desk {
-    async fn get(&self, path: &str) -> Value {
-        let res = self
-            .http
-            .get(format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-        res.json().await.unwrap()
-    }
-
-    /// Every item of a cursor-paged list.
-    async fn all(&self, path: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let mut cursor = String::new();
-        loop {
-            let page = self
-                .get(&format!("{path}{sep}limit=100&cursor={cursor}"))
-                .await;
-            out.extend(page["items"].as_array().unwrap().iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = c.to_owned(),
-                None => return out,
-            }
-        }
     }
 }
 

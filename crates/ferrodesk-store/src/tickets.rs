@@ -10,7 +10,9 @@ use ferrodesk_core::{Channel, CommentId, StatusId, TicketId, UserId};
 use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
 
 pub use crate::ticket_rows::Ticket;
-use crate::ticket_rows::{TicketChildRow, ticket_with_children_sql};
+use crate::ticket_rows::{
+    TICKET_COLUMNS, TicketChildRow, attach_children, fetch_tickets, ticket_with_children_sql,
+};
 
 /// Reads a ticket with its CCs, tags and custom fields, in one statement.
 pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
@@ -36,6 +38,22 @@ pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
         }
     }
     Ok(Some(t))
+}
+
+/// Reads several tickets with their CCs, tags and custom fields, by ascending id; ids of no
+/// ticket are left out.
+pub async fn get_tickets(c: &mut Conn, ids: &[TicketId]) -> Result<Vec<Ticket>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = ids.iter().map(|t| t.0).collect();
+    let mut q = Sql::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ("
+    ));
+    q.push_ids(&ids).push(") ORDER BY t.id");
+    let mut tickets = fetch_tickets(c, q).await?;
+    attach_children(c, &mut tickets).await?;
+    Ok(tickets)
 }
 
 /// Inserts a ticket with its CCs, tags, custom fields and first comment (its description,
