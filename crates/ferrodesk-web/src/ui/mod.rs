@@ -14,6 +14,7 @@ mod admin_inbox;
 mod admin_mail_templates;
 mod admin_orgs;
 mod admin_outbox;
+mod admin_rules;
 mod agent;
 mod auth;
 mod org;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<App> {
         .merge(agent::routes())
         .merge(org::routes())
         .merge(admin::routes())
+        .merge(admin_rules::routes())
         .merge(admin_orgs::routes())
         .merge(admin_outbox::routes())
         .merge(admin_inbox::routes())

@@ -13,6 +13,36 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+/// Runs each scenario (an `async fn(Backend)` of the module that calls this) on SQLite and
+/// on PostgreSQL, one browser at a time.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let _one = crate::ONE_AT_A_TIME.lock().await;
+                    super::$name(crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let _one = crate::ONE_AT_A_TIME.lock().await;
+                    super::$name(crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+// Scenarios by area; each module calls `on_both_databases!` for its own.
+mod admin_pages;
+mod admin_rules;
+mod admin_sharing;
+
 const PASSWORD: &str = "browser-test-password";
 
 /// Browser sessions run one at a time: two cores do not run several Chromiums well.
@@ -2020,29 +2050,6 @@ async fn a_customer_sees_whose_request_it_is_and_which_organization(backend: Bac
     b.screenshot(&format!("phone_portal_cc_{backend:?}").to_lowercase())
         .await;
     b.close().await;
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let _one = super::ONE_AT_A_TIME.lock().await;
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let _one = super::ONE_AT_A_TIME.lock().await;
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
 }
 
 on_both_databases!(

@@ -1,0 +1,4 @@
+//! Browser scenarios: admin_pages.
+
+#[allow(unused_imports)]
+use super::*;

@@ -1,0 +1,4 @@
+//! Browser scenarios: admin_rules.
+
+#[allow(unused_imports)]
+use super::*;

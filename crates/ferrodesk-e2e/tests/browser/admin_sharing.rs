@@ -1,0 +1,4 @@
+//! Browser scenarios: admin_sharing.
+
+#[allow(unused_imports)]
+use super::*;
