@@ -9,6 +9,11 @@ use ferrodesk_core::{Role, TicketScope, UserAccess};
 use ferrodesk_testkit::{StatusCode, TestApp, on_both_databases, user_in};
 use serde_json::json;
 
+// Admin scenarios by area; each module calls `on_both_databases!` for its own.
+mod admin_pages;
+mod admin_rules;
+mod admin_sharing;
+
 const PASSWORD: &str = "correct horse battery";
 
 /// A browser without JavaScript: keeps cookies, follows no redirects by itself.

@@ -1,0 +1,4 @@
+//! HTML tests: admin_pages.
+
+#[allow(unused_imports)]
+use super::*;

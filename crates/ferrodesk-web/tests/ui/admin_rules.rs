@@ -1,0 +1,4 @@
+//! HTML tests: admin_rules.
+
+#[allow(unused_imports)]
+use super::*;

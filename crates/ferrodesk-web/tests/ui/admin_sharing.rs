@@ -1,0 +1,4 @@
+//! HTML tests: admin_sharing.
+
+#[allow(unused_imports)]
+use super::*;
