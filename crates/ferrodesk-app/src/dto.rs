@@ -484,7 +484,7 @@ pub struct TicketIn {
 }
 
 /// Changes to a ticket; fields left out stay, `null` clears.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
     /// Subject.
@@ -527,6 +527,24 @@ pub struct TicketPatch {
     /// Custom fields to set (null clears one).
     #[serde(default)]
     pub custom_fields: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// The same change to several tickets (agents and admins); each ticket is changed on its
+/// own, so one refused leaves the others changed.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkTicketsIn {
+    /// The tickets, 1 to 100.
+    pub ids: Vec<i64>,
+    /// What to set on each (as `PATCH /tickets/{id}`).
+    #[serde(default)]
+    pub changes: TicketPatch,
+    /// Tags to add to each ticket's own tags.
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    /// Tags to remove from each ticket's own tags.
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
 }
 
 /// A comment as the API shows it.

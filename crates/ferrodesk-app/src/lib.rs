@@ -6,6 +6,7 @@ pub mod access;
 pub mod attachments;
 pub mod auth;
 pub mod blobs;
+pub mod bulk;
 pub mod demo;
 pub mod directory;
 pub mod dto;

@@ -256,7 +256,7 @@ impl TicketWrite<'_> {
                 groups
                     .iter()
                     .filter(|gr| status.internal_group_ids.contains(&gr.id))
-                    .map(|gr| format!("{} ({})", gr.name, gr.id))
+                    .map(|gr| gr.name.clone())
                     .collect()
             };
             let known = groups.iter().any(|gr| gr.id == g);
@@ -295,7 +295,11 @@ impl TicketWrite<'_> {
                         problems.push(FieldError::new(
                             "internal_agent_id",
                             "wrong_internal_agent",
-                            format!("user {agent} is not a member of the internal group {g}"),
+                            format!(
+                                "{} is not a member of the internal group {}",
+                                user_name(c, agent).await?,
+                                group_name(c, g).await?
+                            ),
                         ));
                     }
                 }
@@ -308,7 +312,11 @@ impl TicketWrite<'_> {
                         problems.push(FieldError::new(
                             "assignee_id",
                             "wrong_assignee",
-                            format!("user {a} is not a member of group {g}"),
+                            format!(
+                                "{} is not a member of the group {}",
+                                user_name(c, a).await?,
+                                group_name(c, g).await?
+                            ),
                         ));
                     }
                 }
@@ -864,4 +872,18 @@ impl TicketWrite<'_> {
         *ticket = after;
         Ok((run, produced))
     }
+}
+
+/// A user's name for a message (their number if they do not exist).
+async fn user_name(c: &mut Conn, id: UserId) -> Result<String> {
+    Ok(dir::get_user(c, id)
+        .await?
+        .map_or_else(|| format!("user {id}"), |u| u.name))
+}
+
+/// A group's name for a message (its number if it does not exist).
+async fn group_name(c: &mut Conn, id: GroupId) -> Result<String> {
+    Ok(dir::get_group(c, id)
+        .await?
+        .map_or_else(|| format!("group {id}"), |g| g.name))
 }

@@ -573,7 +573,7 @@ impl App {
     }
 
     /// [`App::update_ticket`] in the caller's transaction.
-    async fn update_ticket_in(
+    pub(crate) async fn update_ticket_in(
         &self,
         tx: &mut Conn,
         p: &Principal,

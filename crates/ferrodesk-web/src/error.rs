@@ -37,52 +37,35 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-/// Renders a problem response.
-pub fn problem(
-    status: StatusCode,
-    code: &str,
-    detail: String,
-    errors: Vec<FieldError>,
-) -> Response {
-    let body = Problem {
-        kind: format!("https://ferrodesk.dev/problems/{code}"),
-        title: status.canonical_reason().unwrap_or("Error").to_owned(),
-        status: status.as_u16(),
-        detail,
-        code: code.to_owned(),
-        errors,
-    };
-    let mut res = (status, axum::Json(body)).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    res
-}
+impl Problem {
+    fn new(status: StatusCode, code: &str, detail: String, errors: Vec<FieldError>) -> Problem {
+        Problem {
+            kind: format!("https://ferrodesk.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            errors,
+        }
+    }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let e = self.0;
+    /// The problem document an error answers with (the response adds its headers).
+    pub fn of(e: AppError) -> Problem {
         match e {
-            AppError::Unauthenticated => {
-                let mut r = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "sign in, or send Authorization: Bearer <token>".into(),
-                    vec![],
-                );
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                r
-            }
-            AppError::NotFound(what) => problem(
+            AppError::Unauthenticated => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in, or send Authorization: Bearer <token>".into(),
+                vec![],
+            ),
+            AppError::NotFound(what) => Problem::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("{what} not found"),
                 vec![],
             ),
             AppError::Forbidden { code, message } => {
-                problem(StatusCode::FORBIDDEN, code, message, vec![])
+                Problem::new(StatusCode::FORBIDDEN, code, message, vec![])
             }
             AppError::Invalid(errors) => {
                 let detail = errors
@@ -90,7 +73,7 @@ impl IntoResponse for ApiError {
                     .map(|e| format!("{}: {}", e.field, e.message))
                     .collect::<Vec<_>>()
                     .join("; ");
-                problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
             }
             AppError::PrechecksFailed(errors) => {
                 let detail = format!(
@@ -101,7 +84,7 @@ impl IntoResponse for ApiError {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                problem(
+                Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "prechecks_failed",
                     detail,
@@ -109,48 +92,37 @@ impl IntoResponse for ApiError {
                 )
             }
             AppError::Conflict { code, message } => {
-                problem(StatusCode::CONFLICT, code, message, vec![])
+                Problem::new(StatusCode::CONFLICT, code, message, vec![])
             }
-            AppError::TwoFactorRequired => problem(
+            AppError::TwoFactorRequired => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "two_factor_required",
                 "the password is right; send `code`: the 6-digit code of your authenticator app, or a recovery code".into(),
                 vec![],
             ),
-            AppError::Locked { retry_after_secs } => {
-                let mut r = problem(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "account_locked",
-                    format!(
-                        "too many failed sign-ins: this account is locked for {} more minute(s); an admin can lift the lock",
-                        (retry_after_secs + 59) / 60
-                    ),
-                    vec![],
-                );
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                r
-            }
-            AppError::Stale { current } => {
-                let mut r = problem(
-                    StatusCode::PRECONDITION_FAILED,
-                    "stale_version",
-                    format!(
-                        "the ticket was changed by someone else; it is now at version {current}: reload and retry"
-                    ),
-                    vec![],
-                );
-                if let Ok(v) = HeaderValue::from_str(&format!("\"{current}\"")) {
-                    r.headers_mut().insert(header::ETAG, v);
-                }
-                r
-            }
+            AppError::Locked { retry_after_secs } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "account_locked",
+                format!(
+                    "too many failed sign-ins: this account is locked for {} more minute(s); an admin can lift the lock",
+                    (retry_after_secs + 59) / 60
+                ),
+                vec![],
+            ),
+            AppError::Stale { current } => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                format!(
+                    "the ticket was changed by someone else; it is now at version {current}: reload and retry"
+                ),
+                vec![],
+            ),
             AppError::TooLarge { message } => {
-                problem(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, vec![])
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, vec![])
             }
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                problem(
+                Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "something went wrong on our side; it has been logged".into(),
@@ -158,5 +130,47 @@ impl IntoResponse for ApiError {
                 )
             }
         }
+    }
+
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, axum::Json(self)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+/// Renders a problem response.
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> Response {
+    Problem::new(status, code, detail, errors).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let header = match &self.0 {
+            AppError::Unauthenticated => {
+                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")))
+            }
+            AppError::Locked { retry_after_secs } => {
+                Some((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)))
+            }
+            AppError::Stale { current } => HeaderValue::from_str(&format!("\"{current}\""))
+                .ok()
+                .map(|v| (header::ETAG, v)),
+            _ => None,
+        };
+        let mut r = Problem::of(self.0).into_response();
+        if let Some((name, value)) = header {
+            r.headers_mut().insert(name, value);
+        }
+        r
     }
 }

@@ -6,12 +6,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrodesk_app::App;
 use ferrodesk_app::dto::{
-    CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut, TicketPatch,
+    BulkTicketsIn, CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut,
+    TicketPatch,
 };
 use ferrodesk_core::{GroupId, OrganizationId, StatusId, TicketId, UserId};
 use ferrodesk_store::scope::TicketFilter;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,6 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(count_tickets))
+        .routes(routes!(bulk_update_tickets))
         .routes(routes!(get_ticket, update_ticket))
         .routes(routes!(list_comments, add_comment))
         .routes(routes!(list_events))
@@ -152,6 +154,71 @@ async fn create_ticket(
         app.create_ticket(&p, input).await?,
         StatusCode::CREATED,
     ))
+}
+
+/// One ticket's outcome in a bulk change.
+#[derive(Debug, Serialize, ToSchema)]
+struct BulkResult {
+    /// The ticket.
+    id: i64,
+    /// Whether it was changed.
+    updated: bool,
+    /// The ticket after the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<TicketOut>,
+    /// Why it was not changed (as the single-ticket `PATCH` would have answered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<Problem>,
+}
+
+/// The outcome of a bulk change, ticket by ticket.
+#[derive(Debug, Serialize, ToSchema)]
+struct BulkOut {
+    /// How many tickets were changed.
+    updated: usize,
+    /// How many were refused.
+    refused: usize,
+    /// Each ticket, in the order given.
+    results: Vec<BulkResult>,
+}
+
+/// Makes the same change to several tickets (agents and admins): each ticket goes through
+/// the same checks, rules and audit as `PATCH /tickets/{id}`, on its own, so one refused
+/// ticket (not found, out of scope, invalid for it) leaves the others changed. `add_tags`
+/// and `remove_tags` change each ticket's own tags.
+#[utoipa::path(post, path = "/tickets/bulk", tag = "tickets", request_body = BulkTicketsIn,
+    responses((status = 200, body = BulkOut), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+async fn bulk_update_tickets(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(input): Body<BulkTicketsIn>,
+) -> Result<Json<BulkOut>, ApiError> {
+    let results: Vec<BulkResult> = app
+        .bulk_update_tickets(&p, input)
+        .await?
+        .into_iter()
+        .map(|(id, r)| match r {
+            Ok(t) => BulkResult {
+                id,
+                updated: true,
+                ticket: Some(t),
+                problem: None,
+            },
+            Err(e) => BulkResult {
+                id,
+                updated: false,
+                ticket: None,
+                problem: Some(Problem::of(e)),
+            },
+        })
+        .collect();
+    let updated = results.iter().filter(|r| r.updated).count();
+    Ok(Json(BulkOut {
+        updated,
+        refused: results.len() - updated,
+        results,
+    }))
 }
 
 /// Reads a ticket; the `ETag` is its version, for `If-Match`.

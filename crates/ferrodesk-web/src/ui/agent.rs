@@ -18,6 +18,7 @@ use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
+use super::agent_bulk::{BulkChoices, BulkReport};
 use super::view::{Directory, FileView, Layout, Opt, OptGroup, file_limits, file_views, when};
 use super::{
     Errors, MultipartPost, PagePath, Post, Session, UiError, field_errors, html, html_status,
@@ -40,7 +41,7 @@ pub(super) fn routes() -> Router<App> {
 }
 
 /// Agents and admins only; end users are sent to their portal.
-fn staff_only(s: &Session) -> Option<Response> {
+pub(super) fn staff_only(s: &Session) -> Option<Response> {
     (!s.is_staff()).then(|| Redirect::to("/portal").into_response())
 }
 
@@ -48,7 +49,7 @@ fn staff_only(s: &Session) -> Option<Response> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct ListParams {
+pub(super) struct ListParams {
     status_id: String,
     group_id: String,
     assignee_id: String,
@@ -58,6 +59,8 @@ struct ListParams {
     any_agent_id: String,
     cursor: String,
     view: String,
+    /// `all`: every ticket of the page ticked for a bulk action.
+    select: String,
 }
 
 struct ViewLink {
@@ -152,6 +155,16 @@ struct ListPage {
     first_href: Option<String>,
     errors: Errors,
     sort: SortPanel,
+    /// The bulk form's choices, what the last bulk action did, and its errors.
+    bulk: BulkChoices,
+    bulk_report: Option<BulkReport>,
+    bulk_errors: Errors,
+    /// The list's own query, kept through a bulk action.
+    back: String,
+    /// Every ticket of the page ticked ("Select all on this page").
+    all_selected: bool,
+    select_all_href: String,
+    select_none_href: String,
 }
 
 /// Requesters' names: staff may read any user.
@@ -176,7 +189,7 @@ async fn list(
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
-    Ok(html(&list_page(&app, &s, q, None).await?))
+    Ok(html(&list_page(&app, &s, q, None, None).await?))
 }
 
 /// Whether the agent may change a view (the use case decides again when saving).
@@ -189,11 +202,29 @@ fn may_edit_view(s: &Session, v: &ferrodesk_app::dto::ViewOut) -> bool {
                     .is_some_and(|g| s.p.user.group_ids.iter().any(|x| x.0 == g))))
 }
 
+/// The ticket list after a bulk action: what it did, or why it did nothing (422).
+pub(super) async fn list_after_bulk(
+    app: &App,
+    s: &Session,
+    q: ListParams,
+    bulk: Result<BulkReport, Errors>,
+) -> Result<Response, UiError> {
+    let refused = bulk.is_err();
+    let page = list_page(app, s, q, None, Some(bulk)).await?;
+    Ok(if refused {
+        html_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    } else {
+        html(&page)
+    })
+}
+
+/// The ticket list; `bulk` is what a bulk action just did (or why it did nothing).
 async fn list_page(
     app: &App,
     s: &Session,
     q: ListParams,
     sort_form: Option<(SortDraft, Errors)>,
+    bulk: Option<Result<BulkReport, Errors>>,
 ) -> Result<ListPage, UiError> {
     let dir = Directory::load(app, &s.p).await?;
     let mut errors = Errors::new();
@@ -352,6 +383,17 @@ async fn list_page(
             format!("/agent/tickets?{current_query}")
         }
     });
+    // This page of the list (its filters and cursor), which a bulk action comes back to.
+    let page_query = if q.cursor.is_empty() {
+        current_query.clone()
+    } else {
+        with_query(
+            &current_query,
+            &query_string(&[("cursor", q.cursor.clone())]),
+        )
+        .trim_start_matches("/agent/tickets?")
+        .to_owned()
+    };
     let mut statuses = vec![Opt::none("Any status", status_id.is_none())];
     statuses.extend(dir.status_options(status_id));
     Ok(ListPage {
@@ -368,7 +410,27 @@ async fn list_page(
         first_href,
         errors,
         sort,
+        bulk: BulkChoices::new(&dir),
+        bulk_errors: match &bulk {
+            Some(Err(e)) => e.clone(),
+            _ => Errors::new(),
+        },
+        bulk_report: bulk.and_then(Result::ok),
+        all_selected: q.select == "all",
+        select_all_href: with_query(&page_query, "select=all"),
+        select_none_href: with_query(&page_query, ""),
+        back: page_query,
     })
+}
+
+/// The ticket list's address with its query and one more pair (`extra`, may be empty).
+fn with_query(query: &str, extra: &str) -> String {
+    match (query.is_empty(), extra.is_empty()) {
+        (true, true) => "/agent/tickets".into(),
+        (true, false) => format!("/agent/tickets?{extra}"),
+        (false, true) => format!("/agent/tickets?{query}"),
+        (false, false) => format!("/agent/tickets?{query}&{extra}"),
+    }
 }
 
 /// Sorts a view: changes its sort when the agent may, or else saves a personal copy of
@@ -431,7 +493,7 @@ async fn sort_failed(
         view: view_id.to_string(),
         ..Default::default()
     };
-    let page = list_page(app, s, q, Some((form, errors))).await?;
+    let page = list_page(app, s, q, Some((form, errors)), None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -800,7 +862,7 @@ async fn sharing_check_lines(app: &App, s: &Session, v: &serde_json::Value) -> V
     out
 }
 
-fn priority_options(selected: &str) -> Vec<Opt> {
+pub(super) fn priority_options(selected: &str) -> Vec<Opt> {
     Priority::ALL
         .iter()
         .map(|p| Opt::new(p.as_str(), capitalize(p.as_str()), p.as_str() == selected))
@@ -836,7 +898,7 @@ pub(crate) fn reason_text(reason: &str) -> String {
     }
 }
 
-fn field_label(field: &str) -> &str {
+pub(super) fn field_label(field: &str) -> &str {
     match field {
         "status_id" => "Status",
         "priority" => "Priority",

@@ -16,6 +16,7 @@ mod admin_orgs;
 mod admin_outbox;
 mod admin_rules;
 mod agent;
+mod agent_bulk;
 mod auth;
 mod org;
 mod portal;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<App> {
         .merge(auth::routes())
         .merge(account::routes())
         .merge(agent::routes())
+        .merge(agent_bulk::routes())
         .merge(org::routes())
         .merge(admin::routes())
         .merge(admin_rules::routes())

@@ -4,6 +4,7 @@
 mod access;
 mod attachments;
 mod auth;
+mod bulk;
 mod concurrency;
 mod directory;
 mod freshdesk;
