@@ -645,7 +645,7 @@ pub struct ActorOut {
     pub kind: String,
     /// The user or rule id.
     pub id: Option<i64>,
-    /// The user's name.
+    /// The user's or the rule's name.
     pub name: Option<String>,
 }
 
@@ -658,6 +658,13 @@ pub struct ChangeOut {
     pub from: serde_json::Value,
     /// After.
     pub to: serde_json::Value,
+    /// Before, in words, where `from` is an id or a list of ids: the name of the user,
+    /// organization, group or status (names joined with ", " for a list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_label: Option<String>,
+    /// After, in words (as `from_label`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_label: Option<String>,
 }
 
 // ---------------------------------------------------------------- settings

@@ -894,14 +894,7 @@ impl App {
         p.require_staff()?;
         let events =
             ferrodesk_store::audit::list_for(&mut c, "ticket", id.0, after, limit + 1).await?;
-        let mut users: Vec<i64> = events
-            .iter()
-            .filter(|e| e.actor_kind == "user")
-            .filter_map(|e| e.actor_id)
-            .collect();
-        users.sort();
-        users.dedup();
-        let names = dir::user_names(&mut c, &users).await?;
+        let names = EventNames::read(&mut c, &events).await?;
         Ok(page(
             events,
             limit,
@@ -909,14 +902,7 @@ impl App {
             |e| EventOut {
                 id: e.id,
                 actor: ActorOut {
-                    name: (e.actor_kind == "user")
-                        .then(|| {
-                            names
-                                .iter()
-                                .find(|(u, _)| Some(*u) == e.actor_id)
-                                .map(|(_, n)| n.clone())
-                        })
-                        .flatten(),
+                    name: names.actor(&e.actor_kind, e.actor_id),
                     kind: e.actor_kind,
                     id: e.actor_id,
                 },
@@ -927,6 +913,8 @@ impl App {
                     .changes
                     .into_iter()
                     .map(|c| ChangeOut {
+                        from_label: names.label(&c.field, &c.from),
+                        to_label: names.label(&c.field, &c.to),
                         field: c.field,
                         from: c.from,
                         to: c.to,
@@ -935,6 +923,128 @@ impl App {
                 reason: e.reason,
             },
         ))
+    }
+}
+
+/// The names a page of a ticket's timeline refers to, read in one statement per table.
+struct EventNames {
+    users: Vec<(i64, String)>,
+    organizations: Vec<(i64, String)>,
+    groups: Vec<(i64, String)>,
+    statuses: Vec<(i64, String)>,
+    rules: Vec<(i64, String)>,
+}
+
+/// The table a ticket field's ids name rows of.
+fn named_by(field: &str) -> Option<dir::Named> {
+    match field {
+        "requester_id" | "assignee_id" | "internal_agent_id" | "cc_ids" => Some(dir::Named::Users),
+        "organization_id" => Some(dir::Named::Organizations),
+        "group_id" | "internal_group_id" => Some(dir::Named::Groups),
+        "status_id" => Some(dir::Named::Statuses),
+        _ => None,
+    }
+}
+
+/// The ids in a change's value: one id, or a list of them.
+fn ids_in(v: &serde_json::Value) -> Vec<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64().into_iter().collect(),
+        serde_json::Value::Array(a) => a.iter().filter_map(serde_json::Value::as_i64).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl EventNames {
+    async fn read(c: &mut Conn, events: &[ferrodesk_store::audit::Event]) -> Result<EventNames> {
+        use dir::Named;
+        let mut wanted: [Vec<i64>; 5] = Default::default();
+        let slot = |n: Named| match n {
+            Named::Users => 0,
+            Named::Organizations => 1,
+            Named::Groups => 2,
+            Named::Statuses => 3,
+            Named::Rules => 4,
+        };
+        for e in events {
+            match (e.actor_kind.as_str(), e.actor_id) {
+                ("user", Some(id)) => wanted[0].push(id),
+                ("rule", Some(id)) => wanted[4].push(id),
+                _ => {}
+            }
+            for ch in &e.changes {
+                if let Some(n) = named_by(&ch.field) {
+                    wanted[slot(n)].extend(ids_in(&ch.from));
+                    wanted[slot(n)].extend(ids_in(&ch.to));
+                }
+            }
+        }
+        let mut read = Vec::with_capacity(5);
+        for (i, table) in [
+            Named::Users,
+            Named::Organizations,
+            Named::Groups,
+            Named::Statuses,
+            Named::Rules,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let ids = &mut wanted[i];
+            ids.sort();
+            ids.dedup();
+            read.push(dir::names(c, table, ids).await?);
+        }
+        let mut read = read.into_iter();
+        let mut next = || read.next().unwrap_or_default();
+        Ok(EventNames {
+            users: next(),
+            organizations: next(),
+            groups: next(),
+            statuses: next(),
+            rules: next(),
+        })
+    }
+
+    fn of(&self, table: dir::Named) -> &[(i64, String)] {
+        match table {
+            dir::Named::Users => &self.users,
+            dir::Named::Organizations => &self.organizations,
+            dir::Named::Groups => &self.groups,
+            dir::Named::Statuses => &self.statuses,
+            dir::Named::Rules => &self.rules,
+        }
+    }
+
+    fn name(&self, table: dir::Named, id: i64) -> Option<String> {
+        self.of(table)
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+    }
+
+    /// The name of who made a change: a user's or a rule's.
+    fn actor(&self, kind: &str, id: Option<i64>) -> Option<String> {
+        match kind {
+            "user" => self.name(dir::Named::Users, id?),
+            "rule" => self.name(dir::Named::Rules, id?),
+            _ => None,
+        }
+    }
+
+    /// A change's value in words, for fields holding ids (a deleted row keeps its number).
+    fn label(&self, field: &str, v: &serde_json::Value) -> Option<String> {
+        let table = named_by(field)?;
+        let ids = ids_in(v);
+        if ids.is_empty() {
+            return v.is_array().then(|| "none".to_owned());
+        }
+        Some(
+            ids.iter()
+                .map(|id| self.name(table, *id).unwrap_or_else(|| format!("#{id}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
     }
 }
 

@@ -1304,10 +1304,37 @@ pub async fn delete_token(c: &mut Conn, id: i64) -> Result<()> {
 
 /// Names of the given users, by id.
 pub async fn user_names(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    names(c, Named::Users, ids).await
+}
+
+/// The tables whose rows have a name people read.
+#[derive(Debug, Clone, Copy)]
+pub enum Named {
+    /// Users.
+    Users,
+    /// Organizations.
+    Organizations,
+    /// Groups.
+    Groups,
+    /// Statuses.
+    Statuses,
+    /// Automation rules.
+    Rules,
+}
+
+/// Names of the given rows of one table, by id (missing rows are left out); one statement.
+pub async fn names(c: &mut Conn, table: Named, ids: &[i64]) -> Result<Vec<(i64, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = Sql::new("SELECT id, name FROM users WHERE id IN (");
+    let table = match table {
+        Named::Users => "users",
+        Named::Organizations => "organizations",
+        Named::Groups => "agent_groups",
+        Named::Statuses => "statuses",
+        Named::Rules => "rules",
+    };
+    let mut q = Sql::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
     q.push_ids(ids);
     q.push(")");
     Ok(q.query_as().fetch_all(c).await?)

@@ -945,7 +945,10 @@ fn value_text(dir: &Directory, field: &str, v: &serde_json::Value) -> String {
 fn actor_words(e: &EventOut) -> String {
     match e.actor.kind.as_str() {
         "user" => e.actor.name.clone().unwrap_or_else(|| "someone".into()),
-        "rule" => format!("Rule {}", e.actor.id.unwrap_or_default()),
+        "rule" => match &e.actor.name {
+            Some(name) => format!("The rule “{name}”"),
+            None => format!("Rule {}", e.actor.id.unwrap_or_default()),
+        },
         _ => "Ferrodesk".into(),
     }
 }
@@ -969,21 +972,21 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
                 && matches!(c.field.as_str(), "comment" | "comments"))
         })
         .map(|c| {
+            // The app names what ids point at (`from_label`, `to_label`).
+            let from = c
+                .from_label
+                .clone()
+                .unwrap_or_else(|| value_text(dir, &c.field, &c.from));
+            let to = c
+                .to_label
+                .clone()
+                .unwrap_or_else(|| value_text(dir, &c.field, &c.to));
             if c.field == "comment" {
-                format!("added a {}", value_text(dir, &c.field, &c.to))
+                format!("added a {to}")
             } else if e.action == "created" || e.action == "imported" {
-                format!(
-                    "{}: {}",
-                    field_label(&c.field),
-                    value_text(dir, &c.field, &c.to)
-                )
+                format!("{}: {to}", field_label(&c.field))
             } else {
-                format!(
-                    "{}: {} → {}",
-                    field_label(&c.field),
-                    value_text(dir, &c.field, &c.from),
-                    value_text(dir, &c.field, &c.to)
-                )
+                format!("{}: {from} → {to}", field_label(&c.field))
             }
         })
         .collect();
@@ -992,7 +995,19 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
         at: when(&e.at),
         what,
         changes,
-        reason: e.reason.as_deref().map(reason_text),
+        reason: e
+            .reason
+            .as_deref()
+            .map(|r| match (r.strip_prefix("rule:"), &e.actor) {
+                // The rule that made the change is the actor: say its name.
+                (Some(_), a) if a.kind == "rule" && a.name.is_some() => {
+                    format!(
+                        "changed by the rule “{}”",
+                        a.name.clone().unwrap_or_default()
+                    )
+                }
+                _ => reason_text(r),
+            }),
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 // Admin scenarios by area; each module calls `on_both_databases!` for its own.
 mod admin_pages;
 mod agent_bulk;
+mod timeline;
 mod admin_rules;
 mod admin_sharing;
 
@@ -754,7 +755,7 @@ async fn an_agent_sets_shared_ownership_and_the_timeline_says_why_it_was_removed
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = b.get(r.location.as_deref().unwrap()).await;
-    assert!(page.body.contains("Ticket updated."));
+    assert!(page.body.contains("Ticket updated."), "{}", page.body);
     assert!(
         page.body
             .contains("internal owner removed because the status changed"),
