@@ -12,7 +12,7 @@ use serde_json::json;
 // Admin scenarios by area; each module calls `on_both_databases!` for its own.
 mod admin_pages;
 mod agent_bulk;
-mod timeline;
+mod workspace;
 mod admin_rules;
 mod admin_sharing;
 

@@ -1,4 +1,4 @@
-//! HTML tests: the ticket timeline in people's words.
+//! HTML tests of the agent workspace: the timeline in people's words, the header's search box.
 
 use super::*;
 
@@ -112,4 +112,54 @@ async fn the_timeline_names_people_organizations_and_rules_instead_of_numbers(ap
     assert!(!page.body.contains("Rule 1"), "{}", page.body);
 }
 
-on_both_databases!(the_timeline_names_people_organizations_and_rules_instead_of_numbers);
+async fn every_signed_in_page_has_a_search_box_that_finds_tickets(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let id = app
+        .ticket(
+            &a.token,
+            json!({"subject": "Toner smudges on invoices", "requester_id": c.id}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for (who, pages) in [
+        (
+            &a,
+            vec![
+                "/agent/tickets".to_owned(),
+                format!("/agent/tickets/{id}"),
+                "/agent/organizations".to_owned(),
+            ],
+        ),
+        (
+            &c,
+            vec!["/portal".to_owned(), format!("/portal/requests/{id}")],
+        ),
+    ] {
+        let mut b = Browser::new(&app);
+        b.sign_in(&who.email).await;
+        for path in pages {
+            let page = b.get(&path).await;
+            assert!(
+                page.body.contains(
+                    r#"<form class="top-search" method="get" action="/search" role="search""#
+                ) && page
+                    .body
+                    .contains(r#"<label for="top-q" class="sr-only">Search tickets</label>"#),
+                "{path} has the search box"
+            );
+        }
+        let found = b.get("/search?q=toner").await;
+        assert!(
+            found.body.contains("Toner smudges on invoices"),
+            "{}",
+            found.body
+        );
+    }
+}
+
+on_both_databases!(
+    the_timeline_names_people_organizations_and_rules_instead_of_numbers,
+    every_signed_in_page_has_a_search_box_that_finds_tickets,
+);
