@@ -89,6 +89,20 @@ impl App {
         Ok(load(&mut c).await?.public_base_url)
     }
 
+    /// The desk's time zone (Settings), in which pages show times: anyone signed in may read
+    /// it. UTC when unset or unknown.
+    pub async fn time_zone(&self) -> Result<jiff::tz::TimeZone> {
+        let mut c = self.store().read().await?;
+        let name = settings::all(&mut c)
+            .await?
+            .into_iter()
+            .find(|(k, _)| k == "time_zone")
+            .map(|(_, v)| v);
+        Ok(name
+            .and_then(|n| jiff::tz::TimeZone::get(&n).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC))
+    }
+
     /// The settings (admins), with the mail server's from the command line or environment
     /// (never its password).
     pub async fn get_settings(&self, p: &Principal) -> Result<SettingsOut> {

@@ -19,7 +19,9 @@ use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::agent_bulk::{BulkChoices, BulkReport};
-use super::view::{Directory, FileView, Layout, Opt, OptGroup, file_limits, file_views, when};
+use super::view::{
+    Clock, Directory, FileView, Layout, Moment, Opt, OptGroup, file_limits, file_views, when,
+};
 use super::{
     Errors, MultipartPost, PagePath, Post, Session, UiError, field_errors, html, html_status,
     opt_id, query_string,
@@ -78,8 +80,8 @@ struct Row {
     priority: String,
     group: String,
     internal: String,
-    updated: String,
-    created: String,
+    updated: Moment,
+    created: Moment,
 }
 
 /// How the shown list is ordered, and the form that changes it (through views: the
@@ -299,6 +301,7 @@ async fn list_page(
             current,
         });
     }
+    let clock = Clock::of(app).await?;
     let requesters: Vec<i64> = page.items.iter().map(|t| t.requester_id).collect();
     let names = user_names(app, s, &requesters).await;
     let rows = page
@@ -329,8 +332,8 @@ async fn list_page(
             .filter(|x| !x.is_empty())
             .collect::<Vec<_>>()
             .join(" / "),
-            updated: when(&t.updated_at),
-            created: when(&t.created_at),
+            updated: clock.moment(&t.updated_at),
+            created: clock.moment(&t.created_at),
         })
         .collect();
     let shown_view = match view_id {
@@ -751,7 +754,7 @@ struct CommentView {
     author: String,
     body: String,
     public: bool,
-    at: String,
+    at: Moment,
     /// How it came in, in words ("by email", "in the portal", …).
     via: &'static str,
     /// The inbound message it came in as (its original can be opened).
@@ -761,7 +764,7 @@ struct CommentView {
 
 struct EventView {
     who: String,
-    at: String,
+    at: Moment,
     what: String,
     changes: Vec<String>,
     reason: Option<String>,
@@ -953,7 +956,7 @@ fn actor_words(e: &EventOut) -> String {
     }
 }
 
-fn event_view(dir: &Directory, e: EventOut) -> EventView {
+fn event_view(dir: &Directory, clock: &Clock, e: EventOut) -> EventView {
     let who = actor_words(&e);
     let what = match e.action.as_str() {
         "created" => "created the ticket".to_owned(),
@@ -992,7 +995,7 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
         .collect();
     EventView {
         who,
-        at: when(&e.at),
+        at: clock.moment(&e.at),
         what,
         changes,
         reason: e
@@ -1011,14 +1014,14 @@ fn event_view(dir: &Directory, e: EventOut) -> EventView {
     }
 }
 
-fn comment_view(c: CommentOut) -> CommentView {
+fn comment_view(clock: &Clock, c: CommentOut) -> CommentView {
     CommentView {
         files: file_views(&c.attachments),
         id: c.id,
         author: c.author_name,
         body: c.body,
         public: c.public,
-        at: when(&c.created_at),
+        at: clock.moment(&c.created_at),
         original: c.original_message_id,
         via: match c.channel {
             Channel::Web => "in the agent app",
@@ -1308,9 +1311,10 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         }
     }
     let last_comment_id = comments.iter().map(|c| c.id).max().unwrap_or_default();
+    let clock = Clock::of(app).await?;
     let events = raw_events
         .into_iter()
-        .map(|e| event_view(&dir, e))
+        .map(|e| event_view(&dir, &clock, e))
         .collect();
     let owner = internal_owner(&dir, &o, &draft.errors)
         .render()
@@ -1321,7 +1325,10 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         layout,
         requester,
         organization,
-        comments: comments.into_iter().map(comment_view).collect(),
+        comments: comments
+            .into_iter()
+            .map(|c| comment_view(&clock, c))
+            .collect(),
         events,
         statuses: dir.status_options(Some(o.status_id)),
         priorities: priority_options(&o.priority),

@@ -19,7 +19,7 @@ use ferrodesk_core::{OrganizationId, Sharing, StatusCategory, TicketId, UserAcce
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
-use super::view::{FileView, Layout, Opt, file_limits, file_views, when};
+use super::view::{Clock, FileView, Layout, Moment, Opt, file_limits, file_views};
 use super::{Errors, MultipartPost, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
@@ -45,7 +45,7 @@ struct Row {
     id: i64,
     subject: String,
     status: String,
-    updated: String,
+    updated: Moment,
     /// Whose request it is when it is not the customer's own, in words.
     whose: Option<Whose>,
     /// The organization it belongs to, for a customer in several organizations.
@@ -126,13 +126,14 @@ async fn rows(
     } else {
         app.requester_names(&s.p, &others).await?
     };
+    let clock = Clock::of(app).await?;
     Ok(items
         .iter()
         .map(|t| Row {
             id: t.id,
             subject: t.subject.clone(),
             status: t.status.clone(),
-            updated: when(&t.updated_at),
+            updated: clock.moment(&t.updated_at),
             whose: Whose::of(s, t, &names),
             organization: organization_of(orgs, t),
         })
@@ -269,7 +270,7 @@ async fn cc(State(app): State<App>, s: Session) -> Result<Response, UiError> {
 struct CommentView {
     author: String,
     body: String,
-    at: String,
+    at: Moment,
     files: Vec<FileView>,
 }
 
@@ -317,6 +318,7 @@ async fn ticket_page(
         .await
         .map_err(as_request)?;
     let decision = app.ticket_access(&s.p, TicketId(id)).await?;
+    let clock = Clock::of(app).await?;
     let comments = super::agent::all_comments(app, s, TicketId(id))
         .await?
         .into_iter()
@@ -325,7 +327,7 @@ async fn ticket_page(
             files: file_views(&c.attachments),
             author: c.author_name,
             body: c.body,
-            at: when(&c.created_at),
+            at: clock.moment(&c.created_at),
         })
         .collect();
     let mut layout = s.layout(t.subject.clone(), "");

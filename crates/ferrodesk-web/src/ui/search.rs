@@ -11,7 +11,7 @@ use axum::routing::get;
 use ferrodesk_app::{App, AppError};
 use serde::Deserialize;
 
-use super::view::{Layout, when};
+use super::view::{Clock, Layout, Moment};
 use super::{Session, UiError, html, html_status, query_string};
 
 pub(super) fn routes() -> Router<App> {
@@ -23,7 +23,7 @@ struct Hit {
     id: i64,
     subject: String,
     status: String,
-    updated: String,
+    updated: Moment,
 }
 
 #[derive(Template)]
@@ -73,6 +73,7 @@ async fn search(
     match app.search(&s.p, &p.q, cursor, Some(25)).await {
         Ok(found) => {
             let staff = s.is_staff();
+            let clock = Clock::of(&app).await?;
             page.hits = found
                 .items
                 .into_iter()
@@ -85,7 +86,7 @@ async fn search(
                     id: t.id,
                     subject: t.subject,
                     status: t.status,
-                    updated: when(&t.updated_at),
+                    updated: clock.moment(&t.updated_at),
                 })
                 .collect();
             page.next_href = found.next_cursor.map(|c| next_page(&p.q, &c));

@@ -216,6 +216,83 @@ impl Directory {
     }
 }
 
+/// A moment as pages show it: relative ("5 minutes ago") with the exact time in the desk's
+/// time zone on hover, and the machine-readable time (`<time datetime>`).
+#[derive(Debug, Clone)]
+pub struct Moment {
+    /// RFC 3339, for `datetime`.
+    pub iso: String,
+    /// The exact time in the desk's time zone, for `title`.
+    pub exact: String,
+    /// In words, relative to now.
+    pub relative: String,
+}
+
+impl std::fmt::Display for Moment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.relative)
+    }
+}
+
+/// Now and the desk's time zone: what a page needs to show moments.
+pub struct Clock {
+    now: jiff::Timestamp,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Clock {
+    /// The app's clock and the desk's time zone (Settings).
+    pub async fn of(app: &App) -> Result<Clock, UiError> {
+        Ok(Clock {
+            now: jiff::Timestamp::from_microsecond(app.now())
+                .unwrap_or_else(|_| jiff::Timestamp::now()),
+            tz: app.time_zone().await?,
+        })
+    }
+
+    /// A moment of an RFC 3339 time.
+    pub fn moment(&self, rfc3339: &str) -> Moment {
+        let Ok(t) = rfc3339.parse::<jiff::Timestamp>() else {
+            return Moment {
+                iso: rfc3339.to_owned(),
+                exact: rfc3339.to_owned(),
+                relative: rfc3339.to_owned(),
+            };
+        };
+        let local = t.to_zoned(self.tz.clone());
+        let today = self.now.to_zoned(self.tz.clone()).date();
+        let ago = self.now.as_second() - t.as_second();
+        let plural = |n: i64, one: &str| {
+            if n == 1 {
+                format!("1 {one} ago")
+            } else {
+                format!("{n} {one}s ago")
+            }
+        };
+        let relative = if (-60..60).contains(&ago) {
+            "just now".to_owned()
+        } else if ago < 0 {
+            local.strftime("%-d %b %Y, %H:%M").to_string()
+        } else if ago < 3600 {
+            plural(ago / 60, "minute")
+        } else if local.date() == today {
+            plural(ago / 3600, "hour")
+        } else if today.yesterday().is_ok_and(|y| y == local.date()) {
+            local.strftime("yesterday at %H:%M").to_string()
+        } else if local.date().year() == today.year() {
+            local.strftime("%-d %b, %H:%M").to_string()
+        } else {
+            local.strftime("%-d %b %Y, %H:%M").to_string()
+        };
+        let zone = self.tz.iana_name().unwrap_or("UTC");
+        Moment {
+            iso: t.to_string(),
+            exact: format!("{} ({zone})", local.strftime("%A %-d %B %Y, %H:%M:%S %Z")),
+            relative,
+        }
+    }
+}
+
 /// A short, readable form of an RFC 3339 time: `2026-11-22 14:05 UTC`.
 pub fn when(rfc3339: &str) -> String {
     match rfc3339.parse::<jiff::Timestamp>() {
@@ -303,5 +380,38 @@ mod tests {
         assert_eq!(size_words(50 * 1024 * 1024), "50 MiB");
         assert_eq!(size_words(20 * 1024 * 1024 + 1), "20 MiB");
         assert_eq!(size_words(150 * 1024 * 1024 + 600 * 1024), "151 MiB");
+    }
+}
+
+#[cfg(test)]
+mod moment_tests {
+    use super::Clock;
+
+    fn clock(now: &str, tz: &str) -> Clock {
+        Clock {
+            now: now.parse().unwrap(),
+            tz: jiff::tz::TimeZone::get(tz).unwrap(),
+        }
+    }
+
+    #[test]
+    fn moments_read_relative_with_the_exact_time_in_the_desks_zone() {
+        let c = clock("2026-12-02T12:00:00Z", "Europe/Berlin");
+        let said = |t: &str| c.moment(t).relative;
+        assert_eq!(said("2026-12-02T11:59:30Z"), "just now");
+        assert_eq!(said("2026-12-02T11:59:00Z"), "1 minute ago");
+        assert_eq!(said("2026-12-02T11:15:00Z"), "45 minutes ago");
+        assert_eq!(said("2026-12-02T09:00:00Z"), "3 hours ago");
+        // 23:30 in Berlin the day before is yesterday there, though the same day in UTC.
+        assert_eq!(said("2026-12-01T22:30:00Z"), "yesterday at 23:30");
+        assert_eq!(said("2026-11-20T08:05:00Z"), "20 Nov, 09:05");
+        assert_eq!(said("2025-06-01T08:05:00Z"), "1 Jun 2025, 10:05");
+        let m = c.moment("2026-12-02T09:00:00Z");
+        assert_eq!(m.iso, "2026-12-02T09:00:00Z");
+        assert_eq!(
+            m.exact,
+            "Wednesday 2 December 2026, 10:00:00 CET (Europe/Berlin)"
+        );
+        assert_eq!(c.moment("not a time").relative, "not a time");
     }
 }
