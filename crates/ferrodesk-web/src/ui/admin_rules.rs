@@ -567,7 +567,7 @@ fn path_words(path: &str) -> String {
                     "field" => "field",
                     "from" => "from",
                     "to" => "to",
-                    "type" => "kind",
+                    "type" => "kind of event",
                     "value.address" => "address",
                     "value.to" => "recipient",
                     other => other,
