@@ -266,10 +266,12 @@ impl Names {
                 .iter()
                 .map(|g| (g.id.to_string(), g.name.clone()))
                 .collect(),
+            // Suspended staff (and Ferrodesk itself) are no one to assign to.
             "assignee" | "internal_agent" => self
                 .dir
                 .staff
                 .iter()
+                .filter(|u| !u.suspended)
                 .map(|u| (u.id.to_string(), u.name.clone()))
                 .collect(),
             "organization" => self
@@ -466,6 +468,13 @@ impl Names {
     }
 
     fn condition_words(&self, c: &Condition) -> String {
+        if c.value.is_null() && matches!(c.operator.as_str(), "is" | "is_not") {
+            return format!(
+                "{} {}",
+                self.field_label(&c.field),
+                if c.operator == "is" { "is none" } else { "is set" }
+            );
+        }
         format!(
             "{} {} {}",
             self.field_label(&c.field),
