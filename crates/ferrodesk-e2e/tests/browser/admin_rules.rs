@@ -61,7 +61,8 @@ async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend)
     select(&b, "#act1_field", "group").await;
     b.click("#act1-refresh").await;
     wait_options(&b, "#act1_value", |o| {
-        o.iter().any(|(v, l)| *v == finance.to_string() && l == "Finance")
+        o.iter()
+            .any(|(v, l)| *v == finance.to_string() && l == "Finance")
     })
     .await;
     b.css("#act1_value")
@@ -109,7 +110,10 @@ async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend)
 
     // Simulate: the ticket is Pending; a customer's public reply.
     b.goto("/admin/rules").await;
-    assert!(b.text().await.contains(&summary), "the list says the rule in words");
+    assert!(
+        b.text().await.contains(&summary),
+        "the list says the rule in words"
+    );
     b.css("#sim_ticket")
         .await
         .send_keys(&ticket.to_string())
@@ -147,7 +151,11 @@ async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend)
         }
         if let Some(name) = shot {
             if name == "builder" {
-                eval(&b, "document.querySelector('#rb-all').scrollIntoView(); return null;").await;
+                eval(
+                    &b,
+                    "document.querySelector('#rb-all').scrollIntoView(); return null;",
+                )
+                .await;
             }
             b.screenshot(&format!("phone_rule_{name}_{backend:?}").to_lowercase())
                 .await;

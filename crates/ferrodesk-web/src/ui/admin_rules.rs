@@ -158,7 +158,13 @@ fn performer_options(selected: &str) -> Vec<Opt> {
         PerformedBy::System,
     ]
     .into_iter()
-    .map(|p| Opt::new(performer_key(p), performer_words(p), performer_key(p) == selected))
+    .map(|p| {
+        Opt::new(
+            performer_key(p),
+            performer_words(p),
+            performer_key(p) == selected,
+        )
+    })
     .collect()
 }
 
@@ -177,7 +183,7 @@ impl Names {
                 break;
             }
         }
-        organizations.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        organizations.sort_by_key(|o| o.1.to_lowercase());
         let fields = app.list_fields(&s.p).await?;
         Ok(Names {
             dir,
@@ -284,11 +290,9 @@ impl Names {
                 .map(|(k, l)| ((*k).to_owned(), capitalize(l)))
                 .collect(),
             f => match self.custom(f) {
-                Some(d) if d.field_type == "dropdown" => d
-                    .options
-                    .iter()
-                    .map(|o| (o.clone(), o.clone()))
-                    .collect(),
+                Some(d) if d.field_type == "dropdown" => {
+                    d.options.iter().map(|o| (o.clone(), o.clone())).collect()
+                }
                 Some(d) if d.field_type == "checkbox" => {
                     vec![("true".into(), "Yes".into()), ("false".into(), "No".into())]
                 }
@@ -472,7 +476,11 @@ impl Names {
             return format!(
                 "{} {}",
                 self.field_label(&c.field),
-                if c.operator == "is" { "is none" } else { "is set" }
+                if c.operator == "is" {
+                    "is none"
+                } else {
+                    "is set"
+                }
             );
         }
         format!(
@@ -646,11 +654,16 @@ fn type_words(t: &str) -> String {
         "i64" | "u64" | "an integer" => "a whole number".into(),
         "a sequence" => "a list [ … ]".into(),
         "null" => "null".into(),
-        t if t.starts_with("struct") || t.starts_with("a map") || t.starts_with("internally tagged enum") => {
+        t if t.starts_with("struct")
+            || t.starts_with("a map")
+            || t.starts_with("internally tagged enum") =>
+        {
             "an object { … }".into()
         }
         t if t.starts_with("string ") => format!("the text {}", &t["string ".len()..]),
-        t if t.starts_with("integer ") => format!("the number {}", t["integer ".len()..].trim_matches('`')),
+        t if t.starts_with("integer ") => {
+            format!("the number {}", t["integer ".len()..].trim_matches('`'))
+        }
         t if t.starts_with("boolean ") => t["boolean ".len()..].trim_matches('`').to_owned(),
         t => t.replace('`', ""),
     }
@@ -840,7 +853,10 @@ impl Draft {
         if let Some(p) = self.position {
             m.insert("position".into(), json!(p));
         }
-        m.insert("events".into(), json!(self.events.clone().unwrap_or_default()));
+        m.insert(
+            "events".into(),
+            json!(self.events.clone().unwrap_or_default()),
+        );
         m.insert(
             "performed_by".into(),
             json!(self.performed_by.unwrap_or_default()),
@@ -969,19 +985,18 @@ impl Builder {
                     let mut key = |v: &Option<Value>, which: &str| -> String {
                         match v {
                             None => String::new(),
-                            Some(v) => match names
-                                .choices(field)
-                                .and_then(|_| names.value_key(field, v))
-                            {
-                                Some(k) => k,
-                                None => {
-                                    cannot.push(format!(
-                                        "Event {n} names the value {} ({which})",
-                                        names.value_label(field, v)
-                                    ));
-                                    String::new()
+                            Some(v) => {
+                                match names.choices(field).and_then(|_| names.value_key(field, v)) {
+                                    Some(k) => k,
+                                    None => {
+                                        cannot.push(format!(
+                                            "Event {n} names the value {} ({which})",
+                                            names.value_label(field, v)
+                                        ));
+                                        String::new()
+                                    }
                                 }
-                            },
+                            }
                         }
                     };
                     let from = key(from, "from");
@@ -1038,7 +1053,9 @@ impl Builder {
                 });
                 let to = a.value.get("to").and_then(Value::as_str).unwrap_or("");
                 if !plain || !NOTIFY_TO.iter().any(|(k, _)| *k == to) {
-                    cannot.push(format!("Action {n} sends a notification the builder cannot show"));
+                    cannot.push(format!(
+                        "Action {n} sends a notification the builder cannot show"
+                    ));
                 }
                 let s = |k: &str| {
                     a.value
@@ -1059,10 +1076,7 @@ impl Builder {
                     f => names.value_key(f, &a.value),
                 };
                 if !known || value.is_none() {
-                    cannot.push(format!(
-                        "Action {n} ({})",
-                        names.action_words(a)
-                    ));
+                    cannot.push(format!("Action {n} ({})", names.action_words(a)));
                 }
                 ActRow {
                     field: a.field.clone(),
@@ -1465,7 +1479,11 @@ impl BuilderView {
                         .collect(),
                 )];
                 if e.kind == "field_changed" {
-                    let field = if e.field.is_empty() { "status" } else { &e.field };
+                    let field = if e.field.is_empty() {
+                        "status"
+                    } else {
+                        &e.field
+                    };
                     controls.push(Control::select(
                         format!("{key}_field"),
                         "Field",
@@ -1501,7 +1519,11 @@ impl BuilderView {
                 .enumerate()
                 .map(|(i, c)| {
                     let key = format!("{list}{i}");
-                    let field = if c.field.is_empty() { "status" } else { &c.field };
+                    let field = if c.field.is_empty() {
+                        "status"
+                    } else {
+                        &c.field
+                    };
                     let ops = operators_for(field).unwrap_or(&["is"]);
                     let op = if ops.contains(&c.op.as_str()) {
                         c.op.as_str()
@@ -1552,7 +1574,11 @@ impl BuilderView {
             .enumerate()
             .map(|(i, a)| {
                 let key = format!("act{i}");
-                let field = if a.field.is_empty() { "status" } else { &a.field };
+                let field = if a.field.is_empty() {
+                    "status"
+                } else {
+                    &a.field
+                };
                 let mut controls = vec![Control::select(
                     format!("{key}_field"),
                     "Action",
@@ -1583,8 +1609,11 @@ impl BuilderView {
                                 &a.address,
                             ));
                         }
-                        let mut m =
-                            Control::text(format!("{key}_message"), "Message (optional)", &a.message);
+                        let mut m = Control::text(
+                            format!("{key}_message"),
+                            "Message (optional)",
+                            &a.message,
+                        );
                         m.wide = true;
                         controls.push(m);
                     }
@@ -1871,8 +1900,7 @@ fn rule_page(
         id,
         title: title.to_owned(),
         action: id.map_or_else(|| "/admin/rules".into(), |id| format!("/admin/rules/{id}")),
-        summary: saved
-            .map(|r| names.summary(&r.events, r.performed_by, &r.conditions, &r.actions)),
+        summary: saved.map(|r| names.summary(&r.events, r.performed_by, &r.conditions, &r.actions)),
         builder: None,
         json: String::new(),
         problems: Vec::new(),
@@ -2220,14 +2248,12 @@ async fn simulate(
                             .iter()
                             .flat_map(|c| change_lines(&names, &c.field, &c.from, &c.to))
                             .collect();
+                        lines.extend(r.notes.iter().map(|n| format!("Adds a private note: {n}")));
                         lines.extend(
-                            r.notes
+                            r.notifications
                                 .iter()
-                                .map(|n| format!("Adds a private note: {n}")),
+                                .map(|n| format!("Notifies {}", names.value_label("notify", n))),
                         );
-                        lines.extend(r.notifications.iter().map(|n| {
-                            format!("Notifies {}", names.value_label("notify", n))
-                        }));
                         if let Some(e) = r.error {
                             lines.push(format!("Refused, nothing of it applied: {e}"));
                         }
@@ -2299,7 +2325,10 @@ mod tests {
         let e = parse_rule(r#"{"name": "x", "active": "yes"}"#).unwrap_err();
         assert_eq!(e, "Active: this takes true or false, not the text \"yes\".");
         let e = parse_rule(r#"{"name": "x", "colour": 1}"#).unwrap_err();
-        assert!(e.starts_with("The rule: “colour” is not part of a rule here"), "{e}");
+        assert!(
+            e.starts_with("The rule: “colour” is not part of a rule here"),
+            "{e}"
+        );
         let e = parse_rule("{ nope").unwrap_err();
         assert!(e.starts_with("The JSON could not be read at line 1"), "{e}");
         let e = parse_rule(
@@ -2311,7 +2340,10 @@ mod tests {
 
     #[test]
     fn paths_are_said_in_words() {
-        assert_eq!(path_words("conditions.any[1].value"), "Condition 2 of “any of”, value");
+        assert_eq!(
+            path_words("conditions.any[1].value"),
+            "Condition 2 of “any of”, value"
+        );
         assert_eq!(path_words("actions[0].value.address"), "Action 1, address");
         assert_eq!(path_words("events[2].from"), "Event 3, from");
         assert_eq!(path_words("name"), "Name");

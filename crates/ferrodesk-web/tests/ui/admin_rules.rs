@@ -6,7 +6,10 @@ use super::*;
 
 /// The fields of the builder form as a browser posts them: `base` with `more` on top (a
 /// later value of the same name replaces an earlier one).
-fn builder_post<'a>(base: &[(&'a str, &'a str)], more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+fn builder_post<'a>(
+    base: &[(&'a str, &'a str)],
+    more: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
     for (k, v) in base.iter().chain(more) {
         out.retain(|(key, _)| key != k);
@@ -109,13 +112,20 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         list.body
     );
     let shown = words_of(&list.body, "rules", "</ol>");
-    assert!(!shown.contains("end_user") && !shown.contains("is_not"), "{shown}");
+    assert!(
+        !shown.contains("end_user") && !shown.contains("is_not"),
+        "{shown}"
+    );
 
     // A new rule starts in the builder.
     let page = b.get("/admin/rules/new").await;
     assert_eq!(page.status, StatusCode::OK);
     let csrf = page.csrf();
-    assert!(select_of(&page.body, "ev0_kind").contains(r#"<option value="comment_public" selected>A public comment is added</option>"#));
+    assert!(
+        select_of(&page.body, "ev0_kind").contains(
+            r#"<option value="comment_public" selected>A public comment is added</option>"#
+        )
+    );
     assert!(select_of(&page.body, "performed_by").contains("the customer"));
     let base = [
         ("_csrf", csrf.as_str()),
@@ -134,11 +144,20 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         .post("/admin/rules", &builder_post(&base, &[("op", "add_all")]))
         .await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.body);
-    assert!(added.body.contains(r#"value="Reopen and route""#), "the name is kept");
+    assert!(
+        added.body.contains(r#"value="Reopen and route""#),
+        "the name is kept"
+    );
     let value = select_of(&added.body, "all0_value");
-    assert!(value.contains(r#"<option value="Pending">Pending</option>"#), "{value}");
+    assert!(
+        value.contains(r#"<option value="Pending">Pending</option>"#),
+        "{value}"
+    );
     assert!(value.contains("Customer Responded"));
-    assert!(select_of(&added.body, "act0_value").contains(r#"<option value="Open" selected>Open</option>"#));
+    assert!(
+        select_of(&added.body, "act0_value")
+            .contains(r#"<option value="Open" selected>Open</option>"#)
+    );
     // Choosing another field and "Show choices" offers its values: groups by name.
     let finance_s = finance.to_string();
     let shown = b
@@ -180,7 +199,10 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
     let removed = b.post("/admin/rules", &with_extra).await;
     assert_eq!(removed.status, StatusCode::OK);
     assert!(removed.body.contains(r#"id="all0_value""#));
-    assert!(!removed.body.contains(r#"id="all1_value""#), "the second condition is gone");
+    assert!(
+        !removed.body.contains(r#"id="all1_value""#),
+        "the second condition is gone"
+    );
 
     let full = builder_post(
         &base,
@@ -198,14 +220,22 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
             "/admin/rules",
             &builder_post(
                 &full,
-                &[("act2_field", "add_tags"), ("act2_value", "refund wait!"), ("intent", "save")],
+                &[
+                    ("act2_field", "add_tags"),
+                    ("act2_value", "refund wait!"),
+                    ("intent", "save"),
+                ],
             ),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     assert!(bad.body.contains(r#"id="act2-error""#), "{}", bad.body);
     assert!(bad.body.contains("tags are 1 to 64 letters"));
-    assert!(bad.body.contains(r#"id="act2_value" name="act2_value" value="refund wait!" aria-invalid="true""#));
+    assert!(
+        bad.body.contains(
+            r#"id="act2_value" name="act2_value" value="refund wait!" aria-invalid="true""#
+        )
+    );
     let unchosen = b
         .post(
             "/admin/rules",
@@ -213,8 +243,16 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         )
         .await;
     assert_eq!(unchosen.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unchosen.body.contains("choose a group"), "{}", unchosen.body);
-    assert!(rule_named(&app, &admin.token, "Reopen and route").await.is_none());
+    assert!(
+        unchosen.body.contains("choose a group"),
+        "{}",
+        unchosen.body
+    );
+    assert!(
+        rule_named(&app, &admin.token, "Reopen and route")
+            .await
+            .is_none()
+    );
 
     // Save stops at the shared-ownership warning, which names the groups.
     let held = b
@@ -228,10 +266,17 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         "{warning}"
     );
     assert!(held.body.contains(r#"id="rule-confirm""#));
-    assert!(rule_named(&app, &admin.token, "Reopen and route").await.is_none());
+    assert!(
+        rule_named(&app, &admin.token, "Reopen and route")
+            .await
+            .is_none()
+    );
     // Confirmed: saved with what the drop-downs said.
     let saved = b
-        .post("/admin/rules", &builder_post(&full, &[("intent", "confirm")]))
+        .post(
+            "/admin/rules",
+            &builder_post(&full, &[("intent", "confirm")]),
+        )
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert!(saved.body.contains("Rule created."));
@@ -241,7 +286,10 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
     let rule = rule_named(&app, &admin.token, "Reopen and route")
         .await
         .expect("saved");
-    assert_eq!(rule["events"], json!([{"type": "comment_added", "public": true}]));
+    assert_eq!(
+        rule["events"],
+        json!([{"type": "comment_added", "public": true}])
+    );
     assert_eq!(rule["performed_by"], "end_user");
     assert_eq!(rule["active"], true);
     assert_eq!(rule["position"], 1);
@@ -268,12 +316,18 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         .await;
     assert_eq!(back.status, StatusCode::OK, "{}", back.body);
     assert!(select_of(&back.body, "all0_value").contains(r#"<option value="Pending" selected>"#));
-    assert!(select_of(&back.body, "act1_value").contains(&format!(r#"<option value="{finance}" selected>Finance"#)));
+    assert!(
+        select_of(&back.body, "act1_value")
+            .contains(&format!(r#"<option value="{finance}" selected>Finance"#))
+    );
     // Builder → JSON keeps unsaved changes.
     let to_json = b
         .post(
             &format!("/admin/rules/{id}"),
-            &builder_post(&full, &[("name", "Renamed in the builder"), ("op", "to_json")]),
+            &builder_post(
+                &full,
+                &[("name", "Renamed in the builder"), ("op", "to_json")],
+            ),
         )
         .await;
     assert_eq!(to_json.status, StatusCode::OK);
@@ -289,7 +343,8 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let errors = words_of(&refused.body, "rule-errors", "</ul>");
     assert!(
-        errors.contains("Event 1, kind of event: “nope” is not one of the choices") && errors.contains("a comment is added"),
+        errors.contains("Event 1, kind of event: “nope” is not one of the choices")
+            && errors.contains("a comment is added"),
         "{errors}"
     );
     let renamed = text.replace("Reopen and route", "Reopen, route");
@@ -301,7 +356,10 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert!(saved.body.contains("Rule saved."));
-    assert!(saved.body.contains(r#"id="ev0_kind""#), "opens in the builder");
+    assert!(
+        saved.body.contains(r#"id="ev0_kind""#),
+        "opens in the builder"
+    );
     assert!(saved.body.contains(r#"value="Reopen, route""#));
 
     // A rule the builder cannot show opens as JSON and says why.
@@ -317,7 +375,10 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         .await;
     assert_eq!(odd.status, StatusCode::CREATED, "{}", odd.body);
     let odd = b
-        .get(&format!("/admin/rules/{}", odd.body["id"].as_i64().unwrap()))
+        .get(&format!(
+            "/admin/rules/{}",
+            odd.body["id"].as_i64().unwrap()
+        ))
         .await;
     assert!(words_of(&odd.body, "rule-cannot-build", "</div>").contains("Requester"));
     assert!(odd.body.contains(r#"<textarea id="rule""#));
@@ -330,7 +391,11 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         .as_i64()
         .unwrap();
     let p = app
-        .patch(&admin.token, &format!("/tickets/{ticket}"), json!({"status_id": pending}))
+        .patch(
+            &admin.token,
+            &format!("/tickets/{ticket}"),
+            json!({"status_id": pending}),
+        )
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     let sim = b
@@ -349,7 +414,10 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
     assert!(result.contains("Reopen, route"), "{result}");
     assert!(result.contains("Status: Pending → Open"), "{result}");
     assert!(result.contains("Group: none → Finance"), "{result}");
-    assert!(!result.contains("status_id") && !result.contains("group_id"), "{result}");
+    assert!(
+        !result.contains("status_id") && !result.contains("group_id"),
+        "{result}"
+    );
 
     // Deleting asks first and says what it does.
     let ask = b.get(&format!("/admin/rules/{id}/delete")).await;
@@ -358,13 +426,22 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         words_of(&ask.body, "delete-effect", "</div>")
             .contains("The rule “Reopen, route” stops running and is gone from the list; tickets keep what it already changed.")
     );
-    assert!(rule_named(&app, &admin.token, "Reopen, route").await.is_some(), "asking deletes nothing");
+    assert!(
+        rule_named(&app, &admin.token, "Reopen, route")
+            .await
+            .is_some(),
+        "asking deletes nothing"
+    );
     let gone = b
         .post(&format!("/admin/rules/{id}/delete"), &[("_csrf", &csrf)])
         .await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER);
     assert_eq!(gone.location.as_deref(), Some("/admin/rules?done=deleted"));
-    assert!(rule_named(&app, &admin.token, "Reopen, route").await.is_none());
+    assert!(
+        rule_named(&app, &admin.token, "Reopen, route")
+            .await
+            .is_none()
+    );
     let list = b.get("/admin/rules?done=deleted").await;
     assert!(list.body.contains("Rule deleted."));
 }
