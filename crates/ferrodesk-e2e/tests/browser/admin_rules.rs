@@ -39,7 +39,7 @@ async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend)
 
     let b = Browser::start(&s.base).await;
     b.client
-        .set_window_size(1280, 1000)
+        .set_window_size(1280, 1900)
         .await
         .expect("desktop size");
     b.sign_in("boss@example.com").await;

@@ -362,6 +362,88 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
     );
     assert!(saved.body.contains(r#"value="Reopen, route""#));
 
+    // A "field changes" event offers the field's values, and a notification its recipients.
+    let changes = builder_post(
+        &full,
+        &[
+            ("name", "Escalate"),
+            ("ev0_kind", "field_changed"),
+            ("ev0_field", "group"),
+            ("act0_field", "notify"),
+            ("act0_value", "address"),
+            ("op", "refresh"),
+        ],
+    );
+    let shown = b.post("/admin/rules", &changes).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(select_of(&shown.body, "ev0_to").contains(">Finance</option>"));
+    assert!(
+        select_of(&shown.body, "ev0_from")
+            .contains(r#"<option value="" selected>any value</option>"#)
+    );
+    assert!(
+        select_of(&shown.body, "act0_value")
+            .contains(r#"<option value="address" selected>An email address</option>"#)
+    );
+    assert!(shown.body.contains(r#"id="act0_address""#));
+    let checked = b
+        .post(
+            "/admin/rules",
+            &builder_post(
+                &changes,
+                &[
+                    ("ev0_to", &finance_s),
+                    ("act0_address", "not an address"),
+                    ("op", ""),
+                    ("intent", "check"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        checked.body.contains(
+            r#"id="act0_address" name="act0_address" value="not an address" aria-invalid="true""#
+        ),
+        "{}",
+        checked.body
+    );
+    let created = b
+        .post(
+            "/admin/rules",
+            &builder_post(
+                &changes,
+                &[
+                    ("ev0_to", &finance_s),
+                    ("act0_address", "finance@example.com"),
+                    ("act0_message", "A ticket came to Finance"),
+                    ("act1_field", "add_tags"),
+                    ("act1_value", "finance escalated"),
+                    ("op", ""),
+                    ("intent", "save"),
+                ],
+            ),
+        )
+        .await;
+    assert!(created.body.contains("Rule created."), "{}", created.body);
+    let escalate = rule_named(&app, &admin.token, "Escalate")
+        .await
+        .expect("saved");
+    assert_eq!(
+        escalate["events"],
+        json!([{"type": "field_changed", "field": "group", "to": finance}])
+    );
+    assert_eq!(
+        escalate["actions"],
+        json!([
+            {"field": "notify", "value": {"to": "address", "address": "finance@example.com", "message": "A ticket came to Finance"}},
+            {"field": "add_tags", "value": ["finance", "escalated"]}
+        ])
+    );
+    assert!(created.body.contains(
+        "When Group changes to Finance by the customer, if Status is Pending → notify finance@example.com (“A ticket came to Finance”), add the tags finance, escalated"
+    ), "{}", created.body);
+
     // A rule the builder cannot show opens as JSON and says why.
     let customer = customer(&app, &[]).await;
     let odd = app
