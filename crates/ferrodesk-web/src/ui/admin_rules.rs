@@ -1430,10 +1430,11 @@ fn field_options(names: &Names, fields: &[&str], custom: bool, selected: &str) -
         .map(|f| Opt::new(f, names.field_label(f), *f == selected))
         .collect();
     if custom {
-        out.extend(names.fields.iter().filter(|d| d.active).map(|d| {
+        // Inactive fields are offered only to a rule that already uses them.
+        out.extend(names.fields.iter().filter_map(|d| {
             let key = format!("custom_field:{}", d.key);
             let sel = key == selected;
-            Opt::new(&key, d.title.clone(), sel)
+            (d.active || sel).then(|| Opt::new(&key, d.title.clone(), sel))
         }));
     }
     out
@@ -2255,7 +2256,18 @@ async fn simulate(
                                 .map(|n| format!("Notifies {}", names.value_label("notify", n))),
                         );
                         if let Some(e) = r.error {
-                            lines.push(format!("Refused, nothing of it applied: {e}"));
+                            // "field: message; …" with the ticket's field names.
+                            let said: Vec<String> = e
+                                .split("; ")
+                                .map(|part| match part.split_once(": ") {
+                                    Some((f, m)) => format!("{}: {m}", names.field_label(f)),
+                                    None => part.to_owned(),
+                                })
+                                .collect();
+                            lines.push(format!(
+                                "Refused, nothing of it applied: {}",
+                                said.join("; ")
+                            ));
                         }
                         if lines.is_empty() {
                             lines.push("Changes nothing.".into());
