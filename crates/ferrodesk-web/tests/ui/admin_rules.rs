@@ -444,6 +444,65 @@ async fn an_admin_builds_a_rule_without_typing_json_and_reads_names(app: TestApp
         "When Group changes to Finance by the customer, if Status is Pending → notify finance@example.com (“A ticket came to Finance”), add the tags finance, escalated"
     ), "{}", created.body);
 
+    // Custom fields are offered by title, a drop-down's options as values.
+    let f = app
+        .post(
+            &admin.token,
+            "/ticket-fields",
+            json!({"key": "region", "title": "Region", "field_type": "dropdown", "options": ["EMEA", "APAC"]}),
+        )
+        .await;
+    assert_eq!(f.status, StatusCode::CREATED, "{}", f.body);
+    let custom = builder_post(
+        &full,
+        &[
+            ("name", "EMEA tag"),
+            ("all0_field", "custom_field:region"),
+            ("all0_op", "is"),
+            ("all0_value", "EMEA"),
+            ("act0_field", "add_tags"),
+            ("act0_value", "emea"),
+            ("act1_field", "custom_field:region"),
+            ("act1_value", "APAC"),
+        ],
+    );
+    let shown = b
+        .post("/admin/rules", &builder_post(&custom, &[("op", "refresh")]))
+        .await;
+    assert!(
+        select_of(&shown.body, "all0_field")
+            .contains(r#"<option value="custom_field:region" selected>Region</option>"#)
+    );
+    assert!(
+        select_of(&shown.body, "all0_value")
+            .contains(r#"<option value="EMEA" selected>EMEA</option>"#)
+    );
+    assert!(
+        select_of(&shown.body, "act1_field")
+            .contains(r#"<option value="custom_field:region" selected>Set region</option>"#)
+    );
+    let created = b
+        .post(
+            "/admin/rules",
+            &builder_post(&custom, &[("intent", "save")]),
+        )
+        .await;
+    assert!(created.body.contains("Rule created."), "{}", created.body);
+    assert!(
+        created
+            .body
+            .contains("if Region is EMEA → add the tags emea, set Region to APAC"),
+        "{}",
+        created.body
+    );
+    let emea = rule_named(&app, &admin.token, "EMEA tag")
+        .await
+        .expect("saved");
+    assert_eq!(
+        emea["conditions"]["all"],
+        json!([{"field": "custom_field:region", "operator": "is", "value": "EMEA"}])
+    );
+
     // A rule the builder cannot show opens as JSON and says why.
     let customer = customer(&app, &[]).await;
     let odd = app
