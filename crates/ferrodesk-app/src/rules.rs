@@ -36,7 +36,8 @@ const EVENT_FIELDS: &[&str] = &[
 /// Checks references to the database (statuses, groups, users, fields) in a rule.
 struct Refs {
     statuses: Vec<Status>,
-    groups: Vec<i64>,
+    /// Every group: id and name (warnings name them).
+    groups: Vec<(i64, String)>,
     staff: Vec<i64>,
     users: Vec<i64>,
     organizations: Vec<i64>,
@@ -51,7 +52,7 @@ impl Refs {
         let groups = dir::list_groups(c, None)
             .await?
             .into_iter()
-            .map(|g| g.id.0)
+            .map(|g| (g.id.0, g.name))
             .collect();
         let staff = dir::staff_ids(c).await?;
         let users = dir::user_roles(c, &referenced(defs, "requester"))
@@ -81,52 +82,54 @@ impl Refs {
                 Value::Null if nullable => None,
                 Value::Number(n) => match n.as_i64() {
                     Some(i) if ids.contains(&i) => None,
-                    _ => missing(format!("{what} {n} does not exist")),
+                    _ => missing(format!("there is no {what} with the id {n}")),
                 },
                 _ => bad(format!(
-                    "{field} takes the id of a {what}{}",
-                    if nullable { " or null (none)" } else { "" }
+                    "choose a {what}{} (by id)",
+                    if nullable { " or none" } else { "" }
                 )),
             }
         };
+        let group_ids: Vec<i64> = self.groups.iter().map(|(id, _)| *id).collect();
         match field {
             "status" => match find_status(&self.statuses, v) {
                 Some(_) => None,
-                None if v.is_string() || v.is_number() => {
-                    missing(format!("status {v} does not exist"))
-                }
-                None => bad("status takes a status name or id".into()),
+                None => match v {
+                    Value::String(s) => missing(format!("there is no status named {s}")),
+                    Value::Number(n) => missing(format!("there is no status with the id {n}")),
+                    _ => bad("choose a status (by name)".into()),
+                },
             },
             "category" => match v.as_str().map(ferrodesk_core::StatusCategory::parse) {
                 Some(Ok(_)) => None,
-                _ => bad("category is one of open, pending, resolved, closed".into()),
+                _ => bad("choose a category: open, pending, resolved or closed".into()),
             },
             "priority" => match v.as_str().map(Priority::parse) {
                 Some(Ok(_)) => None,
-                _ => bad("priority is one of low, normal, high, urgent".into()),
+                _ => bad("choose a priority: low, normal, high or urgent".into()),
             },
-            "group" | "internal_group" => id_in(&self.groups, "group"),
+            "group" | "internal_group" => id_in(&group_ids, "group"),
             "assignee" | "internal_agent" => id_in(&self.staff, "agent"),
             "organization" => id_in(&self.organizations, "organization"),
             "requester" => id_in(&self.users, "user"),
             "tags" => match v.as_str().map(|t| validate::tag(path, t)) {
                 Some(Ok(_)) => None,
                 Some(Err(e)) => Some(e),
-                None => bad("tags takes one tag".into()),
+                None => bad("give one tag".into()),
             },
             "subject" | "description" => match v {
                 Value::String(s) if !s.is_empty() => None,
-                _ => bad(format!("{field} takes text")),
+                _ => bad("give some text".into()),
             },
             f => match f.strip_prefix("custom_field:") {
                 Some(key) => match self.fields.iter().find(|d| d.key == key) {
-                    None => missing(format!("there is no custom field {key:?}")),
+                    None => missing(format!("there is no custom field with the key {key}")),
                     Some(_) => None,
                 },
                 None => Some(FieldError::new(
                     path,
                     "unknown_field",
-                    format!("unknown field {f:?}"),
+                    format!("there is no field {f}"),
                 )),
             },
         }
@@ -175,7 +178,10 @@ fn validate_definition(refs: &Refs, def: &Definition, problems: &mut Problems) {
                 problems.push(FieldError::new(
                     path,
                     "unknown_field",
-                    format!("field_changed takes one of: {}", EVENT_FIELDS.join(", ")),
+                    format!(
+                        "a change of {field} cannot start a rule; choose one of: {}",
+                        EVENT_FIELDS.join(", ")
+                    ),
                 ));
                 continue;
             }
@@ -195,7 +201,7 @@ fn validate_definition(refs: &Refs, def: &Definition, problems: &mut Problems) {
                 problems.push(FieldError::new(
                     format!("{path}.field"),
                     "unknown_field",
-                    format!("conditions cannot test {:?}", c.field),
+                    format!("conditions cannot test {}", c.field),
                 ));
                 continue;
             };
@@ -203,7 +209,14 @@ fn validate_definition(refs: &Refs, def: &Definition, problems: &mut Problems) {
                 problems.push(FieldError::new(
                     format!("{path}.operator"),
                     "invalid_operator",
-                    format!("{} takes the operators {}", c.field, ops.join(", ")),
+                    format!(
+                        "{} is compared with: {}",
+                        c.field,
+                        ops.iter()
+                            .map(|o| o.replace('_', " "))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ));
                 continue;
             }
@@ -275,7 +288,7 @@ fn validate_definition(refs: &Refs, def: &Definition, problems: &mut Problems) {
                     _ => Some(FieldError::new(
                         format!("{path}.to"),
                         "invalid_value",
-                        "notify.to is one of requester, assignee, internal_agent, group, address",
+                        "choose whom to notify: the requester, the assignee, the internal agent, the group or an address",
                     )),
                 }
             }
@@ -283,7 +296,7 @@ fn validate_definition(refs: &Refs, def: &Definition, problems: &mut Problems) {
             f => Some(FieldError::new(
                 format!("actions[{i}].field"),
                 "unknown_field",
-                format!("rules cannot act on {f:?}"),
+                format!("rules cannot act on {f}"),
             )),
         };
         if let Some(e) = err {
@@ -311,21 +324,24 @@ fn warnings(refs: &Refs, def: &Definition) -> Vec<RuleWarning> {
         if status.all_groups {
             continue;
         }
-        let unmapped: Vec<i64> = refs
+        let unmapped: Vec<&(i64, String)> = refs
             .groups
             .iter()
-            .copied()
-            .filter(|g| !status.maps(GroupId(*g)))
+            .filter(|(g, _)| !status.maps(GroupId(*g)))
             .collect();
         if !unmapped.is_empty() {
+            let names: Vec<&str> = unmapped.iter().map(|(_, n)| n.as_str()).collect();
             out.push(RuleWarning {
                 code: "removes_shared_ownership".into(),
                 message: format!(
-                    "setting status {} removes the internal owner of tickets whose internal group is not mapped to it \
-                     (groups {:?}); add the condition \"internal group is none\", or map those groups to {}",
-                    status.name, unmapped, status.name
+                    "Setting the status to {status} removes the internal owner of tickets whose internal group \
+                     is not mapped to {status}: {groups}. Add the condition \"Internal group is none\", or map \
+                     {those} to {status}.",
+                    status = status.name,
+                    groups = names.join(", "),
+                    those = if names.len() == 1 { "that group" } else { "those groups" },
                 ),
-                group_ids: unmapped,
+                group_ids: unmapped.iter().map(|(id, _)| *id).collect(),
             });
         }
     }
