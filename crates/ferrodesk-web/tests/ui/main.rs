@@ -922,8 +922,9 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     let (state, line) = check_line(&refused.body, "type_confirmed");
     assert_eq!(state, "missing");
     assert!(
-        line.contains("Pick the customer&#x27;s comment on ticket #")
-            || line.contains("Pick the customer's comment on ticket #"),
+        line.contains(&format!(
+            "comment on ticket #{ticket} “Please share our tickets” that confirms which type of shared organization they want."
+        )),
         "{line}"
     );
     assert_eq!(check_line(&refused.body, "risk_approved").0, "missing");
