@@ -771,8 +771,7 @@ impl App {
         p.require_staff()?;
         let limit = page_size(limit)?;
         let mut c = self.store().read().await?;
-        let (orgs, total) =
-            store::search_organizations(&mut c, text, offset.max(0), limit).await?;
+        let (orgs, total) = store::search_organizations(&mut c, text, offset.max(0), limit).await?;
         Ok((
             orgs.into_iter().map(|o| organization_out(p, o)).collect(),
             total,

@@ -289,7 +289,9 @@ async fn list(
     Query(q): Query<ListParams>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
-    Ok(html(&list_page(&app, &s, &q, None, done_text(&q.done)).await?))
+    Ok(html(
+        &list_page(&app, &s, &q, None, done_text(&q.done)).await?,
+    ))
 }
 
 async fn create(

@@ -12,9 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
 
-use ferrodesk_app::dto::{
-    OrganizationIn, OrganizationOut, SharingChangeIn, SharingPreviewOut,
-};
+use ferrodesk_app::dto::{OrganizationIn, OrganizationOut, SharingChangeIn, SharingPreviewOut};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::validate::FieldError;
 use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserId};
@@ -384,7 +382,9 @@ fn checks_before(
                 ),
                 None => (
                     "missing",
-                    format!("The chosen comment is not one of this ticket's customer comments. {todo}"),
+                    format!(
+                        "The chosen comment is not one of this ticket's customer comments. {todo}"
+                    ),
                 ),
             },
             None => ("todo", todo),
@@ -431,7 +431,10 @@ fn checks_before(
                         .unwrap_or_else(|| "no reason given".into())
                 )
             } else {
-                format!("Nothing says we will not enable a shared organization for {}.", org.name)
+                format!(
+                    "Nothing says we will not enable a shared organization for {}.",
+                    org.name
+                )
             },
         },
     ]
@@ -458,6 +461,11 @@ fn checks_after(
     let not_blocked = format!(
         "Nothing says we will not enable a shared organization for {}.",
         org.name
+    );
+    let changes = format!(
+        "{} today; this change makes it {}.",
+        short(org.sharing),
+        short(to).to_lowercase()
     );
     let lines: [(&'static str, &'static str, &str, bool); 5] = [
         (
@@ -487,7 +495,7 @@ fn checks_after(
         (
             "value_changes",
             "The new mode differs from the current one",
-            "The sharing changes.",
+            &changes,
             true,
         ),
     ];

@@ -94,8 +94,22 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
         .await["id"]
         .as_i64()
         .unwrap();
-    let ask = comment(&app, &admin.token, ticket, "Which type, and do you accept the risk?", true).await;
-    let note = comment(&app, &admin.token, ticket, "Check the contract first", false).await;
+    let ask = comment(
+        &app,
+        &admin.token,
+        ticket,
+        "Which type, and do you accept the risk?",
+        true,
+    )
+    .await;
+    let note = comment(
+        &app,
+        &admin.token,
+        ticket,
+        "Check the contract first",
+        false,
+    )
+    .await;
     let confirm = comment(
         &app,
         &carol.token,
@@ -118,8 +132,15 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
             "a link for organization {o}"
         );
     }
-    let action = words(&element(&page.body, &format!("change-sharing-{org}"), "</p>"));
-    assert!(action.contains("Change organization sharing of Umbrella"), "{action}");
+    let action = words(&element(
+        &page.body,
+        &format!("change-sharing-{org}"),
+        "</p>",
+    ));
+    assert!(
+        action.contains("Change organization sharing of Umbrella"),
+        "{action}"
+    );
     // Agents who are not admins do not get it.
     let mut ab = Browser::new(&app);
     ab.sign_in(&a.email).await;
@@ -140,11 +161,20 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
     );
     assert!(panel.body.contains(&format!(r#"id="type-{confirm}""#)));
     assert!(panel.body.contains(&format!(r#"id="risk-{confirm}""#)));
-    assert!(!panel.body.contains(&format!(r#"id="type-{ask}""#)), "staff replies are no evidence");
-    assert!(!panel.body.contains(&format!(r#"id="type-{note}""#)), "private notes are not listed");
+    assert!(
+        !panel.body.contains(&format!(r#"id="type-{ask}""#)),
+        "staff replies are no evidence"
+    );
+    assert!(
+        !panel.body.contains(&format!(r#"id="type-{note}""#)),
+        "private notes are not listed"
+    );
     let evidence = words(&element(&panel.body, "type-step", "</fieldset>"));
     assert!(evidence.contains("Carol Jones"), "{evidence}");
-    assert!(!evidence.contains(&format!("#{confirm}")), "no comment ids: {evidence}");
+    assert!(
+        !evidence.contains(&format!("#{confirm}")),
+        "no comment ids: {evidence}"
+    );
     let before = checklist(&panel.body);
     assert!(
         before.contains(&format!(
@@ -153,7 +183,9 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
         "{before}"
     );
     assert!(
-        before.contains("Pick the customer's comment that confirms which type of shared organization they want."),
+        before.contains(
+            "Pick the customer's comment that confirms which type of shared organization they want."
+        ),
         "{before}"
     );
 
@@ -183,7 +215,12 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
         )),
         "{text}"
     );
-    for api_word in ["type_confirmed_comment_id", "risk_approved_comment_id", "ticket_id", "read_only"] {
+    for api_word in [
+        "type_confirmed_comment_id",
+        "risk_approved_comment_id",
+        "ticket_id",
+        "read_only",
+    ] {
         assert!(!text.contains(api_word), "{api_word} in: {text}");
     }
     assert_eq!(check_line(&refused.body, "type_confirmed").0, "missing");
@@ -213,7 +250,10 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
 
     // A request by someone outside the organization: named, with the organization.
     let foreign = app
-        .ticket(&ted.token, json!({"subject": "Share Umbrella's tickets with me"}))
+        .ticket(
+            &ted.token,
+            json!({"subject": "Share Umbrella's tickets with me"}),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
@@ -264,8 +304,14 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
         recorded.contains("Sharing changed from Not shared to Read only."),
         "{recorded}"
     );
-    assert!(recorded.contains("Type confirmed by Carol Jones"), "{recorded}");
-    assert!(!recorded.contains("read_only") && !recorded.contains(&format!("#{confirm}")), "{recorded}");
+    assert!(
+        recorded.contains("Type confirmed by Carol Jones"),
+        "{recorded}"
+    );
+    assert!(
+        !recorded.contains("read_only") && !recorded.contains(&format!("#{confirm}")),
+        "{recorded}"
+    );
     // Already shared: the mode must change, said with the organization's name.
     let panel = b
         .get(&format!("/agent/organizations/{org}?ticket_id={ticket}"))
@@ -301,7 +347,9 @@ async fn the_public_url_warning_shows_until_the_public_url_is_the_served_address
     let panel = b.get(&format!("/agent/organizations/{org}")).await;
     let warning = words(&element(&panel.body, "public-url-warning", "</p>"));
     assert!(warning.contains(default_text), "{warning}");
-    assert!(panel.body.contains(r##"<a href="/admin/settings#public_base_url">Set the public URL in Settings.</a>"##));
+    assert!(panel.body.contains(
+        r##"<a href="/admin/settings#public_base_url">Set the public URL in Settings.</a>"##
+    ));
     let settings = b.get("/admin/settings").await;
     let warning = words(&element(&settings.body, "public-url-warning", "</p>"));
     assert!(warning.contains(default_text), "{warning}");
@@ -314,11 +362,18 @@ async fn the_public_url_warning_shows_until_the_public_url_is_the_served_address
 
     // Another address than the one the page was served from: still a warning, naming both.
     let r = app
-        .patch(&admin.token, "/settings", json!({"public_base_url": "https://desk.example.com"}))
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"public_base_url": "https://desk.example.com"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let served = app.base.trim_start_matches("http://").to_owned();
-    for path in [format!("/agent/organizations/{org}"), "/admin/settings".to_owned()] {
+    for path in [
+        format!("/agent/organizations/{org}"),
+        "/admin/settings".to_owned(),
+    ] {
         let page = b.get(&path).await;
         let warning = words(&element(&page.body, "public-url-warning", "</p>"));
         assert!(
@@ -331,16 +386,26 @@ async fn the_public_url_warning_shows_until_the_public_url_is_the_served_address
 
     // Set to the address the pages are served from: the warnings are gone.
     let r = app
-        .patch(&admin.token, "/settings", json!({"public_base_url": format!("{}/", app.base)}))
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"public_base_url": format!("{}/", app.base)}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let panel = b.get(&format!("/agent/organizations/{org}")).await;
     assert_eq!(panel.status, StatusCode::OK);
     assert!(panel.body.contains(r#"id="sharing-form""#));
-    assert!(!panel.body.contains("public-url-warning"), "panel still warns");
+    assert!(
+        !panel.body.contains("public-url-warning"),
+        "panel still warns"
+    );
     let settings = b.get("/admin/settings").await;
     assert!(settings.body.contains(r#"id="public_base_url""#));
-    assert!(!settings.body.contains("public-url-warning"), "settings still warn");
+    assert!(
+        !settings.body.contains("public-url-warning"),
+        "settings still warn"
+    );
 }
 
 async fn the_sharing_log_is_a_read_only_record_that_survives_an_edit_of_details(app: TestApp) {
@@ -348,11 +413,21 @@ async fn the_sharing_log_is_a_read_only_record_that_survives_an_edit_of_details(
     let org = organization(&app, "Initrode").await;
     let carol = named_customer(&app, "Carol Jones", &[org]).await;
     let ticket = app
-        .ticket(&carol.token, json!({"subject": "Share our tickets, read only"}))
+        .ticket(
+            &carol.token,
+            json!({"subject": "Share our tickets, read only"}),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
-    let yes = comment(&app, &carol.token, ticket, "Read only; we accept the risk.", true).await;
+    let yes = comment(
+        &app,
+        &carol.token,
+        ticket,
+        "Read only; we accept the risk.",
+        true,
+    )
+    .await;
     let r = app
         .patch(
             &admin.token,
@@ -377,16 +452,31 @@ async fn the_sharing_log_is_a_read_only_record_that_survives_an_edit_of_details(
     // The editor: the log above the free-text details, not part of the form's fields.
     let edit = b.get(&format!("/admin/organizations/{org}")).await;
     assert_eq!(edit.status, StatusCode::OK);
-    let log_at = edit.body.find(r#"id="sharing-log""#).expect("the sharing log");
-    let details_at = edit.body.find(r#"<textarea id="details""#).expect("the details field");
+    let log_at = edit
+        .body
+        .find(r#"id="sharing-log""#)
+        .expect("the sharing log");
+    let details_at = edit
+        .body
+        .find(r#"<textarea id="details""#)
+        .expect("the details field");
     assert!(log_at < details_at, "the log is above the details");
     let log_html = element(&edit.body, "sharing-log", "</section>");
-    assert!(!log_html.contains("<textarea") && !log_html.contains("<input"), "read only");
+    assert!(
+        !log_html.contains("<textarea") && !log_html.contains("<input"),
+        "read only"
+    );
     let log = words(&log_html);
     assert!(log.contains("Not shared → Read only"), "{log}");
     assert!(log.contains("by Boss"), "{log}");
-    assert!(log.contains("Type confirmed by Carol Jones; security risk approved by Carol Jones."), "{log}");
-    assert!(log.contains(&format!("#{ticket} Share our tickets, read only")), "{log}");
+    assert!(
+        log.contains("Type confirmed by Carol Jones; security risk approved by Carol Jones."),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("#{ticket} Share our tickets, read only")),
+        "{log}"
+    );
     assert!(log.contains(&line), "{log}");
     assert!(log_html.contains(&format!(r#"<a href="/agent/tickets/{ticket}">"#)));
     // The Details line is still written into Details, as the runbook requires.
@@ -408,18 +498,34 @@ async fn the_sharing_log_is_a_read_only_record_that_survives_an_edit_of_details(
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let o = app.get(&admin.token, &format!("/organizations/{org}")).await;
-    assert_eq!(o.body["details"], "Key account. Call before changing anything.");
-    let edit = b.get(&format!("/admin/organizations/{org}?done=saved")).await;
+    let o = app
+        .get(&admin.token, &format!("/organizations/{org}"))
+        .await;
+    assert_eq!(
+        o.body["details"],
+        "Key account. Call before changing anything."
+    );
+    let edit = b
+        .get(&format!("/admin/organizations/{org}?done=saved"))
+        .await;
     let log = words(&element(&edit.body, "sharing-log", "</section>"));
-    assert!(log.contains("Not shared → Read only") && log.contains(&line), "{log}");
+    assert!(
+        log.contains("Not shared → Read only") && log.contains(&line),
+        "{log}"
+    );
     // The organization's page shows the same record above its details text.
     let page = b.get(&format!("/agent/organizations/{org}")).await;
-    let log_at = page.body.find(r#"id="sharing-log""#).expect("the sharing log");
+    let log_at = page
+        .body
+        .find(r#"id="sharing-log""#)
+        .expect("the sharing log");
     let details_at = page.body.find(r#"id="org-details""#).expect("the details");
     assert!(log_at < details_at);
     let log = words(&element(&page.body, "sharing-log", "</section>"));
-    assert!(log.contains("Not shared → Read only") && log.contains(&line), "{log}");
+    assert!(
+        log.contains("Not shared → Read only") && log.contains(&line),
+        "{log}"
+    );
     assert!(text_of(&page.body, "org-details").contains("Call before changing anything."));
 }
 
@@ -464,8 +570,14 @@ async fn the_admin_organization_list_searches_by_name_and_pages(app: TestApp) {
     assert_eq!(first.status, StatusCode::OK);
     let names = rows(&first.body);
     assert_eq!(names.len(), 50);
-    assert_eq!(names[..3], ["ACME Tools", "Acme Widgets", "Fifty% Off_Sales"]);
-    assert_eq!(text_of(&first.body, "pager-summary"), "1–50 of 123 organizations");
+    assert_eq!(
+        names[..3],
+        ["ACME Tools", "Acme Widgets", "Fifty% Off_Sales"]
+    );
+    assert_eq!(
+        text_of(&first.body, "pager-summary"),
+        "1–50 of 123 organizations"
+    );
     assert_eq!(href_of(&first.body, "pager-prev"), None);
     assert_eq!(
         href_of(&first.body, "pager-next").as_deref(),
@@ -475,7 +587,10 @@ async fn the_admin_organization_list_searches_by_name_and_pages(app: TestApp) {
     let names = rows(&third.body);
     assert_eq!(names.len(), 23);
     assert_eq!(names.last().unwrap(), "Org 119");
-    assert_eq!(text_of(&third.body, "pager-summary"), "101–123 of 123 organizations");
+    assert_eq!(
+        text_of(&third.body, "pager-summary"),
+        "101–123 of 123 organizations"
+    );
     assert_eq!(
         href_of(&third.body, "pager-prev").as_deref(),
         Some("/admin/organizations?page=2")
@@ -484,8 +599,14 @@ async fn the_admin_organization_list_searches_by_name_and_pages(app: TestApp) {
     // Search: any case, a part of the name; the query is kept in the form and the links.
     let acme = b.get("/admin/organizations?q=acme").await;
     assert_eq!(rows(&acme.body), ["ACME Tools", "Acme Widgets"]);
-    assert!(acme.body.contains(r#"<input type="search" id="q" name="q" value="acme">"#));
-    assert_eq!(text_of(&acme.body, "pager-summary"), "2 organizations whose name contains “acme”");
+    assert!(
+        acme.body
+            .contains(r#"<input type="search" id="q" name="q" value="acme">"#)
+    );
+    assert_eq!(
+        text_of(&acme.body, "pager-summary"),
+        "2 organizations whose name contains “acme”"
+    );
     let orgs = b.get("/admin/organizations?q=org+1").await;
     assert_eq!(rows(&orgs.body).len(), 20, "Org 100 to Org 119");
     let many = b.get("/admin/organizations?q=Org").await;
