@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use ferrodesk_app::dto::{OrganizationIn, OrganizationOut, SharingChangeIn, SharingPreviewOut};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::validate::FieldError;
-use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserId};
+use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
 use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
@@ -137,7 +137,8 @@ pub(super) fn short(s: Sharing) -> &'static str {
 struct Member {
     name: String,
     email: String,
-    access: String,
+    /// What they may see on their own, in words.
+    access: &'static str,
     default: bool,
 }
 
@@ -781,7 +782,11 @@ async fn org_page(
             default: u.default_organization_id == Some(id),
             name: u.name,
             email: u.email.unwrap_or_default(),
-            access: u.access.map(|a| a.to_string()).unwrap_or_default(),
+            access: match u.access {
+                Some(UserAccess::Requested) => "Own requests",
+                Some(UserAccess::Organization) => "The organization's tickets",
+                None => "",
+            },
         })
         .collect();
     let panel = panel(app, s, &org, &member_ids, &st.choice, st.failed, headers).await?;
@@ -926,4 +931,46 @@ async fn change_sharing(
     };
     let page = org_page(&app, &s, id, st, &headers).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served(host: &str, forwarded: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        if let Some(f) = forwarded {
+            h.insert("x-forwarded-host", f.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_public_url_warning_fires_for_the_default_and_for_another_host() {
+        let local = served("127.0.0.1:8080", None);
+        let w = public_url_warning("http://127.0.0.1:8080", &local).unwrap();
+        assert!(w.contains("which customers cannot open"), "{w}");
+        assert!(public_url_warning("", &local).is_some());
+        let desk = served("desk.example.com", None);
+        assert_eq!(public_url_warning("https://desk.example.com/", &desk), None);
+        assert_eq!(
+            public_url_warning("https://Desk.Example.com:443", &desk),
+            None
+        );
+        let w = public_url_warning("https://old.example.com", &desk).unwrap();
+        assert!(
+            w.contains(
+                "point to https://old.example.com, but this page was served from desk.example.com"
+            ),
+            "{w}"
+        );
+        // Behind a proxy, the address people typed is the forwarded one.
+        let proxied = served("127.0.0.1:3000", Some("desk.example.com"));
+        assert_eq!(
+            public_url_warning("https://desk.example.com", &proxied),
+            None
+        );
+        assert!(public_url_warning("https://desk.example.com:8443", &desk).is_some());
+    }
 }
