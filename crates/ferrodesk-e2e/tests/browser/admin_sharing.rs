@@ -118,6 +118,16 @@ async fn an_admin_changes_sharing_from_the_request_ticket(backend: Backend) {
     b.screenshot(&format!("sharing_from_ticket_enabled_{backend:?}").to_lowercase())
         .await;
 
+    // Settings warn too, next to the field to fix.
+    b.goto("/admin/settings").await;
+    let warning = b.css("#public-url-warning").await.text().await.unwrap();
+    assert!(
+        warning.contains("point to http://127.0.0.1:8080, which customers cannot open"),
+        "{warning}"
+    );
+    b.screenshot(&format!("sharing_settings_public_url_{backend:?}").to_lowercase())
+        .await;
+
     // On a phone, the organization's page, the panel with a ticket chosen, the editor
     // and the list fit the screen.
     b.client

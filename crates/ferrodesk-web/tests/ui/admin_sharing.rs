@@ -258,6 +258,12 @@ async fn an_admin_starts_a_sharing_change_from_the_request_ticket(app: TestApp) 
         .as_i64()
         .unwrap();
     let foreign_s = foreign.to_string();
+    let outsider_page = b.get(&format!("/agent/tickets/{foreign}")).await;
+    assert_eq!(outsider_page.status, StatusCode::OK);
+    assert!(
+        !outsider_page.body.contains("Change organization sharing"),
+        "a requester in no organization: nothing to change"
+    );
     let refused = b
         .post(
             &format!("/agent/organizations/{org}/sharing"),
@@ -527,6 +533,9 @@ async fn the_sharing_log_is_a_read_only_record_that_survives_an_edit_of_details(
         "{log}"
     );
     assert!(text_of(&page.body, "org-details").contains("Call before changing anything."));
+    // Members' access reads as words, not as the setting's name.
+    assert!(page.body.contains("<td>Own requests</td>"), "{}", page.body);
+    assert!(!page.body.contains("<td>requested</td>"));
 }
 
 async fn the_admin_organization_list_searches_by_name_and_pages(app: TestApp) {
