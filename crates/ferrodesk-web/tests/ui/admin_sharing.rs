@@ -359,6 +359,11 @@ async fn the_public_url_warning_shows_until_the_public_url_is_the_served_address
     let settings = b.get("/admin/settings").await;
     let warning = words(&element(&settings.body, "public-url-warning", "</p>"));
     assert!(warning.contains(default_text), "{warning}");
+    let field = element(&settings.body, "public_base_url", ">");
+    assert!(
+        field.contains(r#"aria-describedby="public-url-warning""#),
+        "the field points at the warning: {field}"
+    );
     // Agents cannot act on it and do not see it.
     let mut ab = Browser::new(&app);
     ab.sign_in(&a.email).await;
