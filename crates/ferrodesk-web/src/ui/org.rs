@@ -382,10 +382,8 @@ fn checks_before(
                     format!("Chosen: {}'s comment of {}.", c.author, c.at),
                 ),
                 None => (
-                    "missing",
-                    format!(
-                        "The chosen comment is not one of this ticket's customer comments. {todo}"
-                    ),
+                    "pending",
+                    "A comment is chosen; the workflow checks it when you submit.".to_owned(),
                 ),
             },
             None => ("todo", todo),
