@@ -759,6 +759,25 @@ impl App {
         Ok(page(orgs, limit, |o| o.id.0, |o| organization_out(p, o)))
     }
 
+    /// Organizations whose name contains `text` (any case; all when empty), by name, for
+    /// staff's lists: the page of `limit` from `offset` on, and how many match in all.
+    pub async fn search_organizations(
+        &self,
+        p: &Principal,
+        text: &str,
+        offset: i64,
+        limit: Option<i64>,
+    ) -> Result<(Vec<OrganizationOut>, i64)> {
+        p.require_staff()?;
+        let limit = page_size(limit)?;
+        let mut c = self.store().read().await?;
+        let (orgs, total) = store::search_organizations(&mut c, text, offset.max(0), limit).await?;
+        Ok((
+            orgs.into_iter().map(|o| organization_out(p, o)).collect(),
+            total,
+        ))
+    }
+
     /// Reads an organization (end users: only their own).
     pub async fn get_organization(
         &self,

@@ -25,7 +25,7 @@ pub(crate) fn from_stored(stored: &[(String, String)]) -> SettingsOut {
     let text = |key: &str, default: &str| value(key).unwrap_or(default).to_owned();
     SettingsOut {
         time_zone: text("time_zone", "UTC"),
-        public_base_url: text("public_base_url", "http://127.0.0.1:8080"),
+        public_base_url: text("public_base_url", DEFAULT_PUBLIC_BASE_URL),
         sharing_confirmation_template: text("sharing_confirmation_template", ""),
         require_two_factor_for_staff: value(REQUIRE_TWO_FACTOR) == Some("true"),
         mail_unknown_senders: text("mail_unknown_senders", "create"),
@@ -39,6 +39,10 @@ pub(crate) fn from_stored(stored: &[(String, String)]) -> SettingsOut {
         mail_inbound_enabled: false,
     }
 }
+
+/// The public URL until an admin sets one: the server's own default address, which
+/// customers cannot open.
+pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://127.0.0.1:8080";
 
 /// The settings key of [`SettingsOut::require_two_factor_for_staff`].
 pub(crate) const REQUIRE_TWO_FACTOR: &str = "require_two_factor_for_staff";

@@ -61,42 +61,67 @@ fn change_out(s: SharingChange, base: &str) -> SharingChangeOut {
     }
 }
 
-/// Checks one piece of evidence: a public comment on `ticket`, by an end user who is a
-/// member of the organization. Gives back its author.
+/// How people refer to a ticket: its number and subject.
+fn ticket_words(id: TicketId, subject: &str) -> String {
+    if subject.trim().is_empty() {
+        format!("ticket #{id}")
+    } else {
+        format!("ticket #{id} “{}”", subject.trim())
+    }
+}
+
+/// What the pre-check messages name: the request ticket and the organization.
+struct Context<'a> {
+    ticket: TicketId,
+    /// The ticket as people refer to it (`ticket #51 “Please share our tickets”`).
+    ticket_words: String,
+    organization: &'a str,
+    members: &'a [i64],
+}
+
+/// Checks one piece of evidence: a public comment on the request ticket, by an end user who
+/// is a member of the organization. Gives back its author. The failures read as the
+/// runbook's steps; the field and the check's code stay the API's.
 async fn evidence(
     c: &mut Conn,
     field: &str,
     check: &str,
-    what: &str,
+    missing: String,
     comment: Option<i64>,
-    ticket: TicketId,
-    members: &[i64],
+    at: &Context<'_>,
 ) -> Result<std::result::Result<UserId, FieldError>> {
-    let fail = |why: String| Ok(Err(FieldError::new(field, check, format!("{what}: {why}"))));
+    let fail = |why: String| Ok(Err(FieldError::new(field, check, why)));
     let Some(id) = comment else {
-        return fail(format!(
-            "point {field} at the public comment on ticket {ticket} in which a member of the organization wrote it"
-        ));
+        return fail(missing);
     };
     let Some((on, author, role, public)) = store::comment_facts(c, CommentId(id)).await? else {
-        return fail(format!("comment {id} does not exist"));
+        return fail(format!(
+            "The chosen comment does not exist (any more). {missing}"
+        ));
     };
-    if on != ticket {
-        return fail(format!("comment {id} is not on ticket {ticket}"));
+    let who = dir::get_user(c, author)
+        .await?
+        .map_or_else(|| "someone".to_owned(), |u| u.name);
+    if on != at.ticket {
+        return fail(format!(
+            "The chosen comment by {who} is on another ticket, not on the request {}. {missing}",
+            at.ticket_words
+        ));
     }
     if !public {
         return fail(format!(
-            "comment {id} is a private note, not the customer's public comment"
+            "The chosen comment by {who} is a private note, not the customer's public comment. {missing}"
         ));
     }
     if role != Role::EndUser.as_str() {
         return fail(format!(
-            "comment {id} was written by staff, not by the customer"
+            "The chosen comment was written by {who}, who is staff, not by the customer. {missing}"
         ));
     }
-    if !members.contains(&author.0) {
+    if !at.members.contains(&author.0) {
         return fail(format!(
-            "comment {id} was written by someone who is not a member of the organization"
+            "The chosen comment was written by {who}, who is not a member of {}. {missing}",
+            at.organization
         ));
     }
     Ok(Ok(author))
@@ -121,20 +146,30 @@ impl App {
             return Err(AppError::PrechecksFailed(vec![FieldError::new(
                 "ticket_id",
                 "ticket_exists",
-                format!("ticket {ticket_id} does not exist"),
+                format!(
+                    "There is no ticket #{ticket_id}. Choose the ticket in which the customer asked for the change."
+                ),
             )]));
         };
         let members = dir::member_ids(&mut tx, org_id).await?;
         let enabling = input.sharing != Sharing::OwnOnly;
+        let at = Context {
+            ticket: ticket_id,
+            ticket_words: ticket_words(ticket_id, &ticket.subject),
+            organization: &org.name,
+            members: &members,
+        };
         let mut problems = Problems::default();
         let type_by = evidence(
             &mut tx,
             "type_confirmed_comment_id",
             "type_confirmed",
-            "the customer's confirmation of the type",
+            format!(
+                "Pick the customer's comment on {} that confirms which type of shared organization they want.",
+                at.ticket_words
+            ),
             input.type_confirmed_comment_id,
-            ticket_id,
-            &members,
+            &at,
         )
         .await?;
         let type_by = problems.check(type_by);
@@ -143,10 +178,12 @@ impl App {
                 &mut tx,
                 "risk_approved_comment_id",
                 "risk_approved",
-                "the customer's approval of the security risk",
+                format!(
+                    "Pick the comment on {} in which the requester, on behalf of {}, approved the security risk of a shared organization.",
+                    at.ticket_words, org.name
+                ),
                 input.risk_approved_comment_id,
-                ticket_id,
-                &members,
+                &at,
             )
             .await?;
             problems.check(r)
@@ -154,24 +191,30 @@ impl App {
             None
         };
         if enabling && org.sharing_blocked {
-            let why = if org.sharing_blocked_reason.is_empty() {
+            let why = if org.sharing_blocked_reason.trim().is_empty() {
                 "no reason given".to_owned()
             } else {
-                org.sharing_blocked_reason.clone()
+                org.sharing_blocked_reason.trim().to_owned()
             };
             problems.push(FieldError::new(
                 "sharing",
                 "not_blocked",
-                format!("shared organizations are blocked for {}: {why}", org.name),
+                format!(
+                    "{}'s details say we will not enable a shared organization for them ({why}). Lift the sharing block first, if that is still right.",
+                    org.name
+                ),
             ));
         }
         if !members.contains(&ticket.requester_id.0) {
+            let requester = dir::get_user(&mut tx, ticket.requester_id)
+                .await?
+                .map_or_else(|| "The requester".to_owned(), |u| u.name);
             problems.push(FieldError::new(
                 "ticket_id",
                 "requester_member",
                 format!(
-                    "the requester of ticket {ticket_id} is not a member of {}",
-                    org.name
+                    "{requester}, who asked in {}, is not a member of {}. Choose a ticket in which a member asked, or add them to the organization first.",
+                    at.ticket_words, org.name
                 ),
             ));
         }
@@ -179,7 +222,13 @@ impl App {
             problems.push(FieldError::new(
                 "sharing",
                 "value_changes",
-                format!("{} already has sharing {}", org.name, org.sharing),
+                match org.sharing {
+                    Sharing::OwnOnly => format!(
+                        "{} is not shared already: each member sees only their own tickets.",
+                        org.name
+                    ),
+                    s => format!("{} is already shared {}.", org.name, label(s)),
+                },
             ));
         }
         if let Err(failed) = problems.finish() {

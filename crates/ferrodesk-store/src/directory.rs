@@ -856,6 +856,39 @@ pub async fn list_organizations(
     rows.into_iter().map(OrganizationRow::into_org).collect()
 }
 
+/// Organizations whose name contains `text` (any case; all when empty), by name: the
+/// `limit` from `offset` on, and how many match in all. Ordering by `name_lower` walks its
+/// unique index; the contains-match reads the names, which is fine for an admin list of
+/// thousands (a prefix index would not serve "contains").
+pub async fn search_organizations(
+    c: &mut Conn,
+    text: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Organization>, i64)> {
+    let pattern = format!(
+        "%{}%",
+        crate::view_query::escape_like(&text.trim().to_lowercase())
+    );
+    let mut count = Sql::new("SELECT COUNT(*) FROM organizations WHERE name_lower LIKE ");
+    count.push_bind(pattern.clone()).push(" ESCAPE '\\'");
+    let total: i64 = count.query_scalar().fetch_one(&mut *c).await?;
+    let mut q = Sql::new(format!(
+        "SELECT {ORG_COLUMNS} FROM organizations WHERE name_lower LIKE "
+    ));
+    q.push_bind(pattern)
+        .push(" ESCAPE '\\' ORDER BY name_lower LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let rows: Vec<OrganizationRow> = q.query_as().fetch_all(&mut *c).await?;
+    let orgs = rows
+        .into_iter()
+        .map(OrganizationRow::into_org)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((orgs, total))
+}
+
 /// Adds an end user to an organization; false when already a member.
 pub async fn add_member(
     c: &mut Conn,

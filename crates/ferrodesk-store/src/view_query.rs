@@ -217,7 +217,8 @@ fn push_pred_with(q: &mut Sql, p: &Pred, damp_null: bool) {
     }
 }
 
-fn escape_like(s: &str) -> String {
+/// `s` for a `LIKE … ESCAPE '\'` pattern: its `%`, `_` and `\` match themselves.
+pub(crate) fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

@@ -427,6 +427,8 @@ struct SettingsPage {
     errors: Errors,
     /// How mail goes out and comes in, in words (set on the command line or environment).
     mail_server: Vec<String>,
+    /// The public URL links cannot be right (see `org::public_url_warning`).
+    url_warning: Option<String>,
 }
 
 /// The mail server settings in words (never a password: the app holds none to show).
@@ -450,10 +452,12 @@ fn mail_server_lines(s: &ferrodesk_app::dto::SettingsOut) -> Vec<String> {
 async fn settings(
     State(app): State<App>,
     s: Session,
+    headers: axum::http::HeaderMap,
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     let cur = app.get_settings(&s.p).await?;
+    let url_warning = super::org::public_url_warning(&cur.public_base_url, &headers);
     let mut layout = s.layout("Settings", "admin");
     layout.notice = done_text(&q.done);
     let mail_server = mail_server_lines(&cur);
@@ -461,6 +465,7 @@ async fn settings(
         layout,
         tab: "settings",
         mail_server,
+        url_warning,
         form: SettingsForm {
             time_zone: cur.time_zone,
             public_base_url: cur.public_base_url,
@@ -490,6 +495,7 @@ fn given(v: &str) -> Option<&str> {
 
 async fn save_settings(
     State(app): State<App>,
+    headers: axum::http::HeaderMap,
     Post { s, form }: Post<SettingsForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -510,6 +516,7 @@ async fn save_settings(
         Ok(_) => return Ok(Redirect::to("/admin/settings?done=settings").into_response()),
         Err(e) => form_errors(e)?,
     };
+    let cur = app.get_settings(&s.p).await?;
     Ok(html_status(
         StatusCode::UNPROCESSABLE_ENTITY,
         &SettingsPage {
@@ -517,7 +524,8 @@ async fn save_settings(
             tab: "settings",
             form,
             errors,
-            mail_server: mail_server_lines(&app.get_settings(&s.p).await?),
+            mail_server: mail_server_lines(&cur),
+            url_warning: super::org::public_url_warning(&cur.public_base_url, &headers),
         },
     ))
 }

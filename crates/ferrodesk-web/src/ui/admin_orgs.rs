@@ -18,6 +18,7 @@ use ferrodesk_store::directory::UserFilter;
 use serde::Deserialize;
 
 use super::admin::{admin_only, form_errors};
+use super::org::{LogRow, sharing_log};
 use super::view::{Layout, Opt};
 use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
@@ -97,6 +98,8 @@ struct OrgForm {
     draft: OrgDraft,
     errors: Errors,
     others: Vec<String>,
+    /// The sharing log, shown read-only above the free-text details (editing).
+    log: Vec<LogRow>,
 }
 
 impl OrgForm {
@@ -111,6 +114,7 @@ impl OrgForm {
             draft,
             errors,
             others,
+            log: Vec::new(),
         }
     }
 
@@ -129,13 +133,83 @@ struct Row {
     blocked: bool,
 }
 
+/// Previous and next links of a paged list, keeping its search (`templates/pager.html`).
+pub(super) struct Pager {
+    /// Which rows are shown, in words (`51–100 of 230 organizations`).
+    pub summary: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// Organizations per page of the admin list.
+const PER_PAGE: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "admin_orgs.html")]
 struct ListPage {
     layout: Layout,
     tab: &'static str,
     rows: Vec<Row>,
+    /// The search as typed.
+    q: String,
+    pager: Pager,
     form: OrgForm,
+}
+
+/// The list's query: a name to search for, and the page (from 1).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListParams {
+    q: String,
+    page: String,
+    done: String,
+}
+
+/// The address of a page of the list, with the search kept.
+fn list_href(q: &str, page: i64) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if !q.trim().is_empty() {
+        pairs.push(("q", q.trim().to_owned()));
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    if pairs.is_empty() {
+        "/admin/organizations".into()
+    } else {
+        format!(
+            "/admin/organizations?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+}
+
+fn pager(q: &str, page: i64, shown: usize, total: i64) -> Pager {
+    let first = (page - 1) * PER_PAGE;
+    let noun = if total == 1 {
+        "organization"
+    } else {
+        "organizations"
+    };
+    let matching = if q.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" whose name contains “{}”", q.trim())
+    };
+    let summary = if shown == 0 || (first == 0 && total <= PER_PAGE) {
+        format!("{total} {noun}{matching}")
+    } else {
+        format!(
+            "{}–{} of {total} {noun}{matching}",
+            first + 1,
+            first + shown as i64
+        )
+    };
+    Pager {
+        summary,
+        prev: (page > 1).then(|| list_href(q, page - 1)),
+        next: (first + (shown as i64) < total && shown > 0).then(|| list_href(q, page + 1)),
+    }
 }
 
 struct Member {
@@ -178,13 +252,16 @@ fn done_text(done: &str) -> Option<String> {
 async fn list_page(
     app: &App,
     s: &Session,
+    query: &ListParams,
     form: Option<(OrgDraft, Errors)>,
     notice: Option<String>,
 ) -> Result<ListPage, UiError> {
-    let rows = app
-        .list_organizations(&s.p, None, Some(100))
-        .await?
-        .items
+    let page = query.page.trim().parse::<i64>().unwrap_or(1).max(1);
+    let (orgs, total) = app
+        .search_organizations(&s.p, &query.q, (page - 1) * PER_PAGE, Some(PER_PAGE))
+        .await?;
+    let pager = pager(&query.q, page, orgs.len(), total);
+    let rows = orgs
         .into_iter()
         .map(|o| Row {
             id: o.id,
@@ -200,6 +277,8 @@ async fn list_page(
         layout,
         tab: "organizations",
         rows,
+        q: query.q.trim().to_owned(),
+        pager,
         form: OrgForm::new(None, draft, errors),
     })
 }
@@ -207,10 +286,12 @@ async fn list_page(
 async fn list(
     State(app): State<App>,
     s: Session,
-    Query(q): Query<Done>,
+    Query(q): Query<ListParams>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
-    Ok(html(&list_page(&app, &s, None, done_text(&q.done)).await?))
+    Ok(html(
+        &list_page(&app, &s, &q, None, done_text(&q.done)).await?,
+    ))
 }
 
 async fn create(
@@ -227,7 +308,7 @@ async fn create(
         }
         Err(e) => form_errors(e)?,
     };
-    let page = list_page(&app, &s, Some((form, errors)), None).await?;
+    let page = list_page(&app, &s, &ListParams::default(), Some((form, errors)), None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -283,6 +364,8 @@ async fn edit_page(
         })
         .collect();
     let (draft, errors) = form.unwrap_or_else(|| (OrgDraft::from_org(&org), Errors::new()));
+    let mut form = OrgForm::new(Some(id), draft, errors);
+    form.log = sharing_log(app, s, OrganizationId(id)).await?;
     let mut layout = s.layout(format!("Organization {}", org.name), "admin");
     layout.notice = notice;
     Ok(EditPage {
@@ -290,7 +373,7 @@ async fn edit_page(
         tab: "organizations",
         id,
         current: org.name,
-        form: OrgForm::new(Some(id), draft, errors),
+        form,
         members,
         candidates,
         member_errors,

@@ -805,6 +805,8 @@ struct TicketPage {
     /// The size limits of files, in words.
     file_limits: String,
     sharing_check: Vec<String>,
+    /// Admins: the requester's organizations, to change their sharing from this ticket.
+    sharing_orgs: Vec<(i64, String)>,
     /// Admins: who may see this ticket, and why.
     access: Option<Vec<AccessRow>>,
 }
@@ -829,21 +831,23 @@ async fn sharing_check_lines(app: &App, s: &Session, v: &serde_json::Value) -> V
         }
     };
     let mut out = Vec::new();
-    if let (Some(from), Some(to)) = (v["sharing_before"].as_str(), v["sharing_after"].as_str()) {
+    if let (Ok(from), Ok(to)) = (
+        ferrodesk_core::Sharing::parse(v["sharing_before"].as_str().unwrap_or_default()),
+        ferrodesk_core::Sharing::parse(v["sharing_after"].as_str().unwrap_or_default()),
+    ) {
+        let (from, to) = (super::org::short(from), super::org::short(to));
         out.push(format!("Sharing changed from {from} to {to}."));
     }
     if v["type_confirmed"].is_object() {
         out.push(format!(
-            "Type confirmed by {} in comment #{}.",
+            "Type confirmed by {} in a public comment on this ticket.",
             name(v["type_confirmed"]["by_user_id"].as_i64()).await,
-            v["type_confirmed"]["comment_id"]
         ));
     }
     if v["risk_approved"].is_object() {
         out.push(format!(
-            "Security risk approved by {} in comment #{}.",
+            "Security risk approved by {} in a public comment on this ticket.",
             name(v["risk_approved"]["by_user_id"].as_i64()).await,
-            v["risk_approved"]["comment_id"]
         ));
     }
     if v["not_blocked"].as_bool() == Some(true) {
@@ -1243,9 +1247,12 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
             break;
         }
     }
-    let requester = app
-        .get_user(&s.p, UserId(t.requester_id))
-        .await
+    let requester_user = app.get_user(&s.p, UserId(t.requester_id)).await.ok();
+    let sharing_orgs = match &requester_user {
+        Some(u) => super::org::sharing_actions(app, s, &u.organization_ids).await,
+        None => Vec::new(),
+    };
+    let requester = requester_user
         .map(|u| format!("{} <{}>", u.name, u.email.unwrap_or_default()))
         .unwrap_or_default();
     let organization = match t.organization_id {
@@ -1348,6 +1355,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         last_comment_id,
         file_limits: file_limits(app),
         sharing_check,
+        sharing_orgs,
         access,
         t,
     })

@@ -7,17 +7,15 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
 
-use ferrodesk_app::dto::{
-    OrganizationIn, OrganizationOut, SharingChangeIn, SharingChangeOut, SharingPreviewOut,
-};
+use ferrodesk_app::dto::{OrganizationIn, OrganizationOut, SharingChangeIn, SharingPreviewOut};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::validate::FieldError;
-use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserId};
+use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
 use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
@@ -128,7 +126,7 @@ async fn list(
 }
 
 /// A short name for a sharing mode (history, buttons).
-fn short(s: Sharing) -> &'static str {
+pub(super) fn short(s: Sharing) -> &'static str {
     match s {
         Sharing::OwnOnly => "Not shared",
         Sharing::ReadOnly => "Read only",
@@ -139,7 +137,8 @@ fn short(s: Sharing) -> &'static str {
 struct Member {
     name: String,
     email: String,
-    access: String,
+    /// What they may see on their own, in words.
+    access: &'static str,
     default: bool,
 }
 
@@ -191,13 +190,35 @@ struct PreviewView {
     sample: String,
 }
 
-struct HistoryRow {
-    at: String,
-    change: String,
-    ticket_id: i64,
-    evidence: String,
-    admin: String,
-    line: String,
+/// One line of an organization's sharing log: a change the workflow made, read from its
+/// record (never from the editable Details).
+pub(super) struct LogRow {
+    pub at: String,
+    pub admin: String,
+    /// `Not shared → Read only`.
+    pub change: String,
+    pub ticket_id: i64,
+    /// The request ticket's subject (empty when the ticket is gone).
+    pub ticket_subject: String,
+    /// Who confirmed the type and approved the risk.
+    pub evidence: String,
+    /// The line the workflow wrote into Details.
+    pub line: String,
+}
+
+/// The request ticket chosen in the panel.
+struct RequestTicket {
+    id: i64,
+    subject: String,
+    /// The requester's name.
+    requester: String,
+}
+
+impl RequestTicket {
+    /// As people refer to it: `#51 “Please share our tickets”`.
+    fn words(&self) -> String {
+        format!("#{} “{}”", self.id, self.subject)
+    }
 }
 
 /// The sharing panel.
@@ -205,14 +226,15 @@ struct Panel {
     /// Admins get the forms; agents read.
     can_change: bool,
     tickets: Vec<Opt>,
-    ticket: Option<(i64, String, String)>,
+    ticket: Option<RequestTicket>,
     comments: Vec<Evidence>,
     checks: Vec<Check>,
     /// Whether `checks` is the server's verdict on a submitted change.
     ran: bool,
     actions: Vec<Action>,
     previews: Vec<PreviewView>,
-    history: Vec<HistoryRow>,
+    /// Admins: the public URL the Details line will link to cannot be right.
+    url_warning: Option<String>,
 }
 
 #[derive(Template)]
@@ -225,6 +247,7 @@ struct OrgPage {
     notes: String,
     errors: Errors,
     panel: Panel,
+    log: Vec<LogRow>,
 }
 
 /// What the admin has chosen so far in the panel.
@@ -315,49 +338,68 @@ fn preview_view(to: Sharing, p: &SharingPreviewOut) -> PreviewView {
 /// The checklist before anything was submitted: what the page can already tell.
 fn checks_before(
     org: &OrganizationOut,
-    ticket: Option<&(i64, String, String)>,
+    ticket: Option<&RequestTicket>,
     requester_member: Option<bool>,
     choice: &Choice,
+    comments: &[Evidence],
 ) -> Vec<Check> {
+    const TICKET: &str = "The request ticket is chosen and its requester is a member";
     let ticket_check = match (ticket, requester_member) {
         (None, _) => Check {
             code: "requester_member",
-            label: "The request ticket is chosen and its requester is a member",
+            label: TICKET,
             state: "todo",
             message: "Choose the ticket in which the customer asked for the change.".into(),
         },
-        (Some((id, _, _)), Some(false)) => Check {
+        (Some(t), Some(false)) => Check {
             code: "requester_member",
-            label: "The request ticket is chosen and its requester is a member",
+            label: TICKET,
             state: "missing",
             message: format!(
-                "The requester of ticket #{id} is not a member of {}.",
+                "{}, who asked in {}, is not a member of {}. Choose a ticket in which a member asked, or add them to the organization first.",
+                t.requester,
+                t.words(),
                 org.name
             ),
         },
-        (Some((id, _, who)), _) => Check {
+        (Some(t), _) => Check {
             code: "requester_member",
-            label: "The request ticket is chosen and its requester is a member",
+            label: TICKET,
             state: "done",
-            message: format!("Ticket #{id}, requested by {who}, a member."),
+            message: format!(
+                "{}, asked by {}, a member of {}.",
+                t.words(),
+                t.requester,
+                org.name
+            ),
         },
     };
-    let picked = |v: &str, what: &str| -> (&'static str, String) {
+    let picked = |v: &str, todo: String| -> (&'static str, String) {
         match parse_id(v) {
-            Some(id) => ("pending", format!("Comment #{id} chosen.")),
-            None => (
-                "todo",
-                format!("Pick the customer's comment in which they {what}."),
-            ),
+            Some(id) => match comments.iter().find(|c| c.id == id) {
+                Some(c) => (
+                    "pending",
+                    format!("Chosen: {}'s comment of {}.", c.author, c.at),
+                ),
+                None => (
+                    "pending",
+                    "A comment is chosen; the workflow checks it when you submit.".to_owned(),
+                ),
+            },
+            None => ("todo", todo),
         }
     };
     let (ts, tm) = picked(
         &choice.type_confirmed_comment_id,
-        "confirmed which type of sharing they want",
+        "Pick the customer's comment that confirms which type of shared organization they want."
+            .into(),
     );
     let (rs, rm) = picked(
         &choice.risk_approved_comment_id,
-        "approved the security risk (not needed to disable)",
+        format!(
+            "Pick the comment in which the requester, on behalf of {}, approved the security risk (not needed to disable).",
+            org.name
+        ),
     );
     let blocked = org.sharing_blocked == Some(true);
     vec![
@@ -380,14 +422,18 @@ fn checks_before(
             state: if blocked { "missing" } else { "done" },
             message: if blocked {
                 format!(
-                    "Sharing is blocked: {}",
+                    "{}'s details say we will not enable a shared organization for them ({}).",
+                    org.name,
                     org.sharing_blocked_reason
                         .clone()
-                        .filter(|r| !r.is_empty())
+                        .filter(|r| !r.trim().is_empty())
                         .unwrap_or_else(|| "no reason given".into())
                 )
             } else {
-                "Sharing is not blocked for this organization.".into()
+                format!(
+                    "Nothing says we will not enable a shared organization for {}.",
+                    org.name
+                )
             },
         },
     ]
@@ -395,13 +441,36 @@ fn checks_before(
 
 /// The checklist after the workflow refused a change: every check it failed, with its
 /// message; the others passed (or were not needed for this change).
-pub(crate) fn checks_after(to: Sharing, failed: &[FieldError]) -> Vec<Check> {
+fn checks_after(
+    to: Sharing,
+    failed: &[FieldError],
+    org: &OrganizationOut,
+    ticket: Option<&RequestTicket>,
+) -> Vec<Check> {
     let enabling = to != Sharing::OwnOnly;
-    let lines: [(&'static str, &'static str, &'static str, bool); 5] = [
+    let member = match ticket {
+        Some(t) => format!(
+            "{}, asked by {}, a member of {}.",
+            t.words(),
+            t.requester,
+            org.name
+        ),
+        None => "The ticket exists and its requester is a member.".into(),
+    };
+    let not_blocked = format!(
+        "Nothing says we will not enable a shared organization for {}.",
+        org.name
+    );
+    let changes = format!(
+        "{} today; this change makes it {}.",
+        short(org.sharing),
+        short(to).to_lowercase()
+    );
+    let lines: [(&'static str, &'static str, &str, bool); 5] = [
         (
             "requester_member",
             "The request ticket is chosen and its requester is a member",
-            "The ticket exists and its requester is a member.",
+            &member,
             true,
         ),
         (
@@ -419,13 +488,13 @@ pub(crate) fn checks_after(to: Sharing, failed: &[FieldError]) -> Vec<Check> {
         (
             "not_blocked",
             "No note says we will not enable a shared organization for them",
-            "Sharing is not blocked for this organization.",
+            &not_blocked,
             enabling,
         ),
         (
             "value_changes",
             "The new mode differs from the current one",
-            "The mode changes.",
+            &changes,
             true,
         ),
     ];
@@ -440,7 +509,7 @@ pub(crate) fn checks_after(to: Sharing, failed: &[FieldError]) -> Vec<Check> {
                 .map(|f| f.message.as_str())
                 .collect();
             let (state, message) = if !mine.is_empty() {
-                ("missing", mine.join("; "))
+                ("missing", mine.join(" "))
             } else if !needed {
                 ("na", "Not needed to disable sharing.".to_owned())
             } else {
@@ -456,6 +525,100 @@ pub(crate) fn checks_after(to: Sharing, failed: &[FieldError]) -> Vec<Check> {
         .collect()
 }
 
+/// Whether links built from the public URL (Details lines, emails) cannot be right: it
+/// is still the built-in default, or its host is not the one this page was served from
+/// (`Host`, or `X-Forwarded-Host` behind a proxy). The warning, in words; used by the
+/// sharing panel and the settings page alike.
+pub(super) fn public_url_warning(configured: &str, headers: &HeaderMap) -> Option<String> {
+    let configured = configured.trim().trim_end_matches('/');
+    if configured.is_empty() || configured == ferrodesk_app::settings::DEFAULT_PUBLIC_BASE_URL {
+        return Some(format!(
+            "Links in Details lines and emails point to {}, which customers cannot open.",
+            ferrodesk_app::settings::DEFAULT_PUBLIC_BASE_URL
+        ));
+    }
+    /// `host[:port]` in lower case, without the scheme's default port.
+    fn authority(a: &str, scheme: &str) -> String {
+        let a = a.trim().to_ascii_lowercase();
+        let default = if scheme == "https" { ":443" } else { ":80" };
+        a.strip_suffix(default).map(str::to_owned).unwrap_or(a)
+    }
+    let (scheme, rest) = configured.split_once("://").unwrap_or(("http", configured));
+    let scheme = scheme.to_ascii_lowercase();
+    let want = authority(rest.split('/').next().unwrap_or_default(), &scheme);
+    let served = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| authority(v, &scheme))?;
+    (served != want).then(|| {
+        format!(
+            "Links in Details lines and emails point to {configured}, but this page was served from {served}: customers may not be able to open them."
+        )
+    })
+}
+
+/// The sharing log of an organization: every change the workflow made, oldest first, from
+/// its record (written in the same transaction as the audit event). Editing Details never
+/// changes it.
+pub(super) async fn sharing_log(
+    app: &App,
+    s: &Session,
+    org: OrganizationId,
+) -> Result<Vec<LogRow>, UiError> {
+    let mut names = Names {
+        app,
+        s,
+        known: HashMap::new(),
+    };
+    let mut rows = Vec::new();
+    for h in app.sharing_history(&s.p, org).await? {
+        let mut evidence = format!("Type confirmed by {}", names.get(h.type_confirmed_by).await);
+        if let Some(by) = h.risk_approved_by {
+            evidence.push_str(&format!(
+                "; security risk approved by {}",
+                names.get(by).await
+            ));
+        }
+        evidence.push('.');
+        rows.push(LogRow {
+            at: when(&h.created_at),
+            admin: names.get(h.admin_id).await,
+            change: format!("{} → {}", short(h.sharing_before), short(h.sharing_after)),
+            ticket_id: h.ticket_id,
+            ticket_subject: app
+                .get_ticket(&s.p, TicketId(h.ticket_id))
+                .await
+                .map(|t| t.subject)
+                .unwrap_or_default(),
+            evidence,
+            line: h.details_line,
+        });
+    }
+    Ok(rows)
+}
+
+/// Admins, on a ticket page: the organizations of the ticket's requester whose sharing
+/// they may change from this ticket (`(id, name)`), each opening the sharing panel with
+/// the ticket chosen. Nothing for agents.
+pub(super) async fn sharing_actions(
+    app: &App,
+    s: &Session,
+    requester_organizations: &[i64],
+) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    if !s.is_admin() {
+        return out;
+    }
+    for id in requester_organizations {
+        if let Ok(o) = app.get_organization(&s.p, OrganizationId(*id)).await {
+            out.push((o.id, o.name));
+        }
+    }
+    out
+}
+
 async fn panel(
     app: &App,
     s: &Session,
@@ -463,6 +626,7 @@ async fn panel(
     member_ids: &[i64],
     choice: &Choice,
     failed: Option<(Sharing, Vec<FieldError>)>,
+    headers: &HeaderMap,
 ) -> Result<Panel, UiError> {
     let org_id = OrganizationId(org.id);
     let can_change = s.is_admin();
@@ -476,7 +640,10 @@ async fn panel(
     let mut ticket = None;
     let mut requester_member = None;
     let mut comments = Vec::new();
+    let mut url_warning = None;
     if can_change {
+        let settings = app.get_settings(&s.p).await?;
+        url_warning = public_url_warning(&settings.public_base_url, headers);
         let page = app
             .list_tickets(
                 &s.p,
@@ -506,7 +673,7 @@ async fn panel(
                         ));
                     }
                     requester_member = Some(member_ids.contains(&t.requester_id));
-                    let who = names.get(t.requester_id).await;
+                    let requester = names.get(t.requester_id).await;
                     for c in all_comments(app, s, TicketId(id)).await? {
                         if !c.public || !member_ids.contains(&c.author_id) {
                             continue;
@@ -526,7 +693,11 @@ async fn panel(
                             excerpt,
                         });
                     }
-                    ticket = Some((t.id, t.subject, who));
+                    ticket = Some(RequestTicket {
+                        id: t.id,
+                        subject: t.subject,
+                        requester,
+                    });
                 }
                 Err(AppError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
@@ -534,9 +705,9 @@ async fn panel(
         }
     }
     let (checks, ran) = match failed {
-        Some((to, errors)) => (checks_after(to, &errors), true),
+        Some((to, errors)) => (checks_after(to, &errors, org, ticket.as_ref()), true),
         None => (
-            checks_before(org, ticket.as_ref(), requester_member, choice),
+            checks_before(org, ticket.as_ref(), requester_member, choice, &comments),
             false,
         ),
     };
@@ -561,11 +732,6 @@ async fn panel(
         let p = app.sharing_preview(&s.p, org_id, *t).await?;
         previews.push(preview_view(*t, &p));
     }
-    let mut history = Vec::new();
-    for h in app.sharing_history(&s.p, org_id).await? {
-        history.push(history_row(&mut names, h).await);
-    }
-    history.reverse();
     Ok(Panel {
         can_change,
         tickets,
@@ -575,30 +741,8 @@ async fn panel(
         ran,
         actions,
         previews,
-        history,
+        url_warning,
     })
-}
-
-async fn history_row(names: &mut Names<'_>, h: SharingChangeOut) -> HistoryRow {
-    let mut evidence = format!(
-        "type confirmed by {} (comment #{})",
-        names.get(h.type_confirmed_by).await,
-        h.type_confirmed_comment_id
-    );
-    if let (Some(c), Some(by)) = (h.risk_approved_comment_id, h.risk_approved_by) {
-        evidence.push_str(&format!(
-            "; risk approved by {} (comment #{c})",
-            names.get(by).await
-        ));
-    }
-    HistoryRow {
-        at: when(&h.created_at),
-        change: format!("{} → {}", short(h.sharing_before), short(h.sharing_after)),
-        ticket_id: h.ticket_id,
-        evidence,
-        admin: names.get(h.admin_id).await,
-        line: h.details_line,
-    }
 }
 
 struct PageState {
@@ -609,7 +753,13 @@ struct PageState {
     failed: Option<(Sharing, Vec<FieldError>)>,
 }
 
-async fn org_page(app: &App, s: &Session, id: i64, st: PageState) -> Result<OrgPage, UiError> {
+async fn org_page(
+    app: &App,
+    s: &Session,
+    id: i64,
+    st: PageState,
+    headers: &HeaderMap,
+) -> Result<OrgPage, UiError> {
     let org = app.get_organization(&s.p, OrganizationId(id)).await?;
     let users = app
         .list_users(
@@ -630,10 +780,15 @@ async fn org_page(app: &App, s: &Session, id: i64, st: PageState) -> Result<OrgP
             default: u.default_organization_id == Some(id),
             name: u.name,
             email: u.email.unwrap_or_default(),
-            access: u.access.map(|a| a.to_string()).unwrap_or_default(),
+            access: match u.access {
+                Some(UserAccess::Requested) => "Own requests",
+                Some(UserAccess::Organization) => "The organization's tickets",
+                None => "",
+            },
         })
         .collect();
-    let panel = panel(app, s, &org, &member_ids, &st.choice, st.failed).await?;
+    let panel = panel(app, s, &org, &member_ids, &st.choice, st.failed, headers).await?;
+    let log = sharing_log(app, s, OrganizationId(id)).await?;
     let mut layout = s.layout(org.name.clone(), "organizations");
     layout.notice = st.notice;
     Ok(OrgPage {
@@ -646,6 +801,7 @@ async fn org_page(app: &App, s: &Session, id: i64, st: PageState) -> Result<OrgP
         members,
         errors: st.errors,
         panel,
+        log,
     })
 }
 
@@ -660,6 +816,7 @@ struct ShowParams {
 async fn show(
     State(app): State<App>,
     s: Session,
+    headers: HeaderMap,
     PagePath(id): PagePath<i64>,
     Query(q): Query<ShowParams>,
 ) -> Result<Response, UiError> {
@@ -682,7 +839,7 @@ async fn show(
         choice: q.choice,
         failed: None,
     };
-    Ok(html(&org_page(&app, &s, id, st).await?))
+    Ok(html(&org_page(&app, &s, id, st, &headers).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -694,6 +851,7 @@ struct NotesForm {
 async fn save_notes(
     State(app): State<App>,
     PagePath(id): PagePath<i64>,
+    headers: HeaderMap,
     Post { s, form }: Post<NotesForm>,
 ) -> Result<Response, UiError> {
     let input = OrganizationIn {
@@ -718,7 +876,7 @@ async fn save_notes(
         choice: Choice::default(),
         failed: None,
     };
-    let page = org_page(&app, &s, id, st).await?;
+    let page = org_page(&app, &s, id, st, &headers).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -727,6 +885,7 @@ async fn save_notes(
 async fn change_sharing(
     State(app): State<App>,
     PagePath(id): PagePath<i64>,
+    headers: HeaderMap,
     Post { s, form }: Post<Choice>,
 ) -> Result<Response, UiError> {
     let Ok(to) = Sharing::parse(form.sharing.trim()) else {
@@ -736,7 +895,7 @@ async fn change_sharing(
         None => vec![FieldError::new(
             "ticket_id",
             "ticket_exists",
-            "choose the ticket in which the customer asked for the change",
+            "Choose the ticket in which the customer asked for the change.",
         )],
         Some(ticket_id) => {
             let input = SharingChangeIn {
@@ -768,6 +927,48 @@ async fn change_sharing(
         choice: form,
         failed: Some((to, failed)),
     };
-    let page = org_page(&app, &s, id, st).await?;
+    let page = org_page(&app, &s, id, st, &headers).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served(host: &str, forwarded: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        if let Some(f) = forwarded {
+            h.insert("x-forwarded-host", f.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_public_url_warning_fires_for_the_default_and_for_another_host() {
+        let local = served("127.0.0.1:8080", None);
+        let w = public_url_warning("http://127.0.0.1:8080", &local).unwrap();
+        assert!(w.contains("which customers cannot open"), "{w}");
+        assert!(public_url_warning("", &local).is_some());
+        let desk = served("desk.example.com", None);
+        assert_eq!(public_url_warning("https://desk.example.com/", &desk), None);
+        assert_eq!(
+            public_url_warning("https://Desk.Example.com:443", &desk),
+            None
+        );
+        let w = public_url_warning("https://old.example.com", &desk).unwrap();
+        assert!(
+            w.contains(
+                "point to https://old.example.com, but this page was served from desk.example.com"
+            ),
+            "{w}"
+        );
+        // Behind a proxy, the address people typed is the forwarded one.
+        let proxied = served("127.0.0.1:3000", Some("desk.example.com"));
+        assert_eq!(
+            public_url_warning("https://desk.example.com", &proxied),
+            None
+        );
+        assert!(public_url_warning("https://desk.example.com:8443", &desk).is_some());
+    }
 }

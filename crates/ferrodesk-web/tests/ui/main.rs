@@ -923,7 +923,12 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     assert!(refused.body.contains(r#"id="prechecks-failed""#));
     let (state, line) = check_line(&refused.body, "type_confirmed");
     assert_eq!(state, "missing");
-    assert!(line.contains("confirmation of the type"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "comment on ticket #{ticket} “Please share our tickets” that confirms which type of shared organization they want."
+        )),
+        "{line}"
+    );
     assert_eq!(check_line(&refused.body, "risk_approved").0, "missing");
     assert_eq!(check_line(&refused.body, "not_blocked").0, "done");
     assert_eq!(check_line(&refused.body, "requester_member").0, "done");
@@ -946,7 +951,7 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let (state, line) = check_line(&refused.body, "type_confirmed");
     assert_eq!(state, "missing");
-    assert!(line.contains("written by staff"), "{line}");
+    assert!(line.contains("who is staff, not by the customer"), "{line}");
     assert_eq!(check_line(&refused.body, "risk_approved").0, "done");
     assert!(
         refused
@@ -980,7 +985,7 @@ async fn the_sharing_panel_lists_every_failed_pre_check_and_then_runs_the_workfl
         page.body
             .contains("Shared organization (read only) enabled ")
     );
-    assert!(page.body.contains(r#"id="sharing-history""#));
+    assert!(page.body.contains(r#"id="sharing-log""#));
     assert!(page.body.contains("Not shared → Read only"));
     // The register lists it, as per the request ticket.
     let list = b.get("/agent/organizations").await;
