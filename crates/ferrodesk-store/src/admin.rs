@@ -122,12 +122,7 @@ pub(crate) fn contains_pattern(text: &str) -> String {
 
 /// Groups whose name contains `q` (case-insensitive; all when empty), by name, `limit`
 /// from `offset`.
-pub async fn search_groups(
-    c: &mut Conn,
-    q: &str,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<Group>> {
+pub async fn search_groups(c: &mut Conn, q: &str, offset: i64, limit: i64) -> Result<Vec<Group>> {
     let mut s = Sql::new("SELECT id FROM agent_groups");
     if !q.trim().is_empty() {
         s.push(" WHERE name_lower LIKE ")

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Router;
 use axum::Extension;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -1634,7 +1634,10 @@ async fn confirm_delete_agent(
     } else {
         let mut roles = Vec::new();
         if c.assigned > 0 {
-            roles.push(format!("assignee of {}", count(c.assigned, "ticket", "tickets")));
+            roles.push(format!(
+                "assignee of {}",
+                count(c.assigned, "ticket", "tickets")
+            ));
         }
         if c.internal > 0 {
             roles.push(format!(

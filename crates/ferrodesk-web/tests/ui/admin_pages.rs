@@ -61,9 +61,7 @@ async fn deleting_a_group_asks_first_and_says_how_many_tickets_lose_their_owner(
         )
         .await;
     }
-    let grouped = app
-        .ticket(&admin.token, json!({"group_id": finance}))
-        .await["id"]
+    let grouped = app.ticket(&admin.token, json!({"group_id": finance})).await["id"]
         .as_i64()
         .unwrap();
     let mut b = Browser::new(&app);
@@ -254,7 +252,11 @@ async fn deleting_an_agent_says_they_lose_access_and_their_tickets_stay(app: Tes
     let carla = customer(&app, &[]).await;
     let refused = b.get(&format!("/admin/users/{}/delete", carla.id)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("end users are suspended, not deleted"));
+    assert!(
+        refused
+            .body
+            .contains("end users are suspended, not deleted")
+    );
     let me = b.get(&format!("/admin/users/{}/delete", admin.id)).await;
     assert_eq!(me.status, StatusCode::FORBIDDEN);
 }
@@ -290,7 +292,11 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
     assert_eq!(rest.len(), 6, "{rest:?}");
     assert!(rest.contains(&"Person 105".to_owned()));
     assert!(!second.body.contains("rel=\"next\""));
-    assert!(second.body.contains(r#"<a href="/admin/users" rel="prev">"#));
+    assert!(
+        second
+            .body
+            .contains(r#"<a href="/admin/users" rel="prev">"#)
+    );
     // Case-insensitive, by name or by email.
     let found = b.get("/admin/users?q=PERSON+10").await;
     assert_eq!(
@@ -311,8 +317,7 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
     let none = b.get("/admin/users?q=%25").await;
     assert!(row_names(&none.body, "users").is_empty());
     assert!(
-        none.body
-            .contains("No one's name or email contains “%”."),
+        none.body.contains("No one's name or email contains “%”."),
         "{}",
         none.body
     );
@@ -330,7 +335,11 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
     );
     let page2 = b.get("/admin/users?q=person&role=end_user&page=2").await;
     assert_eq!(row_names(&page2.body, "users").len(), 5);
-    assert!(page2.body.contains(r#"<option value="end_user" selected>End users</option>"#));
+    assert!(
+        page2
+            .body
+            .contains(r#"<option value="end_user" selected>End users</option>"#)
+    );
     // Roles read as words.
     assert!(page2.body.contains("<td>end user</td>"));
 }
@@ -346,7 +355,11 @@ async fn the_group_list_searches_by_name_and_pages_past_100(app: TestApp) {
     let names = row_names(&first.body, "groups");
     assert_eq!(names.len(), 100);
     assert_eq!(names[0], "Team 001");
-    assert!(first.body.contains(r#"<a href="/admin/groups?page=2" rel="next">"#));
+    assert!(
+        first
+            .body
+            .contains(r#"<a href="/admin/groups?page=2" rel="next">"#)
+    );
     let second = b.get("/admin/groups?page=2").await;
     assert_eq!(row_names(&second.body, "groups"), ["Team 101", "Team 102"]);
     let found = b.get("/admin/groups?q=team+10").await;
@@ -412,10 +425,8 @@ mod limits {
 
     #[tokio::test]
     async fn postgres_the_settings_page_shows_configured_rate_limits() {
-        super::the_settings_page_shows_configured_rate_limits(
-            ferrodesk_testkit::Backend::Postgres,
-        )
-        .await
+        super::the_settings_page_shows_configured_rate_limits(ferrodesk_testkit::Backend::Postgres)
+            .await
     }
 }
 
