@@ -123,6 +123,24 @@ impl App {
         })
     }
 
+    /// The names of the organizations with these ids, by id (staff: the admin lists name
+    /// every organization a user is in, not only the first page's).
+    pub async fn organization_names(
+        &self,
+        p: &Principal,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>> {
+        p.require_staff()?;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut c = self.store().read().await?;
+        Ok(store::organization_names(&mut c, &ids)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Groups whose name contains `q` (case-insensitive), by name: `limit` (at most 100)
     /// from `offset`, and whether more follow (admins).
     pub async fn search_groups(

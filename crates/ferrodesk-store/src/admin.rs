@@ -136,3 +136,14 @@ pub async fn search_groups(c: &mut Conn, q: &str, offset: i64, limit: i64) -> Re
     let ids: Vec<i64> = s.query_scalar().fetch_all(&mut *c).await?;
     list_groups_in(c, &ids).await
 }
+
+/// The names of the organizations with these ids (those that exist), by id.
+pub async fn organization_names(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Sql::new("SELECT id, name FROM organizations WHERE id IN (");
+    q.push_ids(ids);
+    q.push(") ORDER BY id");
+    Ok(q.query_as().fetch_all(c).await?)
+}

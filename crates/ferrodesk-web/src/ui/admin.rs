@@ -1254,7 +1254,6 @@ async fn users_page(
 ) -> Result<UsersPage, UiError> {
     let dir = Directory::load(app, &s.p).await?;
     let org_list = org_names(app, s).await?;
-    let orgs: HashMap<i64, String> = org_list.iter().cloned().collect();
     let role = match list.role.as_str() {
         "staff" | "end_user" => list.role.as_str(),
         _ => "",
@@ -1274,6 +1273,13 @@ async fn users_page(
         )
         .await?;
     let more = found.next_cursor.is_some();
+    // The names of every organization the listed people are in (not only the first 100).
+    let org_ids: Vec<i64> = found
+        .items
+        .iter()
+        .flat_map(|u| u.organization_ids.iter().copied())
+        .collect();
+    let orgs = app.organization_names(&s.p, &org_ids).await?;
     let rows: Vec<UserRow> = found
         .items
         .into_iter()
@@ -1288,7 +1294,7 @@ async fn users_page(
                     } else {
                         u.organization_ids
                             .iter()
-                            .map(|o| orgs.get(o).cloned().unwrap_or_else(|| format!("#{o}")))
+                            .filter_map(|o| orgs.get(o).cloned())
                             .collect::<Vec<_>>()
                             .join(", ")
                     }

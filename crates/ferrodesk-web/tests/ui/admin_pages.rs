@@ -263,12 +263,28 @@ async fn deleting_an_agent_says_they_lose_access_and_their_tickets_stay(app: Tes
 
 async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp) {
     let admin = person(&app, user_in("Boss", Role::Admin)).await;
+    // The last person is in the 101st organization: named all the same.
+    let mut last_org = 0;
+    for i in 1..=101 {
+        last_org = app
+            .post(
+                &admin.token,
+                "/organizations",
+                json!({"name": format!("Org {i:03}")}),
+            )
+            .await
+            .body["id"]
+            .as_i64()
+            .unwrap();
+    }
     for i in 1..=105 {
+        let orgs: Vec<i64> = if i == 105 { vec![last_org] } else { vec![] };
         let r = app
             .post(
                 &admin.token,
                 "/users",
-                json!({"name": format!("Person {i:03}"), "email": format!("p{i}@example.com")}),
+                json!({"name": format!("Person {i:03}"), "email": format!("p{i}@example.com"),
+                       "organization_ids": orgs}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -291,6 +307,13 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
     let rest = row_names(&second.body, "users");
     assert_eq!(rest.len(), 6, "{rest:?}");
     assert!(rest.contains(&"Person 105".to_owned()));
+    assert!(
+        second
+            .body
+            .contains("access: requested; organizations: Org 101"),
+        "{}",
+        second.body
+    );
     assert!(!second.body.contains("rel=\"next\""));
     assert!(
         second
