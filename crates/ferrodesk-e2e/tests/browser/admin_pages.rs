@@ -125,6 +125,7 @@ async fn every_admin_and_portal_page_passes_axe_core_and_fits_a_phone(backend: B
         json!({"body": "We are looking into it.", "public": true}),
     )
     .await;
+    let open = s.status_id("Open").await;
     let admin_pages = vec![
         "/admin/statuses".to_owned(),
         format!("/admin/statuses/{waiting}"),
@@ -146,6 +147,10 @@ async fn every_admin_and_portal_page_passes_axe_core_and_fits_a_phone(backend: B
         "/admin/outbox".to_owned(),
         format!("/agent/organizations/{org}"),
         format!("/agent/organizations/{org}?ticket_id={last}"),
+        // A built-in status cannot be deleted; searches that find nothing.
+        format!("/admin/statuses/{open}/delete"),
+        "/admin/users?q=nobody&role=staff".to_owned(),
+        "/admin/groups?q=nothing".to_owned(),
     ];
     let portal_pages = vec![
         "/portal".to_owned(),
@@ -224,6 +229,29 @@ async fn every_admin_and_portal_page_passes_axe_core_and_fits_a_phone(backend: B
             }
             b.screenshot(&format!("axe_desktop_{name}_{backend:?}").to_lowercase())
                 .await;
+        }
+        if who.starts_with("boss") {
+            // Forms sent back with errors, with their messages under the fields.
+            for (path, form, fill, error) in [
+                ("/admin/groups", "#group-form", &[][..], "#name-error"),
+                ("/admin/statuses", "#status-form", &[][..], "#name-error"),
+                (
+                    "/admin/users",
+                    "#user-form",
+                    &[("#name", "Eve"), ("#email", "boss@example.com")][..],
+                    "#email-error",
+                ),
+            ] {
+                b.goto(path).await;
+                for (field, text) in fill {
+                    b.css(field).await.send_keys(text).await.unwrap();
+                }
+                b.click(&format!("{form} button[type=submit]")).await;
+                b.css(error).await;
+                for v in axe_violations(&b, &axe).await {
+                    problems.push(format!("{path} (sent back with errors): {v}"));
+                }
+            }
         }
         b.sign_out().await;
     }
