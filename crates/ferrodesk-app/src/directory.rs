@@ -109,7 +109,7 @@ fn organization_out(p: &Principal, o: Organization) -> OrganizationOut {
     }
 }
 
-fn group_out(g: Group) -> GroupOut {
+pub(crate) fn group_out(g: Group) -> GroupOut {
     GroupOut {
         id: g.id.0,
         name: g.name,

@@ -3,6 +3,7 @@
 //! audit events and its outbox jobs in one transaction.
 
 pub mod access;
+pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod blobs;

@@ -244,8 +244,14 @@ pub struct UserFilter {
     pub organization_id: Option<OrganizationId>,
     /// Only members of this group.
     pub group_id: Option<GroupId>,
+    /// Only agents and admins.
+    pub staff: bool,
+    /// Only users whose name or email contains this (case-insensitive).
+    pub q: Option<String>,
     /// Only ids greater than this (cursor).
     pub after: Option<UserId>,
+    /// Rows skipped first (the admin pages' Previous and Next; the API pages by cursor).
+    pub offset: i64,
     /// Page size.
     pub limit: i64,
 }
@@ -281,10 +287,24 @@ pub async fn list_users(c: &mut Conn, f: &UserFilter) -> Result<Vec<User>> {
             .push_bind(g.0)
             .push(")");
     }
+    if f.staff {
+        q.push(" AND role <> ").push_bind(Role::EndUser.as_str());
+    }
+    if let Some(text) = f.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = crate::admin::contains_pattern(text);
+        q.push(" AND (LOWER(name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR email_lower LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
     if let Some(a) = f.after {
         q.push(" AND id > ").push_bind(a.0);
     }
     q.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+    if f.offset > 0 {
+        q.push(" OFFSET ").push_bind(f.offset);
+    }
     let rows: Vec<UserRow> = q.query_as().fetch_all(&mut *c).await?;
     let mut users = rows
         .into_iter()
@@ -992,6 +1012,36 @@ pub async fn list_groups(c: &mut Conn, only: Option<GroupId>) -> Result<Vec<Grou
                 .collect(),
             created_at,
             updated_at,
+        })
+        .collect())
+}
+
+/// The groups with these ids, in the order given.
+pub async fn list_groups_in(c: &mut Conn, ids: &[i64]) -> Result<Vec<Group>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Sql::new("SELECT id, name, created_at, updated_at FROM agent_groups WHERE id IN (");
+    q.push_ids(ids);
+    q.push(")");
+    let rows: Vec<(i64, String, i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
+    let mut q = Sql::new("SELECT group_id, user_id FROM group_members WHERE group_id IN (");
+    q.push_ids(ids);
+    q.push(") ORDER BY group_id, user_id");
+    let members: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
+        .map(|(id, name, created_at, updated_at)| Group {
+            id: GroupId(*id),
+            name: name.clone(),
+            agent_ids: members
+                .iter()
+                .filter(|(g, _)| g == id)
+                .map(|(_, u)| UserId(*u))
+                .collect(),
+            created_at: *created_at,
+            updated_at: *updated_at,
         })
         .collect())
 }

@@ -6,6 +6,7 @@
 //! (DDL) lives in the per-backend migration folders. Every function here takes an open
 //! connection or transaction: the use-case layer owns transaction boundaries.
 
+pub mod admin;
 pub mod attachments;
 pub mod audit;
 pub mod bulk;

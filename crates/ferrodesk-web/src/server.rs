@@ -118,6 +118,8 @@ pub async fn serve_with_limits(
                 ))
                 .map_request(move |mut req: axum::http::Request<_>| {
                     req.extensions_mut().insert(client);
+                    // The settings page shows the limits in words.
+                    req.extensions_mut().insert(limits);
                     req
                 })
                 .service(router.clone()),

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -17,6 +18,8 @@ use ferrodesk_core::{GroupId, Role, StatusCategory, StatusId, TicketScope, UserA
 use ferrodesk_store::directory::UserFilter;
 use serde::Deserialize;
 
+use crate::server::Limits;
+
 use super::view::{Directory, Layout, Opt};
 use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
@@ -25,7 +28,10 @@ pub(super) fn routes() -> Router<App> {
         .route("/admin", get(|| async { Redirect::to("/admin/statuses") }))
         .route("/admin/statuses", get(statuses).post(create_status))
         .route("/admin/statuses/{id}", get(edit_status).post(save_status))
-        .route("/admin/statuses/{id}/delete", post(delete_status))
+        .route(
+            "/admin/statuses/{id}/delete",
+            get(confirm_delete_status).post(delete_status),
+        )
         .route("/admin/settings", get(settings).post(save_settings))
         .route("/admin/groups", get(groups).post(create_group))
         .route("/admin/groups/{id}", get(edit_group).post(rename_group))
@@ -34,10 +40,16 @@ pub(super) fn routes() -> Router<App> {
             "/admin/groups/{id}/members/{user}/remove",
             post(remove_group_member),
         )
-        .route("/admin/groups/{id}/delete", post(delete_group))
+        .route(
+            "/admin/groups/{id}/delete",
+            get(confirm_delete_group).post(delete_group),
+        )
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}", get(edit_user).post(save_user))
-        .route("/admin/users/{id}/delete", post(delete_agent))
+        .route(
+            "/admin/users/{id}/delete",
+            get(confirm_delete_agent).post(delete_agent),
+        )
 }
 
 pub(super) fn admin_only(s: &Session) -> Result<(), UiError> {
@@ -427,8 +439,14 @@ struct SettingsPage {
     errors: Errors,
     /// How mail goes out and comes in, in words (set on the command line or environment).
     mail_server: Vec<String>,
+<<<<<<< HEAD
     /// The public URL links cannot be right (see `org::public_url_warning`).
     url_warning: Option<String>,
+=======
+    /// The rate limits and session lifetimes, in words (set on the command line or
+    /// environment).
+    limits: Vec<String>,
+>>>>>>> h-pages
 }
 
 /// The mail server settings in words (never a password: the app holds none to show).
@@ -449,11 +467,86 @@ fn mail_server_lines(s: &ferrodesk_app::dto::SettingsOut) -> Vec<String> {
     ]
 }
 
+/// "1 minute", "8 hours", "14 days": a length of time in the largest whole unit.
+fn duration_words(secs: i64) -> String {
+    let (n, unit) = if secs % 86_400 == 0 {
+        (secs / 86_400, "day")
+    } else if secs % 3600 == 0 {
+        (secs / 3600, "hour")
+    } else if secs % 60 == 0 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// The server's rate limits, connection limits and session lifetimes in words (read only:
+/// set on the command line or environment). `server` is absent only when the router runs
+/// outside `serve_with_limits`.
+fn limit_lines(app: &App, server: Option<Limits>) -> Vec<String> {
+    let config = app.config();
+    let mut lines = Vec::new();
+    match server {
+        Some(l) => {
+            let r = l.rates;
+            let per_second = |n: u32, who: &str, var: &str| {
+                if n == 0 {
+                    format!("API requests {who}: no limit ({var}=0).")
+                } else {
+                    format!(
+                        "API requests {who}: {n} a second, in bursts of up to {} ({var}).",
+                        n.saturating_mul(2)
+                    )
+                }
+            };
+            lines.push(per_second(
+                r.per_credential,
+                "per API token or signed-in session",
+                "FERRODESK_RATE_PER_CREDENTIAL",
+            ));
+            lines.push(per_second(
+                r.per_address,
+                "per client address",
+                "FERRODESK_RATE_PER_ADDRESS",
+            ));
+            lines.push(if r.logins_per_address_minute == 0 {
+                "Sign-in attempts per client address: no limit (FERRODESK_LOGIN_RATE_PER_ADDRESS=0)."
+                    .into()
+            } else {
+                format!(
+                    "Sign-in attempts per client address: {} a minute (FERRODESK_LOGIN_RATE_PER_ADDRESS).",
+                    r.logins_per_address_minute
+                )
+            });
+            lines.push(format!(
+                "Open connections per client address: {} (FERRODESK_MAX_CONNECTIONS_PER_ADDRESS); \
+                 a client has {} to send a request's headers and may pause {} while sending a body.",
+                l.connections_per_address,
+                duration_words(l.header_read.as_secs() as i64),
+                duration_words(l.body_read.as_secs() as i64),
+            ));
+        }
+        None => lines.push("The rate limits of this server are not known to this page.".into()),
+    }
+    lines.push(format!(
+        "A browser session ends after {} without use (FERRODESK_SESSION_IDLE_MINUTES), and after {} in any case.",
+        duration_words(config.session_idle_secs.max(60)),
+        duration_words(config.session_ttl_secs),
+    ));
+    lines
+}
+
 async fn settings(
     State(app): State<App>,
     s: Session,
     headers: axum::http::HeaderMap,
     Query(q): Query<Done>,
+    server: Option<Extension<Limits>>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     let cur = app.get_settings(&s.p).await?;
@@ -465,7 +558,11 @@ async fn settings(
         layout,
         tab: "settings",
         mail_server,
+<<<<<<< HEAD
         url_warning,
+=======
+        limits: limit_lines(&app, server.map(|Extension(l)| l)),
+>>>>>>> h-pages
         form: SettingsForm {
             time_zone: cur.time_zone,
             public_base_url: cur.public_base_url,
@@ -495,7 +592,11 @@ fn given(v: &str) -> Option<&str> {
 
 async fn save_settings(
     State(app): State<App>,
+<<<<<<< HEAD
     headers: axum::http::HeaderMap,
+=======
+    server: Option<Extension<Limits>>,
+>>>>>>> h-pages
     Post { s, form }: Post<SettingsForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -524,8 +625,13 @@ async fn save_settings(
             tab: "settings",
             form,
             errors,
+<<<<<<< HEAD
             mail_server: mail_server_lines(&cur),
             url_warning: super::org::public_url_warning(&cur.public_base_url, &headers),
+=======
+            mail_server: mail_server_lines(&app.get_settings(&s.p).await?),
+            limits: limit_lines(&app, server.map(|Extension(l)| l)),
+>>>>>>> h-pages
         },
     ))
 }
@@ -541,7 +647,10 @@ struct GroupRow {
 struct GroupsPage {
     layout: Layout,
     tab: &'static str,
+    /// The search as typed.
+    q: String,
     rows: Vec<GroupRow>,
+    pager: Pager,
     /// The new group's name as typed, and its errors.
     name: String,
     errors: Errors,
@@ -553,16 +662,91 @@ struct NameForm {
     name: String,
 }
 
+/// The query of an admin list: a search, a role filter (users), the page and a notice.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    done: String,
+    q: String,
+    role: String,
+    page: String,
+}
+
+impl ListQuery {
+    /// The page number, from 1 (anything else is the first page).
+    fn page(&self) -> i64 {
+        self.page
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .unwrap_or(1)
+    }
+
+    fn offset(&self) -> i64 {
+        (self.page() - 1) * LIST_PAGE
+    }
+}
+
+/// Rows on a page of an admin list.
+const LIST_PAGE: i64 = 100;
+
+/// Previous and Next links of an admin list, keeping its search and filters
+/// (`templates/admin_pager.html`).
+struct Pager {
+    /// "Showing 101–200", when there is more than one page.
+    range: String,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+impl Pager {
+    /// For page `page` (from 1) of `path` with `shown` rows, `more` following; `keep` are
+    /// the query's search and filters (empty ones are left out).
+    fn new(path: &str, keep: &[(&str, &str)], page: i64, shown: usize, more: bool) -> Pager {
+        let href = |n: i64| {
+            let mut pairs: Vec<(&str, String)> = keep
+                .iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .map(|(k, v)| (*k, v.trim().to_owned()))
+                .collect();
+            if n > 1 {
+                pairs.push(("page", n.to_string()));
+            }
+            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{query}")
+            }
+        };
+        let first = (page - 1) * LIST_PAGE + 1;
+        let last = first + shown as i64 - 1;
+        Pager {
+            range: if (page > 1 || more) && shown > 0 {
+                format!("Showing {first}–{last}")
+            } else {
+                String::new()
+            },
+            prev: (page > 1).then(|| href(page - 1)),
+            next: more.then(|| href(page + 1)),
+        }
+    }
+}
+
 async fn groups_page(
     app: &App,
     s: &Session,
+    list: &ListQuery,
     name: String,
     errors: Errors,
     notice: Option<String>,
 ) -> Result<GroupsPage, UiError> {
     let dir = Directory::load(app, &s.p).await?;
-    let rows = dir
-        .groups
+    let (found, more) = app
+        .search_groups(&s.p, &list.q, list.offset(), LIST_PAGE)
+        .await?;
+    let rows: Vec<GroupRow> = found
         .iter()
         .map(|g| GroupRow {
             id: g.id,
@@ -583,6 +767,14 @@ async fn groups_page(
     Ok(GroupsPage {
         layout,
         tab: "groups",
+        pager: Pager::new(
+            "/admin/groups",
+            &[("q", &list.q)],
+            list.page(),
+            rows.len(),
+            more,
+        ),
+        q: list.q.trim().to_owned(),
         rows,
         name,
         errors,
@@ -592,11 +784,19 @@ async fn groups_page(
 async fn groups(
     State(app): State<App>,
     s: Session,
-    Query(q): Query<Done>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
     Ok(html(
-        &groups_page(&app, &s, String::new(), Errors::new(), done_text(&q.done)).await?,
+        &groups_page(
+            &app,
+            &s,
+            &q,
+            String::new(),
+            Errors::new(),
+            done_text(&q.done),
+        )
+        .await?,
     ))
 }
 
@@ -617,7 +817,7 @@ async fn create_group(
         }
         Err(e) => form_errors(e)?,
     };
-    let page = groups_page(&app, &s, form.name, errors, None).await?;
+    let page = groups_page(&app, &s, &ListQuery::default(), form.name, errors, None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -1033,8 +1233,12 @@ fn user_errors(e: AppError) -> Result<Errors, UiError> {
 struct UsersPage {
     layout: Layout,
     tab: &'static str,
-    agents: Vec<UserRow>,
-    end_users: Vec<UserRow>,
+    /// The search as typed.
+    q: String,
+    /// Who is listed: everyone, agents and admins, or end users.
+    roles: Vec<Opt>,
+    rows: Vec<UserRow>,
+    pager: Pager,
     form: UserForm,
 }
 
@@ -1065,68 +1269,80 @@ async fn org_names(app: &App, s: &Session) -> Result<Vec<(i64, String)>, UiError
 async fn users_page(
     app: &App,
     s: &Session,
+    list: &ListQuery,
     form: Option<(UserDraft, Errors)>,
     notice: Option<String>,
 ) -> Result<UsersPage, UiError> {
     let dir = Directory::load(app, &s.p).await?;
-    let agents = dir
-        .staff
-        .iter()
-        .map(|u| UserRow {
-            id: u.id,
-            name: u.name.clone(),
-            email: u.email.clone().unwrap_or_default(),
-            role: u.role.to_string(),
-            detail: format!(
-                "scope: {}; groups: {}",
-                u.ticket_scope.map_or("global".into(), |t| t.to_string()),
-                if u.group_ids.is_empty() {
-                    "none".into()
-                } else {
-                    u.group_ids
-                        .iter()
-                        .map(|g| dir.group_name(Some(*g)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-            suspended: u.suspended,
-        })
-        .collect();
     let org_list = org_names(app, s).await?;
-    let orgs: HashMap<i64, String> = org_list.iter().cloned().collect();
-    let end_users = app
+    let role = match list.role.as_str() {
+        "staff" | "end_user" => list.role.as_str(),
+        _ => "",
+    };
+    let found = app
         .list_users(
             &s.p,
             UserFilter {
-                role: Some(Role::EndUser),
+                role: (role == "end_user").then_some(Role::EndUser),
+                staff: role == "staff",
+                q: Some(list.q.trim().to_owned()).filter(|q| !q.is_empty()),
+                offset: list.offset(),
                 ..Default::default()
             },
             None,
-            Some(100),
+            Some(LIST_PAGE),
         )
-        .await?
+        .await?;
+    let more = found.next_cursor.is_some();
+    // The names of every organization the listed people are in (not only the first 100).
+    let org_ids: Vec<i64> = found
+        .items
+        .iter()
+        .flat_map(|u| u.organization_ids.iter().copied())
+        .collect();
+    let orgs = app.organization_names(&s.p, &org_ids).await?;
+    let rows: Vec<UserRow> = found
         .items
         .into_iter()
-        .map(|u| UserRow {
-            id: u.id,
-            detail: format!(
-                "access: {}; organizations: {}",
-                u.access.map_or("requested".into(), |a| a.to_string()),
-                if u.organization_ids.is_empty() {
-                    "none".into()
-                } else {
-                    u.organization_ids
-                        .iter()
-                        .map(|o| orgs.get(o).cloned().unwrap_or_else(|| format!("#{o}")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-            name: u.name,
-            email: u.email.unwrap_or_default(),
-            role: u.role.to_string(),
-            suspended: u.suspended,
+        .map(|u| {
+            let detail = if u.role == Role::EndUser {
+                format!(
+                    "access: {}; organizations: {}",
+                    u.access
+                        .map_or("requested".into(), |a| a.as_str().replace('_', " ")),
+                    if u.organization_ids.is_empty() {
+                        "none".into()
+                    } else {
+                        u.organization_ids
+                            .iter()
+                            .filter_map(|o| orgs.get(o).cloned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )
+            } else {
+                format!(
+                    "scope: {}; groups: {}",
+                    u.ticket_scope.map_or("global".into(), |t| t.to_string()),
+                    if u.group_ids.is_empty() {
+                        "none".into()
+                    } else {
+                        u.group_ids
+                            .iter()
+                            .map(|g| dir.group_name(Some(*g)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )
+            };
+            UserRow {
+                id: u.id,
+                detail,
+                name: u.name,
+                email: u.email.unwrap_or_default(),
+                role: u.role.as_str().replace('_', " "),
+                suspended: u.suspended,
+            }
         })
         .collect();
     let (draft, errors) = form.unwrap_or_else(|| {
@@ -1145,8 +1361,23 @@ async fn users_page(
     Ok(UsersPage {
         layout,
         tab: "users",
-        agents,
-        end_users,
+        pager: Pager::new(
+            "/admin/users",
+            &[("q", &list.q), ("role", role)],
+            list.page(),
+            rows.len(),
+            more,
+        ),
+        q: list.q.trim().to_owned(),
+        roles: [
+            ("", "Everyone"),
+            ("staff", "Agents and admins"),
+            ("end_user", "End users"),
+        ]
+        .into_iter()
+        .map(|(v, l)| Opt::new(v, l, v == role))
+        .collect(),
+        rows,
         form: UserForm::new(None, false, draft, &org_list, &dir, errors),
     })
 }
@@ -1154,10 +1385,12 @@ async fn users_page(
 async fn users(
     State(app): State<App>,
     s: Session,
-    Query(q): Query<Done>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
-    Ok(html(&users_page(&app, &s, None, done_text(&q.done)).await?))
+    Ok(html(
+        &users_page(&app, &s, &q, None, done_text(&q.done)).await?,
+    ))
 }
 
 async fn create_user(
@@ -1179,7 +1412,7 @@ async fn create_user(
             Err(e) => errors = user_errors(e)?,
         }
     }
-    let page = users_page(&app, &s, Some((draft, errors)), None).await?;
+    let page = users_page(&app, &s, &ListQuery::default(), Some((draft, errors)), None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -1253,4 +1486,213 @@ async fn delete_agent(
     admin_only(&s)?;
     app.delete_agent(&s.p, UserId(id)).await?;
     Ok(Redirect::to("/admin/users?done=user_deleted").into_response())
+}
+
+// ------------------------------------------------------------ delete confirmations
+
+/// The page before a deletion: what it will do, in words and counts, with Cancel and the
+/// button that posts the deletion (`POST …/delete` is the confirmation itself).
+#[derive(Template)]
+#[template(path = "admin_confirm_delete.html")]
+struct ConfirmDeletePage {
+    layout: Layout,
+    tab: &'static str,
+    /// The list the thing is in, for the breadcrumbs.
+    list_href: &'static str,
+    list_label: &'static str,
+    name: String,
+    heading: String,
+    /// What will happen, one sentence each.
+    lines: Vec<String>,
+    /// Where the confirmation posts; `None` when it cannot be deleted.
+    action: Option<String>,
+    button: String,
+    /// Back to the thing's page, changing nothing.
+    cancel: String,
+}
+
+/// "1 ticket", "12 tickets".
+fn count(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// "loses"/"lose" and the like, after a count.
+fn verb<'a>(n: i64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+async fn confirm_delete_group(
+    State(app): State<App>,
+    s: Session,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let i = app.group_delete_impact(&s.p, GroupId(id)).await?;
+    let c = i.counts;
+    let name = &i.name;
+    let mut lines = Vec::new();
+    if c.internal_tickets > 0 {
+        lines.push(format!(
+            "{} {} their internal owner ({name}): the internal group and internal agent are \
+             taken off, recorded on each ticket's timeline.",
+            count(c.internal_tickets, "ticket", "tickets"),
+            verb(c.internal_tickets, "loses", "lose"),
+        ));
+    }
+    if c.tickets > 0 {
+        lines.push(format!(
+            "{} {} {name} as {} group; assignees stay.",
+            count(c.tickets, "ticket", "tickets"),
+            verb(c.tickets, "loses", "lose"),
+            verb(c.tickets, "its", "their"),
+        ));
+    }
+    if c.internal_tickets == 0 && c.tickets == 0 {
+        lines.push(format!(
+            "No ticket has {name} as its group or internal group."
+        ));
+    }
+    if c.members > 0 {
+        lines.push(format!(
+            "{} the group; {}.",
+            count(c.members, "member leaves", "members leave"),
+            verb(c.members, "their account stays", "their accounts stay"),
+        ));
+    }
+    if c.statuses > 0 {
+        lines.push(format!(
+            "{} no longer {} {name} for internal ownership.",
+            count(c.statuses, "status", "statuses"),
+            verb(c.statuses, "maps", "map"),
+        ));
+    }
+    lines.push("This cannot be undone.".into());
+    Ok(html(&ConfirmDeletePage {
+        layout: s.layout(format!("Delete group {name}?"), "admin"),
+        tab: "groups",
+        list_href: "/admin/groups",
+        list_label: "Groups",
+        heading: format!("Delete group {name}?"),
+        lines,
+        action: Some(format!("/admin/groups/{id}/delete")),
+        button: format!("Delete group {name}"),
+        cancel: format!("/admin/groups/{id}"),
+        name: i.name,
+    }))
+}
+
+async fn confirm_delete_status(
+    State(app): State<App>,
+    s: Session,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let i = app.status_delete_impact(&s.p, StatusId(id)).await?;
+    let (name, to) = (&i.name, &i.moves_to);
+    let mut lines = Vec::new();
+    if i.built_in {
+        lines.push(format!("{name} is built in: it cannot be deleted."));
+    } else if i.tickets == 0 {
+        lines.push(format!("No ticket is in {name}."));
+    } else {
+        lines.push(format!(
+            "{} in {name} {} to {to}, recorded on each ticket's timeline.",
+            count(i.tickets, "ticket", "tickets"),
+            verb(i.tickets, "moves", "move"),
+        ));
+        lines.push(if i.lose_internal_owner == 0 {
+            "Their internal owners stay.".to_owned()
+        } else {
+            format!(
+                "{} {} {} internal owner: {to} does not map {} internal group.",
+                count(i.lose_internal_owner, "of them", "of them"),
+                verb(i.lose_internal_owner, "loses", "lose"),
+                verb(i.lose_internal_owner, "its", "their"),
+                verb(i.lose_internal_owner, "its", "their"),
+            )
+        });
+    }
+    if !i.built_in {
+        lines.push("This cannot be undone.".into());
+    }
+    Ok(html(&ConfirmDeletePage {
+        layout: s.layout(format!("Delete status {name}?"), "admin"),
+        tab: "statuses",
+        list_href: "/admin/statuses",
+        list_label: "Statuses",
+        heading: format!("Delete status {name}?"),
+        lines,
+        action: (!i.built_in).then(|| format!("/admin/statuses/{id}/delete")),
+        button: format!("Delete status {name}"),
+        cancel: format!("/admin/statuses/{id}"),
+        name: i.name,
+    }))
+}
+
+async fn confirm_delete_agent(
+    State(app): State<App>,
+    s: Session,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let i = app.agent_delete_impact(&s.p, UserId(id)).await?;
+    let c = &i.counts;
+    let name = &i.name;
+    let mut lines = vec![format!(
+        "{name} loses access: the account is suspended and cannot sign in{}.",
+        if c.tokens > 0 {
+            format!(
+                ", and {} deleted",
+                count(c.tokens, "API token is", "API tokens are")
+            )
+        } else {
+            String::new()
+        }
+    )];
+    if !c.groups.is_empty() {
+        lines.push(format!("{name} leaves {}.", c.groups.join(", ")));
+    }
+    if c.tickets == 0 {
+        lines.push(format!("{name} owns no tickets."));
+    } else {
+        let mut roles = Vec::new();
+        if c.assigned > 0 {
+            roles.push(format!(
+                "assignee of {}",
+                count(c.assigned, "ticket", "tickets")
+            ));
+        }
+        if c.internal > 0 {
+            roles.push(format!(
+                "internal agent of {}",
+                count(c.internal, "ticket", "tickets")
+            ));
+        }
+        lines.push(format!(
+            "{name}'s {} {} and {} unassigned from {name} ({}), recorded on each timeline.",
+            count(c.tickets, "ticket", "tickets"),
+            verb(c.tickets, "stays", "stay"),
+            verb(c.tickets, "is", "are"),
+            roles.join("; "),
+        ));
+    }
+    lines.push(format!(
+        "{name}'s comments and history stay under their name."
+    ));
+    Ok(html(&ConfirmDeletePage {
+        layout: s.layout(format!("Delete {name}?"), "admin"),
+        tab: "users",
+        list_href: "/admin/users",
+        list_label: "Agents and end users",
+        heading: format!("Delete {name}?"),
+        lines,
+        action: Some(format!("/admin/users/{id}/delete")),
+        button: format!("Delete {name}"),
+        cancel: format!("/admin/users/{id}"),
+        name: i.name,
+    }))
 }
