@@ -439,14 +439,11 @@ struct SettingsPage {
     errors: Errors,
     /// How mail goes out and comes in, in words (set on the command line or environment).
     mail_server: Vec<String>,
-<<<<<<< HEAD
     /// The public URL links cannot be right (see `org::public_url_warning`).
     url_warning: Option<String>,
-=======
     /// The rate limits and session lifetimes, in words (set on the command line or
     /// environment).
     limits: Vec<String>,
->>>>>>> h-pages
 }
 
 /// The mail server settings in words (never a password: the app holds none to show).
@@ -558,11 +555,8 @@ async fn settings(
         layout,
         tab: "settings",
         mail_server,
-<<<<<<< HEAD
         url_warning,
-=======
         limits: limit_lines(&app, server.map(|Extension(l)| l)),
->>>>>>> h-pages
         form: SettingsForm {
             time_zone: cur.time_zone,
             public_base_url: cur.public_base_url,
@@ -592,11 +586,8 @@ fn given(v: &str) -> Option<&str> {
 
 async fn save_settings(
     State(app): State<App>,
-<<<<<<< HEAD
     headers: axum::http::HeaderMap,
-=======
     server: Option<Extension<Limits>>,
->>>>>>> h-pages
     Post { s, form }: Post<SettingsForm>,
 ) -> Result<Response, UiError> {
     admin_only(&s)?;
@@ -625,13 +616,9 @@ async fn save_settings(
             tab: "settings",
             form,
             errors,
-<<<<<<< HEAD
             mail_server: mail_server_lines(&cur),
             url_warning: super::org::public_url_warning(&cur.public_base_url, &headers),
-=======
-            mail_server: mail_server_lines(&app.get_settings(&s.p).await?),
             limits: limit_lines(&app, server.map(|Extension(l)| l)),
->>>>>>> h-pages
         },
     ))
 }
