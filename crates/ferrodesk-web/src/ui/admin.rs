@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::server::Limits;
 
-use super::view::{Directory, Layout, Opt};
+use super::view::{Directory, Layout, Opt, Pager};
 use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
@@ -678,46 +678,18 @@ impl ListQuery {
 /// Rows on a page of an admin list.
 const LIST_PAGE: i64 = 100;
 
-/// Previous and Next links of an admin list, keeping its search and filters
-/// (`templates/admin_pager.html`).
-struct Pager {
-    /// "Showing 101–200", when there is more than one page.
-    range: String,
-    prev: Option<String>,
-    next: Option<String>,
-}
-
-impl Pager {
-    /// For page `page` (from 1) of `path` with `shown` rows, `more` following; `keep` are
-    /// the query's search and filters (empty ones are left out).
-    fn new(path: &str, keep: &[(&str, &str)], page: i64, shown: usize, more: bool) -> Pager {
-        let href = |n: i64| {
-            let mut pairs: Vec<(&str, String)> = keep
-                .iter()
-                .filter(|(_, v)| !v.trim().is_empty())
-                .map(|(k, v)| (*k, v.trim().to_owned()))
-                .collect();
-            if n > 1 {
-                pairs.push(("page", n.to_string()));
-            }
-            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-            if query.is_empty() {
-                path.to_owned()
-            } else {
-                format!("{path}?{query}")
-            }
-        };
-        let first = (page - 1) * LIST_PAGE + 1;
-        let last = first + shown as i64 - 1;
-        Pager {
-            range: if (page > 1 || more) && shown > 0 {
-                format!("Showing {first}–{last}")
-            } else {
-                String::new()
-            },
-            prev: (page > 1).then(|| href(page - 1)),
-            next: more.then(|| href(page + 1)),
-        }
+/// The pager of an admin list (uncounted: whether more follow is known, not how many).
+fn list_pager(path: &str, keep: &[(&str, &str)], page: i64, shown: usize, more: bool) -> Pager {
+    let first = (page - 1) * LIST_PAGE + 1;
+    let last = first + shown as i64 - 1;
+    Pager {
+        summary: if (page > 1 || more) && shown > 0 {
+            format!("Showing {first}–{last}")
+        } else {
+            String::new()
+        },
+        prev: (page > 1).then(|| Pager::href(path, keep, page - 1)),
+        next: more.then(|| Pager::href(path, keep, page + 1)),
     }
 }
 
@@ -754,7 +726,7 @@ async fn groups_page(
     Ok(GroupsPage {
         layout,
         tab: "groups",
-        pager: Pager::new(
+        pager: list_pager(
             "/admin/groups",
             &[("q", &list.q)],
             list.page(),
@@ -1348,7 +1320,7 @@ async fn users_page(
     Ok(UsersPage {
         layout,
         tab: "users",
-        pager: Pager::new(
+        pager: list_pager(
             "/admin/users",
             &[("q", &list.q), ("role", role)],
             list.page(),

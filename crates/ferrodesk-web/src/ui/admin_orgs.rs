@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::admin::{admin_only, form_errors};
 use super::org::{LogRow, sharing_log};
-use super::view::{Layout, Opt};
+use super::view::{Layout, Opt, Pager};
 use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
@@ -133,14 +133,6 @@ struct Row {
     blocked: bool,
 }
 
-/// Previous and next links of a paged list, keeping its search (`templates/pager.html`).
-pub(super) struct Pager {
-    /// Which rows are shown, in words (`51–100 of 230 organizations`).
-    pub summary: String,
-    pub prev: Option<String>,
-    pub next: Option<String>,
-}
-
 /// Organizations per page of the admin list.
 const PER_PAGE: i64 = 50;
 
@@ -167,21 +159,7 @@ struct ListParams {
 
 /// The address of a page of the list, with the search kept.
 fn list_href(q: &str, page: i64) -> String {
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    if !q.trim().is_empty() {
-        pairs.push(("q", q.trim().to_owned()));
-    }
-    if page > 1 {
-        pairs.push(("page", page.to_string()));
-    }
-    if pairs.is_empty() {
-        "/admin/organizations".into()
-    } else {
-        format!(
-            "/admin/organizations?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
-        )
-    }
+    Pager::href("/admin/organizations", &[("q", q)], page)
 }
 
 fn pager(q: &str, page: i64, shown: usize, total: i64) -> Pager {

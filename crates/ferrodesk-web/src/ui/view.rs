@@ -216,6 +216,35 @@ impl Directory {
     }
 }
 
+/// Previous and Next links of a paged list, keeping its search and filters, and which
+/// rows are shown in words (`templates/pager.html`).
+pub struct Pager {
+    /// `51–100 of 230 organizations`, or `Showing 101–200` where the total is not counted.
+    pub summary: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// The address of page `page` (from 1) of `path`, with the non-empty `keep` pairs.
+    pub fn href(path: &str, keep: &[(&str, &str)], page: i64) -> String {
+        let mut pairs: Vec<(&str, String)> = keep
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (*k, v.trim().to_owned()))
+            .collect();
+        if page > 1 {
+            pairs.push(("page", page.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        }
+    }
+}
+
 /// A moment as pages show it: relative ("5 minutes ago") with the exact time in the desk's
 /// time zone on hover, and the machine-readable time (`<time datetime>`).
 #[derive(Debug, Clone)]
