@@ -263,7 +263,7 @@ async fn a_change_to_open_removes_the_internal_owner_on_the_timeline_and_notifie
         e["changes"]
             .as_array()
             .unwrap()
-            .contains(&json!({"field": "internal_group_id", "from": d.finance, "to": null}))
+            .contains(&json!({"field": "internal_group_id", "from": d.finance, "from_label": "Finance", "to": null}))
     );
     assert_eq!(notifications_to(&app, d.fiona.id).await, 1);
     assert_eq!(

@@ -527,12 +527,9 @@ async fn a_rule_that_sets_open_removes_shared_ownership_with_its_reason_and_warn
         .unwrap()
         .clone();
     assert_eq!(removal["reason"], format!("rule:{id}"));
-    assert!(
-        removal["changes"]
-            .as_array()
-            .unwrap()
-            .contains(&json!({"field": "internal_group_id", "from": finance, "to": null}))
-    );
+    assert!(removal["changes"].as_array().unwrap().contains(
+        &json!({"field": "internal_group_id", "from": finance, "from_label": "Finance", "to": null})
+    ));
     let mut guarded = reopen;
     guarded["conditions"] =
         json!({"all": [{"field": "internal_group", "operator": "is", "value": null}]});

@@ -338,7 +338,7 @@ async fn the_timeline_records_who_changed_what_and_through_which_channel(app: Te
         "{changes:?}"
     );
     assert!(
-        changes.contains(&json!({"field": "status_id", "from": 1, "to": 2})),
+        changes.contains(&json!({"field": "status_id", "from": 1, "from_label": "Open", "to": 2, "to_label": "Pending"})),
         "{changes:?}"
     );
 }

@@ -318,7 +318,7 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
     assert!(
         second
             .body
-            .contains(r#"<a href="/admin/users" rel="prev">"#)
+            .contains(r#"<a href="/admin/users" rel="prev" id="pager-prev">"#)
     );
     // Case-insensitive, by name or by email.
     let found = b.get("/admin/users?q=PERSON+10").await;
@@ -381,7 +381,7 @@ async fn the_group_list_searches_by_name_and_pages_past_100(app: TestApp) {
     assert!(
         first
             .body
-            .contains(r#"<a href="/admin/groups?page=2" rel="next">"#)
+            .contains(r#"<a href="/admin/groups?page=2" rel="next" id="pager-next">"#)
     );
     let second = b.get("/admin/groups?page=2").await;
     assert_eq!(row_names(&second.body, "groups"), ["Team 101", "Team 102"]);
