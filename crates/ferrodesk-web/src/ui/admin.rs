@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::server::Limits;
 
-use super::view::{Directory, Layout, Opt, Pager};
+use super::view::{Directory, Layout, Opt, Pager, access_label, role_label, scope_label};
 use super::{Errors, PagePath, Post, Session, UiError, html, html_status, opt_id};
 
 pub(super) fn routes() -> Router<App> {
@@ -1147,15 +1147,15 @@ impl UserForm {
             staff,
             roles: [Role::EndUser, Role::Agent, Role::Admin]
                 .into_iter()
-                .map(|r| Opt::new(r, r.as_str().replace('_', " "), draft.role == r.as_str()))
+                .map(|r| Opt::new(r, role_label(r), draft.role == r.as_str()))
                 .collect(),
             scopes: TicketScope::ALL
                 .iter()
-                .map(|t| Opt::new(t, t.as_str(), draft.ticket_scope == t.as_str()))
+                .map(|t| Opt::new(t, scope_label(*t), draft.ticket_scope == t.as_str()))
                 .collect(),
             accesses: UserAccess::ALL
                 .iter()
-                .map(|a| Opt::new(a, a.as_str().replace('_', " "), draft.access == a.as_str()))
+                .map(|a| Opt::new(a, access_label(*a), draft.access == a.as_str()))
                 .collect(),
             organizations: Check::list(
                 orgs.iter().map(|(id, name)| (*id, name.as_str())),
@@ -1266,9 +1266,8 @@ async fn users_page(
         .map(|u| {
             let detail = if u.role == Role::EndUser {
                 format!(
-                    "access: {}; organizations: {}",
-                    u.access
-                        .map_or("requested".into(), |a| a.as_str().replace('_', " ")),
+                    "sees: {}; organizations: {}",
+                    access_label(u.access.unwrap_or(UserAccess::Requested)),
                     if u.organization_ids.is_empty() {
                         "none".into()
                     } else {
@@ -1299,7 +1298,7 @@ async fn users_page(
                 detail,
                 name: u.name,
                 email: u.email.unwrap_or_default(),
-                role: u.role.as_str().replace('_', " "),
+                role: role_label(u.role).to_owned(),
                 suspended: u.suspended,
             }
         })
@@ -1393,7 +1392,7 @@ async fn user_page(
         layout,
         tab: "users",
         current: u.name.clone(),
-        role: u.role.as_str().replace('_', " "),
+        role: role_label(u.role).to_owned(),
         deletable: staff && u.id != s.p.user.id.0,
         form: UserForm::new(Some(id), staff, draft, &orgs, &dir, errors),
     })

@@ -15,13 +15,13 @@ use std::collections::HashMap;
 use ferrodesk_app::dto::{OrganizationIn, OrganizationOut, SharingChangeIn, SharingPreviewOut};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::validate::FieldError;
-use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserAccess, UserId};
+use ferrodesk_core::{OrganizationId, Sharing, TicketId, UserId};
 use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::agent::all_comments;
-use super::view::{Layout, Opt, when};
+use super::view::{Layout, Opt, access_label, when};
 use super::{Errors, PagePath, Post, Session, UiError, field_errors, html, html_status};
 
 pub(super) fn routes() -> Router<App> {
@@ -780,11 +780,7 @@ async fn org_page(
             default: u.default_organization_id == Some(id),
             name: u.name,
             email: u.email.unwrap_or_default(),
-            access: match u.access {
-                Some(UserAccess::Requested) => "Own requests",
-                Some(UserAccess::Organization) => "The organization's tickets",
-                None => "",
-            },
+            access: u.access.map_or("", access_label),
         })
         .collect();
     let panel = panel(app, s, &org, &member_ids, &st.choice, st.failed, headers).await?;

@@ -216,6 +216,34 @@ impl Directory {
     }
 }
 
+/// A role in words.
+pub fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::Admin => "Admin",
+        Role::Agent => "Agent",
+        Role::EndUser => "End user",
+    }
+}
+
+/// An agent's ticket scope in words (SPEC §3.2).
+pub fn scope_label(t: ferrodesk_core::TicketScope) -> &'static str {
+    use ferrodesk_core::TicketScope;
+    match t {
+        TicketScope::Global => "Every ticket",
+        TicketScope::Group => "Their groups' tickets and those assigned to them",
+        TicketScope::Assigned => "Only tickets assigned to them",
+    }
+}
+
+/// An end user's access setting in words (SPEC §1).
+pub fn access_label(a: ferrodesk_core::UserAccess) -> &'static str {
+    use ferrodesk_core::UserAccess;
+    match a {
+        UserAccess::Requested => "Own requests",
+        UserAccess::Organization => "The organization's tickets",
+    }
+}
+
 /// Previous and Next links of a paged list, keeping its search and filters, and which
 /// rows are shown in words (`templates/pager.html`).
 pub struct Pager {

@@ -310,7 +310,7 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
     assert!(
         second
             .body
-            .contains("access: requested; organizations: Org 101"),
+            .contains("sees: Own requests; organizations: Org 101"),
         "{}",
         second.body
     );
@@ -364,7 +364,7 @@ async fn the_user_list_searches_by_name_or_email_and_pages_past_100(app: TestApp
             .contains(r#"<option value="end_user" selected>End users</option>"#)
     );
     // Roles read as words.
-    assert!(page2.body.contains("<td>end user</td>"));
+    assert!(page2.body.contains("<td>End user</td>"));
 }
 
 async fn the_group_list_searches_by_name_and_pages_past_100(app: TestApp) {
