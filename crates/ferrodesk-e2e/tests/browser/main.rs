@@ -40,9 +40,9 @@ macro_rules! on_both_databases {
 
 // Scenarios by area; each module calls `on_both_databases!` for its own.
 mod admin_pages;
-mod agent_bulk;
 mod admin_rules;
 mod admin_sharing;
+mod agent_bulk;
 
 const PASSWORD: &str = "browser-test-password";
 

@@ -11,10 +11,10 @@ use serde_json::json;
 
 // Admin scenarios by area; each module calls `on_both_databases!` for its own.
 mod admin_pages;
-mod agent_bulk;
-mod workspace;
 mod admin_rules;
 mod admin_sharing;
+mod agent_bulk;
+mod workspace;
 
 const PASSWORD: &str = "correct horse battery";
 
