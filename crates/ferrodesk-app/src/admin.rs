@@ -2,7 +2,7 @@
 //! deletion's cascades select their tickets — and the group list searched and paged.
 //! Admins only, like the deletions themselves.
 
-use ferrodesk_core::{GroupId, Role, StatusId, UserId};
+use ferrodesk_core::{GroupId, StatusId, UserId};
 use ferrodesk_store::admin::{self as store, AgentCounts, GroupCounts};
 use ferrodesk_store::directory as dir;
 
@@ -98,25 +98,8 @@ impl App {
         p: &Principal,
         id: UserId,
     ) -> Result<AgentDeleteImpact> {
-        p.require_admin()?;
-        if p.user.id == id {
-            return Err(AppError::forbidden(
-                "cannot_delete_self",
-                "admins cannot delete themselves",
-            ));
-        }
         let mut c = self.store().read().await?;
-        let u = match dir::get_user(&mut c, id).await? {
-            Some(u) if u.email != dir::SYSTEM_EMAIL => u,
-            _ => return Err(AppError::NotFound("user")),
-        };
-        if u.role == Role::EndUser {
-            return Err(AppError::invalid(
-                "id",
-                "not_an_agent",
-                "end users are suspended, not deleted: their tickets stay theirs",
-            ));
-        }
+        let u = crate::directory::agent_to_delete(&mut c, p, id).await?;
         Ok(AgentDeleteImpact {
             name: u.name,
             counts: store::agent_counts(&mut c, id).await?,

@@ -694,25 +694,8 @@ impl App {
     /// name); they are suspended, lose their sessions, tokens and groups, and every ticket
     /// they owned loses them as assignee or internal agent (reason `agent_deleted`).
     pub async fn delete_agent(&self, p: &Principal, id: UserId) -> Result<()> {
-        p.require_admin()?;
-        if p.user.id == id {
-            return Err(AppError::forbidden(
-                "cannot_delete_self",
-                "admins cannot delete themselves",
-            ));
-        }
         let mut tx = self.store().begin().await?;
-        let u = match store::get_user(&mut tx, id).await? {
-            Some(u) if u.email != store::SYSTEM_EMAIL => u,
-            _ => return Err(AppError::NotFound("user")),
-        };
-        if u.role == Role::EndUser {
-            return Err(AppError::invalid(
-                "id",
-                "not_an_agent",
-                "end users are suspended, not deleted: their tickets stay theirs",
-            ));
-        }
+        let u = agent_to_delete(&mut tx, p, id).await?;
         let actor = Actor::from(p);
         self.cascade_agent_deleted(&mut tx, actor, id).await?;
         let groups = store::leave_all_groups(&mut tx, id).await?;
@@ -1305,4 +1288,29 @@ fn org_fields(o: &Organization) -> crate::Fields {
 
 fn org_changes(before: Option<&Organization>, after: &Organization) -> Vec<FieldChange> {
     crate::field_changes(before.map(org_fields), org_fields(after))
+}
+
+/// The agent `p` (an admin) would delete: not themselves, not Ferrodesk's own user, not an
+/// end user (they are suspended instead). The deletion and its confirmation page ask this
+/// same question.
+pub(crate) async fn agent_to_delete(c: &mut Conn, p: &Principal, id: UserId) -> Result<User> {
+    p.require_admin()?;
+    if p.user.id == id {
+        return Err(AppError::forbidden(
+            "cannot_delete_self",
+            "admins cannot delete themselves",
+        ));
+    }
+    let u = match store::get_user(c, id).await? {
+        Some(u) if u.email != store::SYSTEM_EMAIL => u,
+        _ => return Err(AppError::NotFound("user")),
+    };
+    if u.role == Role::EndUser {
+        return Err(AppError::invalid(
+            "id",
+            "not_an_agent",
+            "end users are suspended, not deleted: their tickets stay theirs",
+        ));
+    }
+    Ok(u)
 }

@@ -20,7 +20,7 @@ use crate::ticket_write::{find_status, parse};
 use crate::{Actor, App, AppError, Principal, Result};
 
 /// Fields a `field_changed` event may name.
-const EVENT_FIELDS: &[&str] = &[
+pub const EVENT_FIELDS: &[&str] = &[
     "status",
     "priority",
     "group",

@@ -65,18 +65,15 @@ const CONDITION_FIELDS: &[&str] = &[
     "description",
 ];
 
-/// Fields a "changes" event can name in the builder.
-const EVENT_FIELDS: &[&str] = &[
-    "status",
-    "priority",
-    "group",
-    "assignee",
-    "internal_group",
-    "internal_agent",
-    "organization",
-    "subject",
-    "tags",
-];
+/// Fields a "changes" event can name in the builder: the app's, but the requester (the
+/// builder has no way to pick one; such a rule opens as JSON).
+fn event_fields() -> Vec<&'static str> {
+    ferrodesk_app::rules::EVENT_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| *f != "requester")
+        .collect()
+}
 
 /// What an action can do, in the builder.
 const ACTION_FIELDS: &[&str] = &[
@@ -976,7 +973,7 @@ impl Builder {
                     ..EventRow::default()
                 },
                 EventSpec::FieldChanged { field, from, to } => {
-                    if !EVENT_FIELDS.contains(&field.as_str()) {
+                    if !event_fields().contains(&field.as_str()) {
                         cannot.push(format!(
                             "Event {n} reacts to a change of {}",
                             names.field_label(field)
@@ -1488,7 +1485,7 @@ impl BuilderView {
                     controls.push(Control::select(
                         format!("{key}_field"),
                         "Field",
-                        field_options(names, EVENT_FIELDS, false, field),
+                        field_options(names, &event_fields(), false, field),
                     ));
                     if names.choices(field).is_some() {
                         controls.push(Control::select(
