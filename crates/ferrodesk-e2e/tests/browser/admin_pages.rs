@@ -5,49 +5,6 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// axe-core's script, from `FERRODESK_AXE_JS` (scripts/test installs axe-core from npm and
-/// sets it). Missing is a failure, never a skip: the check is part of the suite.
-fn axe_source() -> String {
-    let path = std::env::var("FERRODESK_AXE_JS").unwrap_or_else(|_| {
-        panic!(
-            "FERRODESK_AXE_JS is not set: run the tests through scripts/test, which installs \
-             axe-core and sets it to the path of axe.min.js"
-        )
-    });
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("FERRODESK_AXE_JS={path} cannot be read ({e}): run scripts/test, which installs axe-core")
-    })
-}
-
-/// Runs axe-core on the page the browser shows; gives one line per violation: its id,
-/// impact, help and the nodes it found.
-async fn axe_violations(b: &Browser, axe: &str) -> Vec<String> {
-    let loaded = b
-        .client
-        .execute(
-            &format!(
-                "{axe}\n;if (typeof axe !== 'undefined') {{ window.axe = axe; }} return typeof window.axe;"
-            ),
-            vec![],
-        )
-        .await
-        .expect("inject axe-core");
-    assert_eq!(loaded, json!("object"), "axe-core did not load");
-    let found = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];\
-             window.axe.run(document, {resultTypes: ['violations']})\
-               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' \
-                   + v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', '))))\
-               .catch(e => done(['axe-core failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .expect("run axe-core");
-    serde_json::from_value(found).expect("violations")
-}
-
 async fn every_admin_and_portal_page_passes_axe_core_and_fits_a_phone(backend: Backend) {
     let axe = axe_source();
     let s = Server::start(backend).await;

@@ -13,38 +13,6 @@ async fn select(b: &Browser, selector: &str, value: &str) {
         .unwrap_or_else(|e| panic!("{selector} = {value}: {e}"));
 }
 
-/// The accessibility problems (WCAG 2 A and AA) axe-core finds in the page, as
-/// "rule: elements" lines. axe-core comes from npm (`scripts/test` installs it and names it
-/// in FERRODESK_AXE_JS).
-async fn axe_violations(b: &Browser) -> Vec<String> {
-    let path = std::env::var("FERRODESK_AXE_JS").map_or_else(
-        |_| workspace_root().join("target/tools/axe-core-4.11.0/node_modules/axe-core/axe.min.js"),
-        PathBuf::from,
-    );
-    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "axe-core at {}: {e} (scripts/test installs it)",
-            path.display()
-        )
-    });
-    b.client
-        .execute(&format!("{source}\nreturn null;"), vec![])
-        .await
-        .expect("load axe-core");
-    let v = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];\
-             axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})\
-               .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .expect("run axe-core");
-    serde_json::from_value(v).expect("violations")
-}
-
 async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend) {
     let s = Server::start(backend).await;
     let finance = s.id("/groups", json!({"name": "Finance"})).await;
@@ -161,7 +129,8 @@ async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend)
     b.screenshot(&format!("rule_simulation_{backend:?}").to_lowercase())
         .await;
 
-    // Every rules page passes axe-core's WCAG 2 A/AA checks, the builder with an error too.
+    // Every rules page passes axe-core, the builder with an error too.
+    let axe = axe_source();
     let mut problems = Vec::new();
     for path in [
         format!("/admin/rules/{id}"),
@@ -171,14 +140,14 @@ async fn an_admin_builds_a_rule_sees_group_names_and_simulates(backend: Backend)
     ] {
         b.goto(&path).await;
         b.css("main h1").await;
-        for v in axe_violations(&b).await {
+        for v in axe_violations(&b, &axe).await {
             problems.push(format!("{path}: {v}"));
         }
     }
     b.goto("/admin/rules/new").await;
     b.click("#rule-save").await;
     b.css("#act0-error").await;
-    for v in axe_violations(&b).await {
+    for v in axe_violations(&b, &axe).await {
         problems.push(format!("builder with an error: {v}"));
     }
     assert!(problems.is_empty(), "accessibility: {problems:#?}");
