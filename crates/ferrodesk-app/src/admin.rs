@@ -118,7 +118,7 @@ impl App {
         ids.sort_unstable();
         ids.dedup();
         let mut c = self.store().read().await?;
-        Ok(store::organization_names(&mut c, &ids)
+        Ok(dir::names(&mut c, dir::Named::Organizations, &ids)
             .await?
             .into_iter()
             .collect())

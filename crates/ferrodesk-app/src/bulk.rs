@@ -111,12 +111,12 @@ impl App {
         add: &[String],
         remove: &[String],
     ) -> Result<TicketOut> {
+        // A write transaction holds the one write lock from its start (SQLite `BEGIN
+        // IMMEDIATE`, PostgreSQL the audit head's row lock): the tags read here are still
+        // the ticket's when they are written, whoever else writes at the same moment.
         let mut tx = self.store().begin().await?;
         let mut patch = input.changes.clone();
-        let mut if_match = None;
         if !add.is_empty() || !remove.is_empty() {
-            // The tags are a list: read it, change it, and write it only if the ticket is
-            // still the one read (a colleague's change meanwhile is reported, not lost).
             let (t, _) = self.visible_ticket(&mut tx, p, id).await?;
             let mut tags: Vec<String> = t
                 .tags
@@ -130,11 +130,8 @@ impl App {
                 }
             }
             patch.tags = Some(tags);
-            if_match = Some(t.version);
         }
-        let out = self
-            .update_ticket_in(&mut tx, p, id, if_match, patch)
-            .await?;
+        let out = self.update_ticket_in(&mut tx, p, id, None, patch).await?;
         commit(tx).await?;
         Ok(out)
     }

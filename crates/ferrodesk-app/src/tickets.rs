@@ -926,14 +926,9 @@ impl App {
     }
 }
 
-/// The names a page of a ticket's timeline refers to, read in one statement per table.
-struct EventNames {
-    users: Vec<(i64, String)>,
-    organizations: Vec<(i64, String)>,
-    groups: Vec<(i64, String)>,
-    statuses: Vec<(i64, String)>,
-    rules: Vec<(i64, String)>,
-}
+/// The names a page of a ticket's timeline refers to, read in one statement per table
+/// (indexed by `dir::Named as usize`).
+struct EventNames([Vec<(i64, String)>; 5]);
 
 /// The table a ticket field's ids name rows of.
 fn named_by(field: &str) -> Option<dir::Named> {
@@ -959,65 +954,31 @@ impl EventNames {
     async fn read(c: &mut Conn, events: &[ferrodesk_store::audit::Event]) -> Result<EventNames> {
         use dir::Named;
         let mut wanted: [Vec<i64>; 5] = Default::default();
-        let slot = |n: Named| match n {
-            Named::Users => 0,
-            Named::Organizations => 1,
-            Named::Groups => 2,
-            Named::Statuses => 3,
-            Named::Rules => 4,
-        };
         for e in events {
             match (e.actor_kind.as_str(), e.actor_id) {
-                ("user", Some(id)) => wanted[0].push(id),
-                ("rule", Some(id)) => wanted[4].push(id),
+                ("user", Some(id)) => wanted[Named::Users as usize].push(id),
+                ("rule", Some(id)) => wanted[Named::Rules as usize].push(id),
                 _ => {}
             }
             for ch in &e.changes {
                 if let Some(n) = named_by(&ch.field) {
-                    wanted[slot(n)].extend(ids_in(&ch.from));
-                    wanted[slot(n)].extend(ids_in(&ch.to));
+                    wanted[n as usize].extend(ids_in(&ch.from));
+                    wanted[n as usize].extend(ids_in(&ch.to));
                 }
             }
         }
-        let mut read = Vec::with_capacity(5);
-        for (i, table) in [
-            Named::Users,
-            Named::Organizations,
-            Named::Groups,
-            Named::Statuses,
-            Named::Rules,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let ids = &mut wanted[i];
-            ids.sort();
+        let mut names: [Vec<(i64, String)>; 5] = Default::default();
+        for table in Named::ALL {
+            let ids = &mut wanted[table as usize];
+            ids.sort_unstable();
             ids.dedup();
-            read.push(dir::names(c, table, ids).await?);
+            names[table as usize] = dir::names(c, table, ids).await?;
         }
-        let mut read = read.into_iter();
-        let mut next = || read.next().unwrap_or_default();
-        Ok(EventNames {
-            users: next(),
-            organizations: next(),
-            groups: next(),
-            statuses: next(),
-            rules: next(),
-        })
-    }
-
-    fn of(&self, table: dir::Named) -> &[(i64, String)] {
-        match table {
-            dir::Named::Users => &self.users,
-            dir::Named::Organizations => &self.organizations,
-            dir::Named::Groups => &self.groups,
-            dir::Named::Statuses => &self.statuses,
-            dir::Named::Rules => &self.rules,
-        }
+        Ok(EventNames(names))
     }
 
     fn name(&self, table: dir::Named, id: i64) -> Option<String> {
-        self.of(table)
+        self.0[table as usize]
             .iter()
             .find(|(i, _)| *i == id)
             .map(|(_, n)| n.clone())

@@ -109,24 +109,13 @@ pub async fn agent_counts(c: &mut Conn, u: UserId) -> Result<AgentCounts> {
     })
 }
 
-/// `%text%` for `LIKE … ESCAPE '\'`, lower-cased, with the wildcards in `text` escaped.
-pub(crate) fn contains_pattern(text: &str) -> String {
-    let t = text
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{t}%")
-}
-
 /// Groups whose name contains `q` (case-insensitive; all when empty), by name, `limit`
 /// from `offset`.
 pub async fn search_groups(c: &mut Conn, q: &str, offset: i64, limit: i64) -> Result<Vec<Group>> {
     let mut s = Sql::new("SELECT id FROM agent_groups");
     if !q.trim().is_empty() {
         s.push(" WHERE name_lower LIKE ")
-            .push_bind(contains_pattern(q))
+            .push_bind(crate::sql::contains_pattern(q.trim()))
             .push(" ESCAPE '\\'");
     }
     s.push(" ORDER BY name_lower, id LIMIT ")
@@ -135,15 +124,4 @@ pub async fn search_groups(c: &mut Conn, q: &str, offset: i64, limit: i64) -> Re
         .push_bind(offset.max(0));
     let ids: Vec<i64> = s.query_scalar().fetch_all(&mut *c).await?;
     list_groups_in(c, &ids).await
-}
-
-/// The names of the organizations with these ids (those that exist), by id.
-pub async fn organization_names(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Sql::new("SELECT id, name FROM organizations WHERE id IN (");
-    q.push_ids(ids);
-    q.push(") ORDER BY id");
-    Ok(q.query_as().fetch_all(c).await?)
 }

@@ -291,7 +291,7 @@ pub async fn list_users(c: &mut Conn, f: &UserFilter) -> Result<Vec<User>> {
         q.push(" AND role <> ").push_bind(Role::EndUser.as_str());
     }
     if let Some(text) = f.q.as_deref().filter(|t| !t.trim().is_empty()) {
-        let pattern = crate::admin::contains_pattern(text);
+        let pattern = crate::sql::contains_pattern(text.trim());
         q.push(" AND (LOWER(name) LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\' OR email_lower LIKE ")
@@ -886,10 +886,7 @@ pub async fn search_organizations(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Organization>, i64)> {
-    let pattern = format!(
-        "%{}%",
-        crate::view_query::escape_like(&text.trim().to_lowercase())
-    );
+    let pattern = crate::sql::contains_pattern(text.trim());
     let mut count = Sql::new("SELECT COUNT(*) FROM organizations WHERE name_lower LIKE ");
     count.push_bind(pattern.clone()).push(" ESCAPE '\\'");
     let total: i64 = count.query_scalar().fetch_one(&mut *c).await?;
@@ -988,18 +985,35 @@ pub async fn rename_group(c: &mut Conn, id: GroupId, name: &str, now: Micros) ->
 
 /// Lists groups by ascending id; `only` restricts to these ids.
 pub async fn list_groups(c: &mut Conn, only: Option<GroupId>) -> Result<Vec<Group>> {
-    let mut q = Sql::new("SELECT id, name, created_at, updated_at FROM agent_groups WHERE 1 = 1");
-    if let Some(g) = only {
-        q.push(" AND id = ").push_bind(g.0);
+    read_groups(c, only.map(|g| vec![g.0]).as_deref()).await
+}
+
+/// The groups with these ids, in the order given.
+pub async fn list_groups_in(c: &mut Conn, ids: &[i64]) -> Result<Vec<Group>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut groups = read_groups(c, Some(ids)).await?;
+    groups.sort_by_key(|g| ids.iter().position(|id| *id == g.id.0));
+    Ok(groups)
+}
+
+/// Groups with their members, by ascending id: all, or those of `ids`.
+async fn read_groups(c: &mut Conn, ids: Option<&[i64]>) -> Result<Vec<Group>> {
+    let mut q = Sql::new("SELECT id, name, created_at, updated_at FROM agent_groups");
+    let mut m = Sql::new("SELECT group_id, user_id FROM group_members");
+    if let Some(ids) = ids {
+        q.push(" WHERE id IN (");
+        q.push_ids(ids);
+        q.push(")");
+        m.push(" WHERE group_id IN (");
+        m.push_ids(ids);
+        m.push(")");
     }
     q.push(" ORDER BY id");
+    m.push(" ORDER BY group_id, user_id");
     let rows: Vec<(i64, String, i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
-    let mut q = Sql::new("SELECT group_id, user_id FROM group_members");
-    if let Some(g) = only {
-        q.push(" WHERE group_id = ").push_bind(g.0);
-    }
-    q.push(" ORDER BY group_id, user_id");
-    let members: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
+    let members: Vec<(i64, i64)> = m.query_as().fetch_all(&mut *c).await?;
     Ok(rows
         .into_iter()
         .map(|(id, name, created_at, updated_at)| Group {
@@ -1012,36 +1026,6 @@ pub async fn list_groups(c: &mut Conn, only: Option<GroupId>) -> Result<Vec<Grou
                 .collect(),
             created_at,
             updated_at,
-        })
-        .collect())
-}
-
-/// The groups with these ids, in the order given.
-pub async fn list_groups_in(c: &mut Conn, ids: &[i64]) -> Result<Vec<Group>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Sql::new("SELECT id, name, created_at, updated_at FROM agent_groups WHERE id IN (");
-    q.push_ids(ids);
-    q.push(")");
-    let rows: Vec<(i64, String, i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
-    let mut q = Sql::new("SELECT group_id, user_id FROM group_members WHERE group_id IN (");
-    q.push_ids(ids);
-    q.push(") ORDER BY group_id, user_id");
-    let members: Vec<(i64, i64)> = q.query_as().fetch_all(&mut *c).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|r| r.0 == *id))
-        .map(|(id, name, created_at, updated_at)| Group {
-            id: GroupId(*id),
-            name: name.clone(),
-            agent_ids: members
-                .iter()
-                .filter(|(g, _)| g == id)
-                .map(|(_, u)| UserId(*u))
-                .collect(),
-            created_at: *created_at,
-            updated_at: *updated_at,
         })
         .collect())
 }
@@ -1403,6 +1387,17 @@ pub enum Named {
     Statuses,
     /// Automation rules.
     Rules,
+}
+
+impl Named {
+    /// Every table with names, in declaration order (`Named as usize` indexes it).
+    pub const ALL: [Named; 5] = [
+        Named::Users,
+        Named::Organizations,
+        Named::Groups,
+        Named::Statuses,
+        Named::Rules,
+    ];
 }
 
 /// Names of the given rows of one table, by id (missing rows are left out); one statement.

@@ -107,3 +107,14 @@ impl Sql {
         sqlx::query_scalar_with(sqlx::AssertSqlSafe(self.text), self.args)
     }
 }
+
+/// `%text%` for `LIKE … ESCAPE '\'`: `text` lower-cased, its `\`, `%` and `_` matched as
+/// themselves. Compare it with a lower-cased column.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let t = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{t}%")
+}

@@ -182,7 +182,7 @@ fn push_pred_with(q: &mut Sql, p: &Pred, damp_null: bool) {
         Pred::SubjectContains { text, negate } => {
             q.push(if *negate { "NOT " } else { "" })
                 .push("(LOWER(t.subject) LIKE ")
-                .push_bind(format!("%{}%", escape_like(&text.to_lowercase())))
+                .push_bind(crate::sql::contains_pattern(text))
                 .push(" ESCAPE '\\')");
         }
         Pred::Since { created, at } => {
@@ -215,13 +215,6 @@ fn push_pred_with(q: &mut Sql, p: &Pred, damp_null: bool) {
                 .push(")");
         }
     }
-}
-
-/// `s` for a `LIKE … ESCAPE '\'` pattern: its `%`, `_` and `\` match themselves.
-pub(crate) fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// A view's query: all of `all`, at least one of `any` (when not empty).

@@ -371,32 +371,14 @@ async fn list_page(
             errors: Errors::new(),
         },
     };
-    let next_href = page.next_cursor.as_ref().map(|c| {
-        let mut qs = current_query.clone();
-        if !qs.is_empty() {
-            qs.push('&');
-        }
-        qs.push_str(&query_string(&[("cursor", c.clone())]));
-        format!("/agent/tickets?{qs}")
-    });
-    let first_href = (!q.cursor.is_empty()).then(|| {
-        if current_query.is_empty() {
-            "/agent/tickets".to_owned()
-        } else {
-            format!("/agent/tickets?{current_query}")
-        }
-    });
+    let cursor_query = |c: &str| query_string(&[("cursor", c.to_owned())]);
+    let next_href = page
+        .next_cursor
+        .as_deref()
+        .map(|c| list_href(&joined(&current_query, &cursor_query(c))));
+    let first_href = (!q.cursor.is_empty()).then(|| list_href(&current_query));
     // This page of the list (its filters and cursor), which a bulk action comes back to.
-    let page_query = if q.cursor.is_empty() {
-        current_query.clone()
-    } else {
-        with_query(
-            &current_query,
-            &query_string(&[("cursor", q.cursor.clone())]),
-        )
-        .trim_start_matches("/agent/tickets?")
-        .to_owned()
-    };
+    let page_query = joined(&current_query, &cursor_query(&q.cursor));
     let mut statuses = vec![Opt::none("Any status", status_id.is_none())];
     statuses.extend(dir.status_options(status_id));
     Ok(ListPage {
@@ -420,19 +402,27 @@ async fn list_page(
         },
         bulk_report: bulk.and_then(Result::ok),
         all_selected: q.select == "all",
-        select_all_href: with_query(&page_query, "select=all"),
-        select_none_href: with_query(&page_query, ""),
+        select_all_href: list_href(&joined(&page_query, "select=all")),
+        select_none_href: list_href(&page_query),
         back: page_query,
     })
 }
 
-/// The ticket list's address with its query and one more pair (`extra`, may be empty).
-fn with_query(query: &str, extra: &str) -> String {
-    match (query.is_empty(), extra.is_empty()) {
-        (true, true) => "/agent/tickets".into(),
-        (true, false) => format!("/agent/tickets?{extra}"),
-        (false, true) => format!("/agent/tickets?{query}"),
-        (false, false) => format!("/agent/tickets?{query}&{extra}"),
+/// Two query strings as one (either may be empty).
+fn joined(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_owned(),
+        (_, true) => a.to_owned(),
+        _ => format!("{a}&{b}"),
+    }
+}
+
+/// The ticket list's address with this query.
+fn list_href(query: &str) -> String {
+    if query.is_empty() {
+        "/agent/tickets".to_owned()
+    } else {
+        format!("/agent/tickets?{query}")
     }
 }
 

@@ -75,9 +75,6 @@ fn why(e: AppError) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         AppError::NotFound(_) => "no such ticket, or not one you may see".into(),
-        AppError::Stale { .. } => {
-            "someone changed it at the same moment; nothing was changed, try again".into()
-        }
         AppError::Forbidden { message, .. } | AppError::Conflict { message, .. } => message,
         other => other.to_string(),
     }

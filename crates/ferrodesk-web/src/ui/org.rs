@@ -607,16 +607,18 @@ pub(super) async fn sharing_actions(
     s: &Session,
     requester_organizations: &[i64],
 ) -> Vec<(i64, String)> {
-    let mut out = Vec::new();
     if !s.is_admin() {
-        return out;
+        return Vec::new();
     }
-    for id in requester_organizations {
-        if let Ok(o) = app.get_organization(&s.p, OrganizationId(*id)).await {
-            out.push((o.id, o.name));
-        }
-    }
-    out
+    // One statement for all of them (an admin may read every organization's name).
+    let names = app
+        .organization_names(&s.p, requester_organizations)
+        .await
+        .unwrap_or_default();
+    requester_organizations
+        .iter()
+        .filter_map(|id| names.get(id).map(|n| (*id, n.clone())))
+        .collect()
 }
 
 async fn panel(

@@ -258,13 +258,12 @@ impl Pager {
     pub fn href(path: &str, keep: &[(&str, &str)], page: i64) -> String {
         let mut pairs: Vec<(&str, String)> = keep
             .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
             .map(|(k, v)| (*k, v.trim().to_owned()))
             .collect();
         if page > 1 {
             pairs.push(("page", page.to_string()));
         }
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        let query = super::query_string(&pairs);
         if query.is_empty() {
             path.to_owned()
         } else {

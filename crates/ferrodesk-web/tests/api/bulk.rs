@@ -187,7 +187,53 @@ async fn a_bulk_change_that_cannot_start_changes_nothing(app: TestApp) {
     assert_eq!(theirs["status"], "Open");
 }
 
+/// Two agents tag the same tickets at the same moment: each ticket ends with both tags
+/// (each bulk change reads and writes a ticket's tags under the one write lock).
+async fn bulk_tag_changes_sent_at_the_same_moment_both_land(app: TestApp) {
+    let a = app.agent(TicketScope::Global, &[]).await;
+    let b = app.agent(TicketScope::Global, &[]).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            app.ticket(&a.token, json!({"tags": ["start"]})).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    for round in 0..3 {
+        let (ta, tb) = (format!("a{round}"), format!("b{round}"));
+        let (ra, rb) = tokio::join!(
+            app.post(
+                &a.token,
+                "/tickets/bulk",
+                json!({"ids": ids, "add_tags": [ta]})
+            ),
+            app.post(
+                &b.token,
+                "/tickets/bulk",
+                json!({"ids": ids, "add_tags": [tb]})
+            ),
+        );
+        assert_eq!(
+            (ra.body["updated"].as_i64(), rb.body["updated"].as_i64()),
+            (Some(5), Some(5)),
+            "{} {}",
+            ra.body,
+            rb.body
+        );
+    }
+    for id in ids {
+        let t = app.get(&a.token, &format!("/tickets/{id}")).await.body;
+        assert_eq!(
+            t["tags"],
+            json!(["a0", "a1", "a2", "b0", "b1", "b2", "start"]),
+            "ticket {id}"
+        );
+    }
+}
+
 on_both_databases!(
+    bulk_tag_changes_sent_at_the_same_moment_both_land,
     a_bulk_change_applies_to_each_ticket_and_reports_the_refused_ones,
     a_bulk_change_that_cannot_start_changes_nothing,
 );
