@@ -12,7 +12,8 @@ use ferrodesk_app::dto::{BulkTicketsIn, TicketPatch};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{Priority, TicketId};
 
-use super::agent::{ListParams, field_label, list_after_bulk, priority_options, staff_only};
+use super::agent::{ListParams, list_after_bulk, staff_only};
+use super::agent_ticket::{field_label, priority_options};
 use super::view::{Directory, Opt};
 use super::{Errors, Post, UiError};
 

@@ -17,6 +17,8 @@ mod admin_outbox;
 mod admin_rules;
 mod agent;
 mod agent_bulk;
+mod agent_new;
+mod agent_ticket;
 mod auth;
 mod org;
 mod portal;

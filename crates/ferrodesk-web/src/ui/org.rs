@@ -20,7 +20,7 @@ use ferrodesk_store::directory::UserFilter;
 use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
-use super::agent::all_comments;
+use super::agent_ticket::all_comments;
 use super::view::{Layout, Opt, access_label, when};
 use super::{Errors, PagePath, Post, Session, UiError, field_errors, html, html_status};
 

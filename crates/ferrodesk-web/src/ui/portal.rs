@@ -319,7 +319,7 @@ async fn ticket_page(
         .map_err(as_request)?;
     let decision = app.ticket_access(&s.p, TicketId(id)).await?;
     let clock = Clock::of(app).await?;
-    let comments = super::agent::all_comments(app, s, TicketId(id))
+    let comments = super::agent_ticket::all_comments(app, s, TicketId(id))
         .await?
         .into_iter()
         .filter(|c| c.public)

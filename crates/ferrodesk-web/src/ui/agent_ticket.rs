@@ -1,0 +1,1202 @@
+//! The agent's ticket page: conversation, reply and note boxes (with "Send and set status"), properties with shared ownership, and the timeline.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ferrodesk_app::dto::{CommentIn, CommentOut, EventOut, TicketOut, TicketPatch};
+use ferrodesk_app::{App, AppError};
+use ferrodesk_core::{Channel, OrganizationId, Priority, TicketId, UserId};
+use serde::Deserialize;
+
+use super::agent::staff_only;
+use super::view::{
+    Clock, Directory, FileView, Layout, Moment, Opt, OptGroup, file_limits, file_views, when,
+};
+use super::{
+    Errors, MultipartPost, PagePath, Post, Session, UiError, field_errors, html, html_status,
+    opt_id,
+};
+
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/agent/tickets/{id}", get(show).post(update))
+        // A reply or note with its files: `guard::limit_body` caps the body (`takes_files`).
+        .route(
+            "/agent/tickets/{id}/comments",
+            post(comment).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/agent/internal-owner", get(internal_owner_fragment))
+}
+
+// ------------------------------------------------------------------ properties
+
+/// The owner fields of a ticket form, as chosen (or as stored).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Owners {
+    pub(super) status_id: i64,
+    pub(super) priority: String,
+    pub(super) group_id: Option<i64>,
+    pub(super) assignee_id: Option<i64>,
+    pub(super) internal_group_id: Option<i64>,
+    pub(super) internal_agent_id: Option<i64>,
+}
+
+impl Owners {
+    fn of(t: &TicketOut) -> Owners {
+        Owners {
+            status_id: t.status_id,
+            priority: t.priority.to_string(),
+            group_id: t.group_id.flatten(),
+            assignee_id: t.assignee_id,
+            internal_group_id: t.internal_group_id.flatten(),
+            internal_agent_id: t.internal_agent_id.flatten(),
+        }
+    }
+
+    /// Whether both have the same value of `p`.
+    fn same(&self, other: &Owners, p: Prop) -> bool {
+        match p {
+            Prop::Status => self.status_id == other.status_id,
+            Prop::Priority => self
+                .priority
+                .trim()
+                .eq_ignore_ascii_case(other.priority.trim()),
+            Prop::Group => self.group_id == other.group_id,
+            Prop::Assignee => self.assignee_id == other.assignee_id,
+            Prop::InternalGroup => self.internal_group_id == other.internal_group_id,
+            Prop::InternalAgent => self.internal_agent_id == other.internal_agent_id,
+        }
+    }
+
+    /// Takes the value of `p` from `other`.
+    fn take(&mut self, other: &Owners, p: Prop) {
+        match p {
+            Prop::Status => self.status_id = other.status_id,
+            Prop::Priority => self.priority.clone_from(&other.priority),
+            Prop::Group => self.group_id = other.group_id,
+            Prop::Assignee => self.assignee_id = other.assignee_id,
+            Prop::InternalGroup => self.internal_group_id = other.internal_group_id,
+            Prop::InternalAgent => self.internal_agent_id = other.internal_agent_id,
+        }
+    }
+
+    /// The value of `p`, in words.
+    fn words(&self, dir: &Directory, p: Prop) -> String {
+        let named = match p {
+            Prop::Status => dir.status_name(self.status_id),
+            Prop::Priority => capitalize(self.priority.trim()),
+            Prop::Group => dir.group_name(self.group_id),
+            Prop::Assignee => dir.staff_name(self.assignee_id),
+            Prop::InternalGroup => dir.group_name(self.internal_group_id),
+            Prop::InternalAgent => dir.staff_name(self.internal_agent_id),
+        };
+        if named.is_empty() {
+            "none".into()
+        } else {
+            named
+        }
+    }
+}
+
+/// One property of the ticket form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prop {
+    Status,
+    Priority,
+    Group,
+    Assignee,
+    InternalGroup,
+    InternalAgent,
+}
+
+impl Prop {
+    const ALL: [Prop; 6] = [
+        Prop::Status,
+        Prop::Priority,
+        Prop::Group,
+        Prop::Assignee,
+        Prop::InternalGroup,
+        Prop::InternalAgent,
+    ];
+
+    /// Its name in the timeline's changes.
+    fn field(self) -> &'static str {
+        match self {
+            Prop::Status => "status_id",
+            Prop::Priority => "priority",
+            Prop::Group => "group_id",
+            Prop::Assignee => "assignee_id",
+            Prop::InternalGroup => "internal_group_id",
+            Prop::InternalAgent => "internal_agent_id",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        field_label(self.field())
+    }
+}
+
+/// "Assign to (internal)": the internal group and agent, whose choices follow the status.
+#[derive(Template)]
+#[template(path = "internal_owner.html")]
+pub(super) struct InternalOwner {
+    status_name: String,
+    groups: Vec<Opt>,
+    agents: Vec<OptGroup>,
+    group_error: Option<String>,
+    agent_error: Option<String>,
+    note: Option<String>,
+}
+
+pub(super) fn internal_owner(dir: &Directory, o: &Owners, errors: &Errors) -> InternalOwner {
+    let mapped = dir.mapped_groups(o.status_id);
+    let status_name = dir.status_name(o.status_id);
+    let chosen_is_mapped = o
+        .internal_group_id
+        .is_none_or(|g| mapped.iter().any(|m| m.id == g));
+    let mut groups = vec![Opt::none("— none —", o.internal_group_id.is_none())];
+    groups.extend(
+        mapped
+            .iter()
+            .map(|g| Opt::new(g.id, g.name.clone(), Some(g.id) == o.internal_group_id)),
+    );
+    let mut note = None;
+    if !chosen_is_mapped {
+        // Keep the stored choice visible so the server's answer can name it.
+        let g = o.internal_group_id.unwrap_or_default();
+        groups.push(Opt::new(
+            g,
+            format!("{} (not mapped to {status_name})", dir.group_name(Some(g))),
+            true,
+        ));
+        note = Some(format!(
+            "{} is not mapped to {status_name}: choose one of the groups listed, or none.",
+            dir.group_name(Some(g))
+        ));
+    }
+    if mapped.is_empty() {
+        note.get_or_insert_with(|| {
+            format!("No internal group is mapped to {status_name}: choose a status such as Customer Responded to share ownership.")
+        });
+    }
+    let in_group: Vec<&ferrodesk_app::dto::GroupOut> = match o.internal_group_id {
+        Some(g) => dir.groups.iter().filter(|x| x.id == g).collect(),
+        None => mapped.clone(),
+    };
+    let mut agents = vec![OptGroup {
+        label: String::new(),
+        options: vec![Opt::none("— none —", o.internal_agent_id.is_none())],
+    }];
+    agents.extend(
+        dir.members_by_group(
+            &in_group,
+            o.internal_group_id
+                .or_else(|| in_group.first().map(|g| g.id)),
+            o.internal_agent_id,
+        ),
+    );
+    InternalOwner {
+        status_name,
+        groups,
+        agents,
+        group_error: errors.get("internal_group_id").cloned(),
+        agent_error: errors.get("internal_agent_id").cloned(),
+        note,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct OwnerParams {
+    status_id: String,
+    internal_group_id: String,
+    internal_agent_id: String,
+    /// The ticket's stored internal owner (the properties form's hidden originals).
+    orig_internal_group_id: String,
+    orig_internal_agent_id: String,
+}
+
+/// The "Assign to (internal)" fieldset for a status (htmx swaps it in when the status or
+/// the internal group changes).
+async fn internal_owner_fragment(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<OwnerParams>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let dir = Directory::load(&app, &s.p).await?;
+    let mut errors = Errors::new();
+    let status_id = opt_id(&mut errors, "status_id", &q.status_id).unwrap_or_default();
+    let mut o = Owners {
+        status_id,
+        internal_group_id: opt_id(&mut errors, "internal_group_id", &q.internal_group_id),
+        internal_agent_id: opt_id(&mut errors, "internal_agent_id", &q.internal_agent_id),
+        ..Default::default()
+    };
+    // As the server does on save: a group the new status does not map is dropped.
+    let not_mapped = |g: i64| !dir.mapped_groups(status_id).iter().any(|m| m.id == g);
+    if o.internal_group_id.is_some_and(not_mapped) {
+        o.internal_group_id = None;
+        o.internal_agent_id = None;
+    }
+    // The ticket's own internal owner, which the chosen status does not map: the form
+    // leaves it to Ferrodesk, which removes it on update and records why (see `update`).
+    let stored_group = opt_id(&mut errors, "orig", &q.orig_internal_group_id);
+    let removal = match stored_group {
+        Some(g) if o.internal_group_id.is_none() && not_mapped(g) => {
+            let agent = opt_id(&mut errors, "orig", &q.orig_internal_agent_id);
+            let owner = [dir.group_name(Some(g)), dir.staff_name(agent)]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            Some(format!(
+                "{} is not mapped to {}: when you update, Ferrodesk removes the internal owner ({owner}) and records why on the timeline.",
+                dir.group_name(Some(g)),
+                dir.status_name(status_id)
+            ))
+        }
+        _ => None,
+    };
+    if let (Some(g), Some(a)) = (o.internal_group_id, o.internal_agent_id)
+        && !dir
+            .groups
+            .iter()
+            .any(|x| x.id == g && x.agent_ids.contains(&a))
+    {
+        o.internal_agent_id = None;
+    }
+    let mut fieldset = internal_owner(&dir, &o, &Errors::new());
+    if removal.is_some() {
+        fieldset.note = removal;
+    }
+    Ok(html(&fieldset))
+}
+
+// ------------------------------------------------------------------ ticket page
+
+struct CommentView {
+    id: i64,
+    author: String,
+    body: String,
+    public: bool,
+    at: Moment,
+    /// How it came in, in words ("by email", "in the portal", …).
+    via: &'static str,
+    /// The inbound message it came in as (its original can be opened).
+    original: Option<i64>,
+    files: Vec<FileView>,
+}
+
+struct EventView {
+    who: String,
+    at: Moment,
+    what: String,
+    changes: Vec<String>,
+    reason: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "agent_ticket.html")]
+struct TicketPage {
+    layout: Layout,
+    t: TicketOut,
+    requester: String,
+    organization: Option<(i64, String)>,
+    comments: Vec<CommentView>,
+    events: Vec<EventView>,
+    statuses: Vec<Opt>,
+    priorities: Vec<Opt>,
+    groups: Vec<Opt>,
+    assignees: Vec<Opt>,
+    internal_owner: String,
+    errors: Errors,
+    /// The properties form was sent and refused (its errors are shown in it).
+    props_refused: bool,
+    /// Someone else changed the ticket after the properties form was opened.
+    conflict: Option<Conflict>,
+    reply_body: String,
+    note_body: String,
+    /// "Send and set status" under the reply box: keep the status, or one to set with it.
+    reply_statuses: Vec<Opt>,
+    /// The same under the note box.
+    note_statuses: Vec<Opt>,
+    /// Which of those statuses would remove the internal owner, as a sentence.
+    status_removal: Option<String>,
+    /// The reply (or note) with a status was not saved: someone changed the ticket meanwhile.
+    reply_conflict: Option<Conflict>,
+    note_conflict: Option<Conflict>,
+    /// The newest comment shown, so a refused reply can say what was added meanwhile.
+    last_comment_id: i64,
+    /// The size limits of files, in words.
+    file_limits: String,
+    sharing_check: Vec<String>,
+    /// Admins: the requester's organizations, to change their sharing from this ticket.
+    sharing_orgs: Vec<(i64, String)>,
+    /// Admins: who may see this ticket, and why.
+    access: Option<Vec<AccessRow>>,
+}
+
+/// One line of "who can see this ticket, and why".
+struct AccessRow {
+    name: String,
+    role: String,
+    can_comment: bool,
+    explanation: String,
+}
+
+/// The recorded sharing pre-checks of a ticket, as sentences for agents.
+async fn sharing_check_lines(app: &App, s: &Session, v: &serde_json::Value) -> Vec<String> {
+    let name = |id: Option<i64>| async move {
+        match id {
+            Some(id) => app
+                .get_user(&s.p, UserId(id))
+                .await
+                .map_or_else(|_| format!("user {id}"), |u| u.name),
+            None => "someone".into(),
+        }
+    };
+    let mut out = Vec::new();
+    if let (Ok(from), Ok(to)) = (
+        ferrodesk_core::Sharing::parse(v["sharing_before"].as_str().unwrap_or_default()),
+        ferrodesk_core::Sharing::parse(v["sharing_after"].as_str().unwrap_or_default()),
+    ) {
+        let (from, to) = (super::org::short(from), super::org::short(to));
+        out.push(format!("Sharing changed from {from} to {to}."));
+    }
+    if v["type_confirmed"].is_object() {
+        out.push(format!(
+            "Type confirmed by {} in a public comment on this ticket.",
+            name(v["type_confirmed"]["by_user_id"].as_i64()).await,
+        ));
+    }
+    if v["risk_approved"].is_object() {
+        out.push(format!(
+            "Security risk approved by {} in a public comment on this ticket.",
+            name(v["risk_approved"]["by_user_id"].as_i64()).await,
+        ));
+    }
+    if v["not_blocked"].as_bool() == Some(true) {
+        out.push("Sharing was not blocked for the organization.".into());
+    }
+    if v["requester_member"].as_bool() == Some(true) {
+        out.push("The requester is a member of the organization.".into());
+    }
+    if let Some(by) = v["checked_by"].as_i64() {
+        out.push(format!(
+            "Checked by {} at {}.",
+            name(Some(by)).await,
+            when(v["checked_at"].as_str().unwrap_or_default())
+        ));
+    }
+    if out.is_empty() {
+        out.push(v.to_string());
+    }
+    out
+}
+
+pub(super) fn priority_options(selected: &str) -> Vec<Opt> {
+    Priority::ALL
+        .iter()
+        .map(|p| Opt::new(p.as_str(), capitalize(p.as_str()), p.as_str() == selected))
+        .collect()
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A sentence for why Ferrodesk changed a ticket by itself.
+pub(crate) fn reason_text(reason: &str) -> String {
+    match reason {
+        "status_changed" => "internal owner removed because the status changed".into(),
+        "group_deleted" => "internal owner removed because the group was deleted".into(),
+        "group_unmapped" => {
+            "internal owner removed because the group was unmapped from the status".into()
+        }
+        "status_deleted" => {
+            "internal owner removed because the status was deleted (the ticket moved to Open)"
+                .into()
+        }
+        "agent_left_group" => "internal agent removed because they left the internal group".into(),
+        "agent_deleted" => "internal agent removed because the agent was deleted".into(),
+        r => match r.strip_prefix("rule:") {
+            Some(id) => format!("changed by rule {id}"),
+            None => r.replace('_', " "),
+        },
+    }
+}
+
+pub(super) fn field_label(field: &str) -> &str {
+    match field {
+        "status_id" => "Status",
+        "priority" => "Priority",
+        "group_id" => "Group",
+        "assignee_id" => "Assignee",
+        "internal_group_id" => "Internal group",
+        "internal_agent_id" => "Internal agent",
+        "requester_id" => "Requester",
+        "organization_id" => "Organization",
+        "subject" => "Subject",
+        "cc_ids" => "CCs",
+        "tags" => "Tags",
+        "comment" => "Comment",
+        "file" => "File",
+        f => f,
+    }
+}
+
+fn value_text(dir: &Directory, field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match (field, v) {
+        (_, Value::Null) => "none".into(),
+        ("status_id", Value::Number(n)) => dir.status_name(n.as_i64().unwrap_or_default()),
+        ("group_id" | "internal_group_id", Value::Number(n)) => dir.group_name(n.as_i64()),
+        ("assignee_id" | "internal_agent_id", Value::Number(n)) => dir.staff_name(n.as_i64()),
+        ("priority", Value::String(p)) => capitalize(p),
+        ("comment", Value::Object(o)) => {
+            let kind = if o.get("public").and_then(Value::as_bool).unwrap_or(true) {
+                "public reply"
+            } else {
+                "private note"
+            };
+            format!(
+                "{kind} #{}",
+                o.get("id").map(|i| i.to_string()).unwrap_or_default()
+            )
+        }
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// Who made a change, in words.
+fn actor_words(e: &EventOut) -> String {
+    match e.actor.kind.as_str() {
+        "user" => e.actor.name.clone().unwrap_or_else(|| "someone".into()),
+        "rule" => match &e.actor.name {
+            Some(name) => format!("The rule “{name}”"),
+            None => format!("Rule {}", e.actor.id.unwrap_or_default()),
+        },
+        _ => "Ferrodesk".into(),
+    }
+}
+
+fn event_view(dir: &Directory, clock: &Clock, e: EventOut) -> EventView {
+    let who = actor_words(&e);
+    let what = match e.action.as_str() {
+        "created" => "created the ticket".to_owned(),
+        "imported" => "imported the ticket".to_owned(),
+        "updated" => "changed".to_owned(),
+        "comment_added" => "commented".to_owned(),
+        "attachment_redacted" => "redacted a file".to_owned(),
+        a => a.replace('_', " "),
+    };
+    let changes = e
+        .changes
+        .iter()
+        .filter(|c| {
+            !(matches!(e.action.as_str(), "created" | "imported")
+                && c.from.is_null()
+                && matches!(c.field.as_str(), "comment" | "comments"))
+        })
+        .map(|c| {
+            // The app names what ids point at (`from_label`, `to_label`).
+            let from = c
+                .from_label
+                .clone()
+                .unwrap_or_else(|| value_text(dir, &c.field, &c.from));
+            let to = c
+                .to_label
+                .clone()
+                .unwrap_or_else(|| value_text(dir, &c.field, &c.to));
+            if c.field == "comment" {
+                format!("added a {to}")
+            } else if e.action == "created" || e.action == "imported" {
+                format!("{}: {to}", field_label(&c.field))
+            } else {
+                format!("{}: {from} → {to}", field_label(&c.field))
+            }
+        })
+        .collect();
+    EventView {
+        who,
+        at: clock.moment(&e.at),
+        what,
+        changes,
+        reason: e
+            .reason
+            .as_deref()
+            .map(|r| match (r.strip_prefix("rule:"), &e.actor) {
+                // The rule that made the change is the actor: say its name.
+                (Some(_), a) if a.kind == "rule" && a.name.is_some() => {
+                    format!(
+                        "changed by the rule “{}”",
+                        a.name.clone().unwrap_or_default()
+                    )
+                }
+                _ => reason_text(r),
+            }),
+    }
+}
+
+fn comment_view(clock: &Clock, c: CommentOut) -> CommentView {
+    CommentView {
+        files: file_views(&c.attachments),
+        id: c.id,
+        author: c.author_name,
+        body: c.body,
+        public: c.public,
+        at: clock.moment(&c.created_at),
+        original: c.original_message_id,
+        via: match c.channel {
+            Channel::Web => "in the agent app",
+            Channel::Portal => "in the portal",
+            Channel::Email => "by email",
+            Channel::Api => "through the API",
+            Channel::Cli => "from the command line",
+            Channel::System => "by Ferrodesk",
+        },
+    }
+}
+
+/// Every comment of a ticket, oldest first (following the cursor).
+pub(super) async fn all_comments(
+    app: &App,
+    s: &Session,
+    id: TicketId,
+) -> Result<Vec<CommentOut>, UiError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let page = app
+            .list_comments(&s.p, id, cursor.as_deref(), Some(100))
+            .await?;
+        out.extend(page.items);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The properties form as the agent sent it, when it was not saved.
+struct SentProps {
+    /// The values the form was opened with (its hidden originals).
+    base: Owners,
+    /// The values sent: the agent changed those that differ from `base`.
+    mine: Owners,
+    /// Someone changed the ticket after the form was opened (nothing was saved).
+    stale: bool,
+}
+
+/// What the properties form says when someone else changed the ticket meanwhile.
+struct Conflict {
+    /// Their changes since the form was opened, in words, with who made them.
+    theirs: Vec<String>,
+    /// The agent's changes still chosen in the form (not saved yet).
+    kept: Vec<String>,
+    /// The agent's changes to a property someone else changed too: the form shows
+    /// the current value, and the agent may choose theirs again.
+    replaced: Vec<String>,
+}
+
+/// The form's values after a failed update: the ticket as it is now, with the agent's
+/// own changes on top, except where someone else changed the same property meanwhile
+/// (then the current value, and the agent's choice listed). The form's hidden originals
+/// are the current values, so a second Update writes only what the agent changed.
+fn merge_sent(
+    dir: &Directory,
+    t: &TicketOut,
+    events: &[EventOut],
+    sent: &SentProps,
+) -> (Owners, Option<Conflict>) {
+    let now = Owners::of(t);
+    let mut shown = now.clone();
+    let mut c = Conflict {
+        theirs: Vec::new(),
+        kept: Vec::new(),
+        replaced: Vec::new(),
+    };
+    for p in Prop::ALL {
+        let mine_changed = !sent.mine.same(&sent.base, p);
+        let theirs_changed = !now.same(&sent.base, p);
+        if mine_changed && !theirs_changed {
+            shown.take(&sent.mine, p);
+            c.kept.push(format!(
+                "You had chosen: {} {}",
+                p.label(),
+                sent.mine.words(dir, p)
+            ));
+        } else if mine_changed && !sent.mine.same(&now, p) {
+            c.replaced.push(format!(
+                "You had chosen: {} {} (now {})",
+                p.label(),
+                sent.mine.words(dir, p),
+                now.words(dir, p)
+            ));
+        }
+        if theirs_changed {
+            let by = events
+                .iter()
+                .rev()
+                .find(|e| e.changes.iter().any(|ch| ch.field == p.field()))
+                .map(|e| format!(", by {}", actor_words(e)))
+                .unwrap_or_default();
+            c.theirs.push(format!(
+                "{}: {} → {}{by}",
+                p.label(),
+                sent.base.words(dir, p),
+                now.words(dir, p)
+            ));
+        }
+    }
+    (shown, sent.stale.then_some(c))
+}
+
+struct Draft {
+    props: Option<SentProps>,
+    errors: Errors,
+    reply: String,
+    note: String,
+    notice: Option<String>,
+    /// The reply or note box was sent and refused.
+    comment: Option<SentComment>,
+}
+
+impl Draft {
+    fn empty(notice: Option<String>) -> Draft {
+        Draft {
+            props: None,
+            errors: Errors::new(),
+            reply: String::new(),
+            note: String::new(),
+            notice,
+            comment: None,
+        }
+    }
+}
+
+/// A reply or note as sent, when it was not saved.
+struct SentComment {
+    public: bool,
+    /// The status chosen to set with it ("Send and set status").
+    status_id: Option<i64>,
+    /// Someone changed the ticket after the page was opened: the form as it was opened,
+    /// and the newest comment it showed.
+    stale: Option<(SentProps, i64)>,
+}
+
+/// "Send and set status": keep the status (the first choice), or another one. A status
+/// that does not map the ticket's internal group says it removes the internal owner.
+fn status_choices(dir: &Directory, t: &TicketOut, chosen: Option<i64>) -> Vec<Opt> {
+    let removes = removing_statuses(dir, t);
+    let mut out = vec![Opt::none(
+        &format!("Keep the status ({})", dir.status_name(t.status_id)),
+        chosen.is_none_or(|c| c == t.status_id),
+    )];
+    out.extend(
+        dir.statuses
+            .iter()
+            .filter(|st| st.id != t.status_id)
+            .map(|st| {
+                let label = if removes.contains(&st.id) {
+                    format!("{} (removes the internal owner)", st.name)
+                } else {
+                    st.name.clone()
+                };
+                Opt::new(st.id, label, chosen == Some(st.id))
+            }),
+    );
+    out
+}
+
+/// The statuses that do not map the ticket's internal group: setting one removes the
+/// internal owner (SPEC §4, `status_changed`).
+fn removing_statuses(dir: &Directory, t: &TicketOut) -> Vec<i64> {
+    let Some(g) = t.internal_group_id.flatten() else {
+        return Vec::new();
+    };
+    dir.statuses
+        .iter()
+        .filter(|st| st.id != t.status_id && !dir.mapped_groups(st.id).iter().any(|m| m.id == g))
+        .map(|st| st.id)
+        .collect()
+}
+
+/// What "Send and set status" says before sending when a status would remove the
+/// internal owner: the same note the properties form shows.
+fn removal_sentence(dir: &Directory, t: &TicketOut) -> Option<String> {
+    let removes = removing_statuses(dir, t);
+    let g = t.internal_group_id.flatten()?;
+    if removes.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = removes.iter().map(|s| dir.status_name(*s)).collect();
+    let listed = match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let owner = [
+        dir.group_name(Some(g)),
+        dir.staff_name(t.internal_agent_id.flatten()),
+    ]
+    .into_iter()
+    .filter(|x| !x.is_empty())
+    .collect::<Vec<_>>()
+    .join(" / ");
+    Some(format!(
+        "{} is not mapped to {listed}: when you send with one of them, Ferrodesk removes the internal owner ({owner}) and records why on the timeline.",
+        dir.group_name(Some(g))
+    ))
+}
+
+async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<TicketPage, UiError> {
+    let t = app.get_ticket(&s.p, TicketId(id)).await?;
+    let dir = Directory::load(app, &s.p).await?;
+    let comments = all_comments(app, s, TicketId(id)).await?;
+    let mut raw_events = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let page = app
+            .list_events(&s.p, TicketId(id), cursor.as_deref(), Some(100))
+            .await?;
+        raw_events.extend(page.items);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let requester_user = app.get_user(&s.p, UserId(t.requester_id)).await.ok();
+    let sharing_orgs = match &requester_user {
+        Some(u) => super::org::sharing_actions(app, s, &u.organization_ids).await,
+        None => Vec::new(),
+    };
+    let requester = requester_user
+        .map(|u| format!("{} <{}>", u.name, u.email.unwrap_or_default()))
+        .unwrap_or_default();
+    let organization = match t.organization_id {
+        Some(o) => app
+            .get_organization(&s.p, OrganizationId(o))
+            .await
+            .ok()
+            .map(|org| (org.id, org.name)),
+        None => None,
+    };
+    let sharing_check = match &t.sharing_check {
+        Some(v) => sharing_check_lines(app, s, v).await,
+        None => Vec::new(),
+    };
+    let access = if s.is_admin() {
+        Some(
+            app.ticket_access_list(&s.p, TicketId(id))
+                .await?
+                .into_iter()
+                .map(|a| AccessRow {
+                    name: a.name,
+                    role: a.role.to_string(),
+                    can_comment: a.can_comment,
+                    explanation: a.explanation,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let props_refused = draft.props.is_some();
+    let (o, conflict) = match &draft.props {
+        Some(sent) => merge_sent(&dir, &t, &raw_events, sent),
+        None => (Owners::of(&t), None),
+    };
+    let (mut reply_status, mut note_status) = (None, None);
+    let (mut reply_conflict, mut note_conflict) = (None, None);
+    if let Some(sc) = &draft.comment {
+        let mut chosen = sc.status_id;
+        let mut box_conflict = None;
+        if let Some((sent, last_seen)) = &sc.stale {
+            let (merged, c) = merge_sent(&dir, &t, &raw_events, sent);
+            // The agent's status stays chosen unless a colleague changed the status too.
+            chosen = (merged.status_id != t.status_id).then_some(merged.status_id);
+            box_conflict = c.map(|mut c| {
+                for m in comments.iter().filter(|m| m.id > *last_seen) {
+                    let kind = if m.public {
+                        "a public reply"
+                    } else {
+                        "a private note"
+                    };
+                    c.theirs.push(format!("{} added {kind}", m.author_name));
+                }
+                c
+            });
+        }
+        if sc.public {
+            reply_status = chosen;
+            reply_conflict = box_conflict;
+        } else {
+            note_status = chosen;
+            note_conflict = box_conflict;
+        }
+    }
+    let last_comment_id = comments.iter().map(|c| c.id).max().unwrap_or_default();
+    let clock = Clock::of(app).await?;
+    let events = raw_events
+        .into_iter()
+        .map(|e| event_view(&dir, &clock, e))
+        .collect();
+    let owner = internal_owner(&dir, &o, &draft.errors)
+        .render()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut layout = s.layout(format!("#{} {}", t.id, t.subject), "tickets");
+    layout.notice = draft.notice;
+    Ok(TicketPage {
+        layout,
+        requester,
+        organization,
+        comments: comments
+            .into_iter()
+            .map(|c| comment_view(&clock, c))
+            .collect(),
+        events,
+        statuses: dir.status_options(Some(o.status_id)),
+        priorities: priority_options(&o.priority),
+        groups: dir.group_options("— none —", o.group_id),
+        assignees: dir.staff_options("— none —", o.assignee_id),
+        internal_owner: owner,
+        errors: draft.errors,
+        props_refused,
+        conflict,
+        reply_body: draft.reply,
+        note_body: draft.note,
+        reply_statuses: status_choices(&dir, &t, reply_status),
+        note_statuses: status_choices(&dir, &t, note_status),
+        status_removal: removal_sentence(&dir, &t),
+        reply_conflict,
+        note_conflict,
+        last_comment_id,
+        file_limits: file_limits(app),
+        sharing_check,
+        sharing_orgs,
+        access,
+        t,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Notice {
+    done: String,
+}
+
+fn notice_text(done: &str) -> Option<String> {
+    match done {
+        "updated" => Some("Ticket updated.".into()),
+        "reply" => Some("Public reply sent.".into()),
+        "note" => Some("Private note added.".into()),
+        "created" => Some("Ticket created.".into()),
+        _ => None,
+    }
+}
+
+async fn show(
+    State(app): State<App>,
+    s: Session,
+    PagePath(id): PagePath<i64>,
+    Query(n): Query<Notice>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let mut page = ticket_page(&app, &s, id, Draft::empty(notice_text(&n.done))).await?;
+    // Sent with a status: say the status it has now (rules may have moved it on).
+    let sent = match n.done.as_str() {
+        "reply_status" => Some("Public reply sent"),
+        "note_status" => Some("Private note added"),
+        _ => None,
+    };
+    if let Some(sent) = sent {
+        page.layout.notice = Some(format!("{sent}; the status is now {}.", page.t.status));
+    }
+    Ok(html(&page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct PropsForm {
+    version: String,
+    /// The values the form was rendered with: only fields the agent changed are sent,
+    /// so a status change alone lets Ferrodesk remove an unmapped internal owner itself
+    /// (and record why) instead of the form repeating the old values.
+    orig_status_id: String,
+    orig_priority: String,
+    orig_group_id: String,
+    orig_assignee_id: String,
+    orig_internal_group_id: String,
+    orig_internal_agent_id: String,
+    status_id: String,
+    pub(super) priority: String,
+    group_id: String,
+    assignee_id: String,
+    internal_group_id: String,
+    internal_agent_id: String,
+}
+
+impl PropsForm {
+    /// The values the form was opened with (none where it did not send them).
+    fn original(&self) -> Owners {
+        let mut unread = Errors::new();
+        let mut id = |v: &str| opt_id(&mut unread, "orig", v);
+        Owners {
+            status_id: id(&self.orig_status_id).unwrap_or_default(),
+            priority: self.orig_priority.trim().to_owned(),
+            group_id: id(&self.orig_group_id),
+            assignee_id: id(&self.orig_assignee_id),
+            internal_group_id: id(&self.orig_internal_group_id),
+            internal_agent_id: id(&self.orig_internal_agent_id),
+        }
+    }
+
+    pub(super) fn owners(&self, errors: &mut Errors) -> Owners {
+        Owners {
+            status_id: opt_id(errors, "status_id", &self.status_id).unwrap_or_default(),
+            priority: self.priority.clone(),
+            group_id: opt_id(errors, "group_id", &self.group_id),
+            assignee_id: opt_id(errors, "assignee_id", &self.assignee_id),
+            internal_group_id: opt_id(errors, "internal_group_id", &self.internal_group_id),
+            internal_agent_id: opt_id(errors, "internal_agent_id", &self.internal_agent_id),
+        }
+    }
+}
+
+pub(super) fn parse_priority(errors: &mut Errors, v: &str) -> Option<Priority> {
+    if v.is_empty() {
+        return None;
+    }
+    match Priority::parse(v) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.insert("priority".into(), format!("priority {e}"));
+            None
+        }
+    }
+}
+
+/// With JavaScript, choosing a status that does not map the ticket's internal group
+/// empties the internal group and agent in the form (the fragment shows what Ferrodesk will
+/// do). That is not the agent's own choice: the form leaves them as they were, so Ferrodesk
+/// removes the internal owner itself and records why (`status_changed`), exactly as when
+/// the page runs without JavaScript.
+fn leave_removal_to_ferrodesk(dir: &Directory, base: &Owners, mine: &mut Owners) {
+    let removed_by_the_status = base.internal_group_id.is_some_and(|g| {
+        mine.status_id != base.status_id
+            && !dir.mapped_groups(mine.status_id).iter().any(|m| m.id == g)
+    });
+    if removed_by_the_status && mine.internal_group_id.is_none() && mine.internal_agent_id.is_none()
+    {
+        mine.internal_group_id = base.internal_group_id;
+        mine.internal_agent_id = base.internal_agent_id;
+    }
+}
+
+async fn update(
+    State(app): State<App>,
+    PagePath(id): PagePath<i64>,
+    Post { s, form }: Post<PropsForm>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let mut errors = Errors::new();
+    let mut mine = form.owners(&mut errors);
+    let base = form.original();
+    let priority = parse_priority(&mut errors, &form.priority);
+    let version = form.version.trim().parse::<i64>().ok();
+    let dir = Directory::load(&app, &s.p).await?;
+    leave_removal_to_ferrodesk(&dir, &base, &mut mine);
+    let mut stale = false;
+    if errors.is_empty() {
+        // Only what the agent changed is written.
+        let changed = |p: Prop| !mine.same(&base, p);
+        let patch = TicketPatch {
+            status_id: changed(Prop::Status).then_some(mine.status_id),
+            priority: priority.filter(|_| changed(Prop::Priority)),
+            group_id: changed(Prop::Group).then_some(mine.group_id),
+            assignee_id: changed(Prop::Assignee).then_some(mine.assignee_id),
+            internal_group_id: changed(Prop::InternalGroup).then_some(mine.internal_group_id),
+            internal_agent_id: changed(Prop::InternalAgent).then_some(mine.internal_agent_id),
+            ..Default::default()
+        };
+        match app.update_ticket(&s.p, TicketId(id), version, patch).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/agent/tickets/{id}?done=updated")).into_response()
+                );
+            }
+            Err(AppError::Stale { .. }) => stale = true,
+            Err(e) => errors = field_errors(e)?,
+        }
+    }
+    let page = ticket_page(
+        &app,
+        &s,
+        id,
+        Draft {
+            props: Some(SentProps { base, mine, stale }),
+            errors,
+            reply: String::new(),
+            note: String::new(),
+            notice: None,
+            comment: None,
+        },
+    )
+    .await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CommentForm {
+    body: String,
+    public: String,
+    /// The newest comment the page showed.
+    last_comment_id: String,
+    /// The version and the properties the page was opened with; `status_id` is "Send
+    /// and set status" (empty: keep the status).
+    #[serde(flatten)]
+    props: PropsForm,
+}
+
+async fn comment(
+    State(app): State<App>,
+    PagePath(id): PagePath<i64>,
+    post: MultipartPost<CommentForm>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&post.s) {
+        return Ok(r);
+    }
+    let upload_tokens = post.upload(&app).await?;
+    let MultipartPost { s, form, files } = post;
+    let public = form.public != "false";
+    let box_name = if public { "reply" } else { "note" };
+    let mut unread = Errors::new();
+    let base = form.props.original();
+    // "Send and set status": the comment and the status in one transaction, the version
+    // checked first (`update_ticket_with_comment`); keeping the status adds the comment alone.
+    let set_status =
+        opt_id(&mut unread, "status_id", &form.props.status_id).filter(|st| *st != base.status_id);
+    let input = CommentIn {
+        body: form.body.clone(),
+        public: Some(public),
+        upload_tokens,
+    };
+    let mut stale = false;
+    let sent = match set_status {
+        Some(status_id) => {
+            let patch = TicketPatch {
+                status_id: Some(status_id),
+                ..Default::default()
+            };
+            let version = form.props.version.trim().parse::<i64>().ok();
+            app.update_ticket_with_comment(&s.p, TicketId(id), version, Some(patch), Some(input))
+                .await
+                .map(|_| format!("{box_name}_status"))
+        }
+        None => app
+            .add_comment(&s.p, TicketId(id), input)
+            .await
+            .map(|_| box_name.to_owned()),
+    };
+    let errors = match sent {
+        Ok(done) => {
+            return Ok(
+                Redirect::to(&format!("/agent/tickets/{id}?done={done}#conversation"))
+                    .into_response(),
+            );
+        }
+        Err(AppError::Stale { .. }) => {
+            stale = true;
+            Errors::new()
+        }
+        Err(e) => field_errors(e)?,
+    };
+    let mut errors: Errors = errors
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            // Said under the box it belongs to, in the box's words.
+            "body" if form.body.trim().is_empty() => (
+                format!("{box_name}_body"),
+                if public {
+                    "Write your reply before sending it.".to_owned()
+                } else {
+                    "Write your note before adding it.".to_owned()
+                },
+            ),
+            "body" => (
+                format!("{box_name}_body"),
+                match v.strip_prefix("body ") {
+                    Some(rest) => format!("The {box_name} {rest}"),
+                    None => v,
+                },
+            ),
+            "upload_tokens" => (format!("{box_name}_files"), v),
+            // The status chosen to set with it, said under its choice.
+            "status" | "status_id" => (format!("{box_name}_status"), v),
+            _ => (k, v),
+        })
+        .collect();
+    if !files.is_empty() {
+        // A file input cannot be filled in again by the page: say so.
+        errors
+            .entry(format!("{box_name}_files"))
+            .or_insert_with(|| "Your files were not attached: choose them again.".into());
+    }
+    let (reply, note) = if public {
+        (form.body, String::new())
+    } else {
+        (String::new(), form.body)
+    };
+    let stale = stale.then(|| {
+        let mut mine = base.clone();
+        if let Some(st) = set_status {
+            mine.status_id = st;
+        }
+        let last_seen = form.last_comment_id.trim().parse().unwrap_or(i64::MAX);
+        (
+            SentProps {
+                base: base.clone(),
+                mine,
+                stale: true,
+            },
+            last_seen,
+        )
+    });
+    let page = ticket_page(
+        &app,
+        &s,
+        id,
+        Draft {
+            props: None,
+            errors,
+            reply,
+            note,
+            notice: None,
+            comment: Some(SentComment {
+                public,
+                status_id: set_status,
+                stale,
+            }),
+        },
+    )
+    .await?;
+    Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
