@@ -9,13 +9,9 @@ use std::collections::BTreeMap;
 use ferrodesk_core::{CommentId, TicketId};
 
 use crate::search::CHUNK_BYTES;
-use crate::sql::{Sql, rows_per_statement};
+use crate::sql::{Sql, is_postgres, rows_per_statement};
 use crate::tickets::{Comment, Ticket};
 use crate::{Conn, Result, to_json};
-
-fn is_postgres(c: &Conn) -> bool {
-    c.backend_name().to_ascii_lowercase().contains("postgres")
-}
 
 /// `n` new ids of `table` (`tickets` or `comments`), ascending. PostgreSQL takes them from the
 /// column's sequence; SQLite's rowids continue from the largest, which no other writer can

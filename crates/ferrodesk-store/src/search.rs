@@ -8,13 +8,9 @@ use ferrodesk_core::policy::ListScope;
 use sqlx::AssertSqlSafe;
 
 use crate::scope::{TicketFilter, push_filter_public, push_scope};
-use crate::sql::Sql;
+use crate::sql::{Sql, is_postgres};
 use crate::ticket_rows::{TICKET_COLUMNS, Ticket};
 use crate::{Conn, Result};
-
-fn is_postgres(c: &Conn) -> bool {
-    c.backend_name().to_ascii_lowercase().contains("postgres")
-}
 
 /// Bytes of comment text one index row (or chunk) collects before the next comment starts a
 /// new chunk: what bounds the cost of indexing a comment, however long the ticket.
@@ -288,8 +284,21 @@ fn fts5_phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
-/// One page of search results within `scope`, best match first (`offset` rows skipped).
-/// End users (`public_only`) match only subjects and public comments.
+/// How many of the newest matching tickets (in the caller's scope) a search ranks. A common
+/// word can match most of a desk, and scoring every match cost tens of milliseconds at a
+/// million tickets (FTS5's BM25 even reads every match of each word to weigh it), while an
+/// agent reads the first page. So the newest `RANK_WINDOW` matches are ranked, best first, and
+/// the older matches follow them newest first: every match is still reachable by paging, and
+/// the cost of a page no longer grows with the desk.
+pub const RANK_WINDOW: i64 = 100;
+
+/// Characters of each text column read to rank a match (the whole of most tickets; the start
+/// of a long one).
+const RANK_TEXT_CHARS: i64 = 8192;
+
+/// One page of search results within `scope` (`offset` rows skipped): the newest
+/// [`RANK_WINDOW`] matches best match first (see [`rank`]), then the older ones newest first.
+/// End users (`public_only`) match, and are ranked on, only subjects and public comments.
 #[allow(clippy::too_many_arguments)]
 pub async fn search(
     c: &mut Conn,
@@ -318,33 +327,242 @@ pub async fn search(
             .push_bind(offset);
         return crate::ticket_rows::fetch_tickets(c, q).await;
     }
-    // Every word and phrase must occur in the ticket (no operators: `or` is a word, on both
-    // databases). Two branches find the tickets: (a) a short ticket's whole text is one
-    // ticket_search row, matched at once; (b) a long ticket's text is in several
-    // ticket_search_more chunks, each term matched on its own and the ticket kept when every
-    // term matched one of its chunks. The ranking runs over narrow rows (id and score); only
-    // the page's tickets are read in full.
-    let (best, dir) = if pg { ("MAX", "DESC") } else { ("MIN", "ASC") };
-    // Branch (b) only when some ticket is long: most installations have none, and their
-    // searches then cost what a single index lookup costs (no grouping of the matches).
+    // Long tickets' chunks are searched only when some ticket is long: most installations
+    // have none, and their searches then cost one index lookup (no grouping of the matches).
     let any_long: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search_more LIMIT 1) x")
             .fetch_one(&mut *c)
             .await?;
-    let mut q = Sql::new(format!("SELECT {TICKET_COLUMNS} FROM ("));
-    if any_long > 0 {
-        q.push(format!("SELECT id, {best}(r) AS r FROM ("));
-    }
-    let pg_col = if public_only { "public_tsv" } else { "all_tsv" };
-    let fts5_columns = if public_only {
-        "{subject public_text} : "
-    } else {
-        ""
+    let m = Matches {
+        text,
+        pg,
+        public_only,
+        long: any_long > 0,
     };
-    let fts5_terms: Vec<String> = text.terms().map(|t| fts5_phrase(t)).collect();
-    // (a) every term in a short ticket's one row.
-    if pg {
-        let query = |q: &mut Sql| {
+    let mut q = m.newest(&narrow, None, RANK_WINDOW);
+    q.push(" LIMIT ").push_bind(RANK_WINDOW);
+    let window: Vec<i64> = q.query_scalar().fetch_all(&mut *c).await?;
+    let ranked = rank_window(c, text, pg, public_only, &window).await?;
+    let mut ids: Vec<i64> = ranked
+        .iter()
+        .skip(offset.max(0) as usize)
+        .take(limit.max(0) as usize)
+        .copied()
+        .collect();
+    // Past the ranked window: the older matches, newest first.
+    if window.len() as i64 == RANK_WINDOW && (ids.len() as i64) < limit {
+        let oldest = window.iter().copied().min().unwrap_or(0);
+        let (skip, take) = ((offset - RANK_WINDOW).max(0), limit - ids.len() as i64);
+        let mut q = m.newest(&narrow, Some(oldest), skip + take);
+        q.push(" LIMIT ")
+            .push_bind(take)
+            .push(" OFFSET ")
+            .push_bind(skip);
+        let older: Vec<i64> = q.query_scalar().fetch_all(&mut *c).await?;
+        ids.extend(older);
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Sql::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ("
+    ));
+    q.push_ids(&ids).push(")");
+    let mut tickets = crate::ticket_rows::fetch_tickets(c, q).await?;
+    tickets.sort_by_key(|t| ids.iter().position(|i| *i == t.id.0));
+    Ok(tickets)
+}
+
+/// The window's tickets, best match first ([`rank`]), read in one statement. The same
+/// scoring on both databases, so both order results alike; an end user's ranking never reads
+/// private notes.
+async fn rank_window(
+    c: &mut Conn,
+    text: &TextQuery,
+    pg: bool,
+    public_only: bool,
+    window: &[i64],
+) -> Result<Vec<i64>> {
+    if window.len() < 2 {
+        return Ok(window.to_vec());
+    }
+    let key = if pg { "ticket_id" } else { "rowid" };
+    let private = if public_only {
+        "''".to_owned()
+    } else {
+        format!("substr(private_text, 1, {RANK_TEXT_CHARS})")
+    };
+    let mut q = Sql::new(format!(
+        "SELECT {key} AS id, subject, substr(public_text, 1, {RANK_TEXT_CHARS}) AS public_text, \
+         {private} AS private_text FROM ticket_search WHERE {key} IN ("
+    ));
+    q.push_ids(window).push(")");
+    let rows: Vec<(i64, String, String, String)> = q.query_as().fetch_all(c).await?;
+    let docs: Vec<rank::Doc> = rows
+        .iter()
+        .map(|(id, subject, public, private)| rank::Doc {
+            id: *id,
+            subject,
+            body: [public.as_str(), private.as_str()],
+        })
+        .collect();
+    let terms: Vec<&String> = text.terms().collect();
+    Ok(rank::best_first(&terms, &docs))
+}
+
+/// Scoring a window of matches: BM25's term-frequency saturation and length normalisation,
+/// with a subject occurrence worth ten body occurrences, and no corpus-wide weights (like
+/// PostgreSQL's `ts_rank`; every term is required anyway). Ties: newest first.
+mod rank {
+    const K1: f64 = 1.2;
+    const B: f64 = 0.75;
+    const SUBJECT_WEIGHT: f64 = 10.0;
+
+    pub(super) struct Doc<'a> {
+        pub id: i64,
+        pub subject: &'a str,
+        pub body: [&'a str; 2],
+    }
+
+    /// Lower-cased words, as the indexes split text (letters and digits).
+    fn words(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    }
+
+    /// How often the phrase (a sequence of words) occurs in `words`.
+    fn occurrences(words: &[String], phrase: &[String]) -> usize {
+        if phrase.is_empty() || phrase.len() > words.len() {
+            return 0;
+        }
+        words.windows(phrase.len()).filter(|w| *w == phrase).count()
+    }
+
+    /// The ids of `docs`, best match for `terms` first, then newest (highest id) first.
+    pub(super) fn best_first(terms: &[&String], docs: &[Doc]) -> Vec<i64> {
+        let phrases: Vec<Vec<String>> = terms.iter().map(|t| words(t)).collect();
+        let split: Vec<(Vec<String>, Vec<String>)> = docs
+            .iter()
+            .map(|d| {
+                let mut body = words(d.body[0]);
+                body.extend(words(d.body[1]));
+                (words(d.subject), body)
+            })
+            .collect();
+        let lengths: Vec<f64> = split
+            .iter()
+            .map(|(s, b)| (s.len() + b.len()).max(1) as f64)
+            .collect();
+        let average = lengths.iter().sum::<f64>() / lengths.len().max(1) as f64;
+        let mut scored: Vec<(f64, i64)> = docs
+            .iter()
+            .zip(&split)
+            .zip(&lengths)
+            .map(|((d, (subject, body)), len)| {
+                let norm = K1 * (1.0 - B + B * len / average);
+                let score = phrases
+                    .iter()
+                    .map(|p| {
+                        // Every term matched (the index said so): at least once, even where
+                        // this reading missed it (the end of a long ticket, accents).
+                        let f = (SUBJECT_WEIGHT * occurrences(subject, p) as f64
+                            + occurrences(body, p) as f64)
+                            .max(1.0);
+                        f * (K1 + 1.0) / (f + norm)
+                    })
+                    .sum::<f64>();
+                (score, d.id)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        scored.into_iter().map(|(_, id)| id).collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn doc<'a>(id: i64, subject: &'a str, body: &'a str) -> Doc<'a> {
+            Doc {
+                id,
+                subject,
+                body: [body, ""],
+            }
+        }
+
+        #[test]
+        fn subject_and_repeated_words_rank_higher_and_ties_go_newest_first() {
+            let printer = "printer".to_owned();
+            let jam = "paper jam".to_owned();
+            let docs = [
+                doc(1, "Printer broken", "the printer jams"),
+                doc(2, "Question", "my printer is slow"),
+                doc(3, "Question", "my printer is slow"),
+                doc(4, "Question", "printer printer printer, the printer"),
+            ];
+            assert_eq!(best_first(&[&printer], &docs), vec![1, 4, 3, 2]);
+            // A phrase counts only as a whole, in order.
+            let docs = [
+                doc(1, "Jam", "paper and a jam"),
+                doc(2, "Tray", "a paper jam again"),
+            ];
+            assert_eq!(best_first(&[&jam], &docs), vec![2, 1]);
+        }
+
+        #[test]
+        fn longer_texts_weigh_each_occurrence_less() {
+            let word = "invoice".to_owned();
+            let long = format!("invoice {}", "words ".repeat(200));
+            let docs = [doc(1, "A", "invoice attached"), doc(2, "B", &long)];
+            assert_eq!(best_first(&[&word], &docs), vec![1, 2]);
+        }
+    }
+}
+
+/// The tickets that match a text query, as SQL: every word and phrase must occur in the
+/// ticket (no operators: `or` is a word, on both databases).
+struct Matches<'q> {
+    text: &'q TextQuery,
+    pg: bool,
+    public_only: bool,
+    /// Whether long tickets' chunks exist to be searched.
+    long: bool,
+}
+
+impl Matches<'_> {
+    /// `SELECT id … ORDER BY id DESC` over the newest `cap` matches in scope (`narrow`), older
+    /// than `below` when given: the index walked newest first, without scoring.
+    ///
+    /// Two branches find the tickets: (a) a short ticket's whole text is one ticket_search
+    /// row, matched at once; (b) a long ticket's text is in several ticket_search_more chunks,
+    /// each term matched on its own and the ticket kept when every term matched one of its
+    /// chunks.
+    fn newest(&self, narrow: &dyn Fn(&mut Sql), below: Option<i64>, cap: i64) -> Sql {
+        let (pg, text) = (self.pg, self.text);
+        let pg_col = if self.public_only {
+            "public_tsv"
+        } else {
+            "all_tsv"
+        };
+        let fts5_columns = if self.public_only {
+            "{subject public_text} : "
+        } else {
+            ""
+        };
+        let fts5_terms: Vec<String> = text.terms().map(|t| fts5_phrase(t)).collect();
+        let older = |q: &mut Sql, column: &str| {
+            if let Some(id) = below {
+                q.push(format!(" AND {column} < ")).push_bind(id);
+            }
+        };
+        let mut q = Sql::new("SELECT id FROM (");
+        // (a) every term in a short ticket's one row.
+        if pg {
+            q.push(format!(
+                "SELECT * FROM (SELECT s.ticket_id AS id FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.{pg_col} @@ ("
+            ));
             for (i, term) in text.terms().enumerate() {
                 if i > 0 {
                     q.push(" && ");
@@ -353,55 +571,40 @@ pub async fn search(
                     .push_bind(term.clone())
                     .push(")");
             }
-        };
-        q.push(format!("SELECT t.id AS id, ts_rank(s.{pg_col}, "));
-        query(&mut q);
-        q.push(format!(
-            ") AS r FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.{pg_col} @@ ("
-        ));
-        query(&mut q);
-        q.push(")");
-    } else {
-        q.push(
-            "SELECT t.id AS id, bm25(ticket_search, 10.0, 1.0, 1.0) AS r \
-                FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ",
-        )
-        .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
-    }
-    narrow(&mut q);
-    // (b) each term in some chunk of a long ticket.
-    if any_long > 0 {
-        q.push(" UNION ALL SELECT t.id AS id, g.r AS r FROM (SELECT ticket_id, SUM(r) AS r FROM (");
-        for (i, term) in text.terms().enumerate() {
-            if i > 0 {
-                q.push(" UNION ALL ");
-            }
-            if pg {
-                q.push(format!("SELECT m.ticket_id, ts_rank(m.{pg_col}, x.q) AS r, {i} AS k FROM ticket_search_more m, phraseto_tsquery('simple', "))
-                    .push_bind(term.clone())
-                    .push(format!(") AS x(q) WHERE m.{pg_col} @@ x.q"));
-            } else {
-                q.push(format!("SELECT ticket_id, bm25(ticket_search_more, 10.0, 1.0, 1.0) AS r, {i} AS k FROM ticket_search_more WHERE ticket_search_more MATCH "))
-                    .push_bind(format!("{fts5_columns}{}", fts5_terms[i]));
-            }
+            q.push(")");
+        } else {
+            q.push("SELECT * FROM (SELECT s.rowid AS id FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ")
+                .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
         }
-        if !pg {
-            // A LIMIT keeps SQLite from flattening the terms into the grouping query, where
-            // bm25() cannot run.
-            q.push(" LIMIT -1");
-        }
-        q.push(") AS hits GROUP BY ticket_id HAVING COUNT(DISTINCT k) = ")
-            .push_bind(text.len() as i64)
-            .push(") AS g JOIN tickets t ON t.id = g.ticket_id WHERE 1 = 1");
         narrow(&mut q);
-        q.push(") AS u GROUP BY id");
+        let key = if pg { "s.ticket_id" } else { "s.rowid" };
+        older(&mut q, key);
+        q.push(format!(" ORDER BY {key} DESC LIMIT "))
+            .push_bind(cap)
+            .push(") AS a");
+        // (b) each term in some chunk of a long ticket.
+        if self.long {
+            q.push(" UNION SELECT t.id AS id FROM (SELECT ticket_id FROM (");
+            for (i, term) in text.terms().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                if pg {
+                    q.push(format!("SELECT m.ticket_id, {i} AS k FROM ticket_search_more m WHERE m.{pg_col} @@ phraseto_tsquery('simple', "))
+                        .push_bind(term.clone())
+                        .push(")");
+                } else {
+                    q.push(format!("SELECT ticket_id, {i} AS k FROM ticket_search_more WHERE ticket_search_more MATCH "))
+                        .push_bind(format!("{fts5_columns}{}", fts5_terms[i]));
+                }
+            }
+            q.push(") AS hits GROUP BY ticket_id HAVING COUNT(DISTINCT k) = ")
+                .push_bind(text.len() as i64)
+                .push(") AS g JOIN tickets t ON t.id = g.ticket_id WHERE 1 = 1");
+            narrow(&mut q);
+            older(&mut q, "t.id");
+        }
+        q.push(") AS matches ORDER BY id DESC");
+        q
     }
-    q.push(format!(" ORDER BY r {dir}, id DESC LIMIT "))
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset)
-        .push(format!(
-            ") k JOIN tickets t ON t.id = k.id ORDER BY k.r {dir}, t.id DESC"
-        ));
-    crate::ticket_rows::fetch_tickets(c, q).await
 }

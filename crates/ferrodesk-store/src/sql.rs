@@ -36,7 +36,7 @@ impl Sql {
     /// than to run); anonymous ones cost nothing to find.
     pub fn on(c: &crate::Conn, text: impl Into<String>) -> Sql {
         let mut q = Sql::new(text);
-        q.anonymous = !c.backend_name().to_ascii_lowercase().contains("postgres");
+        q.anonymous = !is_postgres(c);
         q
     }
 
@@ -117,4 +117,10 @@ pub(crate) fn contains_pattern(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{t}%")
+}
+
+/// Whether the connection is PostgreSQL's (else SQLite's): for the few statements written per
+/// database.
+pub(crate) fn is_postgres(c: &crate::Conn) -> bool {
+    c.backend_name().to_ascii_lowercase().contains("postgres")
 }

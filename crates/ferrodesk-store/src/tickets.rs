@@ -10,9 +10,7 @@ use ferrodesk_core::{Channel, CommentId, StatusId, TicketId, UserId};
 use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
 
 pub use crate::ticket_rows::Ticket;
-use crate::ticket_rows::{
-    TICKET_COLUMNS, TicketChildRow, attach_children, fetch_tickets, ticket_with_children_sql,
-};
+use crate::ticket_rows::{TICKET_COLUMNS, TicketChildRow, fetch_tickets, ticket_with_children_sql};
 
 /// Reads a ticket with its CCs, tags and custom fields, in one statement.
 pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
@@ -51,9 +49,7 @@ pub async fn get_tickets(c: &mut Conn, ids: &[TicketId]) -> Result<Vec<Ticket>> 
         "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ("
     ));
     q.push_ids(&ids).push(") ORDER BY t.id");
-    let mut tickets = fetch_tickets(c, q).await?;
-    attach_children(c, &mut tickets).await?;
-    Ok(tickets)
+    fetch_tickets(c, q).await
 }
 
 /// Inserts a ticket with its CCs, tags, custom fields and first comment (its description,

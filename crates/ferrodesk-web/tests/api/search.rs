@@ -126,7 +126,76 @@ async fn every_word_must_match_and_or_is_just_a_word(app: TestApp) {
     assert_eq!(found(&app, &admin.token, "\"tray jams\"").await, vec![t]);
 }
 
+/// A search ranks only the newest matches (`RANK_WINDOW`); paging still reaches every match
+/// once: the window best match first, then the older matches newest first.
+async fn past_the_ranked_window_every_match_is_reached_once_newest_first(app: TestApp) {
+    let admin = app.admin().await;
+    let window = ferrodesk_store::search::RANK_WINDOW as usize;
+    let n = window + 30;
+    let mut made = Vec::with_capacity(n);
+    for i in 0..n {
+        // Every third ticket says the word twice: a better match wherever it stands.
+        let description = if i % 3 == 0 {
+            "the lantern lantern has a fault"
+        } else {
+            "the lantern has a fault"
+        };
+        let t = app
+            .ticket(
+                &admin.token,
+                json!({"subject": format!("Ticket {i}"), "description": description}),
+            )
+            .await;
+        made.push(t["id"].as_i64().unwrap());
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let a = app
+            .get(
+                &admin.token,
+                &format!("/search?q=lantern%20fault&limit=100&cursor={cursor}"),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        seen.extend(a.ids());
+        match a.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no ticket is listed twice");
+    let mut all = made.clone();
+    all.sort_unstable();
+    assert_eq!(unique, all, "every match is reached");
+
+    let mut first: Vec<i64> = seen[..window].to_vec();
+    first.sort_unstable();
+    assert_eq!(
+        first,
+        all[n - window..],
+        "the ranked window is the newest matches"
+    );
+    let doubled = |id: &i64| made.iter().position(|m| m == id).unwrap() % 3 == 0;
+    let plain_from = seen[..window].iter().position(|id| !doubled(id)).unwrap();
+    assert!(plain_from > 0, "the better matches come first");
+    assert!(
+        seen[plain_from..window].iter().all(|id| !doubled(id)),
+        "within the window the better matches come first: {:?}",
+        &seen[..window]
+    );
+    assert!(
+        seen[window..].windows(2).all(|p| p[0] > p[1]),
+        "after the window, newest first: {:?}",
+        &seen[window..]
+    );
+}
+
 on_both_databases!(
     a_ticket_with_300_long_comments_stays_searchable_across_all_of_them,
     every_word_must_match_and_or_is_just_a_word,
+    past_the_ranked_window_every_match_is_reached_once_newest_first,
 );
