@@ -3,8 +3,8 @@
 //! last looked"), and the ticket page's "seen" and presence. The marks are no ticket change:
 //! they skip the write pipeline, the version and the audit chain, but not the policy.
 
-use ferrodesk_core::policy;
 use ferrodesk_core::TicketId;
+use ferrodesk_core::policy;
 use ferrodesk_store::directory as dir;
 use ferrodesk_store::scope::{self, IdColumn, TicketFilter};
 use ferrodesk_store::seen;
@@ -191,8 +191,8 @@ impl App {
             let mut tx = self.store().begin_unscoped().await?;
             seen::record_ping(&mut tx, p.user.id.0, id.0, now).await?;
             tx.commit()
-            .await
-            .map_err(ferrodesk_store::StoreError::from)?;
+                .await
+                .map_err(ferrodesk_store::StoreError::from)?;
         }
         let lookers = seen::lookers(&mut c, id.0, now - PRESENCE_WINDOW_MICROS, p.user.id.0)
             .await?

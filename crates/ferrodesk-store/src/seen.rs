@@ -48,7 +48,10 @@ pub async fn seen_at(c: &mut Conn, user: i64, tickets: &[i64]) -> Result<Vec<(i6
         return Ok(Vec::new());
     }
     let mut q = Sql::new("SELECT ticket_id, seen_at FROM ticket_seen WHERE user_id = ");
-    q.push_bind(user).push(" AND ticket_id IN (").push_ids(tickets).push(")");
+    q.push_bind(user)
+        .push(" AND ticket_id IN (")
+        .push_ids(tickets)
+        .push(")");
     Ok(q.query_as().fetch_all(c).await?)
 }
 

@@ -7,9 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use ferrodesk_app::workspace::{ListPage as ListPageOut, ListRequest};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{GroupId, StatusId, UserId};
-use ferrodesk_app::workspace::{ListPage as ListPageOut, ListRequest};
 use ferrodesk_store::scope::TicketFilter;
 use ferrodesk_store::view_query::SortKey;
 use serde::Deserialize;
@@ -150,7 +150,6 @@ struct ListPage {
     select_none_href: String,
 }
 
-
 async fn list(
     State(app): State<App>,
     s: Session,
@@ -162,11 +161,13 @@ async fn list(
     let page = list_page(&app, &s, q, None, None).await?;
     // An order that is not one of the columns: the list in its own order, and a 400 that
     // says so next to the table.
-    Ok(if page.errors.contains_key("sort") || page.errors.contains_key("dir") {
-        html_status(StatusCode::BAD_REQUEST, &page)
-    } else {
-        html(&page)
-    })
+    Ok(
+        if page.errors.contains_key("sort") || page.errors.contains_key("dir") {
+            html_status(StatusCode::BAD_REQUEST, &page)
+        } else {
+            html(&page)
+        },
+    )
 }
 
 /// Whether the agent may change a view (the use case decides again when saving).

@@ -1852,7 +1852,10 @@ async fn a_view_keeps_an_order_only_when_saved_on_purpose(app: TestApp) {
     let page = b
         .get(&format!("/agent/tickets?view={mine}&sort=created&dir=asc"))
         .await;
-    assert!(page.body.contains(r#"id="col-created" class="col-created" aria-sort="ascending""#));
+    assert!(
+        page.body
+            .contains(r#"id="col-created" class="col-created" aria-sort="ascending""#)
+    );
     assert!(pos(&page.body, first) < pos(&page.body, second));
     assert!(page.body.contains(r#"id="save-order""#), "{}", page.body);
     let csrf = page.csrf();
@@ -1869,7 +1872,11 @@ async fn a_view_keeps_an_order_only_when_saved_on_purpose(app: TestApp) {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains(r#"id="save-order-error""#), "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"id="save-order-error""#),
+        "{}",
+        bad.body
+    );
     let ok = b
         .post(
             "/agent/tickets/sort",
@@ -1887,7 +1894,10 @@ async fn a_view_keeps_an_order_only_when_saved_on_purpose(app: TestApp) {
         Some(format!("/agent/tickets?view={mine}").as_str())
     );
     let page = b.get(&format!("/agent/tickets?view={mine}")).await;
-    assert!(page.body.contains(r#"id="col-created" class="col-created" aria-sort="ascending""#));
+    assert!(
+        page.body
+            .contains(r#"id="col-created" class="col-created" aria-sort="ascending""#)
+    );
     assert!(pos(&page.body, first) < pos(&page.body, second));
     assert!(!page.body.contains(r#"id="save-order""#));
     // A default view cannot change: no button, and saving is refused.
@@ -1901,7 +1911,9 @@ async fn a_view_keeps_an_order_only_when_saved_on_purpose(app: TestApp) {
         .as_i64()
         .unwrap();
     let page = b
-        .get(&format!("/agent/tickets?view={built_in}&sort=created&dir=asc"))
+        .get(&format!(
+            "/agent/tickets?view={built_in}&sort=created&dir=asc"
+        ))
         .await;
     assert!(!page.body.contains(r#"id="save-order""#));
     let built_s = built_in.to_string();

@@ -24,7 +24,9 @@ fn link_in(body: &str, id: &str) -> String {
         .find(&format!(r#"id="{id}""#))
         .unwrap_or_else(|| panic!("no #{id}"));
     let start = at + body[at..].find("href=\"").expect("a link") + "href=\"".len();
-    body[start..start + body[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
+    body[start..start + body[start..].find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 async fn a_column_sorts_the_list_in_the_address_and_saves_nothing(app: TestApp) {
@@ -115,8 +117,12 @@ async fn a_column_sorts_the_list_in_the_address_and_saves_nothing(app: TestApp) 
     assert_eq!(by_priority[3], "Apple tart");
     // Filtering inside the view keeps the view and the order: the form carries both.
     let form_start = page.body.find(r#"aria-label="Filter tickets""#).unwrap();
-    let form = &page.body[form_start..form_start + page.body[form_start..].find("</form>").unwrap()];
-    assert!(form.contains(&format!(r#"name="view" value="{mine}""#)), "{form}");
+    let form =
+        &page.body[form_start..form_start + page.body[form_start..].find("</form>").unwrap()];
+    assert!(
+        form.contains(&format!(r#"name="view" value="{mine}""#)),
+        "{form}"
+    );
     assert!(form.contains(r#"name="sort" value="priority""#), "{form}");
     let filtered = b
         .get(&format!(
@@ -129,9 +135,15 @@ async fn a_column_sorts_the_list_in_the_address_and_saves_nothing(app: TestApp) 
     let page = b.get("/agent/tickets?sort=subject&dir=asc").await;
     assert_eq!(order(&page.body, &subjects)[0], "Apple tart");
     // A column the list cannot sort by: a 400 that says so, the list in its own order.
-    let bad = b.get(&format!("/agent/tickets?view={mine}&sort=requester")).await;
+    let bad = b
+        .get(&format!("/agent/tickets?view={mine}&sort=requester"))
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("cannot be sorted by that column"), "{}", bad.body);
+    assert!(
+        bad.body.contains("cannot be sorted by that column"),
+        "{}",
+        bad.body
+    );
     assert_eq!(order(&bad.body, &subjects)[0], "Cherry crumble");
     // Nothing of this made or changed a view.
     assert_eq!(app.get(&a.token, "/views").await.body, views_before);
@@ -172,7 +184,9 @@ async fn a_sorted_list_pages_through_every_ticket_once(app: TestApp) {
         let next = {
             let at = first.body.find(r#"rel="next""#).expect("a next page");
             let start = first.body[..at].rfind("href=\"").unwrap() + 6;
-            first.body[start..start + first.body[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
+            first.body[start..start + first.body[start..].find('"').unwrap()]
+                .replace("&amp;", "&")
+                .replace("&#38;", "&")
         };
         assert!(next.contains("sort=") && next.contains("cursor="), "{next}");
         let second = b.get(&next).await;
@@ -214,13 +228,23 @@ async fn the_list_marks_tickets_changed_since_the_agent_last_looked(app: TestApp
     assert!(marked(&list.body, id), "{}", list.body);
     assert!(list.body.contains("Updated since you last looked"));
     // Opened: no longer marked.
-    assert_eq!(b.get(&format!("/agent/tickets/{id}")).await.status, StatusCode::OK);
+    assert_eq!(
+        b.get(&format!("/agent/tickets/{id}")).await.status,
+        StatusCode::OK
+    );
     let list = b.get("/agent/tickets").await;
     assert!(!marked(&list.body, id));
-    assert!(list.body.contains(&format!(r#"data-href="/agent/tickets/{id}""#)));
+    assert!(
+        list.body
+            .contains(&format!(r#"data-href="/agent/tickets/{id}""#))
+    );
     // A colleague changes it: marked again, until the agent opens it once more.
     let changed = app
-        .patch(&other.token, &format!("/tickets/{id}"), json!({"priority": "high"}))
+        .patch(
+            &other.token,
+            &format!("/tickets/{id}"),
+            json!({"priority": "high"}),
+        )
         .await;
     assert!(changed.status.is_success(), "{}", changed.body);
     assert!(marked(&b.get("/agent/tickets").await.body, id));
@@ -273,13 +297,19 @@ async fn presence_names_the_colleague_and_their_change_and_hides_other_tickets(a
     ada_b.get(&format!("/agent/tickets/{id}")).await;
     let looking = b.get(&poll).await;
     assert!(
-        looking.body.contains("Ada Admin is also looking at this ticket"),
+        looking
+            .body
+            .contains("Ada Admin is also looking at this ticket"),
         "{}",
         looking.body
     );
     // Ada changes it: the agent's page is told who changed it.
     let changed = app
-        .patch(&ada.token, &format!("/tickets/{id}"), json!({"priority": "urgent"}))
+        .patch(
+            &ada.token,
+            &format!("/tickets/{id}"),
+            json!({"priority": "urgent"}),
+        )
         .await;
     assert!(changed.status.is_success(), "{}", changed.body);
     let told = b.get(&poll).await;
@@ -293,9 +323,15 @@ async fn presence_names_the_colleague_and_their_change_and_hides_other_tickets(a
     // Ada herself, at the new version, sees the agent and no change.
     let new_version = changed.body["version"].as_i64().unwrap();
     let hers = ada_b
-        .get(&format!("/agent/tickets/{id}/presence?version={new_version}"))
+        .get(&format!(
+            "/agent/tickets/{id}/presence?version={new_version}"
+        ))
         .await;
-    assert!(hers.body.contains("Agent is also looking at this ticket"), "{}", hers.body);
+    assert!(
+        hers.body.contains("Agent is also looking at this ticket"),
+        "{}",
+        hers.body
+    );
     assert!(!hers.body.contains("changed this ticket"));
     // An agent who may not see the ticket: 404, and they do not count as looking.
     let mut n = Browser::new(&app);
@@ -306,7 +342,12 @@ async fn presence_names_the_colleague_and_their_change_and_hides_other_tickets(a
         StatusCode::NOT_FOUND
     );
     let still = b.get(&poll).await;
-    assert_eq!(still.body.matches("is also looking").count(), 1, "{}", still.body);
+    assert_eq!(
+        still.body.matches("is also looking").count(),
+        1,
+        "{}",
+        still.body
+    );
     // Customers never reach it.
     let mut cb = Browser::new(&app);
     cb.sign_in(&c.email).await;
