@@ -173,7 +173,7 @@ async fn a_sorted_list_pages_through_every_ticket_once(app: TestApp) {
     let mut b = Browser::new(&app);
     b.sign_in(&a.email).await;
     for start in [
-        format!("/agent/tickets?sort=subject&dir=desc"),
+        "/agent/tickets?sort=subject&dir=desc".to_owned(),
         format!("/agent/tickets?view={view}&sort=subject&dir=desc"),
         format!("/agent/tickets?view={view}&sort=number&dir=asc"),
     ] {
