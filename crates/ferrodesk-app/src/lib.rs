@@ -30,6 +30,7 @@ pub mod ticket_write;
 pub mod tickets;
 pub mod transfer;
 pub mod views;
+pub mod workspace;
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use ferrodesk_core::validate::{self, FieldError, Problems};
 use ferrodesk_core::{Priority, Role, StatusCategory};
 use ferrodesk_store::directory as dir;
 use ferrodesk_store::scope::IdColumn;
-use ferrodesk_store::view_query::{self, Pred, ViewQuery};
+use ferrodesk_store::view_query::{self, Pred, SortKey, ViewQuery};
 use ferrodesk_store::views::{self as store, StoredView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -294,7 +294,11 @@ impl App {
         let now = self.now();
         let mut problems = Problems::default();
         let mut q = ViewQuery {
-            by_created: d.sort.by == "created_at",
+            key: if d.sort.by == "created_at" {
+                SortKey::Created
+            } else {
+                SortKey::Updated
+            },
             ascending: d.sort.order == "asc",
             ..ViewQuery::default()
         };
@@ -575,48 +579,79 @@ impl App {
         limit: Option<i64>,
     ) -> Result<Page<TicketOut>> {
         let limit = page_size(limit)?;
-        let after = match cursor_text {
-            None | Some("") => None,
-            Some(s) => Some(
-                s.split_once('.')
-                    .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
-                    .ok_or_else(|| {
-                        AppError::invalid(
-                            "cursor",
-                            "invalid",
-                            "cursor is not one this API gave out",
-                        )
-                    })?,
-            ),
-        };
         let mut c = self.store().read().await?;
         let v = self.usable_view(&mut c, p, id).await?;
         let d = parse(&v)?;
         let q = self.compile_view(&mut c, p, &d).await?;
-        let scope = policy::list_scope(&p.viewer);
-        let mut rows = view_query::view_page(&mut c, &scope, &q, after, limit + 1).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|t| {
-                format!(
-                    "{}.{}",
-                    if q.by_created {
-                        t.created_at
-                    } else {
-                        t.updated_at
-                    },
-                    t.id.0
-                )
-            })
-        } else {
-            None
-        };
+        let (rows, next_cursor) = self.query_page(&mut c, p, &q, cursor_text, limit).await?;
         let statuses = self.statuses(&mut c, p).await?;
         Ok(Page {
             items: rows.iter().map(|t| ticket_out(p, t, &statuses)).collect(),
             next_cursor,
         })
+    }
+
+    /// A saved view's query (its conditions and order), for a caller who may use it.
+    pub(crate) async fn view_query(
+        &self,
+        c: &mut ferrodesk_store::Conn,
+        p: &Principal,
+        id: i64,
+    ) -> Result<ViewQuery> {
+        let v = self.usable_view(c, p, id).await?;
+        let d = parse(&v)?;
+        self.compile_view(c, p, &d).await
+    }
+
+    /// One page of a view query within the caller's scope, and the cursor of the next one:
+    /// `{sort value}.{id}`, or `{id}.{subject}` when sorted by subject.
+    pub(crate) async fn query_page(
+        &self,
+        c: &mut ferrodesk_store::Conn,
+        p: &Principal,
+        q: &ViewQuery,
+        cursor_text: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<ferrodesk_store::tickets::Ticket>, Option<String>)> {
+        let bad = || AppError::invalid("cursor", "invalid", "cursor is not one this API gave out");
+        let after = match cursor_text {
+            None | Some("") => None,
+            Some(s) if q.key == SortKey::Subject => {
+                let (id, text) = s.split_once('.').ok_or_else(bad)?;
+                let id = id.parse::<i64>().map_err(|_| bad())?;
+                Some((view_query::SortValue::Text(text.to_owned()), id))
+            }
+            Some(s) => Some(
+                s.split_once('.')
+                    .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
+                    .map(|(v, id)| (view_query::SortValue::Int(v), id))
+                    .ok_or_else(bad)?,
+            ),
+        };
+        let scope = policy::list_scope(&p.viewer);
+        let mut rows = view_query::view_page(c, &scope, q, after, limit + 1).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let statuses = self.statuses(c, p).await?;
+        let next_cursor = if more {
+            rows.last().map(|t| {
+                let v = match q.key {
+                    SortKey::Subject => return format!("{}.{}", t.id.0, t.subject),
+                    SortKey::Updated => t.updated_at,
+                    SortKey::Created => t.created_at,
+                    SortKey::Id => t.id.0,
+                    SortKey::Priority => SortKey::priority_rank(t.priority),
+                    SortKey::Status => statuses
+                        .iter()
+                        .find(|s| s.id == t.status_id)
+                        .map_or(0, |s| s.position),
+                };
+                format!("{v}.{}", t.id.0)
+            })
+        } else {
+            None
+        };
+        Ok((rows, next_cursor))
     }
 
     /// Every view of the caller with its count, in one call.

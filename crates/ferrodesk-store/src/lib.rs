@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod rules;
 pub mod scope;
 pub mod search;
+pub mod seen;
 pub mod sharing;
 mod sql;
 mod ticket_rows;

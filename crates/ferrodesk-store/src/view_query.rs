@@ -224,10 +224,68 @@ pub struct ViewQuery {
     pub all: Vec<Pred>,
     /// OR (ignored when empty).
     pub any: Vec<Pred>,
-    /// Sort by `created_at` instead of `updated_at`.
-    pub by_created: bool,
+    /// The column the page is sorted by (then by id, in the same direction).
+    pub key: SortKey,
     /// Ascending instead of descending.
     pub ascending: bool,
+}
+
+/// A column a ticket list may be sorted by (a closed list: never user text).
+///
+/// Views save `Updated` or `Created`, which walk the `(updated_at, id)` and `(created_at,
+/// id)` indexes branch by branch. The others are orders a person picks on the list for the
+/// moment: each branch then reads its whole part of the scope (filtered by the view) and
+/// sorts it, which is correct at any size but only quick for views of modest size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// Last change (views' default).
+    #[default]
+    Updated,
+    /// Creation.
+    Created,
+    /// Ticket number.
+    Id,
+    /// Subject, in the database's collation.
+    Subject,
+    /// Priority, low to urgent.
+    Priority,
+    /// The status's position in the admin's list of statuses.
+    Status,
+}
+
+impl SortKey {
+    /// The key as an SQL expression over `tickets t`.
+    fn sql(self) -> &'static str {
+        match self {
+            SortKey::Updated => "t.updated_at",
+            SortKey::Created => "t.created_at",
+            SortKey::Id => "t.id",
+            SortKey::Subject => "t.subject",
+            SortKey::Priority => {
+                "(CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 ELSE 4 END)"
+            }
+            SortKey::Status => "(SELECT st.position FROM statuses st WHERE st.id = t.status_id)",
+        }
+    }
+
+    /// The rank of a priority in this order (as the SQL's `CASE`).
+    pub fn priority_rank(p: ferrodesk_core::Priority) -> i64 {
+        match p.as_str() {
+            "low" => 1,
+            "normal" => 2,
+            "high" => 3,
+            _ => 4,
+        }
+    }
+}
+
+/// The value of a ticket's sort key at a keyset position.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    /// Times, numbers, ranks and positions.
+    Int(i64),
+    /// The subject.
+    Text(String),
 }
 
 /// Appends `AND (p)` for each predicate.
@@ -261,7 +319,7 @@ fn push_view_with(q: &mut Sql, v: &ViewQuery, damp_null: bool) {
 }
 
 /// A keyset position in a view's order: (sort value, id).
-pub type ViewCursor = (i64, i64);
+pub type ViewCursor = (SortValue, i64);
 
 /// One page of a view, intersected with `scope`, and the cursor after its last row.
 ///
@@ -277,11 +335,7 @@ pub async fn view_page(
     after: Option<ViewCursor>,
     limit: i64,
 ) -> Result<Vec<Ticket>> {
-    let sort = if view.by_created {
-        "created_at"
-    } else {
-        "updated_at"
-    };
+    let sort = view.key.sql();
     let dir = if view.ascending { "ASC" } else { "DESC" };
     let parts: Vec<Part> = match scope {
         ListScope::All => vec![Part::Everything],
@@ -340,7 +394,7 @@ pub async fn view_page(
     let sqlite = is_sqlite(c);
     let branch = |q: &mut Sql, part: &Part, view: &ViewQuery| {
         q.push(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
+            "SELECT {TICKET_COLUMNS}, {sort} AS sort_key FROM tickets t WHERE 1 = 1"
         ));
         match part {
             Part::Everything => {}
@@ -348,15 +402,16 @@ pub async fn view_page(
             Part::One(lead, before) => push_part(q, lead, before),
         }
         push_view_with(q, view, sqlite && matches!(part, Part::One(..)));
-        if let Some((v, id)) = after {
+        if let Some((v, id)) = &after {
             let op = if view.ascending { ">" } else { "<" };
-            q.push(format!(" AND (t.{sort}, t.id) {op} ("))
-                .push_bind(v)
-                .push(", ")
-                .push_bind(id)
-                .push(")");
+            q.push(format!(" AND ({sort}, t.id) {op} ("));
+            match v {
+                SortValue::Int(v) => q.push_bind(*v),
+                SortValue::Text(v) => q.push_bind(v.clone()),
+            };
+            q.push(", ").push_bind(*id).push(")");
         }
-        q.push(format!(" ORDER BY t.{sort} {dir}, t.id {dir} LIMIT "))
+        q.push(format!(" ORDER BY {sort} {dir}, t.id {dir} LIMIT "))
             .push_bind(limit);
     };
     let whole = std::slice::from_ref(view);
@@ -384,7 +439,7 @@ pub async fn view_page(
             branch(&mut q, part, v);
         }
         q.push(format!(
-            ") AS b{} ORDER BY {sort} {dir}, id {dir} LIMIT ",
+            ") AS b{} ORDER BY sort_key {dir}, id {dir} LIMIT ",
             branches.len() - 1
         ))
         .push_bind(limit);

@@ -7,9 +7,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use ferrodesk_app::workspace::{ListPage as ListPageOut, ListRequest};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{GroupId, StatusId, UserId};
 use ferrodesk_store::scope::TicketFilter;
+use ferrodesk_store::view_query::SortKey;
 use serde::Deserialize;
 
 use super::agent_bulk::{BulkChoices, BulkReport};
@@ -25,6 +27,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/agent/tickets/sort", post(sort_view))
         .merge(super::agent_new::routes())
         .merge(super::agent_ticket::routes())
+        .merge(super::agent_presence::routes())
 }
 
 /// Agents and admins only; end users are sent to their portal.
@@ -46,6 +49,10 @@ pub(super) struct ListParams {
     any_agent_id: String,
     cursor: String,
     view: String,
+    /// A column to sort by for the moment (see [`SORTABLE`]); empty: the view's own order.
+    sort: String,
+    /// `asc` or `desc`.
+    dir: String,
     /// `all`: every ticket of the page ticked for a bulk action.
     select: String,
 }
@@ -67,63 +74,42 @@ struct Row {
     internal: String,
     updated: Moment,
     created: Moment,
+    /// Changed since the agent last opened it (or never opened).
+    fresh: bool,
 }
 
-/// How the shown list is ordered, and the form that changes it (through views: the
-/// plain list is always newest first, a view follows its saved sort).
-struct SortPanel {
-    /// The view shown; `None` for the plain list (by ticket number, newest first).
-    view_id: Option<i64>,
-    /// `updated_at` or `created_at`.
-    by: String,
-    /// `asc` or `desc`.
-    order: String,
-    /// The agent may change the view's sort; otherwise the form saves a personal copy.
-    editable: bool,
-    /// The form as typed.
-    draft: SortDraft,
-    errors: Errors,
+/// The columns the list may be sorted by, as named in `sort=`, with their store key and
+/// their direction when first clicked.
+const SORTABLE: [(&str, SortKey, bool); 6] = [
+    ("number", SortKey::Id, false),
+    ("subject", SortKey::Subject, true),
+    ("status", SortKey::Status, true),
+    ("priority", SortKey::Priority, false),
+    ("updated", SortKey::Updated, false),
+    ("created", SortKey::Created, false),
+];
+
+/// A header cell of the list.
+struct Column {
+    label: &'static str,
+    /// `col-…`: the cell's id and class.
+    class: &'static str,
+    /// The address that sorts by this column (none: not sortable).
+    href: Option<String>,
+    /// `ascending` or `descending` on the column the list is sorted by.
+    aria_sort: Option<&'static str>,
+    /// ↑ or ↓ on that column (hidden from screen readers, which read `aria-sort`).
+    arrow: &'static str,
+    /// What the link does, for screen readers ("sort by subject, A to Z").
+    action: String,
 }
 
-impl SortPanel {
-    /// `aria-sort` of a column (`updated_at`, `created_at` or `id`).
-    fn aria(&self, column: &str) -> &'static str {
-        let by = if self.view_id.is_none() {
-            "id"
-        } else {
-            self.by.as_str()
-        };
-        match (by == column, self.order.as_str()) {
-            (false, _) => "none",
-            (true, "asc") => "ascending",
-            (true, _) => "descending",
-        }
-    }
-
-    fn by_options(&self) -> Vec<Opt> {
-        [("updated_at", "Last update"), ("created_at", "Creation")]
-            .into_iter()
-            .map(|(v, l)| Opt::new(v, l, self.draft.by == v))
-            .collect()
-    }
-
-    fn order_options(&self) -> Vec<Opt> {
-        [("desc", "Newest first"), ("asc", "Oldest first")]
-            .into_iter()
-            .map(|(v, l)| Opt::new(v, l, self.draft.order == v))
-            .collect()
-    }
-}
-
-/// The sort form as typed.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-struct SortDraft {
-    view: String,
-    by: String,
-    order: String,
-    /// The personal copy's name (views the agent may not change).
-    name: String,
+/// The order shown saved into the view ("Save this order to the view"): for a view the agent
+/// may change, sorted for the moment by last update or creation (the orders a view keeps).
+struct SaveOrder {
+    view_id: i64,
+    by: &'static str,
+    order: &'static str,
 }
 
 #[derive(Template)]
@@ -141,7 +127,17 @@ struct ListPage {
     next_href: Option<String>,
     first_href: Option<String>,
     errors: Errors,
-    sort: SortPanel,
+    /// The view shown, kept by the filter form.
+    view: String,
+    /// The order for the moment, kept by the filter form.
+    sort: String,
+    dir: String,
+    columns: Vec<Column>,
+    /// The order as words ("Sorted by subject, A to Z").
+    order_words: String,
+    save_order: Option<SaveOrder>,
+    /// Why the order could not be saved.
+    save_error: Option<String>,
     /// The bulk form's choices, what the last bulk action did, and its errors.
     bulk: BulkChoices,
     bulk_report: Option<BulkReport>,
@@ -154,20 +150,6 @@ struct ListPage {
     select_none_href: String,
 }
 
-/// Requesters' names: staff may read any user.
-async fn user_names(app: &App, s: &Session, ids: &[i64]) -> Vec<(i64, String)> {
-    let mut ids = ids.to_vec();
-    ids.sort();
-    ids.dedup();
-    let mut out = Vec::new();
-    for id in ids {
-        if let Ok(u) = app.get_user(&s.p, UserId(id)).await {
-            out.push((id, u.name));
-        }
-    }
-    out
-}
-
 async fn list(
     State(app): State<App>,
     s: Session,
@@ -176,7 +158,16 @@ async fn list(
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
-    Ok(html(&list_page(&app, &s, q, None, None).await?))
+    let page = list_page(&app, &s, q, None, None).await?;
+    // An order that is not one of the columns: the list in its own order, and a 400 that
+    // says so next to the table.
+    Ok(
+        if page.errors.contains_key("sort") || page.errors.contains_key("dir") {
+            html_status(StatusCode::BAD_REQUEST, &page)
+        } else {
+            html(&page)
+        },
+    )
 }
 
 /// Whether the agent may change a view (the use case decides again when saving).
@@ -205,12 +196,54 @@ pub(super) async fn list_after_bulk(
     })
 }
 
-/// The ticket list; `bulk` is what a bulk action just did (or why it did nothing).
+/// `sort=` and `dir=` as a store order; errors name the parameter.
+fn chosen_order(errors: &mut Errors, sort: &str, dir: &str) -> Option<(SortKey, bool)> {
+    if sort.is_empty() {
+        return None;
+    }
+    let Some((_, key, first_asc)) = SORTABLE.iter().find(|(name, ..)| *name == sort) else {
+        errors.insert(
+            "sort".into(),
+            "the list cannot be sorted by that column; it is shown in its own order".into(),
+        );
+        return None;
+    };
+    let ascending = match dir {
+        "" => *first_asc,
+        "asc" => true,
+        "desc" => false,
+        _ => {
+            errors.insert(
+                "dir".into(),
+                "the order must be ascending or descending; the list is shown in its own order"
+                    .into(),
+            );
+            return None;
+        }
+    };
+    Some((*key, ascending))
+}
+
+/// "Sorted by …" in words.
+fn order_words(key: SortKey, ascending: bool) -> String {
+    let (name, asc, desc) = match key {
+        SortKey::Id => ("ticket number", "lowest first", "highest first"),
+        SortKey::Subject => ("subject", "A to Z", "Z to A"),
+        SortKey::Status => ("status", "in the statuses' order", "in reverse order"),
+        SortKey::Priority => ("priority", "low to urgent", "urgent to low"),
+        SortKey::Updated => ("last update", "oldest first", "newest first"),
+        SortKey::Created => ("creation", "oldest first", "newest first"),
+    };
+    format!("Sorted by {name}, {}.", if ascending { asc } else { desc })
+}
+
+/// The ticket list; `bulk` is what a bulk action just did (or why it did nothing);
+/// `save_error` why saving the order into the view failed.
 async fn list_page(
     app: &App,
     s: &Session,
     q: ListParams,
-    sort_form: Option<(SortDraft, Errors)>,
+    save_error: Option<String>,
     bulk: Option<Result<BulkReport, Errors>>,
 ) -> Result<ListPage, UiError> {
     let dir = Directory::load(app, &s.p).await?;
@@ -233,22 +266,37 @@ async fn list_page(
         ..Default::default()
     };
     let view_id = opt_id(&mut errors, "view", &q.view);
-    let cursor = (!q.cursor.is_empty()).then_some(q.cursor.as_str());
-    // A saved view (SPEC §6, always intersected with the agent's scope), or the filters.
-    let listed = match view_id {
-        Some(v) => app.view_tickets(&s.p, v, cursor, Some(25)).await,
-        None => app.list_tickets(&s.p, filter, cursor, Some(25)).await,
+    let chosen = chosen_order(&mut errors, &q.sort, &q.dir);
+    // The sort as the page keeps it: only a valid one.
+    let (sort, sort_dir) = match chosen {
+        Some((_, asc)) => (q.sort.clone(), if asc { "asc" } else { "desc" }.to_owned()),
+        None => (String::new(), String::new()),
     };
+    // A saved view (SPEC §6, always intersected with the agent's scope) narrowed by the
+    // filters, or the filtered list; in the order chosen for the moment, if any.
+    let listed = app
+        .agent_ticket_list(
+            &s.p,
+            ListRequest {
+                view: view_id,
+                filter,
+                sort: chosen,
+                cursor: (!q.cursor.is_empty()).then(|| q.cursor.clone()),
+                limit: Some(25),
+            },
+        )
+        .await;
     let page = match listed {
         Ok(p) => p,
         Err(e) => {
             errors.extend(field_errors(e)?);
-            ferrodesk_app::dto::Page {
-                items: Vec::new(),
-                next_cursor: None,
+            ListPageOut {
+                order: chosen.unwrap_or((SortKey::Id, false)),
+                ..Default::default()
             }
         }
     };
+    // View and filters: what every link of the page keeps.
     let current_query = query_string(&[
         ("view", q.view.clone()),
         ("status_id", q.status_id.clone()),
@@ -259,6 +307,10 @@ async fn list_page(
         ("any_group_id", q.any_group_id.clone()),
         ("any_agent_id", q.any_agent_id.clone()),
     ]);
+    let sorted_query = joined(
+        &current_query,
+        &query_string(&[("sort", sort.clone()), ("dir", sort_dir.clone())]),
+    );
     let all = app
         .count_tickets(&s.p, TicketFilter::default())
         .await?
@@ -287,18 +339,19 @@ async fn list_page(
         });
     }
     let clock = Clock::of(app).await?;
-    let requesters: Vec<i64> = page.items.iter().map(|t| t.requester_id).collect();
-    let names = user_names(app, s, &requesters).await;
+    let name_of = |id: i64| {
+        page.requester_names
+            .iter()
+            .find(|(u, _)| *u == id)
+            .map_or_else(String::new, |(_, n)| n.clone())
+    };
     let rows = page
         .items
         .iter()
         .map(|t| Row {
             id: t.id,
             subject: t.subject.clone(),
-            requester: names
-                .iter()
-                .find(|(id, _)| *id == t.requester_id)
-                .map_or_else(String::new, |(_, n)| n.clone()),
+            requester: name_of(t.requester_id),
             status: t.status.clone(),
             priority: t.priority.to_string(),
             group: [
@@ -319,51 +372,78 @@ async fn list_page(
             .join(" / "),
             updated: clock.moment(&t.updated_at),
             created: clock.moment(&t.created_at),
+            fresh: page.updated_since_seen.contains(&t.id),
         })
         .collect();
+    let (key, ascending) = page.order;
+    let columns = [
+        ("#", "col-number", Some("number")),
+        ("Subject", "col-subject", Some("subject")),
+        ("Requester", "col-requester", None),
+        ("Status", "col-status", Some("status")),
+        ("Priority", "col-priority", Some("priority")),
+        ("Assigned to", "col-assigned", None),
+        ("Internal owner", "col-internal", None),
+        ("Updated", "col-updated", Some("updated")),
+        ("Created", "col-created", Some("created")),
+    ]
+    .into_iter()
+    .map(|(label, class, name)| {
+        let sortable = name.and_then(|n| SORTABLE.iter().find(|(x, ..)| *x == n));
+        let current = sortable.is_some_and(|(_, k, _)| *k == key);
+        // A click on the sorted column turns its order round; on another, its first order.
+        let next_asc = sortable.map(|(_, _, first)| if current { !ascending } else { *first });
+        Column {
+            label,
+            class,
+            href: sortable.zip(next_asc).map(|((n, ..), asc)| {
+                list_href(&joined(
+                    &current_query,
+                    &query_string(&[
+                        ("sort", (*n).to_owned()),
+                        ("dir", if asc { "asc" } else { "desc" }.to_owned()),
+                    ]),
+                ))
+            }),
+            aria_sort: current.then_some(if ascending { "ascending" } else { "descending" }),
+            arrow: match (current, ascending) {
+                (false, _) => "",
+                (true, true) => "↑",
+                (true, false) => "↓",
+            },
+            action: sortable
+                .zip(next_asc)
+                .map(|((_, k, _), asc)| order_words(*k, asc).replacen("Sorted", "Sort", 1))
+                .unwrap_or_default(),
+        }
+    })
+    .collect();
     let shown_view = match view_id {
         Some(v) => app.get_view(&s.p, v).await.ok(),
         None => None,
     };
-    let sort = match &shown_view {
-        Some(v) => {
-            let (draft, sort_errors) = sort_form.unwrap_or_else(|| {
-                (
-                    SortDraft {
-                        view: v.id.to_string(),
-                        by: v.sort.by.clone(),
-                        order: v.sort.order.clone(),
-                        name: format!("{} (my order)", v.name),
-                    },
-                    Errors::new(),
-                )
-            });
-            SortPanel {
-                view_id: Some(v.id),
-                by: v.sort.by.clone(),
-                order: v.sort.order.clone(),
-                editable: may_edit_view(s, v),
-                draft,
-                errors: sort_errors,
-            }
-        }
-        None => SortPanel {
-            view_id: None,
-            by: "id".into(),
-            order: "desc".into(),
-            editable: false,
-            draft: SortDraft::default(),
-            errors: Errors::new(),
-        },
-    };
+    let save_order = shown_view.as_ref().and_then(|v| {
+        let by = match key {
+            SortKey::Updated => "updated_at",
+            SortKey::Created => "created_at",
+            _ => return None,
+        };
+        let order = if ascending { "asc" } else { "desc" };
+        let differs = v.sort.by != by || v.sort.order != order;
+        (chosen.is_some() && differs && may_edit_view(s, v)).then_some(SaveOrder {
+            view_id: v.id,
+            by,
+            order,
+        })
+    });
     let cursor_query = |c: &str| query_string(&[("cursor", c.to_owned())]);
     let next_href = page
         .next_cursor
         .as_deref()
-        .map(|c| list_href(&joined(&current_query, &cursor_query(c))));
-    let first_href = (!q.cursor.is_empty()).then(|| list_href(&current_query));
-    // This page of the list (its filters and cursor), which a bulk action comes back to.
-    let page_query = joined(&current_query, &cursor_query(&q.cursor));
+        .map(|c| list_href(&joined(&sorted_query, &cursor_query(c))));
+    let first_href = (!q.cursor.is_empty()).then(|| list_href(&sorted_query));
+    // This page of the list (its filters, order and cursor), which a bulk action comes back to.
+    let page_query = joined(&sorted_query, &cursor_query(&q.cursor));
     let mut statuses = vec![Opt::none("Any status", status_id.is_none())];
     statuses.extend(dir.status_options(status_id));
     Ok(ListPage {
@@ -379,7 +459,13 @@ async fn list_page(
         next_href,
         first_href,
         errors,
+        view: view_id.map(|v| v.to_string()).unwrap_or_default(),
         sort,
+        dir: sort_dir,
+        columns,
+        order_words: order_words(key, ascending),
+        save_order,
+        save_error,
         bulk: BulkChoices::new(&dir),
         bulk_errors: match &bulk {
             Some(Err(e)) => e.clone(),
@@ -411,66 +497,52 @@ fn list_href(query: &str) -> String {
     }
 }
 
-/// Sorts a view: changes its sort when the agent may, or else saves a personal copy of
-/// it (same conditions and columns) with the chosen sort, and shows it.
+/// "Save this order to the view".
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct SaveOrderForm {
+    view: String,
+    by: String,
+    order: String,
+}
+
+/// Saves the order shown into the view (for those who may change it; the use case checks
+/// again), and shows the view in it.
 async fn sort_view(
     State(app): State<App>,
-    Post { s, form }: Post<SortDraft>,
+    Post { s, form }: Post<SaveOrderForm>,
 ) -> Result<Response, UiError> {
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
     let mut errors = Errors::new();
     let view_id = opt_id(&mut errors, "view", &form.view).ok_or(UiError::BadForm)?;
-    let v = app.get_view(&s.p, view_id).await?;
-    let sort = Some(ferrodesk_app::dto::ViewSort {
-        by: form.by.clone(),
-        order: form.order.clone(),
-    });
-    let saved = if may_edit_view(&s, &v) {
-        let input = ferrodesk_app::dto::ViewIn {
-            sort,
-            ..Default::default()
-        };
-        app.save_view(&s.p, Some(view_id), input).await
-    } else {
-        let input = ferrodesk_app::dto::ViewIn {
-            name: Some(form.name.trim().to_owned()),
-            visibility: Some("personal".into()),
-            conditions: Some(v.conditions.clone()),
-            columns: Some(v.columns.clone()),
-            sort,
-            ..Default::default()
-        };
-        app.save_view(&s.p, None, input).await
-    };
-    match saved {
-        Ok(out) => Ok(Redirect::to(&format!("/agent/tickets?view={}", out.id)).into_response()),
-        Err(AppError::Conflict { message, .. }) => {
-            errors.insert("name".into(), message);
-            sort_failed(&app, &s, view_id, form, errors).await
-        }
-        Err(e) => {
-            errors.extend(field_errors(e)?);
-            if let Some(m) = errors.remove("sort") {
-                errors.insert("order".into(), m);
-            }
-            sort_failed(&app, &s, view_id, form, errors).await
-        }
-    }
-}
-
-async fn sort_failed(
-    app: &App,
-    s: &Session,
-    view_id: i64,
-    form: SortDraft,
-    errors: Errors,
-) -> Result<Response, UiError> {
-    let q = ListParams {
-        view: view_id.to_string(),
+    let input = ferrodesk_app::dto::ViewIn {
+        sort: Some(ferrodesk_app::dto::ViewSort {
+            by: form.by.clone(),
+            order: form.order.clone(),
+        }),
         ..Default::default()
     };
-    let page = list_page(app, s, q, Some((form, errors)), None).await?;
+    let why = match app.save_view(&s.p, Some(view_id), input).await {
+        Ok(out) => {
+            return Ok(Redirect::to(&format!("/agent/tickets?view={}", out.id)).into_response());
+        }
+        Err(AppError::Forbidden { .. }) => "You may not change this view's order.".to_owned(),
+        Err(e) => field_errors(e)?
+            .into_values()
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    let q = ListParams {
+        view: view_id.to_string(),
+        sort: match form.by.as_str() {
+            "created_at" => "created".into(),
+            _ => "updated".into(),
+        },
+        dir: form.order.clone(),
+        ..Default::default()
+    };
+    let page = list_page(&app, &s, q, Some(why), None).await?;
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

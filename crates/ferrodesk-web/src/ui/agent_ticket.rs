@@ -918,6 +918,8 @@ async fn show(
         return Ok(r);
     }
     let mut page = ticket_page(&app, &s, id, Draft::empty(notice_text(&n.done))).await?;
+    // The list stops marking it as updated since the agent last looked (no ticket change).
+    app.mark_ticket_seen(&s.p, TicketId(id)).await?;
     // Sent with a status: say the status it has now (rules may have moved it on).
     let sent = match n.done.as_str() {
         "reply_status" => Some("Public reply sent"),

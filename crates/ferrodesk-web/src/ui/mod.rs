@@ -18,6 +18,7 @@ mod admin_rules;
 mod agent;
 mod agent_bulk;
 mod agent_new;
+mod agent_presence;
 mod agent_ticket;
 mod auth;
 mod org;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<App> {
         .route("/", get(home))
         .route("/static/htmx.min.js", get(htmx_js))
         .route("/static/app.css", get(app_css))
+        .route("/static/agent.js", get(agent_js))
         .merge(auth::routes())
         .merge(account::routes())
         .merge(agent::routes())
@@ -647,6 +649,13 @@ async fn htmx_js() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../static/htmx.min.js"),
+    )
+}
+
+async fn agent_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/agent.js"),
     )
 }
 
