@@ -17,6 +17,7 @@ mod admin_outbox;
 mod admin_rules;
 mod agent;
 mod agent_bulk;
+mod agent_macros;
 mod agent_new;
 mod agent_ticket;
 mod auth;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<App> {
         .merge(account::routes())
         .merge(agent::routes())
         .merge(agent_bulk::routes())
+        .merge(agent_macros::routes())
         .merge(org::routes())
         .merge(admin::routes())
         .merge(admin_rules::routes())
@@ -156,6 +158,7 @@ fn thing_at(path: &str) -> &'static str {
         ("/admin/organizations/", "organization"),
         ("/admin/statuses/", "status"),
         ("/admin/rules/", "rule"),
+        ("/agent/macros/", "macro"),
         ("/admin/groups/", "group"),
         ("/admin/users/", "user"),
         ("/admin/outbox/", "message"),
