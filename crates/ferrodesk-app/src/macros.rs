@@ -176,9 +176,7 @@ impl App {
             ));
         }
         // The properties to set: what was sent, else what is stored.
-        let status_id = input
-            .set_status_id
-            .unwrap_or(cur.and_then(|m| m.status_id));
+        let status_id = input.set_status_id.unwrap_or(cur.and_then(|m| m.status_id));
         let priority = input
             .set_priority
             .clone()

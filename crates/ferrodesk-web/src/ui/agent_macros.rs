@@ -97,11 +97,21 @@ pub(super) struct FormView {
 }
 
 impl FormView {
-    fn new(s: &Session, dir: &Directory, id: Option<i64>, draft: MacroForm, errors: Errors) -> Self {
+    fn new(
+        s: &Session,
+        dir: &Directory,
+        id: Option<i64>,
+        draft: MacroForm,
+        errors: Errors,
+    ) -> Self {
         let chosen = |v: &str| v.trim().parse::<i64>().ok();
         let mut visibilities = vec![
             Opt::new("personal", "Only me", draft.visibility == "personal"),
-            Opt::new("group", "A group (choose it below)", draft.visibility == "group"),
+            Opt::new(
+                "group",
+                "A group (choose it below)",
+                draft.visibility == "group",
+            ),
         ];
         if s.is_admin() || draft.visibility == "everyone" {
             visibilities.push(Opt::new(
@@ -302,7 +312,10 @@ fn form_errors(e: AppError) -> Result<Errors, UiError> {
     Ok(out)
 }
 
-async fn create(State(app): State<App>, Post { s, form }: Post<MacroForm>) -> Result<Response, UiError> {
+async fn create(
+    State(app): State<App>,
+    Post { s, form }: Post<MacroForm>,
+) -> Result<Response, UiError> {
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
@@ -392,7 +405,11 @@ async fn delete(
 // ------------------------------------------------------------------ on the ticket page
 
 /// The "Apply macro" choices of the ticket page.
-pub(super) async fn choices(app: &App, s: &Session, chosen: Option<i64>) -> Result<Vec<Opt>, UiError> {
+pub(super) async fn choices(
+    app: &App,
+    s: &Session,
+    chosen: Option<i64>,
+) -> Result<Vec<Opt>, UiError> {
     Ok(app
         .list_macros(&s.p)
         .await?
@@ -434,7 +451,11 @@ impl Applied {
             });
         };
         if let Some(p) = &m.set_priority {
-            push("priority", p.clone(), format!("Priority: {}", capitalized(p)));
+            push(
+                "priority",
+                p.clone(),
+                format!("Priority: {}", capitalized(p)),
+            );
         }
         if let Some(g) = m.set_group_id {
             push(

@@ -1145,10 +1145,14 @@ async fn comment(
     // A macro's other changes, as far as the agent left them ticked.
     let priority = parse_priority(&mut unread, form.props.priority.trim())
         .filter(|p| p.as_str() != base.priority);
-    let group = opt_id(&mut unread, "group_id", &form.props.group_id)
-        .filter(|g| Some(*g) != base.group_id);
-    let internal_group = opt_id(&mut unread, "internal_group_id", &form.props.internal_group_id)
-        .filter(|g| Some(*g) != base.internal_group_id);
+    let group =
+        opt_id(&mut unread, "group_id", &form.props.group_id).filter(|g| Some(*g) != base.group_id);
+    let internal_group = opt_id(
+        &mut unread,
+        "internal_group_id",
+        &form.props.internal_group_id,
+    )
+    .filter(|g| Some(*g) != base.internal_group_id);
     let tags = if form.add_tags.trim().is_empty() {
         None
     } else {

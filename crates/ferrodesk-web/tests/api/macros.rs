@@ -74,21 +74,35 @@ async fn macros_are_personal_group_or_everyone_like_views(app: TestApp) {
     // Another agent's personal macro, or a group's they are not in, does not exist for them.
     for id in [mine, group] {
         let path = format!("/macros/{id}");
-        assert_eq!(app.get(&bob.token, &path).await.status, StatusCode::NOT_FOUND);
-        let patch = app.patch(&bob.token, &path, json!({"name": "Mine now"})).await;
+        assert_eq!(
+            app.get(&bob.token, &path).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let patch = app
+            .patch(&bob.token, &path, json!({"name": "Mine now"}))
+            .await;
         assert_eq!(patch.status, StatusCode::NOT_FOUND);
-        assert_eq!(app.delete(&bob.token, &path).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.delete(&bob.token, &path).await.status,
+            StatusCode::NOT_FOUND
+        );
     }
     // Everyone's macro: used by all, changed by admins only.
     let hello = app.get(&bob.token, &format!("/macros/{everyone}")).await;
     assert_eq!(hello.body["editable"], false);
     let patch = app
-        .patch(&bob.token, &format!("/macros/{everyone}"), json!({"body": "Yo"}))
+        .patch(
+            &bob.token,
+            &format!("/macros/{everyone}"),
+            json!({"body": "Yo"}),
+        )
         .await;
     assert_eq!(patch.status, StatusCode::FORBIDDEN);
     assert_eq!(patch.body["code"], "macro_not_editable");
     assert_eq!(
-        app.get(&bob.token, &format!("/macros/{everyone}")).await.body["body"],
+        app.get(&bob.token, &format!("/macros/{everyone}"))
+            .await
+            .body["body"],
         "Hi!"
     );
     // An end user has no macros.
@@ -114,7 +128,11 @@ async fn macros_are_personal_group_or_everyone_like_views(app: TestApp) {
     assert_eq!(changed.body["set_priority"], "high");
     assert_eq!(changed.body["add_tags"], json!(["billing", "invoice"]));
     let cleared = app
-        .patch(&ann.token, &format!("/macros/{mine}"), json!({"set_priority": null}))
+        .patch(
+            &ann.token,
+            &format!("/macros/{mine}"),
+            json!({"set_priority": null}),
+        )
         .await;
     assert_eq!(cleared.body["set_priority"], json!(null));
     assert_eq!(
@@ -125,7 +143,9 @@ async fn macros_are_personal_group_or_everyone_like_views(app: TestApp) {
         3
     );
     assert_eq!(
-        app.delete(&ann.token, &format!("/macros/{mine}")).await.status,
+        app.delete(&ann.token, &format!("/macros/{mine}"))
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
