@@ -6,7 +6,7 @@
 
 use ferrodesk_core::audit::FieldChange;
 use ferrodesk_core::validate::{self, FieldError, Problems};
-use ferrodesk_core::{GroupId, Priority};
+use ferrodesk_core::{GroupId, Priority, Role};
 use ferrodesk_store::directory as dir;
 use ferrodesk_store::macros::{self as store, StoredMacro};
 use serde_json::json;
@@ -164,10 +164,11 @@ impl App {
         check_sharing(p, "macro", &visibility, group_id, &mut problems);
         let groups = dir::list_groups(&mut tx, None).await?;
         let group_exists = |g: i64| groups.iter().any(|x| x.id.0 == g);
+        // Agents share only with their own groups (checked above); an admin's may not exist.
         if visibility == "group"
+            && p.user.role == Role::Admin
             && let Some(g) = group_id
             && !group_exists(g)
-            && problems.is_empty()
         {
             problems.push(FieldError::new(
                 "group_id",

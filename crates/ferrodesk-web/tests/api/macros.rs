@@ -234,6 +234,15 @@ async fn invalid_macros_are_refused_naming_each_field(app: TestApp) {
         )
         .await;
     assert_eq!(not_mine.error_fields(), vec!["group_id"]);
+    let no_such_group = app
+        .post(
+            &admin.token,
+            "/macros",
+            json!({"name": "Team", "body": "Hi", "visibility": "group", "group_id": 999_997}),
+        )
+        .await;
+    assert_eq!(no_such_group.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_such_group.error_fields(), vec!["group_id"]);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM macros").await, 0);
 
     let ok = app

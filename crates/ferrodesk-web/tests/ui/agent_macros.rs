@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// The value of a page's `id` element's `value` attribute (an `<input>`), or a textarea's text.
+/// The text of the `<textarea id=…>`.
 fn textarea(body: &str, id: &str) -> String {
     let at = body
         .find(&format!(r#"<textarea id="{id}""#))
