@@ -1133,6 +1133,79 @@ pub struct ViewCountOut {
     pub count: i64,
 }
 
+/// A new macro, or changes to one (every field optional on PATCH; `null` clears a property
+/// to set). Applying a macro fills the reply and the properties for review: nothing is
+/// written until the agent sends.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MacroIn {
+    /// Name, 1 to 100 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `personal` (default), `group` or `everyone` (admins).
+    #[serde(default)]
+    pub visibility: Option<String>,
+    /// The group of a `group` macro (who may use it).
+    #[serde(default)]
+    pub group_id: Option<i64>,
+    /// The reply or note text, 1 to 65,536 characters.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// A public reply (default) or a private note (`false`).
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// Status to set.
+    #[serde(default, deserialize_with = "double_option")]
+    pub set_status_id: Option<Option<i64>>,
+    /// Priority to set: `low`, `normal`, `high` or `urgent`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub set_priority: Option<Option<String>>,
+    /// Group to assign the ticket to.
+    #[serde(default, deserialize_with = "double_option")]
+    pub set_group_id: Option<Option<i64>>,
+    /// Internal group to share the ticket with (mapped to `set_status_id` when both are set).
+    #[serde(default, deserialize_with = "double_option")]
+    pub set_internal_group_id: Option<Option<i64>>,
+    /// Tags to add to the ticket's tags (at most 20).
+    #[serde(default)]
+    pub add_tags: Option<Vec<String>>,
+}
+
+/// A macro.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MacroOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `personal`, `group` or `everyone`.
+    pub visibility: String,
+    /// Owner (personal macros).
+    pub owner_id: Option<i64>,
+    /// Group (group macros).
+    pub group_id: Option<i64>,
+    /// The reply or note text.
+    pub body: String,
+    /// A public reply (true) or a private note.
+    pub public: bool,
+    /// Status to set.
+    pub set_status_id: Option<i64>,
+    /// Priority to set.
+    pub set_priority: Option<String>,
+    /// Group to assign the ticket to.
+    pub set_group_id: Option<i64>,
+    /// Internal group to share the ticket with.
+    pub set_internal_group_id: Option<i64>,
+    /// Tags to add.
+    pub add_tags: Vec<String>,
+    /// Whether the caller may change or delete it.
+    pub editable: bool,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
 /// A message of the outbox, as admins see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxJobOut {

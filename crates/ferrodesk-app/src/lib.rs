@@ -17,6 +17,7 @@ pub mod import_freshdesk;
 pub mod import_zendesk;
 pub mod imports;
 pub mod inbound;
+pub mod macros;
 pub mod mail;
 pub mod mail_templates;
 pub mod ownership;

@@ -282,6 +282,83 @@ fn compile(
     }
 }
 
+/// Who may use and change something saved personal, for a group or for everyone: views
+/// and macros follow the same rules.
+pub(crate) struct Shared<'a> {
+    /// `personal`, `group` or `everyone`.
+    pub visibility: &'a str,
+    /// Owner of a personal one.
+    pub owner_id: Option<i64>,
+    /// Group of a group one.
+    pub group_id: Option<i64>,
+}
+
+impl Shared<'_> {
+    fn of_view(v: &StoredView) -> Shared<'_> {
+        Shared {
+            visibility: &v.visibility,
+            owner_id: v.owner_id,
+            group_id: v.group_id,
+        }
+    }
+
+    /// Everyone's, the caller's own, or their group's.
+    pub fn may_use(&self, p: &Principal) -> bool {
+        match self.visibility {
+            "everyone" => true,
+            "personal" => self.owner_id == Some(p.user.id.0),
+            _ => self
+                .group_id
+                .is_some_and(|g| p.user.group_ids.iter().any(|x| x.0 == g)),
+        }
+    }
+
+    /// Admins change any; agents their own and their groups'.
+    pub fn may_edit(&self, p: &Principal) -> bool {
+        p.user.role == Role::Admin
+            || (self.visibility == "personal" && self.owner_id == Some(p.user.id.0))
+            || (self.visibility == "group" && self.may_use(p))
+    }
+}
+
+/// Checks who a `what` (view, macro) is shared with: agents keep it personal or share it
+/// with one of their groups; only admins share with everyone or with any group.
+pub(crate) fn check_sharing(
+    p: &Principal,
+    what: &str,
+    visibility: &str,
+    group_id: Option<i64>,
+    problems: &mut Problems,
+) {
+    match visibility {
+        "personal" => {}
+        "everyone" if p.user.role != Role::Admin => problems.push(FieldError::new(
+            "visibility",
+            "not_allowed",
+            format!("only admins share {what}s with everyone"),
+        )),
+        "everyone" => {}
+        "group" => match group_id {
+            Some(g) if p.user.role == Role::Admin || p.user.group_ids.iter().any(|x| x.0 == g) => {}
+            Some(_) => problems.push(FieldError::new(
+                "group_id",
+                "not_a_member",
+                format!("you may share {what}s only with your own groups"),
+            )),
+            None => problems.push(FieldError::new(
+                "group_id",
+                "required",
+                format!("a group {what} needs group_id"),
+            )),
+        },
+        _ => problems.push(FieldError::new(
+            "visibility",
+            "invalid_value",
+            "visibility is personal, group or everyone",
+        )),
+    }
+}
+
 impl App {
     async fn compile_view(
         &self,
@@ -324,20 +401,11 @@ impl App {
     }
 
     fn may_use(p: &Principal, v: &StoredView) -> bool {
-        match v.visibility.as_str() {
-            "everyone" => true,
-            "personal" => v.owner_id == Some(p.user.id.0),
-            _ => v
-                .group_id
-                .is_some_and(|g| p.user.group_ids.iter().any(|x| x.0 == g)),
-        }
+        Shared::of_view(v).may_use(p)
     }
 
     fn may_edit(p: &Principal, v: &StoredView) -> bool {
-        !v.built_in
-            && (p.user.role == Role::Admin
-                || (v.visibility == "personal" && v.owner_id == Some(p.user.id.0))
-                || (v.visibility == "group" && Self::may_use(p, v)))
+        !v.built_in && Shared::of_view(v).may_edit(p)
     }
 
     async fn usable_view(
@@ -422,34 +490,7 @@ impl App {
             .or(current.as_ref().map(|v| v.visibility.clone()))
             .unwrap_or_else(|| "personal".into());
         let group_id = input.group_id.or(current.as_ref().and_then(|v| v.group_id));
-        match visibility.as_str() {
-            "personal" => {}
-            "everyone" if p.user.role != Role::Admin => problems.push(FieldError::new(
-                "visibility",
-                "not_allowed",
-                "only admins share views with everyone",
-            )),
-            "everyone" => {}
-            "group" => match group_id {
-                Some(g)
-                    if p.user.role == Role::Admin || p.user.group_ids.iter().any(|x| x.0 == g) => {}
-                Some(_) => problems.push(FieldError::new(
-                    "group_id",
-                    "not_a_member",
-                    "you may share views only with your own groups",
-                )),
-                None => problems.push(FieldError::new(
-                    "group_id",
-                    "required",
-                    "a group view needs group_id",
-                )),
-            },
-            _ => problems.push(FieldError::new(
-                "visibility",
-                "invalid_value",
-                "visibility is personal, group or everyone",
-            )),
-        }
+        check_sharing(p, "view", &visibility, group_id, &mut problems);
         let sort = input
             .sort
             .clone()

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod inbound;
 pub mod jobs;
+pub mod macros;
 pub mod rules;
 pub mod scope;
 pub mod search;

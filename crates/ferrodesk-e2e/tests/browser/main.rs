@@ -44,6 +44,7 @@ mod admin_rules;
 mod admin_sharing;
 mod agent_bulk;
 mod agent_list;
+mod agent_macros;
 mod agent_pages;
 
 const PASSWORD: &str = "browser-test-password";

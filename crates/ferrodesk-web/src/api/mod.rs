@@ -4,6 +4,7 @@
 pub(crate) mod attachments;
 mod auth;
 mod directory;
+mod macros;
 pub(crate) mod mail;
 mod outbox;
 mod rules;
@@ -40,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "settings", description = "Account settings"),
         (name = "rules", description = "Automation rules, their warnings and simulation"),
         (name = "views", description = "Saved agent views with counts"),
+        (name = "macros", description = "Canned responses: a reply or note with the properties to set with it"),
         (name = "search", description = "Full-text search"),
         (name = "outbox", description = "Outgoing mail: pending, failed and delivered messages"),
         (name = "attachments", description = "Files of comments: upload, then download under the access policy"),
@@ -83,8 +85,10 @@ const ERROR_ANSWERS: &[(&str, &str)] = &[
 ];
 
 /// Bodies whose type serves both create and change: (create path, schema, required fields).
-const REQUIRED_TO_CREATE: &[(&str, &str, &[&str])] =
-    &[("/api/v1/organizations", "OrganizationIn", &["name"])];
+const REQUIRED_TO_CREATE: &[(&str, &str, &[&str])] = &[
+    ("/api/v1/organizations", "OrganizationIn", &["name"]),
+    ("/api/v1/macros", "MacroIn", &["name", "body"]),
+];
 
 /// Completes the generated document: every operation lists the error answers it can give, and
 /// every error answer is `application/problem+json` (the media type it is sent with).
@@ -166,6 +170,7 @@ pub fn routes() -> OpenApiRouter<App> {
             .merge(sharing::routes())
             .merge(rules::routes())
             .merge(views::routes())
+            .merge(macros::routes())
             .merge(outbox::routes())
             .merge(mail::routes())
             .merge(attachments::routes()),

@@ -12,6 +12,7 @@ use ferrodesk_core::{Channel, OrganizationId, Priority, TicketId, UserId};
 use serde::Deserialize;
 
 use super::agent::staff_only;
+use super::agent_macros::Applied;
 use super::view::{
     Clock, Directory, FileView, Layout, Moment, Opt, OptGroup, file_limits, file_views, when,
 };
@@ -340,6 +341,10 @@ struct TicketPage {
     sharing_orgs: Vec<(i64, String)>,
     /// Admins: who may see this ticket, and why.
     access: Option<Vec<AccessRow>>,
+    /// "Apply macro": the macros the agent may use.
+    macros: Vec<Opt>,
+    /// The macro applied to the reply or note box (filled in, nothing saved).
+    applied: Option<Applied>,
 }
 
 /// One line of "who can see this ticket, and why".
@@ -888,14 +893,38 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         sharing_check,
         sharing_orgs,
         access,
+        macros: super::agent_macros::choices(app, s, None).await?,
+        applied: None,
         t,
     })
+}
+
+impl TicketPage {
+    /// Fills in the macro `a` for review: its text in its box, its status as "Send and set
+    /// status", its other changes as ticked boxes under it.
+    fn apply(&mut self, dir: &Directory, a: Applied) {
+        let statuses = status_choices(dir, &self.t, a.status_id);
+        if a.public {
+            self.reply_body.clone_from(&a.body);
+            self.reply_statuses = statuses;
+        } else {
+            self.note_body.clone_from(&a.body);
+            self.note_statuses = statuses;
+        }
+        for o in &mut self.macros {
+            o.selected = o.value == a.id.to_string();
+        }
+        self.applied = Some(a);
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Notice {
     done: String,
+    /// A macro to apply (`?macro=ID`).
+    #[serde(rename = "macro")]
+    macro_id: String,
 }
 
 fn notice_text(done: &str) -> Option<String> {
@@ -928,6 +957,15 @@ async fn show(
     };
     if let Some(sent) = sent {
         page.layout.notice = Some(format!("{sent}; the status is now {}.", page.t.status));
+    }
+    if let Some(m) = opt_id(&mut Errors::new(), "macro", &n.macro_id) {
+        let m = app.get_macro(&s.p, m).await?;
+        let dir = Directory::load(&app, &s.p).await?;
+        page.layout.notice = Some(format!(
+            "Macro “{}” applied — review and send. Nothing is saved yet.",
+            m.name
+        ));
+        page.apply(&dir, Applied::of(&dir, m, None));
     }
     Ok(html(&page))
 }
@@ -1072,6 +1110,9 @@ struct CommentForm {
     public: String,
     /// The newest comment the page showed.
     last_comment_id: String,
+    /// The macro applied, and the tags it adds (ticked under the box).
+    macro_id: String,
+    add_tags: String,
     /// The version and the properties the page was opened with; `status_id` is "Send
     /// and set status" (empty: keep the status).
     #[serde(flatten)]
@@ -1102,21 +1143,59 @@ async fn comment(
         upload_tokens,
     };
     let mut stale = false;
-    let sent = match set_status {
-        Some(status_id) => {
-            let patch = TicketPatch {
-                status_id: Some(status_id),
-                ..Default::default()
-            };
-            let version = form.props.version.trim().parse::<i64>().ok();
-            app.update_ticket_with_comment(&s.p, TicketId(id), version, Some(patch), Some(input))
-                .await
-                .map(|_| format!("{box_name}_status"))
+    let mut version = form.props.version.trim().parse::<i64>().ok();
+    // A macro's other changes, as far as the agent left them ticked.
+    let priority = parse_priority(&mut unread, form.props.priority.trim())
+        .filter(|p| p.as_str() != base.priority);
+    let group =
+        opt_id(&mut unread, "group_id", &form.props.group_id).filter(|g| Some(*g) != base.group_id);
+    let internal_group = opt_id(
+        &mut unread,
+        "internal_group_id",
+        &form.props.internal_group_id,
+    )
+    .filter(|g| Some(*g) != base.internal_group_id);
+    let tags = if form.add_tags.trim().is_empty() {
+        None
+    } else {
+        // Added to the tags as they are; the version check refuses the whole send if the
+        // ticket changed after the page was opened (or after this read).
+        let t = app.get_ticket(&s.p, TicketId(id)).await?;
+        version = version.or(Some(t.version));
+        let now = t.tags.unwrap_or_default();
+        let mut all = now.clone();
+        for tag in form.add_tags.split_whitespace() {
+            if !all.iter().any(|x| x == tag) {
+                all.push(tag.to_owned());
+            }
         }
-        None => app
-            .add_comment(&s.p, TicketId(id), input)
+        (all != now).then_some(all)
+    };
+    let patch = TicketPatch {
+        status_id: set_status,
+        priority,
+        group_id: group.map(Some),
+        internal_group_id: internal_group.map(Some),
+        // A new internal group: its agent is chosen afresh on the ticket.
+        internal_agent_id: internal_group
+            .filter(|_| base.internal_agent_id.is_some())
+            .map(|_| None),
+        tags,
+        ..Default::default()
+    };
+    let changes = set_status.is_some()
+        || priority.is_some()
+        || group.is_some()
+        || internal_group.is_some()
+        || patch.tags.is_some();
+    let sent = if changes {
+        app.update_ticket_with_comment(&s.p, TicketId(id), version, Some(patch), Some(input))
             .await
-            .map(|_| box_name.to_owned()),
+            .map(|_| format!("{box_name}_status"))
+    } else {
+        app.add_comment(&s.p, TicketId(id), input)
+            .await
+            .map(|_| box_name.to_owned())
     };
     let errors = match sent {
         Ok(done) => {
@@ -1153,6 +1232,11 @@ async fn comment(
             "upload_tokens" => (format!("{box_name}_files"), v),
             // The status chosen to set with it, said under its choice.
             "status" | "status_id" => (format!("{box_name}_status"), v),
+            // A macro's other changes, said under its boxes.
+            "priority" | "group_id" | "internal_group_id" | "internal_agent_id" | "tags" => (
+                format!("{box_name}_also"),
+                format!("{}: {v}", field_label(&k)),
+            ),
             _ => (k, v),
         })
         .collect();
@@ -1182,7 +1266,7 @@ async fn comment(
             last_seen,
         )
     });
-    let page = ticket_page(
+    let mut page = ticket_page(
         &app,
         &s,
         id,
@@ -1200,5 +1284,20 @@ async fn comment(
         },
     )
     .await?;
+    // The macro's boxes again, ticked as they were sent.
+    if let Some(m) = opt_id(&mut unread, "macro_id", &form.macro_id)
+        && let Ok(m) = app.get_macro(&s.p, m).await
+    {
+        let dir = Directory::load(&app, &s.p).await?;
+        let sent = [
+            ("priority", form.props.priority.as_str()),
+            ("group_id", form.props.group_id.as_str()),
+            ("internal_group_id", form.props.internal_group_id.as_str()),
+            ("add_tags", form.add_tags.as_str()),
+        ];
+        let mut a = Applied::of(&dir, m, Some(&sent));
+        a.public = public;
+        page.applied = Some(a);
+    }
     Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

@@ -17,6 +17,7 @@ mod admin_outbox;
 mod admin_rules;
 mod agent;
 mod agent_bulk;
+mod agent_macros;
 mod agent_new;
 mod agent_presence;
 mod agent_ticket;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<App> {
         .merge(account::routes())
         .merge(agent::routes())
         .merge(agent_bulk::routes())
+        .merge(agent_macros::routes())
         .merge(org::routes())
         .merge(admin::routes())
         .merge(admin_rules::routes())
@@ -158,6 +160,7 @@ fn thing_at(path: &str) -> &'static str {
         ("/admin/organizations/", "organization"),
         ("/admin/statuses/", "status"),
         ("/admin/rules/", "rule"),
+        ("/agent/macros/", "macro"),
         ("/admin/groups/", "group"),
         ("/admin/users/", "user"),
         ("/admin/outbox/", "message"),

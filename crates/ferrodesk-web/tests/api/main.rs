@@ -8,6 +8,7 @@ mod bulk;
 mod concurrency;
 mod directory;
 mod freshdesk;
+mod macros;
 mod mail_templates;
 mod openapi;
 mod openapi_vendors;

@@ -15,6 +15,7 @@ mod admin_rules;
 mod admin_sharing;
 mod agent_bulk;
 mod ticket_list;
+mod agent_macros;
 mod workspace;
 
 const PASSWORD: &str = "correct horse battery";

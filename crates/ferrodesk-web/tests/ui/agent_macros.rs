@@ -1,0 +1,271 @@
+//! HTML tests: macros (canned responses) — the Macros page, and applying one on a ticket.
+
+use super::*;
+
+/// The text of the `<textarea id=…>`.
+fn textarea(body: &str, id: &str) -> String {
+    let at = body
+        .find(&format!(r#"<textarea id="{id}""#))
+        .unwrap_or_else(|| panic!("no textarea {id}"));
+    let rest = &body[at..];
+    let open = rest.find('>').unwrap() + 1;
+    rest[open..rest.find("</textarea>").unwrap()].to_owned()
+}
+
+/// The label of the chosen option of the `<select id=…>`.
+fn chosen(body: &str, id: &str) -> String {
+    let at = body
+        .find(&format!(r#"<select id="{id}""#))
+        .unwrap_or_else(|| panic!("no select {id}"));
+    let rest = &body[at..body[at..].find("</select>").unwrap() + at];
+    let sel = rest.find(" selected>").expect("an option is chosen");
+    let text = &rest[sel + " selected>".len()..];
+    text[..text.find("</option>").unwrap()].to_owned()
+}
+
+async fn a_personal_macro_is_the_agents_own_and_another_agent_gets_no_such_macro(app: TestApp) {
+    let ann = agent(&app, TicketScope::Global).await;
+    let bob = agent(&app, TicketScope::Global).await;
+    let ticket = app.ticket(&ann.token, json!({"subject": "Printer"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut a = Browser::new(&app);
+    a.sign_in(&ann.email).await;
+    let page = a.get("/agent/macros").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(r#"href="/agent/macros" aria-current="page">Macros</a>"#)
+    );
+    assert!(page.body.contains("No macros yet."));
+    let made = a
+        .post(
+            "/agent/macros",
+            &[
+                ("_csrf", &page.csrf()),
+                ("name", "Restart first"),
+                ("visibility", "personal"),
+                ("public", "true"),
+                ("body", "Please restart the printer."),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let list = a.get(made.location.as_deref().unwrap()).await;
+    assert!(list.body.contains("Macro created."));
+    assert!(
+        list.body
+            .contains("<td>Restart first</td><td>Public reply</td><td>Only me</td>")
+    );
+    let id = app.get(&ann.token, "/macros").await.body[0]["id"]
+        .as_i64()
+        .unwrap();
+
+    let mut b = Browser::new(&app);
+    b.sign_in(&bob.email).await;
+    let theirs = b.get("/agent/macros").await;
+    assert!(!theirs.body.contains("Restart first"));
+    assert_eq!(
+        b.get(&format!("/agent/macros/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let applied = b.get(&format!("/agent/tickets/{ticket}?macro={id}")).await;
+    assert_eq!(applied.status, StatusCode::NOT_FOUND);
+    assert!(applied.body.contains("No such macro"));
+    let csrf = theirs.csrf();
+    let deleted = b
+        .post(&format!("/agent/macros/{id}/delete"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&bob.token, &format!("/macros/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&ann.token, &format!("/macros/{id}")).await.status,
+        StatusCode::OK
+    );
+    // Bob's ticket page offers no macro to apply.
+    assert!(
+        !b.get(&format!("/agent/tickets/{ticket}"))
+            .await
+            .body
+            .contains("Apply macro")
+    );
+}
+
+async fn the_macro_form_names_each_wrong_field_and_saves_nothing(app: TestApp) {
+    let ann = agent(&app, TicketScope::Global).await;
+    let mut a = Browser::new(&app);
+    a.sign_in(&ann.email).await;
+    let page = a.get("/agent/macros").await;
+    // Agents do not share with everyone: the choice is not offered.
+    assert!(!page.body.contains(r#"value="everyone""#));
+    let refused = a
+        .post(
+            "/agent/macros",
+            &[
+                ("_csrf", &page.csrf()),
+                ("name", "  "),
+                ("visibility", "group"),
+                ("group_id", ""),
+                ("public", "false"),
+                ("body", "Kept as typed"),
+                ("add_tags", "ok no/slash"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("The macro was not saved"));
+    assert!(
+        refused
+            .body
+            .contains(r#"<p class="field-error" id="macro_name-error">name must not be empty</p>"#)
+    );
+    assert!(refused.body.contains(
+        r#"<p class="field-error" id="macro_group_id-error">a group macro needs group_id</p>"#
+    ));
+    assert!(
+        refused
+            .body
+            .contains(r#"id="macro_add_tags-error">tags are 1 to 64"#)
+    );
+    assert_eq!(textarea(&refused.body, "macro_body"), "Kept as typed");
+    assert!(
+        refused
+            .body
+            .contains(r#"id="macro_public_false" name="public" value="false" checked"#)
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM macros").await, 0);
+}
+
+async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_properties(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let ann = agent(&app, TicketScope::Global).await;
+    let support = app
+        .post(
+            &admin.token,
+            "/groups",
+            json!({"name": "Second line", "agent_ids": [ann.id]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let pending = status_id(&app, &ann.token, "Pending").await;
+    let t = app
+        .ticket(
+            &ann.token,
+            json!({"subject": "Cannot log in", "tags": ["login"]}),
+        )
+        .await;
+    let ticket = t["id"].as_i64().unwrap();
+    let version = t["version"].as_i64().unwrap();
+    let m = app
+        .post(
+            &ann.token,
+            "/macros",
+            json!({"name": "Password reset", "body": "I sent you a reset link.", "set_status_id": pending,
+                   "set_priority": "high", "set_group_id": support, "add_tags": ["password"]}),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED, "{}", m.body);
+    let m = m.body["id"].as_i64().unwrap();
+
+    let mut a = Browser::new(&app);
+    a.sign_in(&ann.email).await;
+    let page = a.get(&format!("/agent/tickets/{ticket}")).await;
+    assert!(
+        page.body
+            .contains(r#"<label for="macro">Apply macro</label>"#)
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"<option value="{m}">Password reset</option>"#))
+    );
+    let applied = a.get(&format!("/agent/tickets/{ticket}?macro={m}")).await;
+    assert_eq!(applied.status, StatusCode::OK);
+    assert!(
+        applied
+            .body
+            .contains("Macro “Password reset” applied — review and send. Nothing is saved yet.")
+    );
+    assert_eq!(
+        textarea(&applied.body, "reply_body"),
+        "I sent you a reset link."
+    );
+    assert_eq!(textarea(&applied.body, "note_body"), "");
+    assert_eq!(chosen(&applied.body, "reply_status_id"), "Pending");
+    assert!(applied.body.contains(r#"name="priority" value="high" checked> <label for="reply_also_priority" class="inline">Priority: High</label>"#));
+    assert!(
+        applied.body.contains(
+            r#"<label for="reply_also_group_id" class="inline">Group: Second line</label>"#
+        )
+    );
+    assert!(
+        applied
+            .body
+            .contains(r#"name="add_tags" value="password" checked>"#)
+    );
+    // Nothing was written by applying it.
+    let now = app
+        .get(&ann.token, &format!("/tickets/{ticket}"))
+        .await
+        .body;
+    assert_eq!(now["version"], version);
+    assert_eq!(now["status"], "Open");
+    assert_eq!(
+        app.get(&ann.token, &format!("/tickets/{ticket}/comments"))
+            .await
+            .ids()
+            .len(),
+        1
+    );
+
+    // The agent leaves the group unticked and sends: reply, status, priority and tag in one write.
+    let v = version.to_string();
+    let p = pending.to_string();
+    let sent = a
+        .post_multipart(
+            &format!("/agent/tickets/{ticket}/comments"),
+            &[
+                ("_csrf", &applied.csrf()),
+                ("public", "true"),
+                ("version", &v),
+                ("orig_status_id", &now["status_id"].to_string()),
+                ("orig_priority", "normal"),
+                ("orig_group_id", ""),
+                ("orig_internal_group_id", ""),
+                ("body", "I sent you a reset link."),
+                ("macro_id", &m.to_string()),
+                ("priority", "high"),
+                ("add_tags", "password"),
+                ("status_id", &p),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let after = app
+        .get(&ann.token, &format!("/tickets/{ticket}"))
+        .await
+        .body;
+    assert_eq!(after["status"], "Pending");
+    assert_eq!(after["priority"], "high");
+    assert_eq!(after["group_id"], json!(null));
+    assert_eq!(after["tags"], json!(["login", "password"]));
+    let comments = app
+        .get(&ann.token, &format!("/tickets/{ticket}/comments"))
+        .await
+        .body;
+    assert_eq!(comments["items"][1]["body"], "I sent you a reset link.");
+    assert_eq!(comments["items"][1]["public"], true);
+}
+
+on_both_databases!(
+    a_personal_macro_is_the_agents_own_and_another_agent_gets_no_such_macro,
+    the_macro_form_names_each_wrong_field_and_saves_nothing,
+    applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_properties,
+);
