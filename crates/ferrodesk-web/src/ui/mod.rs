@@ -21,6 +21,7 @@ mod agent_new;
 mod agent_ticket;
 mod auth;
 mod org;
+mod people;
 mod portal;
 mod search;
 mod view;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<App> {
         .merge(admin_mail_templates::routes())
         .merge(portal::routes())
         .merge(search::routes())
+        .merge(people::routes())
 }
 
 /// The CSRF token of a session: SHA-256 of the session secret and a fixed label, so it
@@ -648,6 +650,12 @@ async fn htmx_js() -> Response {
         "text/javascript; charset=utf-8",
         include_str!("../../static/htmx.min.js"),
     )
+}
+
+/// A script of ours under `/static/` (`<script src>`, never inline: the CSP allows only
+/// `'self'`).
+pub(crate) fn script(body: &'static str) -> Response {
+    asset("text/javascript; charset=utf-8", body)
 }
 
 async fn app_css() -> Response {

@@ -14,6 +14,7 @@ mod admin_pages;
 mod admin_rules;
 mod admin_sharing;
 mod agent_bulk;
+mod ticket_page;
 mod workspace;
 
 const PASSWORD: &str = "correct horse battery";

@@ -1,0 +1,1 @@
+// The requester box: search as you type (filled in below).
