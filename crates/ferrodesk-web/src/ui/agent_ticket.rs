@@ -30,6 +30,81 @@ pub(super) fn routes() -> Router<App> {
             post(comment).layer(DefaultBodyLimit::disable()),
         )
         .route("/agent/internal-owner", get(internal_owner_fragment))
+        .route("/agent/assignees", get(assignee_fragment))
+}
+
+/// "Agent" under "Assign to": the members of the chosen group (every agent without one).
+#[derive(Template)]
+#[template(path = "assignee_field.html")]
+pub(super) struct AssigneeField {
+    options: Vec<Opt>,
+    group_name: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) fn assignee_field(
+    dir: &Directory,
+    group: Option<i64>,
+    selected: Option<i64>,
+    errors: &Errors,
+) -> Result<String, UiError> {
+    let members = group.and_then(|g| dir.groups.iter().find(|x| x.id == g));
+    let options = match members {
+        None => dir.staff_options("— none —", selected),
+        Some(g) => {
+            let mut out = vec![Opt::none("— none —", selected.is_none())];
+            let mut ids: Vec<i64> = g.agent_ids.clone();
+            // The ticket's agent stays listed when not a member, so the page shows them.
+            ids.extend(selected.filter(|a| !g.agent_ids.contains(a)));
+            let mut named: Vec<(String, i64)> =
+                ids.iter().map(|a| (dir.staff_name(Some(*a)), *a)).collect();
+            named.sort();
+            out.extend(
+                named
+                    .into_iter()
+                    .map(|(n, a)| Opt::new(a, n, Some(a) == selected)),
+            );
+            out
+        }
+    };
+    AssigneeField {
+        options,
+        group_name: members.map(|g| g.name.clone()),
+        error: errors.get("assignee_id").cloned(),
+    }
+    .render()
+    .map_err(|e| AppError::Internal(e.to_string()).into())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AssigneeParams {
+    group_id: String,
+    assignee_id: String,
+}
+
+/// The "Agent" field for a group (htmx swaps it in when the group changes). The chosen
+/// agent stays chosen when a member of the new group.
+async fn assignee_fragment(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<AssigneeParams>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let dir = Directory::load(&app, &s.p).await?;
+    let mut unread = Errors::new();
+    let group = opt_id(&mut unread, "group_id", &q.group_id);
+    let chosen = opt_id(&mut unread, "assignee_id", &q.assignee_id).filter(|a| {
+        group.is_none_or(|g| {
+            dir.groups
+                .iter()
+                .any(|x| x.id == g && x.agent_ids.contains(a))
+        })
+    });
+    let field = assignee_field(&dir, group, chosen, &Errors::new())?;
+    Ok(axum::response::Html(field).into_response())
 }
 
 // ------------------------------------------------------------------ properties
@@ -403,7 +478,8 @@ struct TicketPage {
     statuses: Vec<Opt>,
     priorities: Vec<Opt>,
     groups: Vec<Opt>,
-    assignees: Vec<Opt>,
+    /// The "Agent" field (`assignee_field`).
+    assignee: String,
     internal_owner: String,
     /// The tags in the form, separated by commas.
     tags_text: String,
@@ -1034,7 +1110,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         statuses: dir.status_options(Some(o.status_id)),
         priorities: priority_options(&o.priority),
         groups: dir.group_options("— none —", o.group_id),
-        assignees: dir.staff_options("— none —", o.assignee_id),
+        assignee: assignee_field(&dir, o.group_id, o.assignee_id, &draft.errors)?,
         internal_owner: owner,
         tags_text: o.tags.join(", "),
         orig_tags: now.tags.join(","),

@@ -119,7 +119,7 @@ struct SearchParams {
 #[derive(Template)]
 #[template(
     source = r#"{% for (id, l) in people %}<li role="option" id="person-{{ id }}" data-id="{{ id }}" data-label="{{ l }}" aria-selected="false">{{ l }}</li>
-{% endfor %}{% if people.is_empty() %}<li class="empty" role="presentation">No one matches.</li>{% endif %}"#,
+{% endfor %}{% if people.is_empty() %}<li role="option" id="people-none" aria-disabled="true" aria-selected="false">No one matches.</li>{% endif %}"#,
     ext = "html"
 )]
 struct PeopleOptions {

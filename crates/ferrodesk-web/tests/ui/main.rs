@@ -583,6 +583,7 @@ async fn form_validation_errors_are_shown_next_to_the_fields(app: TestApp) {
             "/agent/tickets",
             &[
                 ("_csrf", &form.csrf()),
+                ("requester", &c.email),
                 ("subject", "  "),
                 ("description", "It smokes."),
                 ("status_id", &open),

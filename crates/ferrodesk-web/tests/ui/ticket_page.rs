@@ -224,7 +224,153 @@ async fn a_second_update_never_reverts_a_colleagues_tags_or_ccs(app: TestApp) {
     assert_eq!(now["cc_ids"], json!([dora.id]));
 }
 
+async fn the_requester_is_picked_by_typing_without_javascript(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let erin = named(&app, "Erin Walsh", "erin@example.test", Role::EndUser).await;
+    named(&app, "Frank Walsh", "frank@example.test", Role::EndUser).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let page = b.get("/agent/tickets/new").await;
+    // A text box defaulting to nobody, not a list of everyone.
+    assert!(
+        page.body
+            .contains(r#"id="requester" name="requester" value="""#)
+    );
+    assert!(!page.body.contains("erin@example.test"), "nobody is listed");
+    let send = |requester: &str, page: &Page| {
+        let mut f = form_fields(&page.body, r#"action="/agent/tickets""#);
+        set(&mut f, "requester", requester);
+        set(&mut f, "subject", "Toner low");
+        set(&mut f, "description", "Please send toner.");
+        f
+    };
+    // Nobody matches: said under the box, naming what was typed; nothing created.
+    let none = b
+        .post("/agent/tickets", &pairs(&send("zelda@example.test", &page)))
+        .await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        none.body
+            .contains(r#"id="requester-error">No one has the address zelda@example.test"#),
+        "{}",
+        none.body
+    );
+    // Several match: they are listed to choose from, and the choice is kept.
+    let several = b
+        .post("/agent/tickets", &pairs(&send("walsh", &none)))
+        .await;
+    assert_eq!(several.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        several.body.contains("Several people match “walsh”"),
+        "{}",
+        several.body
+    );
+    let choices = &several.body[several.body.find(r#"id="requester-choices""#).unwrap()..];
+    let choices = &choices[..choices.find("</fieldset>").unwrap()];
+    assert!(
+        choices.contains(&format!(r#"name="requester_pick" value="{}""#, erin.id)),
+        "{choices}"
+    );
+    assert!(choices.contains("Erin Walsh") && choices.contains("erin@example.test"));
+    assert!(choices.contains("Frank Walsh") && choices.contains("frank@example.test"));
+    let mut f = send("walsh", &several);
+    f.push(("requester_pick".into(), erin.id.to_string()));
+    let chosen = b.post("/agent/tickets", &pairs(&f)).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+    let id: i64 = chosen
+        .location
+        .unwrap()
+        .trim_start_matches("/agent/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let t = app.get(&a.token, &format!("/tickets/{id}")).await.body;
+    assert_eq!(t["requester_id"], json!(erin.id));
+    // One match, by an exact address (case aside): created at once.
+    let one = b
+        .post("/agent/tickets", &pairs(&send("Erin@Example.test", &page)))
+        .await;
+    assert_eq!(one.status, StatusCode::SEE_OTHER, "{}", one.body);
+    // Nothing typed: the requester is asked for.
+    let empty = b.post("/agent/tickets", &pairs(&send("", &page))).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty
+            .body
+            .contains(r#"id="requester-error">Type the requester"#)
+    );
+    // The staff-only search the script asks as the agent types.
+    let found = b.get("/agent/people?q=wals").await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(
+        found.body.contains(&format!(r#"data-id="{}""#, erin.id)),
+        "{}",
+        found.body
+    );
+    assert!(found.body.contains("Frank Walsh"));
+    let mut cb = Browser::new(&app);
+    let c = customer(&app, &[]).await;
+    cb.sign_in(&c.email).await;
+    let refused = cb.get("/agent/people?q=wals").await;
+    assert!(
+        !refused.body.contains("Frank Walsh"),
+        "end users search nobody"
+    );
+}
+
+async fn the_agent_list_follows_the_chosen_group(app: TestApp) {
+    let admin = app.admin().await;
+    let a = agent(&app, TicketScope::Global).await;
+    let ann = named(&app, "Ann Member", "ann@example.test", Role::Agent).await;
+    let bob = named(&app, "Bob Outsider", "bob@example.test", Role::Agent).await;
+    let g = app
+        .post(
+            &admin.token,
+            "/groups",
+            json!({"name": "Billing", "agent_ids": [ann.id]}),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{}", g.body);
+    let g = g.body["id"].as_i64().unwrap();
+    let t = app.ticket(&a.token, json!({"group_id": g})).await;
+    let id = t["id"].as_i64().unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let page = b.get(&format!("/agent/tickets/{id}")).await;
+    let field = &page.body[page.body.find(r#"id="assignee-field""#).unwrap()..];
+    let field = &field[..field.find("</div>").unwrap()];
+    assert!(
+        field.contains("Ann Member") && !field.contains("Bob Outsider"),
+        "{field}"
+    );
+    assert!(field.contains("Members of Billing"));
+    // The fragment the page swaps in when the group changes.
+    let none = b.get("/agent/assignees?group_id=&assignee_id=").await;
+    assert!(none.body.contains("Bob Outsider") && none.body.contains("Ann Member"));
+    let billing = b
+        .get(&format!(
+            "/agent/assignees?group_id={g}&assignee_id={}",
+            bob.id
+        ))
+        .await;
+    assert!(!billing.body.contains("Bob Outsider"), "{}", billing.body);
+    // Without JavaScript a non-member sent anyway is refused, in words.
+    let mut f = props(&page.body);
+    set(&mut f, "assignee_id", &bob.id.to_string());
+    let refused = b.post(&format!("/agent/tickets/{id}"), &pairs(&f)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains(r#"id="assignee_id-error""#),
+        "{}",
+        refused.body
+    );
+}
+
 on_both_databases!(
     tags_and_ccs_are_edited_in_the_properties_form,
     a_second_update_never_reverts_a_colleagues_tags_or_ccs,
+    the_requester_is_picked_by_typing_without_javascript,
+    the_agent_list_follows_the_chosen_group,
 );
