@@ -1088,7 +1088,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         }
     }
     let last_comment_id = comments.iter().map(|c| c.id).max().unwrap_or_default();
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
     let events = raw_events
         .into_iter()
         .map(|e| event_view(&dir, &clock, e))

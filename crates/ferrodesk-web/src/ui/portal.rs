@@ -126,7 +126,7 @@ async fn rows(
     } else {
         app.requester_names(&s.p, &others).await?
     };
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
     Ok(items
         .iter()
         .map(|t| Row {
@@ -318,7 +318,7 @@ async fn ticket_page(
         .await
         .map_err(as_request)?;
     let decision = app.ticket_access(&s.p, TicketId(id)).await?;
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
     let comments = super::agent_ticket::all_comments(app, s, TicketId(id))
         .await?
         .into_iter()

@@ -272,8 +272,8 @@ impl Pager {
     }
 }
 
-/// A moment as pages show it: relative ("5 minutes ago") with the exact time in the desk's
-/// time zone on hover, and the machine-readable time (`<time datetime>`).
+/// A moment as pages show it: relative ("5 minutes ago") with the exact time in the reader's
+/// time zone (theirs, else the desk's) on hover, and the machine-readable time (`<time datetime>`).
 #[derive(Debug, Clone)]
 pub struct Moment {
     /// RFC 3339, for `datetime`.
@@ -303,6 +303,25 @@ impl Clock {
             now: jiff::Timestamp::from_microsecond(app.now())
                 .unwrap_or_else(|_| jiff::Timestamp::now()),
             tz: app.time_zone().await?,
+        })
+    }
+
+    /// The app's clock in the time zone `p` chose (their account), else the desk's. Their
+    /// choice comes with the session's read of them: no extra query.
+    pub async fn for_person(app: &App, p: &Principal) -> Result<Clock, UiError> {
+        let mine = p
+            .user
+            .time_zone
+            .as_deref()
+            .and_then(|n| jiff::tz::TimeZone::get(n).ok());
+        let tz = match mine {
+            Some(tz) => tz,
+            None => app.time_zone().await?,
+        };
+        Ok(Clock {
+            now: jiff::Timestamp::from_microsecond(app.now())
+                .unwrap_or_else(|_| jiff::Timestamp::now()),
+            tz,
         })
     }
 

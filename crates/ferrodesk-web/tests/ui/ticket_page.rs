@@ -368,9 +368,73 @@ async fn the_agent_list_follows_the_chosen_group(app: TestApp) {
     );
 }
 
+async fn times_are_shown_in_the_agents_own_time_zone(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let t = app.ticket(&a.token, json!({})).await;
+    let id = t["id"].as_i64().unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let before = b.get(&format!("/agent/tickets/{id}")).await;
+    assert!(before.body.contains("(UTC)"), "the desk's zone by default");
+    let form = b.get("/account/time-zone").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body.contains("The desk&#39;s time zone (UTC)")
+            || form.body.contains("The desk's time zone (UTC)"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body
+            .contains(r#"<option value="Asia/Tokyo">Asia/Tokyo</option>"#)
+    );
+    // An unknown zone: refused, said under the field, nothing changes.
+    let bad = b
+        .post(
+            "/account/time-zone",
+            &[("_csrf", &form.csrf()), ("time_zone", "Mars/Olympus_Mons")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains(r#"id="time_zone-error""#) && bad.body.contains("Mars/Olympus_Mons"),
+        "{}",
+        bad.body
+    );
+    let ok = b
+        .post(
+            "/account/time-zone",
+            &[("_csrf", &form.csrf()), ("time_zone", "Asia/Tokyo")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let saved = b.get("/account/time-zone").await;
+    assert!(
+        saved
+            .body
+            .contains(r#"<option value="Asia/Tokyo" selected>"#)
+    );
+    let after = b.get(&format!("/agent/tickets/{id}")).await;
+    assert!(after.body.contains("JST (Asia/Tokyo)"), "{}", after.body);
+    assert!(!after.body.contains("(UTC)"));
+    // Back to the desk's zone.
+    b.post(
+        "/account/time-zone",
+        &[("_csrf", &form.csrf()), ("time_zone", "")],
+    )
+    .await;
+    assert!(
+        b.get(&format!("/agent/tickets/{id}"))
+            .await
+            .body
+            .contains("(UTC)")
+    );
+}
+
 on_both_databases!(
     tags_and_ccs_are_edited_in_the_properties_form,
     a_second_update_never_reverts_a_colleagues_tags_or_ccs,
     the_requester_is_picked_by_typing_without_javascript,
     the_agent_list_follows_the_chosen_group,
+    times_are_shown_in_the_agents_own_time_zone,
 );
