@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use ferrodesk_app::dto::{CommentIn, CommentOut, EventOut, TicketOut, TicketPatch};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{Channel, OrganizationId, Priority, TicketId, UserId};
+use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::agent::staff_only;
@@ -516,6 +517,20 @@ struct TicketPage {
     sharing_orgs: Vec<(i64, String)>,
     /// Admins: who may see this ticket, and why.
     access: Option<Vec<AccessRow>>,
+    /// The requester's other recent tickets (those the agent may see).
+    other_tickets: Vec<OtherTicket>,
+}
+
+/// How many of the requester's other tickets the page lists.
+const OTHER_TICKETS: i64 = 5;
+
+/// One of the requester's other tickets.
+struct OtherTicket {
+    id: i64,
+    subject: String,
+    status: String,
+    /// Last changed.
+    at: Moment,
 }
 
 /// A CC'd person in the properties form.
@@ -1089,6 +1104,30 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
     }
     let last_comment_id = comments.iter().map(|c| c.id).max().unwrap_or_default();
     let clock = Clock::for_person(app, &s.p).await?;
+    // The requester's other recent tickets that this agent may see (the policy's scope is
+    // part of the list's SQL).
+    let other_tickets = app
+        .list_tickets(
+            &s.p,
+            TicketFilter {
+                requester_id: Some(UserId(t.requester_id)),
+                ..Default::default()
+            },
+            None,
+            Some(OTHER_TICKETS + 1),
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|o| o.id != t.id)
+        .take(usize::try_from(OTHER_TICKETS).unwrap_or_default())
+        .map(|o| OtherTicket {
+            at: clock.moment(&o.updated_at),
+            id: o.id,
+            subject: o.subject,
+            status: o.status,
+        })
+        .collect();
     let events = raw_events
         .into_iter()
         .map(|e| event_view(&dir, &clock, e))
@@ -1137,6 +1176,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         sharing_check,
         sharing_orgs,
         access,
+        other_tickets,
         t,
     })
 }

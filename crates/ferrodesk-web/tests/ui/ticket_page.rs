@@ -431,10 +431,68 @@ async fn times_are_shown_in_the_agents_own_time_zone(app: TestApp) {
     );
 }
 
+async fn the_requesters_other_tickets_are_only_those_the_agent_may_see(app: TestApp) {
+    let admin = app.admin().await;
+    let scoped = agent(&app, TicketScope::Group).await;
+    let mine = app
+        .post(
+            &admin.token,
+            "/groups",
+            json!({"name": "Support", "agent_ids": [scoped.id]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let theirs = app
+        .post(&admin.token, "/groups", json!({"name": "Legal"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let c = customer(&app, &[]).await;
+    let ticket = |subject: &str, group: i64| json!({"subject": subject, "requester_id": c.id, "group_id": group});
+    let here = app.ticket(&admin.token, ticket("Printer jams", mine)).await["id"]
+        .as_i64()
+        .unwrap();
+    app.ticket(&admin.token, ticket("Toner is low", mine)).await;
+    app.ticket(&admin.token, ticket("Contract dispute", theirs))
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&scoped.email).await;
+    let page = b.get(&format!("/agent/tickets/{here}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let list = &page.body[page.body.find(r#"id="other-tickets""#).unwrap()..];
+    let list = &list[..list.find("</section>").unwrap()];
+    assert!(
+        list.contains("Toner is low") && list.contains("Open"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("Contract dispute"),
+        "not the agent's to see: {list}"
+    );
+    assert!(!list.contains("Printer jams"), "not the ticket itself");
+    assert!(list.contains("just now"));
+    // A requester with no other ticket.
+    let d = customer(&app, &[]).await;
+    let alone = app
+        .ticket(
+            &admin.token,
+            json!({"requester_id": d.id, "group_id": mine}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let page = b.get(&format!("/agent/tickets/{alone}")).await;
+    assert!(page.body.contains("No other tickets."));
+}
+
 on_both_databases!(
     tags_and_ccs_are_edited_in_the_properties_form,
     a_second_update_never_reverts_a_colleagues_tags_or_ccs,
     the_requester_is_picked_by_typing_without_javascript,
     the_agent_list_follows_the_chosen_group,
     times_are_shown_in_the_agents_own_time_zone,
+    the_requesters_other_tickets_are_only_those_the_agent_may_see,
 );
