@@ -449,7 +449,8 @@ async fn internal_owner_fragment(
 struct CommentView {
     id: i64,
     author: String,
-    body: String,
+    /// The text as safe HTML (`view::comment_html`).
+    body_html: String,
     public: bool,
     at: Moment,
     /// How it came in, in words ("by email", "in the portal", …).
@@ -762,7 +763,7 @@ fn comment_view(clock: &Clock, c: CommentOut) -> CommentView {
         files: file_views(&c.attachments),
         id: c.id,
         author: c.author_name,
-        body: c.body,
+        body_html: super::view::comment_html(&c.body),
         public: c.public,
         at: clock.moment(&c.created_at),
         original: c.original_message_id,

@@ -269,7 +269,8 @@ async fn cc(State(app): State<App>, s: Session) -> Result<Response, UiError> {
 
 struct CommentView {
     author: String,
-    body: String,
+    /// The text as safe HTML (`view::comment_html`).
+    body_html: String,
     at: Moment,
     files: Vec<FileView>,
 }
@@ -326,7 +327,7 @@ async fn ticket_page(
         .map(|c| CommentView {
             files: file_views(&c.attachments),
             author: c.author_name,
-            body: c.body,
+            body_html: super::view::comment_html(&c.body),
             at: clock.moment(&c.created_at),
         })
         .collect();

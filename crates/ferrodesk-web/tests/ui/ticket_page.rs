@@ -488,6 +488,52 @@ async fn the_requesters_other_tickets_are_only_those_the_agent_may_see(app: Test
     assert!(page.body.contains("No other tickets."));
 }
 
+async fn comments_are_safe_markdown_on_the_agent_page_and_in_the_portal(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let t = app
+        .ticket(
+            &a.token,
+            json!({"requester_id": c.id, "description": "Plain text\nstays plain."}),
+        )
+        .await;
+    let id = t["id"].as_i64().unwrap();
+    let body = "**Fixed** it <script>alert('x')</script> <img src=x onerror=alert(1)>\n\
+                See https://example.com/help and [the guide](javascript:alert(1)).";
+    let r = app
+        .post(
+            &a.token,
+            &format!("/tickets/{id}/comments"),
+            json!({"body": body, "public": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut ab = Browser::new(&app);
+    ab.sign_in(&a.email).await;
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    for page in [
+        ab.get(&format!("/agent/tickets/{id}")).await,
+        cb.get(&format!("/portal/requests/{id}")).await,
+    ] {
+        assert_eq!(page.status, StatusCode::OK);
+        let b = &page.body;
+        assert!(b.contains("<strong>Fixed</strong>"), "{b}");
+        assert!(!b.contains("<script>alert"), "{b}");
+        assert!(!b.contains("<img"), "no element, only text: {b}");
+        assert!(!b.contains("javascript:"), "{b}");
+        assert!(
+            b.contains("&lt;script&gt;"),
+            "typed HTML is shown as text: {b}"
+        );
+        assert!(
+            b.contains(r#"<a href="https://example.com/help" rel="noopener noreferrer nofollow">"#),
+            "{b}"
+        );
+        assert!(b.contains("Plain text<br>"), "line breaks kept: {b}");
+    }
+}
+
 on_both_databases!(
     tags_and_ccs_are_edited_in_the_properties_form,
     a_second_update_never_reverts_a_colleagues_tags_or_ccs,
@@ -495,4 +541,5 @@ on_both_databases!(
     the_agent_list_follows_the_chosen_group,
     times_are_shown_in_the_agents_own_time_zone,
     the_requesters_other_tickets_are_only_those_the_agent_may_see,
+    comments_are_safe_markdown_on_the_agent_page_and_in_the_portal,
 );
