@@ -44,6 +44,7 @@ mod admin_rules;
 mod admin_sharing;
 mod agent_bulk;
 mod agent_pages;
+mod agent_ticket_page;
 
 const PASSWORD: &str = "browser-test-password";
 
