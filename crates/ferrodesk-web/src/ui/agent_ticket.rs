@@ -242,7 +242,7 @@ fn person_names(people: &[(i64, String)], ids: &[i64]) -> Vec<String> {
 fn merge_list<T: Ord + Clone>(base: &[T], mine: &[T], now: &[T]) -> Vec<T> {
     let mut out: Vec<T> = now
         .iter()
-        .filter(|x| !(base.contains(x) && !mine.contains(x)))
+        .filter(|x| !base.contains(x) || mine.contains(x))
         .cloned()
         .collect();
     out.extend(mine.iter().filter(|x| !base.contains(x)).cloned());
