@@ -255,6 +255,55 @@ impl App {
         Ok(page(users, limit, |u| u.id.0, |u| user_out(Some(p), u)))
     }
 
+    /// The names of the users `ids` (staff only), in one statement: for pages that list
+    /// people by id (a ticket's CCs). Ids of users that do not exist are left out.
+    pub async fn names_of_users(&self, p: &Principal, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        p.require_staff()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut c = self.store().read().await?;
+        Ok(store::user_names(&mut c, &ids).await?)
+    }
+
+    /// Sets the caller's own time zone (an IANA name such as `Europe/Berlin`; none or
+    /// empty: the desk's time zone). An unknown name is refused and changes nothing.
+    pub async fn set_my_time_zone(&self, p: &Principal, name: Option<&str>) -> Result<()> {
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        // Kept by its IANA name as the time zone database spells it.
+        let name = match name {
+            None => None,
+            Some(n) => match jiff::tz::db().get(n).ok().filter(|_| n.len() <= 64) {
+                Some(tz) => Some(tz.iana_name().unwrap_or(n).to_owned()),
+                None => {
+                    return Err(AppError::Invalid(vec![FieldError::new(
+                        "time_zone",
+                        "invalid_value",
+                        format!(
+                            "the time zone “{}” is not one Ferrodesk knows: choose one from the list",
+                            n.chars().take(64).collect::<String>()
+                        ),
+                    )]));
+                }
+            },
+        };
+        let mut tx = self.store().begin().await?;
+        store::update_user(
+            &mut tx,
+            p.user.id,
+            &UserUpdate {
+                time_zone: Some(name),
+                ..Default::default()
+            },
+            self.now(),
+        )
+        .await?;
+        commit(tx).await
+    }
+
     /// Reads a user: staff read anyone, end users only themselves.
     pub async fn get_user(&self, p: &Principal, id: UserId) -> Result<UserOut> {
         if !p.is_staff() && p.user.id != id {
@@ -476,6 +525,7 @@ impl App {
                 organization_ids: Vec::new(),
                 default_organization_id: None,
                 group_ids: Vec::new(),
+                time_zone: None,
                 created_at: now,
                 updated_at: now,
             },
@@ -618,6 +668,7 @@ impl App {
             password_hash,
             default_organization_id: patch.default_organization_id.map(|o| o.map(OrganizationId)),
             manages_memberships: patch.manages_memberships,
+            time_zone: None,
         };
         store::update_user(&mut tx, id, &update, self.now()).await?;
         // A new password or sign-in email, or a suspension, ends every other way in: the

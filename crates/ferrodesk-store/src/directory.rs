@@ -40,6 +40,8 @@ pub struct User {
     pub default_organization_id: Option<OrganizationId>,
     /// Agents: their groups, ascending.
     pub group_ids: Vec<GroupId>,
+    /// Their own time zone (an IANA name); none: the desk's.
+    pub time_zone: Option<String>,
     /// Created.
     pub created_at: Micros,
     /// Last changed.
@@ -58,13 +60,14 @@ struct UserRow {
     has_password: i64,
     manages_memberships: i64,
     default_organization_id: Option<i64>,
+    time_zone: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
 
 const USER_COLUMNS: &str = "id, name, email, role, ticket_scope, access, suspended, \
      CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, manages_memberships, \
-     default_organization_id, created_at, updated_at";
+     default_organization_id, time_zone, created_at, updated_at";
 
 impl UserRow {
     fn into_user(self) -> Result<User> {
@@ -81,6 +84,7 @@ impl UserRow {
             organization_ids: Vec::new(),
             default_organization_id: self.default_organization_id.map(OrganizationId),
             group_ids: Vec::new(),
+            time_zone: self.time_zone,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -335,6 +339,8 @@ pub struct UserUpdate {
     pub default_organization_id: Option<Option<OrganizationId>>,
     /// Grant or withdraw the membership permission (agents).
     pub manages_memberships: Option<bool>,
+    /// New own time zone (`Some(None)`: the desk's).
+    pub time_zone: Option<Option<String>>,
 }
 
 /// Applies an update to a user.
@@ -371,6 +377,9 @@ pub async fn update_user(c: &mut Conn, id: UserId, u: &UserUpdate, now: Micros) 
     if let Some(v) = u.default_organization_id {
         q.push(", default_organization_id = ")
             .push_bind(v.map(|o| o.0));
+    }
+    if let Some(v) = &u.time_zone {
+        q.push(", time_zone = ").push_bind(v.clone());
     }
     q.push(" WHERE id = ").push_bind(id.0);
     q.query().execute(&mut *c).await?;

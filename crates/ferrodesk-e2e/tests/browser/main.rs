@@ -46,6 +46,7 @@ mod agent_bulk;
 mod agent_list;
 mod agent_macros;
 mod agent_pages;
+mod agent_ticket_page;
 
 const PASSWORD: &str = "browser-test-password";
 

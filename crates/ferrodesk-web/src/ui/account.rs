@@ -12,8 +12,8 @@ use ferrodesk_app::dto::TwoFactorStatusOut;
 use ferrodesk_app::{App, AppError};
 use serde::Deserialize;
 
-use super::view::Layout;
-use super::{Post, Session, UiError, html, html_status};
+use super::view::{Layout, Opt};
+use super::{Post, Session, UiError, field_errors, html, html_status};
 
 /// The two-factor page; every address under it stays open to staff who must still set it up.
 pub(super) const TWO_FACTOR_PAGE: &str = "/account/two-factor";
@@ -24,6 +24,10 @@ pub(super) fn routes() -> Router<App> {
         .route("/account/two-factor/setup", post(setup))
         .route("/account/two-factor/enable", post(enable))
         .route("/account/two-factor/disable", post(disable))
+        .route(
+            "/account/time-zone",
+            get(time_zone_page).post(set_time_zone),
+        )
 }
 
 /// A set-up in progress: what to add to the authenticator app.
@@ -171,4 +175,85 @@ async fn disable(
             error,
         },
     ))
+}
+
+// ------------------------------------------------------------------ time zone
+
+/// The signed-in person's own time zone: the desk's (Settings) by default.
+#[derive(Template)]
+#[template(path = "account_time_zone.html")]
+struct TimeZonePage {
+    layout: Layout,
+    zones: Vec<Opt>,
+    error: Option<String>,
+}
+
+async fn time_zone_page_for(
+    app: &App,
+    s: &Session,
+    chosen: Option<&str>,
+    error: Option<String>,
+) -> Result<TimeZonePage, UiError> {
+    let desk = app.time_zone().await?;
+    let mut zones = vec![Opt::none(
+        &format!(
+            "The desk's time zone ({})",
+            desk.iana_name().unwrap_or("UTC")
+        ),
+        chosen.is_none(),
+    )];
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_owned())
+        .collect();
+    names.sort();
+    zones.extend(names.into_iter().map(|n| {
+        let selected = chosen == Some(n.as_str());
+        Opt::new(&n, n.replace('_', " "), selected)
+    }));
+    let mut layout = s.layout("Time zone", "account");
+    layout.notice = None;
+    Ok(TimeZonePage {
+        layout,
+        zones,
+        error,
+    })
+}
+
+async fn time_zone_page(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    let mut page = time_zone_page_for(&app, &s, s.p.user.time_zone.as_deref(), None).await?;
+    if q.done == "saved" {
+        page.layout.notice = Some("Your time zone is saved.".into());
+    }
+    Ok(html(&page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TimeZoneForm {
+    time_zone: String,
+}
+
+async fn set_time_zone(
+    State(app): State<App>,
+    Post { s, form }: Post<TimeZoneForm>,
+) -> Result<Response, UiError> {
+    match app.set_my_time_zone(&s.p, Some(&form.time_zone)).await {
+        Ok(()) => Ok(Redirect::to("/account/time-zone?done=saved").into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = time_zone_page_for(
+                &app,
+                &s,
+                s.p.user.time_zone.as_deref(),
+                errors.get("time_zone").cloned(),
+            )
+            .await?;
+            Ok(html_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
 }

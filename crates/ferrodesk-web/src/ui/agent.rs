@@ -338,7 +338,7 @@ async fn list_page(
             current,
         });
     }
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
     let name_of = |id: i64| {
         page.requester_names
             .iter()

@@ -9,10 +9,12 @@ use axum::routing::{get, post};
 use ferrodesk_app::dto::{CommentIn, CommentOut, EventOut, TicketOut, TicketPatch};
 use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{Channel, OrganizationId, Priority, TicketId, UserId};
+use ferrodesk_store::scope::TicketFilter;
 use serde::Deserialize;
 
 use super::agent::staff_only;
 use super::agent_macros::Applied;
+use super::people::{self, Found, find_person};
 use super::view::{
     Clock, Directory, FileView, Layout, Moment, Opt, OptGroup, file_limits, file_views, when,
 };
@@ -30,6 +32,81 @@ pub(super) fn routes() -> Router<App> {
             post(comment).layer(DefaultBodyLimit::disable()),
         )
         .route("/agent/internal-owner", get(internal_owner_fragment))
+        .route("/agent/assignees", get(assignee_fragment))
+}
+
+/// "Agent" under "Assign to": the members of the chosen group (every agent without one).
+#[derive(Template)]
+#[template(path = "assignee_field.html")]
+pub(super) struct AssigneeField {
+    options: Vec<Opt>,
+    group_name: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) fn assignee_field(
+    dir: &Directory,
+    group: Option<i64>,
+    selected: Option<i64>,
+    errors: &Errors,
+) -> Result<String, UiError> {
+    let members = group.and_then(|g| dir.groups.iter().find(|x| x.id == g));
+    let options = match members {
+        None => dir.staff_options("— none —", selected),
+        Some(g) => {
+            let mut out = vec![Opt::none("— none —", selected.is_none())];
+            let mut ids: Vec<i64> = g.agent_ids.clone();
+            // The ticket's agent stays listed when not a member, so the page shows them.
+            ids.extend(selected.filter(|a| !g.agent_ids.contains(a)));
+            let mut named: Vec<(String, i64)> =
+                ids.iter().map(|a| (dir.staff_name(Some(*a)), *a)).collect();
+            named.sort();
+            out.extend(
+                named
+                    .into_iter()
+                    .map(|(n, a)| Opt::new(a, n, Some(a) == selected)),
+            );
+            out
+        }
+    };
+    AssigneeField {
+        options,
+        group_name: members.map(|g| g.name.clone()),
+        error: errors.get("assignee_id").cloned(),
+    }
+    .render()
+    .map_err(|e| AppError::Internal(e.to_string()).into())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AssigneeParams {
+    group_id: String,
+    assignee_id: String,
+}
+
+/// The "Agent" field for a group (htmx swaps it in when the group changes). The chosen
+/// agent stays chosen when a member of the new group.
+async fn assignee_fragment(
+    State(app): State<App>,
+    s: Session,
+    Query(q): Query<AssigneeParams>,
+) -> Result<Response, UiError> {
+    if let Some(r) = staff_only(&s) {
+        return Ok(r);
+    }
+    let dir = Directory::load(&app, &s.p).await?;
+    let mut unread = Errors::new();
+    let group = opt_id(&mut unread, "group_id", &q.group_id);
+    let chosen = opt_id(&mut unread, "assignee_id", &q.assignee_id).filter(|a| {
+        group.is_none_or(|g| {
+            dir.groups
+                .iter()
+                .any(|x| x.id == g && x.agent_ids.contains(a))
+        })
+    });
+    let field = assignee_field(&dir, group, chosen, &Errors::new())?;
+    Ok(axum::response::Html(field).into_response())
 }
 
 // ------------------------------------------------------------------ properties
@@ -43,6 +120,10 @@ pub(super) struct Owners {
     pub(super) assignee_id: Option<i64>,
     pub(super) internal_group_id: Option<i64>,
     pub(super) internal_agent_id: Option<i64>,
+    /// Tags, normalised (`tag_list`).
+    pub(super) tags: Vec<String>,
+    /// CC'd people, sorted.
+    pub(super) cc_ids: Vec<i64>,
 }
 
 impl Owners {
@@ -54,6 +135,8 @@ impl Owners {
             assignee_id: t.assignee_id,
             internal_group_id: t.internal_group_id.flatten(),
             internal_agent_id: t.internal_agent_id.flatten(),
+            tags: tag_list(&t.tags.clone().unwrap_or_default().join(" ")),
+            cc_ids: id_list(&t.cc_ids),
         }
     }
 
@@ -69,6 +152,8 @@ impl Owners {
             Prop::Assignee => self.assignee_id == other.assignee_id,
             Prop::InternalGroup => self.internal_group_id == other.internal_group_id,
             Prop::InternalAgent => self.internal_agent_id == other.internal_agent_id,
+            Prop::Tags => self.tags == other.tags,
+            Prop::Ccs => self.cc_ids == other.cc_ids,
         }
     }
 
@@ -81,11 +166,13 @@ impl Owners {
             Prop::Assignee => self.assignee_id = other.assignee_id,
             Prop::InternalGroup => self.internal_group_id = other.internal_group_id,
             Prop::InternalAgent => self.internal_agent_id = other.internal_agent_id,
+            Prop::Tags => self.tags.clone_from(&other.tags),
+            Prop::Ccs => self.cc_ids.clone_from(&other.cc_ids),
         }
     }
 
     /// The value of `p`, in words.
-    fn words(&self, dir: &Directory, p: Prop) -> String {
+    fn words(&self, dir: &Directory, people: &[(i64, String)], p: Prop) -> String {
         let named = match p {
             Prop::Status => dir.status_name(self.status_id),
             Prop::Priority => capitalize(self.priority.trim()),
@@ -93,6 +180,8 @@ impl Owners {
             Prop::Assignee => dir.staff_name(self.assignee_id),
             Prop::InternalGroup => dir.group_name(self.internal_group_id),
             Prop::InternalAgent => dir.staff_name(self.internal_agent_id),
+            Prop::Tags => self.tags.join(", "),
+            Prop::Ccs => person_names(people, &self.cc_ids).join(", "),
         };
         if named.is_empty() {
             "none".into()
@@ -100,6 +189,79 @@ impl Owners {
             named
         }
     }
+}
+
+/// Tags as typed (separated by commas or spaces): lower case, sorted, without repeats,
+/// as Ferrodesk keeps them.
+pub(super) fn tag_list(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Ids, sorted, without repeats.
+fn id_list(ids: &[i64]) -> Vec<i64> {
+    let mut out = ids.to_vec();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Ids as a form's hidden field carries them (`3,7`); what is not a number is skipped.
+fn ids_of(text: &str) -> Vec<i64> {
+    id_list(
+        &text
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn joined_ids(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// People's names by id (a deleted person keeps their number).
+fn person_names(people: &[(i64, String)], ids: &[i64]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            people
+                .iter()
+                .find(|(p, _)| p == id)
+                .map_or_else(|| format!("#{id}"), |(_, n)| n.clone())
+        })
+        .collect()
+}
+
+/// A list property after a refused update: the list as it is now, with what the agent
+/// added and removed applied to it, so neither a colleague's change nor theirs is lost.
+fn merge_list<T: Ord + Clone>(base: &[T], mine: &[T], now: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = now
+        .iter()
+        .filter(|x| !base.contains(x) || mine.contains(x))
+        .cloned()
+        .collect();
+    out.extend(mine.iter().filter(|x| !base.contains(x)).cloned());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What the agent added to and removed from a list, in words ("added x; removed y").
+fn list_change_words(added: &[String], removed: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("added {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.join(", ")));
+    }
+    parts.join("; ")
 }
 
 /// One property of the ticket form.
@@ -111,6 +273,8 @@ enum Prop {
     Assignee,
     InternalGroup,
     InternalAgent,
+    Tags,
+    Ccs,
 }
 
 impl Prop {
@@ -132,6 +296,8 @@ impl Prop {
             Prop::Assignee => "assignee_id",
             Prop::InternalGroup => "internal_group_id",
             Prop::InternalAgent => "internal_agent_id",
+            Prop::Tags => "tags",
+            Prop::Ccs => "cc_ids",
         }
     }
 
@@ -284,7 +450,8 @@ async fn internal_owner_fragment(
 struct CommentView {
     id: i64,
     author: String,
-    body: String,
+    /// The text as safe HTML (`view::comment_html`).
+    body_html: String,
     public: bool,
     at: Moment,
     /// How it came in, in words ("by email", "in the portal", …).
@@ -314,8 +481,19 @@ struct TicketPage {
     statuses: Vec<Opt>,
     priorities: Vec<Opt>,
     groups: Vec<Opt>,
-    assignees: Vec<Opt>,
+    /// The "Agent" field (`assignee_field`).
+    assignee: String,
     internal_owner: String,
+    /// The tags in the form, separated by commas.
+    tags_text: String,
+    /// The ticket's tags and CCs as they are (the form's hidden originals).
+    orig_tags: String,
+    orig_cc_ids: String,
+    /// The CCs listed in the form, each with a "Remove" box.
+    ccs: Vec<CcView>,
+    cc_shown: String,
+    /// "Add CC" as typed, when it was refused.
+    add_cc: String,
     errors: Errors,
     /// The properties form was sent and refused (its errors are shown in it).
     props_refused: bool,
@@ -345,6 +523,28 @@ struct TicketPage {
     macros: Vec<Opt>,
     /// The macro applied to the reply or note box (filled in, nothing saved).
     applied: Option<Applied>,
+    /// The requester's other recent tickets (those the agent may see).
+    other_tickets: Vec<OtherTicket>,
+}
+
+/// How many of the requester's other tickets the page lists.
+const OTHER_TICKETS: i64 = 5;
+
+/// One of the requester's other tickets.
+struct OtherTicket {
+    id: i64,
+    subject: String,
+    status: String,
+    /// Last changed.
+    at: Moment,
+}
+
+/// A CC'd person in the properties form.
+struct CcView {
+    id: i64,
+    name: String,
+    /// The agent ticked "Remove" (the form was refused and is shown again).
+    removed: bool,
 }
 
 /// One line of "who can see this ticket, and why".
@@ -480,6 +680,15 @@ fn value_text(dir: &Directory, field: &str, v: &serde_json::Value) -> String {
             )
         }
         (_, Value::String(s)) => s.clone(),
+        (_, Value::Array(items)) if items.is_empty() => "none".into(),
+        (_, Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         (_, other) => other.to_string(),
     }
 }
@@ -559,7 +768,7 @@ fn comment_view(clock: &Clock, c: CommentOut) -> CommentView {
         files: file_views(&c.attachments),
         id: c.id,
         author: c.author_name,
-        body: c.body,
+        body_html: super::view::comment_html(&c.body),
         public: c.public,
         at: clock.moment(&c.created_at),
         original: c.original_message_id,
@@ -622,6 +831,7 @@ struct Conflict {
 /// are the current values, so a second Update writes only what the agent changed.
 fn merge_sent(
     dir: &Directory,
+    people: &[(i64, String)],
     t: &TicketOut,
     events: &[EventOut],
     sent: &SentProps,
@@ -641,17 +851,41 @@ fn merge_sent(
             c.kept.push(format!(
                 "You had chosen: {} {}",
                 p.label(),
-                sent.mine.words(dir, p)
+                sent.mine.words(dir, people, p)
             ));
         } else if mine_changed && !sent.mine.same(&now, p) {
             c.replaced.push(format!(
                 "You had chosen: {} {} (now {})",
                 p.label(),
-                sent.mine.words(dir, p),
-                now.words(dir, p)
+                sent.mine.words(dir, people, p),
+                now.words(dir, people, p)
             ));
         }
-        if theirs_changed {
+    }
+    // Tags and CCs are lists: what the agent added and removed is applied to the list as
+    // it is now, so a colleague's additions and removals stay.
+    shown.tags = merge_list(&sent.base.tags, &sent.mine.tags, &now.tags);
+    shown.cc_ids = merge_list(&sent.base.cc_ids, &sent.mine.cc_ids, &now.cc_ids);
+    let minus = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    };
+    let (base_tags, mine_tags) = (&sent.base.tags, &sent.mine.tags);
+    if base_tags != mine_tags {
+        c.kept.push(format!(
+            "You had chosen: Tags {}",
+            list_change_words(&minus(mine_tags, base_tags), &minus(base_tags, mine_tags))
+        ));
+    }
+    let base_ccs = person_names(people, &sent.base.cc_ids);
+    let mine_ccs = person_names(people, &sent.mine.cc_ids);
+    if base_ccs != mine_ccs {
+        c.kept.push(format!(
+            "You had chosen: CCs {}",
+            list_change_words(&minus(&mine_ccs, &base_ccs), &minus(&base_ccs, &mine_ccs))
+        ));
+    }
+    for p in Prop::ALL.into_iter().chain([Prop::Tags, Prop::Ccs]) {
+        if !now.same(&sent.base, p) {
             let by = events
                 .iter()
                 .rev()
@@ -661,8 +895,8 @@ fn merge_sent(
             c.theirs.push(format!(
                 "{}: {} → {}{by}",
                 p.label(),
-                sent.base.words(dir, p),
-                now.words(dir, p)
+                sent.base.words(dir, people, p),
+                now.words(dir, people, p)
             ));
         }
     }
@@ -671,6 +905,8 @@ fn merge_sent(
 
 struct Draft {
     props: Option<SentProps>,
+    /// "Add CC" as typed, when it was not saved.
+    add_cc: String,
     errors: Errors,
     reply: String,
     note: String,
@@ -683,6 +919,7 @@ impl Draft {
     fn empty(notice: Option<String>) -> Draft {
         Draft {
             props: None,
+            add_cc: String::new(),
             errors: Errors::new(),
             reply: String::new(),
             note: String::new(),
@@ -820,17 +1057,35 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         None
     };
     let props_refused = draft.props.is_some();
+    // The names of everyone CC'd now or in the form as sent, in one read.
+    let mut cc_people: Vec<i64> = t.cc_ids.clone();
+    if let Some(sent) = &draft.props {
+        cc_people.extend(sent.base.cc_ids.iter().chain(&sent.mine.cc_ids));
+    }
+    let people = app.names_of_users(&s.p, &cc_people).await?;
     let (o, conflict) = match &draft.props {
-        Some(sent) => merge_sent(&dir, &t, &raw_events, sent),
+        Some(sent) => merge_sent(&dir, &people, &t, &raw_events, sent),
         None => (Owners::of(&t), None),
     };
+    let now = Owners::of(&t);
+    // Listed: the CCs to keep, then those now CC'd that the agent chose to remove (ticked).
+    let mut listed = o.cc_ids.clone();
+    listed.extend(now.cc_ids.iter().filter(|c| !o.cc_ids.contains(c)));
+    let ccs: Vec<CcView> = listed
+        .iter()
+        .map(|id| CcView {
+            id: *id,
+            name: person_names(&people, &[*id]).concat(),
+            removed: !o.cc_ids.contains(id),
+        })
+        .collect();
     let (mut reply_status, mut note_status) = (None, None);
     let (mut reply_conflict, mut note_conflict) = (None, None);
     if let Some(sc) = &draft.comment {
         let mut chosen = sc.status_id;
         let mut box_conflict = None;
         if let Some((sent, last_seen)) = &sc.stale {
-            let (merged, c) = merge_sent(&dir, &t, &raw_events, sent);
+            let (merged, c) = merge_sent(&dir, &people, &t, &raw_events, sent);
             // The agent's status stays chosen unless a colleague changed the status too.
             chosen = (merged.status_id != t.status_id).then_some(merged.status_id);
             box_conflict = c.map(|mut c| {
@@ -854,7 +1109,31 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         }
     }
     let last_comment_id = comments.iter().map(|c| c.id).max().unwrap_or_default();
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
+    // The requester's other recent tickets that this agent may see (the policy's scope is
+    // part of the list's SQL).
+    let other_tickets = app
+        .list_tickets(
+            &s.p,
+            TicketFilter {
+                requester_id: Some(UserId(t.requester_id)),
+                ..Default::default()
+            },
+            None,
+            Some(OTHER_TICKETS + 1),
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|o| o.id != t.id)
+        .take(usize::try_from(OTHER_TICKETS).unwrap_or_default())
+        .map(|o| OtherTicket {
+            at: clock.moment(&o.updated_at),
+            id: o.id,
+            subject: o.subject,
+            status: o.status,
+        })
+        .collect();
     let events = raw_events
         .into_iter()
         .map(|e| event_view(&dir, &clock, e))
@@ -876,8 +1155,18 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         statuses: dir.status_options(Some(o.status_id)),
         priorities: priority_options(&o.priority),
         groups: dir.group_options("— none —", o.group_id),
-        assignees: dir.staff_options("— none —", o.assignee_id),
+        assignee: assignee_field(&dir, o.group_id, o.assignee_id, &draft.errors)?,
         internal_owner: owner,
+        tags_text: o.tags.join(", "),
+        orig_tags: now.tags.join(","),
+        orig_cc_ids: joined_ids(&now.cc_ids),
+        cc_shown: joined_ids(&listed),
+        ccs,
+        add_cc: if draft.errors.contains_key("add_cc") {
+            draft.add_cc
+        } else {
+            String::new()
+        },
         errors: draft.errors,
         props_refused,
         conflict,
@@ -895,6 +1184,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
         access,
         macros: super::agent_macros::choices(app, s, None).await?,
         applied: None,
+        other_tickets,
         t,
     })
 }
@@ -983,6 +1273,14 @@ pub(super) struct PropsForm {
     orig_assignee_id: String,
     orig_internal_group_id: String,
     orig_internal_agent_id: String,
+    /// The tags and CCs the form was opened with (`a,b`; `3,7`).
+    orig_tags: String,
+    orig_cc_ids: String,
+    /// The CCs listed in the form (each with a "Remove" box, `remove_cc`).
+    cc_shown: String,
+    /// "Add CC": an email address or a name.
+    add_cc: String,
+    tags: String,
     status_id: String,
     pub(super) priority: String,
     group_id: String,
@@ -1003,6 +1301,8 @@ impl PropsForm {
             assignee_id: id(&self.orig_assignee_id),
             internal_group_id: id(&self.orig_internal_group_id),
             internal_agent_id: id(&self.orig_internal_agent_id),
+            tags: tag_list(&self.orig_tags),
+            cc_ids: ids_of(&self.orig_cc_ids),
         }
     }
 
@@ -1014,6 +1314,8 @@ impl PropsForm {
             assignee_id: opt_id(errors, "assignee_id", &self.assignee_id),
             internal_group_id: opt_id(errors, "internal_group_id", &self.internal_group_id),
             internal_agent_id: opt_id(errors, "internal_agent_id", &self.internal_agent_id),
+            tags: tag_list(&self.tags),
+            cc_ids: ids_of(&self.cc_shown),
         }
     }
 }
@@ -1048,16 +1350,66 @@ fn leave_removal_to_ferrodesk(dir: &Directory, base: &Owners, mine: &mut Owners)
     }
 }
 
+/// The CCs of the properties form: those listed without a ticked "Remove" box, and the
+/// person typed under "Add CC" (an error under that field when nobody or several match).
+async fn chosen_ccs(
+    app: &App,
+    s: &Session,
+    listed: &[i64],
+    removed: &[i64],
+    add: &str,
+    errors: &mut Errors,
+) -> Result<Vec<i64>, UiError> {
+    let mut out: Vec<i64> = listed
+        .iter()
+        .copied()
+        .filter(|c| !removed.contains(c))
+        .collect();
+    if !add.trim().is_empty() {
+        match find_person(app, s, add).await? {
+            Found::One(u) => out.push(u.id),
+            Found::Several(list) => {
+                let names: Vec<String> = list.iter().take(5).map(people::label).collect();
+                errors.insert(
+                    "add_cc".into(),
+                    format!(
+                        "Several people match “{}” ({}): type the email address of the one you mean.",
+                        add.trim(),
+                        names.join("; ")
+                    ),
+                );
+            }
+            Found::Nobody(why) => {
+                errors.insert("add_cc".into(), why);
+            }
+        }
+    }
+    Ok(id_list(&out))
+}
+
 async fn update(
     State(app): State<App>,
     PagePath(id): PagePath<i64>,
-    Post { s, form }: Post<PropsForm>,
+    Post { s, form: pairs }: Post<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     if let Some(r) = staff_only(&s) {
         return Ok(r);
     }
+    // One "Remove" box per CC, all named `remove_cc`: read from the pairs, the rest is
+    // the form.
+    let removed: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "remove_cc")
+        .filter_map(|(_, v)| v.trim().parse().ok())
+        .collect();
+    let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "remove_cc").collect();
+    let form: PropsForm = serde_urlencoded::to_string(&rest)
+        .ok()
+        .and_then(|t| serde_urlencoded::from_str(&t).ok())
+        .ok_or(UiError::BadForm)?;
     let mut errors = Errors::new();
     let mut mine = form.owners(&mut errors);
+    mine.cc_ids = chosen_ccs(&app, &s, &mine.cc_ids, &removed, &form.add_cc, &mut errors).await?;
     let base = form.original();
     let priority = parse_priority(&mut errors, &form.priority);
     let version = form.version.trim().parse::<i64>().ok();
@@ -1074,6 +1426,8 @@ async fn update(
             assignee_id: changed(Prop::Assignee).then_some(mine.assignee_id),
             internal_group_id: changed(Prop::InternalGroup).then_some(mine.internal_group_id),
             internal_agent_id: changed(Prop::InternalAgent).then_some(mine.internal_agent_id),
+            tags: changed(Prop::Tags).then(|| mine.tags.clone()),
+            cc_ids: changed(Prop::Ccs).then(|| mine.cc_ids.clone()),
             ..Default::default()
         };
         match app.update_ticket(&s.p, TicketId(id), version, patch).await {
@@ -1083,7 +1437,17 @@ async fn update(
                 );
             }
             Err(AppError::Stale { .. }) => stale = true,
-            Err(e) => errors = field_errors(e)?,
+            Err(e) => {
+                // "tags[2]" and "cc_ids[0]": said under the field.
+                errors = field_errors(e)?
+                    .into_iter()
+                    .map(|(k, v)| match k.split('[').next().unwrap_or_default() {
+                        "tags" => ("tags".to_owned(), v),
+                        "cc_ids" => ("add_cc".to_owned(), v),
+                        _ => (k, v),
+                    })
+                    .collect();
+            }
         }
     }
     let page = ticket_page(
@@ -1092,6 +1456,7 @@ async fn update(
         id,
         Draft {
             props: Some(SentProps { base, mine, stale }),
+            add_cc: form.add_cc.clone(),
             errors,
             reply: String::new(),
             note: String::new(),
@@ -1272,6 +1637,7 @@ async fn comment(
         id,
         Draft {
             props: None,
+            add_cc: String::new(),
             errors,
             reply,
             note,

@@ -23,6 +23,7 @@ mod agent_presence;
 mod agent_ticket;
 mod auth;
 mod org;
+mod people;
 mod portal;
 mod search;
 mod view;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<App> {
         .merge(admin_mail_templates::routes())
         .merge(portal::routes())
         .merge(search::routes())
+        .merge(people::routes())
 }
 
 /// The CSRF token of a session: SHA-256 of the session secret and a fixed label, so it
@@ -655,11 +657,14 @@ async fn htmx_js() -> Response {
     )
 }
 
+/// A script of ours under `/static/` (`<script src>`, never inline: the CSP allows only
+/// `'self'`).
+pub(crate) fn script(body: &'static str) -> Response {
+    asset("text/javascript; charset=utf-8", body)
+}
+
 async fn agent_js() -> Response {
-    asset(
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/agent.js"),
-    )
+    script(include_str!("../../static/agent.js"))
 }
 
 async fn app_css() -> Response {

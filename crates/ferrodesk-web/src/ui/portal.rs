@@ -126,7 +126,7 @@ async fn rows(
     } else {
         app.requester_names(&s.p, &others).await?
     };
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
     Ok(items
         .iter()
         .map(|t| Row {
@@ -269,7 +269,8 @@ async fn cc(State(app): State<App>, s: Session) -> Result<Response, UiError> {
 
 struct CommentView {
     author: String,
-    body: String,
+    /// The text as safe HTML (`view::comment_html`).
+    body_html: String,
     at: Moment,
     files: Vec<FileView>,
 }
@@ -318,7 +319,7 @@ async fn ticket_page(
         .await
         .map_err(as_request)?;
     let decision = app.ticket_access(&s.p, TicketId(id)).await?;
-    let clock = Clock::of(app).await?;
+    let clock = Clock::for_person(app, &s.p).await?;
     let comments = super::agent_ticket::all_comments(app, s, TicketId(id))
         .await?
         .into_iter()
@@ -326,7 +327,7 @@ async fn ticket_page(
         .map(|c| CommentView {
             files: file_views(&c.attachments),
             author: c.author_name,
-            body: c.body,
+            body_html: super::view::comment_html(&c.body),
             at: clock.moment(&c.created_at),
         })
         .collect();

@@ -73,7 +73,7 @@ async fn search(
     match app.search(&s.p, &p.q, cursor, Some(25)).await {
         Ok(found) => {
             let staff = s.is_staff();
-            let clock = Clock::of(&app).await?;
+            let clock = Clock::for_person(&app, &s.p).await?;
             page.hits = found
                 .items
                 .into_iter()

@@ -272,8 +272,8 @@ impl Pager {
     }
 }
 
-/// A moment as pages show it: relative ("5 minutes ago") with the exact time in the desk's
-/// time zone on hover, and the machine-readable time (`<time datetime>`).
+/// A moment as pages show it: relative ("5 minutes ago") with the exact time in the reader's
+/// time zone (theirs, else the desk's) on hover, and the machine-readable time (`<time datetime>`).
 #[derive(Debug, Clone)]
 pub struct Moment {
     /// RFC 3339, for `datetime`.
@@ -297,12 +297,22 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The app's clock and the desk's time zone (Settings).
-    pub async fn of(app: &App) -> Result<Clock, UiError> {
+    /// The app's clock in the time zone `p` chose (their account), else the desk's
+    /// (Settings). Their choice comes with the session's read of them: no extra query.
+    pub async fn for_person(app: &App, p: &Principal) -> Result<Clock, UiError> {
+        let mine = p
+            .user
+            .time_zone
+            .as_deref()
+            .and_then(|n| jiff::tz::TimeZone::get(n).ok());
+        let tz = match mine {
+            Some(tz) => tz,
+            None => app.time_zone().await?,
+        };
         Ok(Clock {
             now: jiff::Timestamp::from_microsecond(app.now())
                 .unwrap_or_else(|_| jiff::Timestamp::now()),
-            tz: app.time_zone().await?,
+            tz,
         })
     }
 
@@ -469,5 +479,137 @@ mod moment_tests {
             "Wednesday 2 December 2026, 10:00:00 CET (Europe/Berlin)"
         );
         assert_eq!(c.moment("not a time").relative, "not a time");
+    }
+}
+
+/// A comment's text as safe HTML, for the agent's ticket page and the portal alike.
+///
+/// The text is read as Markdown (`pulldown-cmark`: emphasis, lists, quotes, code, links,
+/// ~~strikethrough~~); line breaks stay where they were typed, so plain text reads as it
+/// was written; addresses starting `http://` or `https://` become links. HTML typed in the
+/// text is shown as text, never interpreted, and the result passes `ammonia`'s allow-list
+/// (no scripts, styles, event handlers or images; links only to http, https and mailto,
+/// opened with `rel="noopener noreferrer nofollow"`).
+pub fn comment_html(text: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut events: Vec<Event<'_>> = Vec::new();
+    let (mut in_link, mut in_code) = (0usize, 0usize);
+    for e in Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH) {
+        match e {
+            // Typed HTML is text.
+            Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
+            Event::SoftBreak => events.push(Event::HardBreak),
+            Event::Start(Tag::Link { .. }) => {
+                in_link += 1;
+                events.push(e);
+            }
+            Event::End(TagEnd::Link) => {
+                in_link = in_link.saturating_sub(1);
+                events.push(e);
+            }
+            Event::Start(Tag::CodeBlock(_)) => {
+                in_code += 1;
+                events.push(e);
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = in_code.saturating_sub(1);
+                events.push(e);
+            }
+            Event::Text(t) if in_link == 0 && in_code == 0 => linkify(&t, &mut events),
+            e => events.push(e),
+        }
+    }
+    let mut html = String::with_capacity(text.len() + text.len() / 4);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    ammonia::Builder::default()
+        .rm_tags(["img"])
+        .url_schemes(["http", "https", "mailto"].into())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(&html)
+        .to_string()
+}
+
+/// Text with its `http(s)://` addresses as links (trailing punctuation left out of them).
+fn linkify<'a>(text: &str, out: &mut Vec<pulldown_cmark::Event<'a>>) {
+    use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+    let mut rest = text;
+    while let Some(at) = ["https://", "http://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        let tail = &rest[at..];
+        let mut end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(tail.len());
+        while end > 0 {
+            let last = tail[..end].chars().next_back().unwrap_or(' ');
+            let unbalanced = last == ')' && !tail[..end].contains('(');
+            if matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'') || unbalanced {
+                end -= last.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let url = &tail[..end];
+        let bare = url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        if bare.is_empty() {
+            // "http://" alone: text.
+            out.push(Event::Text(CowStr::from(
+                rest[..at + end.max(1)].to_owned(),
+            )));
+            rest = &rest[at + end.max(1)..];
+            continue;
+        }
+        if at > 0 {
+            out.push(Event::Text(CowStr::from(rest[..at].to_owned())));
+        }
+        out.push(Event::Start(Tag::Link {
+            link_type: LinkType::Autolink,
+            dest_url: CowStr::from(url.to_owned()),
+            title: CowStr::from(""),
+            id: CowStr::from(""),
+        }));
+        out.push(Event::Text(CowStr::from(url.to_owned())));
+        out.push(Event::End(TagEnd::Link));
+        rest = &tail[end..];
+    }
+    if !rest.is_empty() {
+        out.push(Event::Text(CowStr::from(rest.to_owned())));
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::comment_html;
+
+    #[test]
+    fn markdown_is_rendered_and_html_never_gets_through() {
+        let h = comment_html("**bold** and _soft_\nsecond line");
+        assert!(h.contains("<strong>bold</strong>"), "{h}");
+        assert!(h.contains("<br>"), "line breaks kept: {h}");
+        let h = comment_html("<script>alert(1)</script> <img src=x onerror=alert(1)>");
+        assert!(!h.contains("<script"), "{h}");
+        assert!(!h.contains("<img"), "{h}");
+        assert!(h.contains("&lt;script&gt;"), "shown as text: {h}");
+        let h = comment_html("[click](javascript:alert(1)) and [ok](https://example.com)");
+        assert!(!h.contains("javascript:"), "{h}");
+        assert!(
+            h.contains(
+                r#"<a href="https://example.com" rel="noopener noreferrer nofollow">ok</a>"#
+            ),
+            "{h}"
+        );
+        let h = comment_html("See https://example.com/a_b?x=1. Thanks");
+        assert!(
+            h.contains(r#"<a href="https://example.com/a_b?x=1" rel="noopener noreferrer nofollow">https://example.com/a_b?x=1</a>. Thanks"#),
+            "{h}"
+        );
+        let h = comment_html("`<b>` and\n\n    code https://x.test");
+        assert!(h.contains("<code>&lt;b&gt;</code>"), "{h}");
+        assert!(!h.contains("href=\"https://x.test"), "not in code: {h}");
     }
 }

@@ -14,8 +14,9 @@ mod admin_pages;
 mod admin_rules;
 mod admin_sharing;
 mod agent_bulk;
-mod ticket_list;
 mod agent_macros;
+mod ticket_list;
+mod ticket_page;
 mod workspace;
 
 const PASSWORD: &str = "correct horse battery";
@@ -584,6 +585,7 @@ async fn form_validation_errors_are_shown_next_to_the_fields(app: TestApp) {
             "/agent/tickets",
             &[
                 ("_csrf", &form.csrf()),
+                ("requester", &c.email),
                 ("subject", "  "),
                 ("description", "It smokes."),
                 ("status_id", &open),
