@@ -76,15 +76,8 @@ fn from_row(r: Row) -> StoredMacro {
 
 /// The macros a user may use, by name: everyone's, their personal ones, their groups'.
 pub async fn visible_to(c: &mut Conn, user: i64, groups: &[i64]) -> Result<Vec<StoredMacro>> {
-    let mut q = Sql::new(format!(
-        "SELECT {COLUMNS} FROM macros WHERE visibility = 'everyone' OR (visibility = 'personal' AND owner_id = "
-    ));
-    q.push_bind(user).push(")");
-    if !groups.is_empty() {
-        q.push(" OR (visibility = 'group' AND group_id IN (")
-            .push_ids(groups)
-            .push("))");
-    }
+    let mut q = Sql::new(format!("SELECT {COLUMNS} FROM macros WHERE "));
+    crate::views::push_visible_to(&mut q, user, groups);
     q.push(" ORDER BY name, id");
     let rows: Vec<Row> = q.query_as().fetch_all(c).await?;
     Ok(rows.into_iter().map(from_row).collect())

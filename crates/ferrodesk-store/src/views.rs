@@ -57,17 +57,24 @@ fn from_row(r: Row) -> StoredView {
     }
 }
 
-/// The views a user may use: everyone's, their personal ones, their groups'.
-pub async fn visible_to(c: &mut Conn, user: i64, groups: &[i64]) -> Result<Vec<StoredView>> {
-    let mut q = Sql::new(format!(
-        "SELECT {COLUMNS} FROM views WHERE visibility = 'everyone' OR (visibility = 'personal' AND owner_id = "
-    ));
-    q.push_bind(user).push(")");
+/// Who may use a shared row (a view or a macro): everyone's, the user's personal ones, their
+/// groups'.
+pub(crate) fn push_visible_to(q: &mut Sql, user: i64, groups: &[i64]) {
+    q.push("(visibility = 'everyone' OR (visibility = 'personal' AND owner_id = ")
+        .push_bind(user)
+        .push(")");
     if !groups.is_empty() {
         q.push(" OR (visibility = 'group' AND group_id IN (")
             .push_ids(groups)
             .push("))");
     }
+    q.push(")");
+}
+
+/// The views a user may use: everyone's, their personal ones, their groups'.
+pub async fn visible_to(c: &mut Conn, user: i64, groups: &[i64]) -> Result<Vec<StoredView>> {
+    let mut q = Sql::new(format!("SELECT {COLUMNS} FROM views WHERE "));
+    push_visible_to(&mut q, user, groups);
     q.push(" ORDER BY position, id");
     let rows: Vec<Row> = q.query_as().fetch_all(c).await?;
     Ok(rows.into_iter().map(from_row).collect())
