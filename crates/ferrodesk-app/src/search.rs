@@ -246,6 +246,7 @@ impl App {
         let public_only = !policy::sees_internals(&p.viewer);
         let mut rows = store::search(
             &mut c,
+            &self.store().cache().common_words,
             &scope,
             &filter,
             &extra,

@@ -283,6 +283,9 @@ pub struct DirectoryCache {
     pub custom_fields: cache::Slot<Vec<tickets::CustomField>>,
     /// The active rules, in evaluation order.
     pub active_rules: cache::Slot<Vec<rules::StoredRule>>,
+    /// The search index's common words (PostgreSQL), kept by time, not by generation: they
+    /// only choose how a search uses the index (see [`search::WordStats`]).
+    pub common_words: search::WordStats,
 }
 
 /// Microseconds since the Unix epoch, as stored.

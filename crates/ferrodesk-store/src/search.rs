@@ -2,6 +2,10 @@
 //! two dialects truly differ, so the SQL is written per backend here. The index is written
 //! by the ticket and comment functions, in the same transaction as the change.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use ferrodesk_core::TicketId;
 use ferrodesk_core::policy::ListScope;
 
@@ -302,6 +306,7 @@ const RANK_TEXT_CHARS: i64 = 8192;
 #[allow(clippy::too_many_arguments)]
 pub async fn search(
     c: &mut Conn,
+    words: &WordStats,
     scope: &ListScope,
     filter: &TicketFilter,
     extra: &[crate::view_query::Pred],
@@ -339,9 +344,7 @@ pub async fn search(
         public_only,
         long: any_long > 0,
     };
-    let mut q = m.newest(&narrow, None, RANK_WINDOW);
-    q.push(" LIMIT ").push_bind(RANK_WINDOW);
-    let window: Vec<i64> = q.query_scalar().fetch_all(&mut *c).await?;
+    let window = newest_matches(c, words, &m, &narrow).await?;
     let ranked = rank_window(c, text, pg, public_only, &window).await?;
     let mut ids: Vec<i64> = ranked
         .iter()
@@ -353,7 +356,7 @@ pub async fn search(
     if window.len() as i64 == RANK_WINDOW && (ids.len() as i64) < limit {
         let oldest = window.iter().copied().min().unwrap_or(0);
         let (skip, take) = ((offset - RANK_WINDOW).max(0), limit - ids.len() as i64);
-        let mut q = m.newest(&narrow, Some(oldest), skip + take);
+        let mut q = m.newest(&narrow, Some(oldest), None, skip + take);
         q.push(" LIMIT ")
             .push_bind(take)
             .push(" OFFSET ")
@@ -371,6 +374,120 @@ pub async fn search(
     let mut tickets = crate::ticket_rows::fetch_tickets(c, q).await?;
     tickets.sort_by_key(|t| ids.iter().position(|i| *i == t.id.0));
     Ok(tickets)
+}
+
+/// The newest [`RANK_WINDOW`] matches in scope, newest first. On PostgreSQL, when some term
+/// is not a common word, the newest tickets (the last [`SLICE_BUCKETS`] buckets of ids) are
+/// searched first through the index with only the uncommon terms and the buckets, the common
+/// words checked on those few rows; only when they hold too few matches are the older tickets
+/// searched the usual way. The answer is the same either way (every match with an id in the
+/// slice is found there); what changes is the cost: GIN reads the whole list of each word it
+/// is asked for, and a common word's list is the size of the desk.
+async fn newest_matches(
+    c: &mut Conn,
+    words: &WordStats,
+    m: &Matches<'_>,
+    narrow: &(dyn Fn(&mut Sql) + Sync),
+) -> Result<Vec<i64>> {
+    let mut found = Vec::new();
+    let mut below = None;
+    if m.pg {
+        let common = words.common(c, m.public_only).await?;
+        let rare: Vec<&String> = m
+            .text
+            .terms()
+            .filter(|t| !rank::words(t).iter().any(|w| common.contains(w)))
+            .collect();
+        let top: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM tickets")
+            .fetch_one(&mut *c)
+            .await?;
+        if let (false, Some(top)) = (rare.is_empty(), top) {
+            let slice = Slice::newest(top, &rare);
+            let mut q = m.newest(narrow, None, Some(&slice), RANK_WINDOW);
+            q.push(" LIMIT ").push_bind(RANK_WINDOW);
+            found = q.query_scalar().fetch_all(&mut *c).await?;
+            if found.len() as i64 == RANK_WINDOW || slice.from == 0 {
+                return Ok(found);
+            }
+            below = Some(slice.from);
+        }
+    }
+    let cap = RANK_WINDOW - found.len() as i64;
+    let mut q = m.newest(narrow, below, None, cap);
+    q.push(" LIMIT ").push_bind(cap);
+    let older: Vec<i64> = q.query_scalar().fetch_all(&mut *c).await?;
+    found.extend(older);
+    Ok(found)
+}
+
+/// Ids per bucket of the PostgreSQL search index: each ticket's index entry also holds the
+/// lexeme `#sN`, N its id shifted right by this (migration 0025; the text parser never makes
+/// a lexeme with `#`, so no word can meet it).
+const SLICE_SHIFT: i64 = 14;
+/// Buckets searched first: the newest 48k–64k tickets.
+const SLICE_BUCKETS: i64 = 4;
+/// A word in more than this share of the tickets is common (PostgreSQL's statistics).
+const COMMON_SHARE: f64 = 0.02;
+
+/// The newest tickets, as a set of buckets, and the terms the index is asked for in them.
+struct Slice<'q> {
+    /// The lowest id in the slice (a bucket's first id).
+    from: i64,
+    /// `'#s12' | '#s11' …` as tsquery text.
+    buckets: String,
+    /// The terms that are not common words.
+    rare: Vec<&'q String>,
+}
+
+impl<'q> Slice<'q> {
+    fn newest(top: i64, rare: &[&'q String]) -> Self {
+        let last = top >> SLICE_SHIFT;
+        let first = (last - SLICE_BUCKETS + 1).max(0);
+        let buckets = (first..=last)
+            .rev()
+            .map(|b| format!("'#s{b}'"))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        Slice {
+            from: first << SLICE_SHIFT,
+            buckets,
+            rare: rare.to_vec(),
+        }
+    }
+}
+
+/// The common words of the PostgreSQL search index, from its statistics (`pg_stats`, kept by
+/// ANALYZE and autovacuum; the frequencies array ends with three summary numbers, paired with
+/// no word), read at most once a minute for the public text and for all text:
+/// they choose how a search uses the index, never what it finds.
+#[derive(Debug, Default)]
+pub struct WordStats([Mutex<Option<(Instant, Arc<HashSet<String>>)>>; 2]);
+
+impl WordStats {
+    async fn common(&self, c: &mut Conn, public_only: bool) -> Result<Arc<HashSet<String>>> {
+        const FRESH: Duration = Duration::from_secs(60);
+        let slot = &self.0[usize::from(public_only)];
+        let kept = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((at, words)) = kept
+            && at.elapsed() < FRESH
+        {
+            return Ok(words);
+        }
+        let column = if public_only { "public_tsv" } else { "all_tsv" };
+        let words: Vec<String> = sqlx::query_scalar(
+            "SELECT x.e FROM pg_stats s, \
+             unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS x(e, f) \
+             WHERE s.schemaname = current_schema() AND s.tablename = 'ticket_search' \
+             AND s.attname = $1 AND x.e IS NOT NULL AND x.f > $2",
+        )
+        .bind(column)
+        .bind(COMMON_SHARE)
+        .fetch_all(&mut *c)
+        .await?;
+        let words = Arc::new(words.into_iter().collect::<HashSet<_>>());
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), words.clone()));
+        Ok(words)
+    }
 }
 
 /// The window's tickets, best match first ([`rank`]), read in one statement. The same
@@ -425,7 +542,7 @@ mod rank {
     }
 
     /// Lower-cased words, as the indexes split text (letters and digits).
-    fn words(text: &str) -> Vec<String> {
+    pub(super) fn words(text: &str) -> Vec<String> {
         text.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .map(str::to_lowercase)
@@ -539,13 +656,24 @@ impl Matches<'_> {
     /// row, matched at once; (b) a long ticket's text is in several ticket_search_more chunks,
     /// each term matched on its own and the ticket kept when every term matched one of its
     /// chunks.
-    fn newest(&self, narrow: &dyn Fn(&mut Sql), below: Option<i64>, cap: i64) -> Sql {
+    fn newest(
+        &self,
+        narrow: &dyn Fn(&mut Sql),
+        below: Option<i64>,
+        slice: Option<&Slice>,
+        cap: i64,
+    ) -> Sql {
         let (pg, text) = (self.pg, self.text);
         let pg_col = if self.public_only {
             "public_tsv"
         } else {
             "all_tsv"
         };
+        // What the PostgreSQL indexes are built on (migration 0025): the text's lexemes and
+        // the ticket's bucket.
+        let pg_indexed = format!(
+            "(s.{pg_col} || array_to_tsvector(ARRAY['#s' || (s.ticket_id >> {SLICE_SHIFT})::text]))"
+        );
         let fts5_columns = if self.public_only {
             "{subject public_text} : "
         } else {
@@ -556,13 +684,11 @@ impl Matches<'_> {
             if let Some(id) = below {
                 q.push(format!(" AND {column} < ")).push_bind(id);
             }
+            if let Some(slice) = slice {
+                q.push(format!(" AND {column} >= ")).push_bind(slice.from);
+            }
         };
-        let mut q = Sql::new("SELECT id FROM (");
-        // (a) every term in a short ticket's one row.
-        if pg {
-            q.push(format!(
-                "SELECT * FROM (SELECT s.ticket_id AS id FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.{pg_col} @@ ("
-            ));
+        let all_terms = |q: &mut Sql| {
             for (i, term) in text.terms().enumerate() {
                 if i > 0 {
                     q.push(" && ");
@@ -571,13 +697,44 @@ impl Matches<'_> {
                     .push_bind(term.clone())
                     .push(")");
             }
-            q.push(")");
-        } else {
-            q.push("SELECT * FROM (SELECT s.rowid AS id FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ")
-                .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
-        }
+        };
+        let mut q = Sql::new("SELECT id FROM (");
+        // (a) every term in a short ticket's one row.
+        let key = match (pg, slice) {
+            (true, Some(slice)) => {
+                // The index is asked for the uncommon terms in the newest buckets; the
+                // fence (OFFSET 0) keeps the planner from asking it for the common words too.
+                q.push(format!(
+                    "SELECT * FROM (SELECT c.id FROM (SELECT s.ticket_id AS id, s.{pg_col} AS tsv \
+                     FROM ticket_search s WHERE {pg_indexed} @@ ("
+                ));
+                for term in &slice.rare {
+                    q.push("phraseto_tsquery('simple', ")
+                        .push_bind((*term).clone())
+                        .push(") && ");
+                }
+                q.push("CAST(").push_bind(slice.buckets.clone()).push(
+                    " AS tsquery)) OFFSET 0) c JOIN tickets t ON t.id = c.id WHERE c.tsv @@ (",
+                );
+                all_terms(&mut q);
+                q.push(")");
+                "c.id"
+            }
+            (true, None) => {
+                q.push(format!(
+                    "SELECT * FROM (SELECT s.ticket_id AS id FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE {pg_indexed} @@ ("
+                ));
+                all_terms(&mut q);
+                q.push(")");
+                "s.ticket_id"
+            }
+            (false, _) => {
+                q.push("SELECT * FROM (SELECT s.rowid AS id FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ")
+                    .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
+                "s.rowid"
+            }
+        };
         narrow(&mut q);
-        let key = if pg { "s.ticket_id" } else { "s.rowid" };
         older(&mut q, key);
         q.push(format!(" ORDER BY {key} DESC LIMIT "))
             .push_bind(cap)
