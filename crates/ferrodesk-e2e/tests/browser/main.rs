@@ -1551,7 +1551,11 @@ async fn table_rows(b: &Browser, css: &str) -> Vec<String> {
     )
     .await;
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

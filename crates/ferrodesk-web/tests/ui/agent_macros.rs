@@ -340,7 +340,12 @@ async fn a_macro_meeting_a_colleagues_change_shows_each_of_its_properties_beside
             &[],
         )
         .await;
-    assert_eq!(sent.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", sent.body);
+    assert_eq!(
+        sent.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        sent.body
+    );
     assert!(sent.body.contains(r#"id="reply-conflict""#));
     assert_eq!(
         table_rows(&sent.body, "reply-conflict-sides"),
@@ -363,7 +368,10 @@ async fn a_macro_meeting_a_colleagues_change_shows_each_of_its_properties_beside
     assert_eq!(after["priority"], "urgent");
     assert_eq!(after["group_id"], json!(null));
     assert_eq!(after["tags"], json!(["login", "vip"]));
-    assert_eq!(textarea(&sent.body, "reply_body"), "I sent you a reset link.");
+    assert_eq!(
+        textarea(&sent.body, "reply_body"),
+        "I sent you a reset link."
+    );
     assert!(
         sent.body
             .contains(r#"name="add_tags" value="password" checked>"#)
