@@ -1477,13 +1477,25 @@ async fn an_address_with_a_wrong_id_answers_a_styled_not_found_page(backend: Bac
     b.css("main h1").await;
     b.screenshot(&format!("no_such_ticket_{backend:?}").to_lowercase())
         .await;
-    // The page links back to the start.
-    b.click("main a[href='/']").await;
+    // The page keeps the agent's navigation and links back to the list.
+    assert!(b.has("header nav a[href='/agent/tickets/new']").await);
+    b.click("main a[href='/agent/tickets']").await;
+    b.css("table.tickets").await;
     b.sign_out().await;
     b.sign_in("carla@example.com").await;
-    let (h1, status, header) = not_found_page(&b, "/portal/requests/abc").await;
-    assert_eq!((h1.as_str(), status), ("No such request", 404));
-    assert_eq!(header, styled);
+    for (path, heading) in [
+        ("/portal/requests/abc", "No such request"),
+        ("/portal/tickets/999999", "No such page"),
+    ] {
+        let (h1, status, header) = not_found_page(&b, path).await;
+        assert_eq!((h1.as_str(), status), (heading, 404), "{path}");
+        assert_eq!(header, styled, "{path}");
+        assert!(
+            b.has("header nav a[href='/portal/requests/new']").await,
+            "{path}"
+        );
+        assert!(b.has("main a[href='/portal']").await, "{path}");
+    }
     b.close().await;
 }
 
