@@ -47,9 +47,14 @@ pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
         .merge(ui::routes())
         .merge(compat::routes())
         .fallback(|uri: axum::http::Uri| async move {
-            // Outside the APIs an unknown address is a page: "No such page", in the frame
-            // of whoever is signed in (`ui::with_navigation`).
-            if uri.path().starts_with("/api/") {
+            // Outside the APIs (ours and the vendor layers, which also have their own) an
+            // unknown address is a page: "No such page", in the frame of whoever is signed
+            // in (`ui::with_navigation`).
+            let path = uri.path();
+            if ["/api/", "/zendesk/", "/freshdesk/"]
+                .iter()
+                .any(|api| path.starts_with(api))
+            {
                 axum::response::IntoResponse::into_response(error::ApiError(
                     ferrodesk_app::AppError::NotFound("route"),
                 ))
