@@ -72,6 +72,26 @@ pub(crate) fn page<T, O>(
 }
 
 /// The API view of a user, as `p` may see it.
+/// A person's time zone as given (an IANA name; none or empty: the desk's), kept by its
+/// IANA name as the time zone database spells it; an unknown name is refused, naming
+/// `time_zone`.
+fn time_zone_name(name: Option<&str>) -> std::result::Result<Option<String>, FieldError> {
+    let Some(n) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    match jiff::tz::db().get(n).ok().filter(|_| n.len() <= 64) {
+        Some(tz) => Ok(Some(tz.iana_name().unwrap_or(n).to_owned())),
+        None => Err(FieldError::new(
+            "time_zone",
+            "invalid_value",
+            format!(
+                "the time zone “{}” is not one Ferrodesk knows: choose one from the list",
+                n.chars().take(64).collect::<String>()
+            ),
+        )),
+    }
+}
+
 pub fn user_out(p: Option<&Principal>, u: User) -> UserOut {
     let show_email = p.is_none_or(|p| p.is_staff() || p.user.id == u.id);
     UserOut {
@@ -86,6 +106,7 @@ pub fn user_out(p: Option<&Principal>, u: User) -> UserOut {
         organization_ids: u.organization_ids.iter().map(|o| o.0).collect(),
         default_organization_id: u.default_organization_id.map(|o| o.0),
         group_ids: u.group_ids.iter().map(|g| g.0).collect(),
+        time_zone: show_email.then_some(u.time_zone),
         created_at: rfc3339(u.created_at),
         updated_at: rfc3339(u.updated_at),
     }
@@ -272,24 +293,7 @@ impl App {
     /// Sets the caller's own time zone (an IANA name such as `Europe/Berlin`; none or
     /// empty: the desk's time zone). An unknown name is refused and changes nothing.
     pub async fn set_my_time_zone(&self, p: &Principal, name: Option<&str>) -> Result<()> {
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
-        // Kept by its IANA name as the time zone database spells it.
-        let name = match name {
-            None => None,
-            Some(n) => match jiff::tz::db().get(n).ok().filter(|_| n.len() <= 64) {
-                Some(tz) => Some(tz.iana_name().unwrap_or(n).to_owned()),
-                None => {
-                    return Err(AppError::Invalid(vec![FieldError::new(
-                        "time_zone",
-                        "invalid_value",
-                        format!(
-                            "the time zone “{}” is not one Ferrodesk knows: choose one from the list",
-                            n.chars().take(64).collect::<String>()
-                        ),
-                    )]));
-                }
-            },
-        };
+        let name = time_zone_name(name).map_err(|e| AppError::Invalid(vec![e]))?;
         let mut tx = self.store().begin().await?;
         store::update_user(
             &mut tx,
@@ -591,6 +595,7 @@ impl App {
                 patch.manages_memberships.is_some(),
                 DirectoryAct::ChangePermissions,
             ),
+            (patch.time_zone.is_some(), DirectoryAct::ChangeTimeZone),
         ];
         for (_, act) in acts.iter().filter(|(asked, _)| *asked) {
             if let Err(r) =
@@ -618,6 +623,16 @@ impl App {
             .password
             .as_deref()
             .and_then(|pw| problems.check(validate::password("password", pw)));
+        let time_zone = match &patch.time_zone {
+            None => None,
+            Some(name) => match time_zone_name(name.as_deref()) {
+                Ok(tz) => Some(tz),
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            },
+        };
         let role = patch.role.unwrap_or(before.role);
         if patch.ticket_scope.is_some() && role != Role::Agent {
             problems.push(FieldError::new(
@@ -668,7 +683,7 @@ impl App {
             password_hash,
             default_organization_id: patch.default_organization_id.map(|o| o.map(OrganizationId)),
             manages_memberships: patch.manages_memberships,
-            time_zone: None,
+            time_zone,
         };
         store::update_user(&mut tx, id, &update, self.now()).await?;
         // A new password or sign-in email, or a suspension, ends every other way in: the
@@ -722,6 +737,12 @@ impl App {
             "default_organization_id",
             &before.default_organization_id,
             &after.default_organization_id,
+        );
+        diff(
+            &mut changes,
+            "time_zone",
+            &before.time_zone,
+            &after.time_zone,
         );
         if update.password_hash.is_some() {
             changes.push(FieldChange::new("password", "(hidden)", "(changed)"));

@@ -165,6 +165,12 @@ pub struct UserOut {
     pub default_organization_id: Option<i64>,
     /// Agents' groups.
     pub group_ids: Vec<i64>,
+    /// The user's own time zone (an IANA name such as `Europe/Berlin`) in which pages show
+    /// times to them; null: the desk's time zone (settings). Left out when someone other
+    /// than staff looks at another user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "Europe/Berlin")]
+    pub time_zone: Option<Option<String>>,
     /// Created (RFC 3339).
     pub created_at: String,
     /// Last changed (RFC 3339).
@@ -240,6 +246,11 @@ pub struct UserPatch {
     /// organization access (admins only).
     #[serde(default)]
     pub manages_memberships: Option<bool>,
+    /// The user's own time zone, an IANA name (`Europe/Berlin`); null or empty: the desk's
+    /// time zone. Admins set anyone's, everyone their own; an unknown name is refused (422).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "Europe/Berlin")]
+    pub time_zone: Option<Option<String>>,
 }
 
 // ---------------------------------------------------------------- organizations

@@ -167,11 +167,10 @@ impl App {
             let mut c = self.store().read().await?;
             self.visible_ticket(&mut c, p, id).await?;
         }
-        let mut tx = self.store().begin_unscoped().await?;
-        seen::record_seen(&mut tx, p.user.id.0, id.0, self.now()).await?;
-        tx.commit()
-            .await
-            .map_err(ferrodesk_store::StoreError::from)?;
+        // One statement outside the writers' lock: a page view never queues behind (or
+        // holds up) the desk's ticket changes.
+        let mut w = self.store().side_write().await?;
+        seen::record(&mut w, p.user.id.0, id.0, seen::Look::Opened, self.now()).await?;
         Ok(())
     }
 
@@ -188,11 +187,8 @@ impl App {
         let mut c = self.store().read().await?;
         let (t, _) = self.visible_ticket(&mut c, p, id).await?;
         {
-            let mut tx = self.store().begin_unscoped().await?;
-            seen::record_ping(&mut tx, p.user.id.0, id.0, now).await?;
-            tx.commit()
-                .await
-                .map_err(ferrodesk_store::StoreError::from)?;
+            let mut w = self.store().side_write().await?;
+            seen::record(&mut w, p.user.id.0, id.0, seen::Look::Polled, now).await?;
         }
         let lookers = seen::lookers(&mut c, id.0, now - PRESENCE_WINDOW_MICROS, p.user.id.0)
             .await?

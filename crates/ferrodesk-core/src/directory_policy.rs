@@ -41,6 +41,8 @@ pub enum DirectoryAct {
     ChangeMembership,
     /// Grant or withdraw an agent's membership permission.
     ChangePermissions,
+    /// Set the time zone pages show times in to them.
+    ChangeTimeZone,
 }
 
 /// The user an act is done to.
@@ -126,6 +128,16 @@ pub fn may(
                 refuse(
                     "email",
                     "only the user themselves or an admin may change a sign-in email",
+                )
+            }
+        }
+        DirectoryAct::ChangeTimeZone => {
+            if admin || is_self {
+                Ok(())
+            } else {
+                refuse(
+                    "time_zone",
+                    "only the user themselves or an admin may change a time zone",
                 )
             }
         }

@@ -259,6 +259,22 @@ impl Store {
         })
     }
 
+    /// A connection for one statement that is no part of any audited change (when someone
+    /// last looked at a ticket, `seen::record`): no transaction, and on PostgreSQL not the
+    /// audit head's lock, so it neither waits for the desk's writers nor makes them wait.
+    /// Only for a statement that is right on its own whatever runs beside it (an upsert
+    /// that never moves a value back); nothing is read through it to decide a write.
+    pub async fn side_write(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(match self.backend {
+            // SQLite has one writer: its connection, the statement alone in its own
+            // implicit transaction (no `BEGIN IMMEDIATE` held around it).
+            Backend::Sqlite => self.write.acquire().await?,
+            // Not the write pool, whose few connections may all be queued on the audit
+            // lock: a short autocommit statement on the larger pool.
+            Backend::Postgres => self.read.acquire().await?,
+        })
+    }
+
     /// A connection for reads.
     pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
         Ok(self.read.acquire().await?)

@@ -5,11 +5,26 @@
 use crate::sql::Sql;
 use crate::{Conn, Micros, Result};
 
-/// `user` opened `ticket` at `now` (which also counts as having its page open).
-pub async fn record_seen(c: &mut Conn, user: i64, ticket: i64, now: Micros) -> Result<()> {
-    // One text for both databases. A late write never moves a time back.
+/// What a look at a ticket records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// The page was opened: its changes so far count as seen (and the page is open).
+    Opened,
+    /// A presence poll: the page is open; its latest changes do not count as seen.
+    Polled,
+}
+
+/// `user` looked at `ticket` at `now`. One upsert for both kinds of look (a poll writes
+/// `seen_at` 0, which never wins), one text for both databases, and a late write never
+/// moves a time back. Not an audited change: run it on `Store::side_write`, outside the
+/// writers' lock.
+pub async fn record(c: &mut Conn, user: i64, ticket: i64, look: Look, now: Micros) -> Result<()> {
+    let seen_at = match look {
+        Look::Opened => now,
+        Look::Polled => 0,
+    };
     sqlx::query(
-        "INSERT INTO ticket_seen (user_id, ticket_id, seen_at, pinged_at) VALUES ($1, $2, $3, $3) \
+        "INSERT INTO ticket_seen (user_id, ticket_id, seen_at, pinged_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, ticket_id) DO UPDATE SET \
          seen_at = CASE WHEN excluded.seen_at > ticket_seen.seen_at \
                         THEN excluded.seen_at ELSE ticket_seen.seen_at END, \
@@ -18,27 +33,22 @@ pub async fn record_seen(c: &mut Conn, user: i64, ticket: i64, now: Micros) -> R
     )
     .bind(user)
     .bind(ticket)
+    .bind(seen_at)
     .bind(now)
     .execute(c)
     .await?;
     Ok(())
 }
 
-/// `user` has `ticket`'s page open at `now` (a presence poll); it does not count as having
-/// seen its latest changes.
-pub async fn record_ping(c: &mut Conn, user: i64, ticket: i64, now: Micros) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ticket_seen (user_id, ticket_id, seen_at, pinged_at) VALUES ($1, $2, 0, $3) \
-         ON CONFLICT (user_id, ticket_id) DO UPDATE SET \
-         pinged_at = CASE WHEN excluded.pinged_at > ticket_seen.pinged_at \
-                          THEN excluded.pinged_at ELSE ticket_seen.pinged_at END",
+/// When `user` last opened and last polled `ticket`: `(seen_at, pinged_at)`.
+pub async fn times(c: &mut Conn, user: i64, ticket: i64) -> Result<Option<(Micros, Micros)>> {
+    Ok(sqlx::query_as(
+        "SELECT seen_at, pinged_at FROM ticket_seen WHERE user_id = $1 AND ticket_id = $2",
     )
     .bind(user)
     .bind(ticket)
-    .bind(now)
-    .execute(c)
-    .await?;
-    Ok(())
+    .fetch_optional(c)
+    .await?)
 }
 
 /// When `user` last opened each of `tickets`, as `(ticket id, seen_at)`; tickets never opened

@@ -261,6 +261,8 @@ impl SortKey {
             SortKey::Created => "t.created_at",
             SortKey::Id => "t.id",
             SortKey::Subject => "t.subject",
+            // The index `tickets_priority_rank_id_idx` (migration 0023) is on this very
+            // expression: change both together.
             SortKey::Priority => {
                 "(CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 ELSE 4 END)"
             }

@@ -46,7 +46,26 @@ pub fn router_with(app: App, rates: ratelimit::Rates) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(ui::routes())
         .merge(compat::routes())
-        .fallback(|| async { error::ApiError(ferrodesk_app::AppError::NotFound("route")) })
+        .fallback(|uri: axum::http::Uri| async move {
+            // Outside the APIs (ours and the vendor layers, which also have their own) an
+            // unknown address is a page: "No such page", in the frame of whoever is signed
+            // in (`ui::with_navigation`).
+            let path = uri.path();
+            if ["/api/", "/zendesk/", "/freshdesk/"]
+                .iter()
+                .any(|api| path.starts_with(api))
+            {
+                axum::response::IntoResponse::into_response(error::ApiError(
+                    ferrodesk_app::AppError::NotFound("route"),
+                ))
+            } else {
+                ui::page_not_found()
+            }
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            ui::with_navigation,
+        ))
         .with_state(app.clone())
         .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

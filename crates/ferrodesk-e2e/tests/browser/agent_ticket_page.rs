@@ -112,6 +112,29 @@ async fn with_javascript_the_requester_is_picked_by_typing_and_tags_are_edited(b
     if !fits {
         problems.push(format!("the open list: {scroll}px in {inner}px"));
     }
+    // The open list sits under the box and pushes the Subject field down: neither the
+    // Subject's label nor its input is covered.
+    let rects = eval(
+        &b,
+        "const r = e => { const b = document.querySelector(e).getBoundingClientRect();            return {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; };          return {list: r('#requester-list'), box: r('#requester'),            subject: r('#subject'), label: r('label[for=subject]'),            scroll: document.documentElement.scrollWidth, inner: window.innerWidth};",
+    )
+    .await;
+    let px = |o: &str, k: &str| rects[o][k].as_f64().unwrap();
+    assert!(
+        px("list", "top") >= px("box", "bottom") - 1.0,
+        "the list starts under the requester box: {rects}"
+    );
+    for covered in ["subject", "label"] {
+        let apart = px("list", "bottom") <= px(covered, "top")
+            || px("list", "top") >= px(covered, "bottom")
+            || px("list", "right") <= px(covered, "left")
+            || px("list", "left") >= px(covered, "right");
+        assert!(apart, "the open list covers the Subject {covered}: {rects}");
+    }
+    assert!(
+        rects["scroll"].as_f64().unwrap() <= rects["inner"].as_f64().unwrap(),
+        "no sideways scroll with the list open: {rects}"
+    );
     b.screenshot(&format!("phone_requester_box_{backend:?}").to_lowercase())
         .await;
     assert!(

@@ -1258,6 +1258,17 @@ async fn a_second_update_after_a_colleagues_change_keeps_it_and_shows_both(backe
     );
     let kept = b.css("#conflict-kept").await.text().await.unwrap();
     assert!(kept.contains("You had chosen: Status Pending"), "{kept}");
+    // The table beside it: every property of the form, the ticket now and Sam's edits.
+    let rows = table_rows(&b, "#conflict-sides").await;
+    for row in [
+        "Status Open Pending",
+        "Priority Urgent — changed by Boss not changed",
+        "Group none not changed",
+        "Tags none not changed",
+    ] {
+        assert!(rows.iter().any(|r| r == row), "{row} in {rows:?}");
+    }
+    assert_eq!(rows.len(), 8, "one line a property: {rows:?}");
     assert_eq!(value_of(&b, "#priority").await, "urgent");
     assert_eq!(value_of(&b, "#status_id").await, pending);
     assert_eq!(
@@ -1270,6 +1281,20 @@ async fn a_second_update_after_a_colleagues_change_keeps_it_and_shows_both(backe
     assert_eq!(t["status"], "Open", "nothing was saved yet");
     b.screenshot(&format!("conflict_both_changes_{backend:?}").to_lowercase())
         .await;
+    // On a phone the box and its table fit the screen.
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    let (fits, scroll, inner) = fits_width(&b).await;
+    assert!(fits, "the conflict at 390 px: {scroll}px in {inner}px");
+    eval(&b, "document.getElementById('conflict').scrollIntoView();").await;
+    b.screenshot(&format!("phone_conflict_both_changes_{backend:?}").to_lowercase())
+        .await;
+    b.client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("desktop size");
     // Update again: Sam's status is saved, the colleague's priority stays.
     b.click("#properties button[type=submit]").await;
     b.css("p.notice").await;
@@ -1452,13 +1477,25 @@ async fn an_address_with_a_wrong_id_answers_a_styled_not_found_page(backend: Bac
     b.css("main h1").await;
     b.screenshot(&format!("no_such_ticket_{backend:?}").to_lowercase())
         .await;
-    // The page links back to the start.
-    b.click("main a[href='/']").await;
+    // The page keeps the agent's navigation and links back to the list.
+    assert!(b.has("header nav a[href='/agent/tickets/new']").await);
+    b.click("main a[href='/agent/tickets']").await;
+    b.css("table.tickets").await;
     b.sign_out().await;
     b.sign_in("carla@example.com").await;
-    let (h1, status, header) = not_found_page(&b, "/portal/requests/abc").await;
-    assert_eq!((h1.as_str(), status), ("No such request", 404));
-    assert_eq!(header, styled);
+    for (path, heading) in [
+        ("/portal/requests/abc", "No such request"),
+        ("/portal/tickets/999999", "No such page"),
+    ] {
+        let (h1, status, header) = not_found_page(&b, path).await;
+        assert_eq!((h1.as_str(), status), (heading, 404), "{path}");
+        assert_eq!(header, styled, "{path}");
+        assert!(
+            b.has("header nav a[href='/portal/requests/new']").await,
+            "{path}"
+        );
+        assert!(b.has("main a[href='/portal']").await, "{path}");
+    }
     b.close().await;
 }
 
@@ -1515,6 +1552,25 @@ const WIDEST_ELEMENTS: &str = "return Array.from(document.querySelectorAll('main
          + ' ' + Math.round(e.getBoundingClientRect().width) + 'px');";
 
 /// Whether the page fits the window's width (no horizontal scrolling), with both widths.
+/// The body rows of a table as people read them (white space squashed).
+async fn table_rows(b: &Browser, css: &str) -> Vec<String> {
+    let v = eval(
+        b,
+        &format!(
+            "return Array.from(document.querySelectorAll('{css} tbody tr'))\
+               .map(r => r.textContent.replace(/\\s+/g, ' ').trim());"
+        ),
+    )
+    .await;
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn fits_width(b: &Browser) -> (bool, i64, i64) {
     let v = eval(
         b,
@@ -1763,6 +1819,11 @@ async fn an_agent_replies_and_sets_the_status_in_one_submit(backend: Backend) {
     );
     let kept = b.css("#reply-conflict-kept").await.text().await.unwrap();
     assert!(kept.contains("You had chosen: Status Resolved"), "{kept}");
+    // The reply box carries the status only: one line, the ticket now beside Sam's choice.
+    assert_eq!(
+        table_rows(&b, "#reply-conflict-sides").await,
+        ["Status Pending Resolved"]
+    );
     assert_eq!(
         value_of(&b, "#reply_body").await,
         "The refund is on its way."

@@ -278,6 +278,18 @@ enum Prop {
 }
 
 impl Prop {
+    /// Every property of the properties form, in its order.
+    const EVERY: [Prop; 8] = [
+        Prop::Status,
+        Prop::Priority,
+        Prop::Group,
+        Prop::Assignee,
+        Prop::InternalGroup,
+        Prop::InternalAgent,
+        Prop::Tags,
+        Prop::Ccs,
+    ];
+
     const ALL: [Prop; 6] = [
         Prop::Status,
         Prop::Priority,
@@ -823,18 +835,46 @@ struct Conflict {
     /// The agent's changes to a property someone else changed too: the form shows
     /// the current value, and the agent may choose theirs again.
     replaced: Vec<String>,
+    /// Every property the form carries, side by side: the value on the ticket now (who
+    /// changed it meanwhile, if someone did) and the agent's own pending edit.
+    sides: Vec<Side>,
+}
+
+/// One line of the conflict's side-by-side table.
+struct Side {
+    label: &'static str,
+    /// The value on the ticket now, in words.
+    now: String,
+    /// Who changed it after the form was opened ("Admin Ada"), if someone did.
+    changed_by: Option<String>,
+    /// The agent's own edit, not saved yet, in words (None: left as it was).
+    yours: Option<String>,
+}
+
+/// Who made the latest change to `p` among `events`, in words.
+fn changed_by(events: &[EventOut], p: Prop) -> Option<String> {
+    events
+        .iter()
+        .rev()
+        .find(|e| e.changes.iter().any(|ch| ch.field == p.field()))
+        .map(actor_words)
 }
 
 /// The form's values after a failed update: the ticket as it is now, with the agent's
 /// own changes on top, except where someone else changed the same property meanwhile
 /// (then the current value, and the agent's choice listed). The form's hidden originals
 /// are the current values, so a second Update writes only what the agent changed.
+///
+/// `carried`: the properties the sending form carries (the properties form: all of them;
+/// a reply or note: its status and a macro's other changes), one line each in the
+/// conflict's side-by-side table.
 fn merge_sent(
     dir: &Directory,
     people: &[(i64, String)],
     t: &TicketOut,
     events: &[EventOut],
     sent: &SentProps,
+    carried: &[Prop],
 ) -> (Owners, Option<Conflict>) {
     let now = Owners::of(t);
     let mut shown = now.clone();
@@ -842,7 +882,32 @@ fn merge_sent(
         theirs: Vec::new(),
         kept: Vec::new(),
         replaced: Vec::new(),
+        sides: Vec::new(),
     };
+    let minus_names = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    };
+    for p in carried.iter().copied() {
+        let yours = (!sent.mine.same(&sent.base, p)).then(|| match p {
+            Prop::Tags => list_change_words(
+                &minus_names(&sent.mine.tags, &sent.base.tags),
+                &minus_names(&sent.base.tags, &sent.mine.tags),
+            ),
+            Prop::Ccs => {
+                let base = person_names(people, &sent.base.cc_ids);
+                let mine = person_names(people, &sent.mine.cc_ids);
+                list_change_words(&minus_names(&mine, &base), &minus_names(&base, &mine))
+            }
+            _ => sent.mine.words(dir, people, p),
+        });
+        c.sides.push(Side {
+            label: p.label(),
+            now: now.words(dir, people, p),
+            changed_by: (!now.same(&sent.base, p))
+                .then(|| changed_by(events, p).unwrap_or_else(|| "someone".into())),
+            yours,
+        });
+    }
     for p in Prop::ALL {
         let mine_changed = !sent.mine.same(&sent.base, p);
         let theirs_changed = !now.same(&sent.base, p);
@@ -886,11 +951,8 @@ fn merge_sent(
     }
     for p in Prop::ALL.into_iter().chain([Prop::Tags, Prop::Ccs]) {
         if !now.same(&sent.base, p) {
-            let by = events
-                .iter()
-                .rev()
-                .find(|e| e.changes.iter().any(|ch| ch.field == p.field()))
-                .map(|e| format!(", by {}", actor_words(e)))
+            let by = changed_by(events, p)
+                .map(|w| format!(", by {w}"))
                 .unwrap_or_default();
             c.theirs.push(format!(
                 "{}: {} → {}{by}",
@@ -935,8 +997,9 @@ struct SentComment {
     /// The status chosen to set with it ("Send and set status").
     status_id: Option<i64>,
     /// Someone changed the ticket after the page was opened: the form as it was opened,
-    /// and the newest comment it showed.
-    stale: Option<(SentProps, i64)>,
+    /// the newest comment it showed, and the properties the box carried (its status and
+    /// a macro's other changes).
+    stale: Option<(SentProps, i64, Vec<Prop>)>,
 }
 
 /// "Send and set status": keep the status (the first choice), or another one. A status
@@ -1064,7 +1127,7 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
     }
     let people = app.names_of_users(&s.p, &cc_people).await?;
     let (o, conflict) = match &draft.props {
-        Some(sent) => merge_sent(&dir, &people, &t, &raw_events, sent),
+        Some(sent) => merge_sent(&dir, &people, &t, &raw_events, sent, &Prop::EVERY),
         None => (Owners::of(&t), None),
     };
     let now = Owners::of(&t);
@@ -1084,8 +1147,8 @@ async fn ticket_page(app: &App, s: &Session, id: i64, draft: Draft) -> Result<Ti
     if let Some(sc) = &draft.comment {
         let mut chosen = sc.status_id;
         let mut box_conflict = None;
-        if let Some((sent, last_seen)) = &sc.stale {
-            let (merged, c) = merge_sent(&dir, &people, &t, &raw_events, sent);
+        if let Some((sent, last_seen, carried)) = &sc.stale {
+            let (merged, c) = merge_sent(&dir, &people, &t, &raw_events, sent, carried);
             // The agent's status stays chosen unless a colleague changed the status too.
             chosen = (merged.status_id != t.status_id).then_some(merged.status_id);
             box_conflict = c.map(|mut c| {
@@ -1617,9 +1680,32 @@ async fn comment(
         (String::new(), form.body)
     };
     let stale = stale.then(|| {
+        // Everything the box sent, so the conflict shows each of it beside the ticket as
+        // it is now: the status, and a macro's priority, group, internal owner and tags.
         let mut mine = base.clone();
+        let mut carried = vec![Prop::Status];
         if let Some(st) = set_status {
             mine.status_id = st;
+        }
+        if let Some(p) = priority {
+            mine.priority = p.as_str().to_owned();
+            carried.push(Prop::Priority);
+        }
+        if let Some(g) = group {
+            mine.group_id = Some(g);
+            carried.push(Prop::Group);
+        }
+        if let Some(g) = internal_group {
+            mine.internal_group_id = Some(g);
+            carried.push(Prop::InternalGroup);
+            if base.internal_agent_id.is_some() {
+                mine.internal_agent_id = None;
+                carried.push(Prop::InternalAgent);
+            }
+        }
+        if !form.add_tags.trim().is_empty() {
+            mine.tags = tag_list(&format!("{} {}", base.tags.join(" "), form.add_tags));
+            carried.push(Prop::Tags);
         }
         let last_seen = form.last_comment_id.trim().parse().unwrap_or(i64::MAX);
         (
@@ -1629,6 +1715,7 @@ async fn comment(
                 stale: true,
             },
             last_seen,
+            carried,
         )
     });
     let mut page = ticket_page(

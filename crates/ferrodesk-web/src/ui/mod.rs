@@ -450,17 +450,81 @@ struct ErrorPage {
     layout: view::Layout,
     heading: String,
     message: String,
+    /// The way back for the person signed in: their list (href, words).
+    back: Option<(&'static str, &'static str)>,
+}
+
+/// What an error page says, kept on its response so [`with_navigation`] can show it again
+/// inside the signed-in person's own frame.
+#[derive(Debug, Clone)]
+struct ErrorShown {
+    heading: String,
+    message: String,
 }
 
 fn error_page(status: StatusCode, heading: &str, message: String) -> Response {
     let page = ErrorPage {
         layout: view::Layout::anonymous(heading),
         heading: heading.to_owned(),
-        message,
+        message: message.clone(),
+        back: None,
     };
     let mut res = html(&page);
     *res.status_mut() = status;
+    res.extensions_mut().insert(ErrorShown {
+        heading: heading.to_owned(),
+        message,
+    });
     res
+}
+
+/// The page for an address the web app does not have (the router's fallback outside
+/// `/api/`): "No such page", 404.
+pub(crate) fn page_not_found() -> Response {
+    UiError::App(AppError::NotFound("page")).into_response()
+}
+
+/// Shows an error page (a missing ticket or page, a refusal) to a signed-in person inside
+/// their own frame: the header and navigation of their role and a link back to their list,
+/// with the same status. Nobody signed in (or a session that ends or must set up two-factor
+/// sign-in first) keeps the plain page. Only responses made by [`error_page`] are touched.
+pub(crate) async fn with_navigation(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let secret = cookie(&parts, SESSION_COOKIE);
+    let res = next.run(Request::from_parts(parts, body)).await;
+    let (Some(shown), Some(secret)) = (res.extensions().get::<ErrorShown>().cloned(), secret)
+    else {
+        return res;
+    };
+    let Ok(Some(p)) = app.principal_from_session(&secret).await else {
+        return res;
+    };
+    if p.two_factor_due {
+        return res;
+    }
+    let s = Session {
+        p,
+        csrf: csrf_token(&secret),
+        secret,
+    };
+    let back = if s.is_staff() {
+        ("/agent/tickets", "Back to your tickets")
+    } else {
+        ("/portal", "Back to your requests")
+    };
+    let page = ErrorPage {
+        layout: s.layout(shown.heading.clone(), ""),
+        heading: shown.heading,
+        message: shown.message,
+        back: Some(back),
+    };
+    let mut framed = html(&page);
+    *framed.status_mut() = res.status();
+    framed
 }
 
 impl IntoResponse for UiError {

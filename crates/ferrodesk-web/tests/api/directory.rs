@@ -378,7 +378,106 @@ async fn statuses_list_the_built_ins_and_customer_responded_with_their_mapping(a
     );
 }
 
+/// A user's own time zone through the API: admins set anyone's, everyone their own
+/// (`PATCH /users/{own id}`), null goes back to the desk's; an unknown name is a 422 naming
+/// `time_zone` that changes nothing; another agent's is not an agent's to set.
+async fn the_time_zone_is_read_and_set_by_admins_and_by_each_user_for_themselves(app: TestApp) {
+    let admin = app.admin().await;
+    let a = app.agent(TicketScope::Global, &[]).await;
+    let other = app.agent(TicketScope::Global, &[]).await;
+    let customer = app.end_user(&[], UserAccess::Requested).await;
+    let path = format!("/users/{}", a.id);
+    let fresh = app.get(&admin.token, &path).await;
+    assert_eq!(
+        fresh.body["time_zone"],
+        json!(null),
+        "the desk's by default"
+    );
+    let set = app
+        .patch(&admin.token, &path, json!({"time_zone": "Europe/Berlin"}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["time_zone"], "Europe/Berlin");
+    assert_eq!(
+        app.get(&a.token, "/me").await.body["time_zone"],
+        "Europe/Berlin"
+    );
+    // The agent changes their own; the name is kept as the time zone database spells it.
+    let own = app
+        .patch(&a.token, &path, json!({"time_zone": " america/new_york "}))
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(own.body["time_zone"], "America/New_York");
+    // An unknown name: 422 problem+json naming the field, nothing changed.
+    let unknown = app
+        .patch(&a.token, &path, json!({"time_zone": "Mars/Olympus_Mons"}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.headers["content-type"], "application/problem+json");
+    assert_eq!(unknown.error_fields(), vec!["time_zone"]);
+    assert!(
+        unknown.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Mars/Olympus_Mons"),
+        "{}",
+        unknown.body
+    );
+    assert_eq!(
+        app.get(&admin.token, &path).await.body["time_zone"],
+        "America/New_York"
+    );
+    // Another agent's time zone is not theirs to set.
+    let theirs = app
+        .patch(
+            &a.token,
+            &format!("/users/{}", other.id),
+            json!({"time_zone": "Asia/Tokyo"}),
+        )
+        .await;
+    assert_eq!(
+        theirs.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        theirs.body
+    );
+    assert_eq!(theirs.error_fields(), vec!["time_zone"]);
+    assert_eq!(
+        app.get(&admin.token, &format!("/users/{}", other.id))
+            .await
+            .body["time_zone"],
+        json!(null)
+    );
+    // A customer sets their own; null goes back to the desk's.
+    let cpath = format!("/users/{}", customer.id);
+    let mine = app
+        .patch(
+            &customer.token,
+            &cpath,
+            json!({"time_zone": "Australia/Sydney"}),
+        )
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["time_zone"], "Australia/Sydney");
+    let back = app
+        .patch(&customer.token, &cpath, json!({"time_zone": null}))
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(back.body["time_zone"], json!(null));
+    // The change is on the user's audit trail.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE entity_type = 'user' AND entity_id = {} \
+             AND action = 'updated' AND changes LIKE '%time_zone%'",
+            a.id
+        ))
+        .await,
+        2
+    );
+}
+
 on_both_databases!(
+    the_time_zone_is_read_and_set_by_admins_and_by_each_user_for_themselves,
     admin_creates_reads_and_updates_a_user,
     a_duplicate_email_is_refused_whatever_its_case_and_changes_nothing,
     invalid_user_input_names_every_bad_field,

@@ -264,7 +264,122 @@ async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_pro
     assert_eq!(comments["items"][1]["public"], true);
 }
 
+/// A macro sent after a colleague changed the ticket: nothing is saved, and the reply box's
+/// conflict shows every property the macro carries beside the ticket as it is now.
+async fn a_macro_meeting_a_colleagues_change_shows_each_of_its_properties_beside_theirs(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let ann = agent(&app, TicketScope::Global).await;
+    let support = app
+        .post(
+            &admin.token,
+            "/groups",
+            json!({"name": "Second line", "agent_ids": [ann.id]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let pending = status_id(&app, &ann.token, "Pending").await;
+    let t = app
+        .ticket(
+            &ann.token,
+            json!({"subject": "Cannot log in", "tags": ["login"]}),
+        )
+        .await;
+    let ticket = t["id"].as_i64().unwrap();
+    let m = app
+        .post(
+            &ann.token,
+            "/macros",
+            json!({"name": "Password reset", "body": "I sent you a reset link.", "set_status_id": pending,
+                   "set_priority": "high", "set_group_id": support, "add_tags": ["password"]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let mut a = Browser::new(&app);
+    a.sign_in(&ann.email).await;
+    let applied = a.get(&format!("/agent/tickets/{ticket}?macro={m}")).await;
+    let now = app
+        .get(&ann.token, &format!("/tickets/{ticket}"))
+        .await
+        .body;
+    // Meanwhile the admin makes it urgent and tags it "vip".
+    let theirs = app
+        .patch(
+            &admin.token,
+            &format!("/tickets/{ticket}"),
+            json!({"priority": "urgent", "tags": ["login", "vip"]}),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+    let v = now["version"].to_string();
+    let sent = a
+        .post_multipart(
+            &format!("/agent/tickets/{ticket}/comments"),
+            &[
+                ("_csrf", &applied.csrf()),
+                ("public", "true"),
+                ("last_comment_id", "0"),
+                ("version", &v),
+                ("orig_status_id", &now["status_id"].to_string()),
+                ("orig_priority", "normal"),
+                ("orig_group_id", ""),
+                ("orig_internal_group_id", ""),
+                ("orig_tags", "login"),
+                ("body", "I sent you a reset link."),
+                ("macro_id", &m.to_string()),
+                ("priority", "high"),
+                ("group_id", &support.to_string()),
+                ("add_tags", "password"),
+                ("status_id", &pending.to_string()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        sent.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        sent.body
+    );
+    assert!(sent.body.contains(r#"id="reply-conflict""#));
+    assert_eq!(
+        table_rows(&sent.body, "reply-conflict-sides"),
+        [
+            "Property Now on the ticket Yours (not saved)",
+            "Status Open Pending",
+            "Priority Urgent — changed by Admin High",
+            "Group none Second line",
+            "Tags login, vip — changed by Admin added password",
+        ],
+        "{}",
+        sent.body
+    );
+    // Nothing was saved; the reply and the macro's choices are kept for a second send.
+    let after = app
+        .get(&ann.token, &format!("/tickets/{ticket}"))
+        .await
+        .body;
+    assert_eq!(after["status"], "Open");
+    assert_eq!(after["priority"], "urgent");
+    assert_eq!(after["group_id"], json!(null));
+    assert_eq!(after["tags"], json!(["login", "vip"]));
+    assert_eq!(
+        textarea(&sent.body, "reply_body"),
+        "I sent you a reset link."
+    );
+    assert!(
+        sent.body
+            .contains(r#"name="add_tags" value="password" checked>"#)
+    );
+}
+
 on_both_databases!(
+    a_macro_meeting_a_colleagues_change_shows_each_of_its_properties_beside_theirs,
     a_personal_macro_is_the_agents_own_and_another_agent_gets_no_such_macro,
     the_macro_form_names_each_wrong_field_and_saves_nothing,
     applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_properties,

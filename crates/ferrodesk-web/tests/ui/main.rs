@@ -1944,6 +1944,35 @@ async fn a_view_keeps_an_order_only_when_saved_on_purpose(app: TestApp) {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
+/// The rows of the `<table id=…>` as people read them: each row's text, tags removed,
+/// white space squashed ("Priority Urgent — changed by Admin High").
+fn table_rows(body: &str, id: &str) -> Vec<String> {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let table = &body[at..at + body[at..].find("</table>").expect("the table ends")];
+    table
+        .split("<tr")
+        .skip(1)
+        .map(|row| {
+            let mut text = String::new();
+            let mut in_tag = true;
+            for ch in row.chars() {
+                match ch {
+                    '<' => in_tag = true,
+                    '>' => {
+                        in_tag = false;
+                        text.push(' ');
+                    }
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
 /// The value of the element with `id` (its text up to the next tag).
 fn text_of(body: &str, id: &str) -> String {
     let at = body

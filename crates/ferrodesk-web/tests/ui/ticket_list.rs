@@ -356,7 +356,82 @@ async fn presence_names_the_colleague_and_their_change_and_hides_other_tickets(a
     let _ = admin;
 }
 
+/// Opening a ticket and polling its page record the look in one statement that takes no
+/// writers' lock (on PostgreSQL the page loads while another transaction holds the audit
+/// head); a late write never moves either time back.
+async fn a_look_is_recorded_outside_the_writers_lock_and_never_moves_a_time_back(app: TestApp) {
+    use ferrodesk_store::seen::{self, Look};
+    let a = agent(&app, TicketScope::Global).await;
+    let t = app.ticket(&a.token, json!({"subject": "Slow VPN"})).await;
+    let (id, version) = (t["id"].as_i64().unwrap(), t["version"].as_i64().unwrap());
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let store = app.app.store();
+    let times = || async {
+        let mut c = store.read().await.unwrap();
+        seen::times(&mut c, a.id, id).await.unwrap()
+    };
+    assert_eq!(times().await, None);
+    let held = if app.backend == ferrodesk_testkit::Backend::Postgres {
+        // A writer holds the audit head (as every ticket change does) while the agent
+        // opens the page and its poll runs: neither waits for it.
+        Some(store.begin_unscoped().await.unwrap())
+    } else {
+        None
+    };
+    let wait = std::time::Duration::from_secs(20);
+    let page = tokio::time::timeout(wait, b.get(&format!("/agent/tickets/{id}")))
+        .await
+        .expect("the ticket page does not wait for the writers' lock");
+    assert_eq!(page.status, StatusCode::OK);
+    let (seen_at, pinged_at) = times().await.expect("the look is recorded");
+    assert!(seen_at > 0 && pinged_at == seen_at, "{seen_at} {pinged_at}");
+    let poll = tokio::time::timeout(
+        wait,
+        b.get(&format!("/agent/tickets/{id}/presence?version={version}")),
+    )
+    .await
+    .expect("the poll does not wait for the writers' lock");
+    assert_eq!(poll.status, StatusCode::OK);
+    let (seen_after_poll, pinged_after_poll) = times().await.unwrap();
+    assert_eq!(
+        seen_after_poll, seen_at,
+        "a poll is not a look at the changes"
+    );
+    assert!(pinged_after_poll >= pinged_at);
+    if let Some(tx) = held {
+        tx.rollback().await.unwrap();
+    }
+    // Writes arriving late (an older time) change neither time; a newer one moves each.
+    let mut w = store.side_write().await.unwrap();
+    seen::record(&mut w, a.id, id, Look::Opened, seen_at - 5_000_000)
+        .await
+        .unwrap();
+    seen::record(
+        &mut w,
+        a.id,
+        id,
+        Look::Polled,
+        pinged_after_poll - 5_000_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(times().await, Some((seen_at, pinged_after_poll)));
+    seen::record(&mut w, a.id, id, Look::Polled, pinged_after_poll + 7)
+        .await
+        .unwrap();
+    assert_eq!(times().await, Some((seen_at, pinged_after_poll + 7)));
+    seen::record(&mut w, a.id, id, Look::Opened, pinged_after_poll + 9)
+        .await
+        .unwrap();
+    assert_eq!(
+        times().await,
+        Some((pinged_after_poll + 9, pinged_after_poll + 9))
+    );
+}
+
 on_both_databases!(
+    a_look_is_recorded_outside_the_writers_lock_and_never_moves_a_time_back,
     a_column_sorts_the_list_in_the_address_and_saves_nothing,
     a_sorted_list_pages_through_every_ticket_once,
     the_list_marks_tickets_changed_since_the_agent_last_looked,

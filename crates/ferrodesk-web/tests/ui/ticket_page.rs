@@ -208,6 +208,25 @@ async fn a_second_update_never_reverts_a_colleagues_tags_or_ccs(app: TestApp) {
         "{}",
         stale.body
     );
+    // Side by side, every property of the form: the ticket now (who changed it) and the
+    // agent's own pending edits, in names.
+    let rows = table_rows(&stale.body, "conflict-sides");
+    assert_eq!(
+        rows,
+        [
+            "Property Now on the ticket Yours (not saved)",
+            "Status Open not changed",
+            "Priority Normal not changed",
+            "Group none not changed",
+            "Assignee none not changed",
+            "Internal group none not changed",
+            "Internal agent none not changed",
+            "Tags billing, vip — changed by Admin added printer",
+            "CCs Carla Cc, Dora Cc — changed by Admin removed Carla Cc",
+        ],
+        "{}",
+        stale.body
+    );
     // Nothing was saved; the form shows both changes together.
     let unchanged = app.get(&a.token, &format!("/tickets/{id}")).await.body;
     assert_eq!(unchanged["tags"], json!(["billing", "vip"]));

@@ -159,7 +159,84 @@ async fn every_signed_in_page_has_a_search_box_that_finds_tickets(app: TestApp) 
     }
 }
 
+/// A missing ticket or page (a wrong id, a word for an id, an unknown address, a ticket
+/// someone may not see) answers 404 inside the signed-in person's own frame: their role's
+/// navigation and a link back to their list. Nobody signed in gets the plain page; the API
+/// keeps its problem document.
+async fn a_missing_page_keeps_the_navigation_and_a_way_back_to_the_list(app: TestApp) {
+    let a = agent(&app, TicketScope::Global).await;
+    let c = customer(&app, &[]).await;
+    let other = customer(&app, &[]).await;
+    let theirs = app
+        .ticket(&other.token, json!({"subject": "Not yours"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    for (path, heading) in [
+        ("/agent/tickets/999999", "No such ticket"),
+        ("/agent/tickets/abc", "No such ticket"),
+        ("/agent/nowhere", "No such page"),
+    ] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            page.body.contains(&format!("<h1>{heading}</h1>")),
+            "{path}: {}",
+            page.body
+        );
+        assert!(page.body.contains(r#"<nav aria-label="Main">"#), "{path}");
+        assert!(
+            page.body.contains(r#"<a href="/agent/tickets/new""#),
+            "{path}: staff navigation"
+        );
+        assert!(
+            page.body
+                .contains(r#"<a href="/agent/tickets">Back to your tickets</a>"#),
+            "{path}"
+        );
+        assert!(page.body.contains("Sign out"), "{path}");
+    }
+    let mut cb = Browser::new(&app);
+    cb.sign_in(&c.email).await;
+    for (path, heading) in [
+        ("/portal/tickets/999999".to_owned(), "No such page"),
+        ("/portal/requests/999999".to_owned(), "No such request"),
+        (format!("/portal/requests/{theirs}"), "No such request"),
+    ] {
+        let page = cb.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            page.body.contains(&format!("<h1>{heading}</h1>")),
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(r#"<a href="/portal/requests/new""#),
+            "{path}: portal navigation"
+        );
+        assert!(!page.body.contains(r#"href="/agent/tickets""#), "{path}");
+        assert!(
+            page.body
+                .contains(r#"<a href="/portal">Back to your requests</a>"#),
+            "{path}"
+        );
+    }
+    // Nobody signed in: the plain page (no navigation) for an unknown address.
+    let mut anon = Browser::new(&app);
+    let page = anon.get("/nowhere").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("<h1>No such page</h1>"));
+    assert!(!page.body.contains(r#"<nav aria-label="Main">"#));
+    // The API still answers its problem document.
+    let api = app.get(&a.token, "/nowhere").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.body["status"], 404, "{}", api.body);
+}
+
 on_both_databases!(
+    a_missing_page_keeps_the_navigation_and_a_way_back_to_the_list,
     the_timeline_names_people_organizations_and_rules_instead_of_numbers,
     every_signed_in_page_has_a_search_box_that_finds_tickets,
 );
