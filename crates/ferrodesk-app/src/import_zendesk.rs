@@ -131,8 +131,14 @@ impl App {
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<ImportReport> {
         let source = source_name(&account.url);
-        self.import_zendesk_from(&source, reader(account), &account.email, ticket_limit, progress)
-            .await
+        self.import_zendesk_from(
+            &source,
+            reader(account),
+            &account.email,
+            ticket_limit,
+            progress,
+        )
+        .await
     }
 
     /// [`App::import_zendesk`] from a source that answers from memory, named `source` (the
@@ -166,9 +172,7 @@ impl App {
             return Err(AppError::invalid(
                 "email",
                 "not_admin",
-                format!(
-                    "{email} is not an admin of {source}: the import needs an admin's token"
-                ),
+                format!("{email} is not an admin of {source}: the import needs an admin's token"),
             ));
         }
         progress(&format!("reading {source}"));

@@ -289,7 +289,10 @@ async fn main() {
         .iter()
         .filter(|n| n.contains("kept without its internal owner"))
         .count();
-    eprintln!("notes: {} ({kept} tickets kept without their internal owner)", report.notes.len());
+    eprintln!(
+        "notes: {} ({kept} tickets kept without their internal owner)",
+        report.notes.len()
+    );
     let chain = app.verify_audit(&[]).await.expect("verify");
     let out = json!({
         "backend": backend,
