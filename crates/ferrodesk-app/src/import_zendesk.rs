@@ -131,7 +131,39 @@ impl App {
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<ImportReport> {
         let source = source_name(&account.url);
-        let mut reader = reader(account);
+        self.import_zendesk_from(
+            &source,
+            reader(account),
+            &account.email,
+            ticket_limit,
+            progress,
+        )
+        .await
+    }
+
+    /// [`App::import_zendesk`] from a source that answers from memory, named `source` (the
+    /// write-path bench: generated Zendesk pages through the importer's own code, no HTTP).
+    pub async fn import_zendesk_answered(
+        &self,
+        source: &str,
+        answers: crate::imports::Answers,
+        ticket_limit: Option<u64>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ImportReport> {
+        let reader = Reader::answered(answers);
+        self.import_zendesk_from(source, reader, "the admin", ticket_limit, progress)
+            .await
+    }
+
+    async fn import_zendesk_from(
+        &self,
+        source: &str,
+        mut reader: Reader,
+        email: &str,
+        ticket_limit: Option<u64>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ImportReport> {
+        let source = source.to_owned();
         let mut report = ImportReport::default();
         let mut links = Links::default();
         let sys = self.system_principal();
@@ -140,10 +172,7 @@ impl App {
             return Err(AppError::invalid(
                 "email",
                 "not_admin",
-                format!(
-                    "{} is not an admin of {source}: the import needs an admin's token",
-                    account.email
-                ),
+                format!("{email} is not an admin of {source}: the import needs an admin's token"),
             ));
         }
         progress(&format!("reading {source}"));

@@ -13,6 +13,21 @@ use crate::sql::{Sql, is_postgres, rows_per_statement};
 use crate::tickets::{Comment, Ticket};
 use crate::{Conn, Result, to_json};
 
+/// Prepares the caller's write transaction for a page of [`insert_tickets`]: on PostgreSQL its
+/// commit does not wait for the WAL to reach the disk (`SET LOCAL synchronous_commit = off`,
+/// this transaction only). A crash right after the commit can lose the last pages, never
+/// corrupt anything; an import writes its links in the same transaction, so a rerun writes
+/// such a lost page again. SQLite in WAL mode with `synchronous = NORMAL` does not wait at
+/// commit anyway.
+pub async fn relax_commit(c: &mut Conn) -> Result<()> {
+    if is_postgres(c) {
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 /// `n` new ids of `table` (`tickets` or `comments`), ascending. PostgreSQL takes them from the
 /// column's sequence; SQLite's rowids continue from the largest, which no other writer can
 /// take before this transaction ends.

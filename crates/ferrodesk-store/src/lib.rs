@@ -168,17 +168,24 @@ impl Store {
             .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
-        let pool = |max: u32| {
+        // SQLite's page cache, per connection (`cache_size`, KiB when negative). The one writer
+        // gets 64 MiB instead of the default 2: a transaction that inserts many rows (an
+        // import's page of a thousand tickets, each in some twenty indexes) otherwise evicts
+        // the index pages it needs again, reads them back through the kernel and spills dirty
+        // pages to the WAL before it commits — a third of the SQLite writer's time at 100,000
+        // tickets (bench/results/2026-12-02-s10-import-write.md). Pages are only taken as used.
+        let pool = |max: u32, cache_kib: i64| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            conn.execute(
+                            conn.execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
-                            )
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; \
+                                 PRAGMA cache_size = -{cache_kib};"
+                            )))
                             .await?;
                         }
                         Ok(())
@@ -187,15 +194,15 @@ impl Store {
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1).connect_with(opts.clone()).await?;
-                let read = pool(8).connect_with(opts).await?;
+                let write = pool(1, 65_536).connect_with(opts.clone()).await?;
+                let read = pool(8, 2_000).connect_with(opts).await?;
                 (read, write)
             }
             Backend::Postgres => {
                 // Writers queue on one lock: a few connections are enough for them, and
                 // readers keep their own pool instead of waiting behind queued writers.
-                let write = pool(6).connect_with(opts.clone()).await?;
-                let read = pool(16).connect_with(opts).await?;
+                let write = pool(6, 0).connect_with(opts.clone()).await?;
+                let read = pool(16, 0).connect_with(opts).await?;
                 (read, write)
             }
         };
