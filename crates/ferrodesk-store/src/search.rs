@@ -421,7 +421,7 @@ async fn newest_matches(
 }
 
 /// Ids per bucket of the PostgreSQL search index: each ticket's index entry also holds the
-/// lexeme `#sN`, N its id shifted right by this (migration 0025; the text parser never makes
+/// lexeme `#sN`, N its id shifted right by this (migration 0024; the text parser never makes
 /// a lexeme with `#`, so no word can meet it).
 const SLICE_SHIFT: i64 = 14;
 /// Buckets searched first: the newest 48k–64k tickets.
@@ -669,7 +669,7 @@ impl Matches<'_> {
         } else {
             "all_tsv"
         };
-        // What the PostgreSQL indexes are built on (migration 0025): the text's lexemes and
+        // What the PostgreSQL indexes are built on (migration 0024): the text's lexemes and
         // the ticket's bucket.
         let pg_indexed = format!(
             "(s.{pg_col} || array_to_tsvector(ARRAY['#s' || (s.ticket_id >> {SLICE_SHIFT})::text]))"
