@@ -461,10 +461,13 @@ impl<'q> Slice<'q> {
 /// no word), read at most once a minute for the public text and for all text:
 /// they choose how a search uses the index, never what it finds.
 #[derive(Debug, Default)]
-pub struct WordStats([Mutex<Option<(Instant, Arc<HashSet<String>>)>>; 2]);
+pub struct WordStats([Mutex<Option<(Instant, Words)>>; 2]);
+
+/// A set of lexemes.
+type Words = Arc<HashSet<String>>;
 
 impl WordStats {
-    async fn common(&self, c: &mut Conn, public_only: bool) -> Result<Arc<HashSet<String>>> {
+    async fn common(&self, c: &mut Conn, public_only: bool) -> Result<Words> {
         const FRESH: Duration = Duration::from_secs(60);
         let slot = &self.0[usize::from(public_only)];
         let kept = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
