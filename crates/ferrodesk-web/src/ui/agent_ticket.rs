@@ -290,14 +290,8 @@ impl Prop {
         Prop::Ccs,
     ];
 
-    const ALL: [Prop; 6] = [
-        Prop::Status,
-        Prop::Priority,
-        Prop::Group,
-        Prop::Assignee,
-        Prop::InternalGroup,
-        Prop::InternalAgent,
-    ];
+    /// The single-valued properties (all but tags and CCs, which are lists).
+    const ALL: &[Prop] = Prop::EVERY.split_at(6).0;
 
     /// Its name in the timeline's changes.
     fn field(self) -> &'static str {
@@ -908,7 +902,7 @@ fn merge_sent(
             yours,
         });
     }
-    for p in Prop::ALL {
+    for &p in Prop::ALL {
         let mine_changed = !sent.mine.same(&sent.base, p);
         let theirs_changed = !now.same(&sent.base, p);
         if mine_changed && !theirs_changed {
@@ -949,7 +943,7 @@ fn merge_sent(
             list_change_words(&minus(&mine_ccs, &base_ccs), &minus(&base_ccs, &mine_ccs))
         ));
     }
-    for p in Prop::ALL.into_iter().chain([Prop::Tags, Prop::Ccs]) {
+    for p in Prop::EVERY {
         if !now.same(&sent.base, p) {
             let by = changed_by(events, p)
                 .map(|w| format!(", by {w}"))

@@ -139,11 +139,24 @@ async fn the_macro_form_names_each_wrong_field_and_saves_nothing(app: TestApp) {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM macros").await, 0);
 }
 
-async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_properties(
-    app: TestApp,
-) {
+/// What the two "Password reset" tests start from.
+struct Setup {
+    admin: ferrodesk_testkit::TestUser,
+    ann: ferrodesk_testkit::TestUser,
+    /// The "Second line" group, Ann in it.
+    support: i64,
+    /// The Pending status.
+    pending: i64,
+    /// Ann's ticket "Cannot log in", tagged login.
+    ticket: i64,
+    version: i64,
+    /// Ann's macro "Password reset": a public reply, Pending, high, Second line, tag password.
+    m: i64,
+}
+
+async fn password_reset_macro(app: &TestApp) -> Setup {
     let admin = app.admin().await;
-    let ann = agent(&app, TicketScope::Global).await;
+    let ann = agent(app, TicketScope::Global).await;
     let support = app
         .post(
             &admin.token,
@@ -154,15 +167,13 @@ async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_pro
         .body["id"]
         .as_i64()
         .unwrap();
-    let pending = status_id(&app, &ann.token, "Pending").await;
+    let pending = status_id(app, &ann.token, "Pending").await;
     let t = app
         .ticket(
             &ann.token,
             json!({"subject": "Cannot log in", "tags": ["login"]}),
         )
         .await;
-    let ticket = t["id"].as_i64().unwrap();
-    let version = t["version"].as_i64().unwrap();
     let m = app
         .post(
             &ann.token,
@@ -172,7 +183,28 @@ async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_pro
         )
         .await;
     assert_eq!(m.status, StatusCode::CREATED, "{}", m.body);
-    let m = m.body["id"].as_i64().unwrap();
+    Setup {
+        support,
+        pending,
+        ticket: t["id"].as_i64().unwrap(),
+        version: t["version"].as_i64().unwrap(),
+        m: m.body["id"].as_i64().unwrap(),
+        admin,
+        ann,
+    }
+}
+
+async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_properties(
+    app: TestApp,
+) {
+    let Setup {
+        ann,
+        pending,
+        ticket,
+        version,
+        m,
+        ..
+    } = password_reset_macro(&app).await;
 
     let mut a = Browser::new(&app);
     a.sign_in(&ann.email).await;
@@ -269,37 +301,15 @@ async fn applying_a_macro_fills_the_reply_for_review_and_sending_it_sets_the_pro
 async fn a_macro_meeting_a_colleagues_change_shows_each_of_its_properties_beside_theirs(
     app: TestApp,
 ) {
-    let admin = app.admin().await;
-    let ann = agent(&app, TicketScope::Global).await;
-    let support = app
-        .post(
-            &admin.token,
-            "/groups",
-            json!({"name": "Second line", "agent_ids": [ann.id]}),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
-    let pending = status_id(&app, &ann.token, "Pending").await;
-    let t = app
-        .ticket(
-            &ann.token,
-            json!({"subject": "Cannot log in", "tags": ["login"]}),
-        )
-        .await;
-    let ticket = t["id"].as_i64().unwrap();
-    let m = app
-        .post(
-            &ann.token,
-            "/macros",
-            json!({"name": "Password reset", "body": "I sent you a reset link.", "set_status_id": pending,
-                   "set_priority": "high", "set_group_id": support, "add_tags": ["password"]}),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
+    let Setup {
+        admin,
+        ann,
+        support,
+        pending,
+        ticket,
+        m,
+        ..
+    } = password_reset_macro(&app).await;
     let mut a = Browser::new(&app);
     a.sign_in(&ann.email).await;
     let applied = a.get(&format!("/agent/tickets/{ticket}?macro={m}")).await;
