@@ -71,7 +71,6 @@ pub(crate) fn page<T, O>(
     }
 }
 
-/// The API view of a user, as `p` may see it.
 /// A person's time zone as given (an IANA name; none or empty: the desk's), kept by its
 /// IANA name as the time zone database spells it; an unknown name is refused, naming
 /// `time_zone`.
@@ -92,6 +91,7 @@ fn time_zone_name(name: Option<&str>) -> std::result::Result<Option<String>, Fie
     }
 }
 
+/// The API view of a user, as `p` may see it.
 pub fn user_out(p: Option<&Principal>, u: User) -> UserOut {
     let show_email = p.is_none_or(|p| p.is_staff() || p.user.id == u.id);
     UserOut {
@@ -623,16 +623,10 @@ impl App {
             .password
             .as_deref()
             .and_then(|pw| problems.check(validate::password("password", pw)));
-        let time_zone = match &patch.time_zone {
-            None => None,
-            Some(name) => match time_zone_name(name.as_deref()) {
-                Ok(tz) => Some(tz),
-                Err(e) => {
-                    problems.push(e);
-                    None
-                }
-            },
-        };
+        let time_zone = patch
+            .time_zone
+            .as_ref()
+            .and_then(|name| problems.check(time_zone_name(name.as_deref())));
         let role = patch.role.unwrap_or(before.role);
         if patch.ticket_scope.is_some() && role != Role::Agent {
             problems.push(FieldError::new(

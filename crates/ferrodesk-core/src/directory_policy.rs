@@ -121,34 +121,25 @@ pub fn may(
                 refuse("name", "you may not rename this user")
             }
         }
-        DirectoryAct::ChangeEmail => {
+        // What only the user themselves or an admin may change.
+        DirectoryAct::ChangeEmail | DirectoryAct::ChangeTimeZone | DirectoryAct::ChangePassword => {
             if admin || is_self {
                 Ok(())
             } else {
-                refuse(
-                    "email",
-                    "only the user themselves or an admin may change a sign-in email",
-                )
-            }
-        }
-        DirectoryAct::ChangeTimeZone => {
-            if admin || is_self {
-                Ok(())
-            } else {
-                refuse(
-                    "time_zone",
-                    "only the user themselves or an admin may change a time zone",
-                )
-            }
-        }
-        DirectoryAct::ChangePassword => {
-            if admin || is_self {
-                Ok(())
-            } else {
-                refuse(
-                    "password",
-                    "only the user themselves or an admin may change a password",
-                )
+                match act {
+                    DirectoryAct::ChangeEmail => refuse(
+                        "email",
+                        "only the user themselves or an admin may change a sign-in email",
+                    ),
+                    DirectoryAct::ChangeTimeZone => refuse(
+                        "time_zone",
+                        "only the user themselves or an admin may change a time zone",
+                    ),
+                    _ => refuse(
+                        "password",
+                        "only the user themselves or an admin may change a password",
+                    ),
+                }
             }
         }
         DirectoryAct::ChangeRole => {

@@ -398,10 +398,15 @@ async fn newest_matches(
             .terms()
             .filter(|t| !rank::words(t).iter().any(|w| common.contains(w)))
             .collect();
-        let top: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM tickets")
-            .fetch_one(&mut *c)
-            .await?;
-        if let (false, Some(top)) = (rare.is_empty(), top) {
+        // The newest ticket's id (no query when every term is common: nothing to slice by).
+        let top: Option<i64> = if rare.is_empty() {
+            None
+        } else {
+            sqlx::query_scalar("SELECT MAX(id) FROM tickets")
+                .fetch_one(&mut *c)
+                .await?
+        };
+        if let Some(top) = top {
             let slice = Slice::newest(top, &rare);
             let mut q = m.newest(narrow, None, Some(&slice), RANK_WINDOW);
             q.push(" LIMIT ").push_bind(RANK_WINDOW);

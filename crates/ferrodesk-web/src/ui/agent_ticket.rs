@@ -878,20 +878,20 @@ fn merge_sent(
         replaced: Vec::new(),
         sides: Vec::new(),
     };
-    let minus_names = |a: &[String], b: &[String]| -> Vec<String> {
-        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    // What the agent added to and removed from a list (tags; CCs by name), in words.
+    let list_edit = |base: &[String], mine: &[String]| {
+        let minus = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        };
+        list_change_words(&minus(mine, base), &minus(base, mine))
     };
+    let (base_tags, mine_tags) = (&sent.base.tags, &sent.mine.tags);
+    let base_ccs = person_names(people, &sent.base.cc_ids);
+    let mine_ccs = person_names(people, &sent.mine.cc_ids);
     for p in carried.iter().copied() {
         let yours = (!sent.mine.same(&sent.base, p)).then(|| match p {
-            Prop::Tags => list_change_words(
-                &minus_names(&sent.mine.tags, &sent.base.tags),
-                &minus_names(&sent.base.tags, &sent.mine.tags),
-            ),
-            Prop::Ccs => {
-                let base = person_names(people, &sent.base.cc_ids);
-                let mine = person_names(people, &sent.mine.cc_ids);
-                list_change_words(&minus_names(&mine, &base), &minus_names(&base, &mine))
-            }
+            Prop::Tags => list_edit(base_tags, mine_tags),
+            Prop::Ccs => list_edit(&base_ccs, &mine_ccs),
             _ => sent.mine.words(dir, people, p),
         });
         c.sides.push(Side {
@@ -925,22 +925,16 @@ fn merge_sent(
     // it is now, so a colleague's additions and removals stay.
     shown.tags = merge_list(&sent.base.tags, &sent.mine.tags, &now.tags);
     shown.cc_ids = merge_list(&sent.base.cc_ids, &sent.mine.cc_ids, &now.cc_ids);
-    let minus = |a: &[String], b: &[String]| -> Vec<String> {
-        a.iter().filter(|x| !b.contains(x)).cloned().collect()
-    };
-    let (base_tags, mine_tags) = (&sent.base.tags, &sent.mine.tags);
     if base_tags != mine_tags {
         c.kept.push(format!(
             "You had chosen: Tags {}",
-            list_change_words(&minus(mine_tags, base_tags), &minus(base_tags, mine_tags))
+            list_edit(base_tags, mine_tags)
         ));
     }
-    let base_ccs = person_names(people, &sent.base.cc_ids);
-    let mine_ccs = person_names(people, &sent.mine.cc_ids);
     if base_ccs != mine_ccs {
         c.kept.push(format!(
             "You had chosen: CCs {}",
-            list_change_words(&minus(&mine_ccs, &base_ccs), &minus(&base_ccs, &mine_ccs))
+            list_edit(&base_ccs, &mine_ccs)
         ));
     }
     for p in Prop::EVERY {
