@@ -5,6 +5,17 @@ first = tonumber(os.getenv("FIRST") or "1")
 count = tonumber(os.getenv("COUNT") or "1")
 math.randomseed(os.time())
 
+-- With several wrk threads (THREADS), each thread's Lua state gets its own number so their
+-- random sequences differ (each state would otherwise seed with the same second).
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+function init(args)
+  math.randomseed(os.time() * 64 + (thread_number or 0))
+end
+
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout

@@ -394,9 +394,10 @@ pub async fn view_page(
             .collect();
     }
     let sqlite = is_sqlite(c);
-    let branch = |q: &mut Sql, part: &Part, view: &ViewQuery| {
+    // `columns`: the ticket's, or only its id and sort value (a branch of a merge).
+    let branch = |q: &mut Sql, columns: &str, part: &Part, view: &ViewQuery| {
         q.push(format!(
-            "SELECT {TICKET_COLUMNS}, {sort} AS sort_key FROM tickets t WHERE 1 = 1"
+            "SELECT {columns}, {sort} AS sort_key FROM tickets t WHERE 1 = 1"
         ));
         match part {
             Part::Everything => {}
@@ -430,21 +431,28 @@ pub async fn view_page(
         return Ok(Vec::new());
     }
     if branches.len() == 1 {
-        branch(&mut q, branches[0].0, branches[0].1);
+        branch(&mut q, TICKET_COLUMNS, branches[0].0, branches[0].1);
     } else {
+        // The branches merge ids and sort values only (each often read from its index alone,
+        // never touching the table), and only the page's rows are read whole: a branch per
+        // group and status reads `limit` entries, most of which do not make the page.
+        q.push(format!(
+            "SELECT {TICKET_COLUMNS}, k.sort_key FROM (SELECT * FROM ("
+        ));
         for (n, (part, v)) in branches.iter().enumerate() {
-            q.push(if n == 0 {
-                "SELECT * FROM (".to_owned()
-            } else {
-                format!(") AS b{} UNION ALL SELECT * FROM (", n - 1)
-            });
-            branch(&mut q, part, v);
+            if n > 0 {
+                q.push(format!(") AS b{} UNION ALL SELECT * FROM (", n - 1));
+            }
+            branch(&mut q, "t.id AS page_id", part, v);
         }
         q.push(format!(
-            ") AS b{} ORDER BY sort_key {dir}, id {dir} LIMIT ",
+            ") AS b{} ORDER BY sort_key {dir}, page_id {dir} LIMIT ",
             branches.len() - 1
         ))
-        .push_bind(limit);
+        .push_bind(limit)
+        .push(format!(
+            ") AS k JOIN tickets t ON t.id = k.page_id ORDER BY k.sort_key {dir}, t.id {dir}"
+        ));
     }
     fetch_tickets(c, q).await
 }
