@@ -187,6 +187,32 @@ pub(crate) fn principal_of(s: directory::SignedIn, via: Channel) -> Option<Princ
     })
 }
 
+/// The secret a request came with.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    /// A bearer token (the API).
+    Token(&'a str),
+    /// A session cookie (the web app, and the API from its pages).
+    Session(&'a str),
+}
+
+impl<'a> Credential<'a> {
+    /// The secret.
+    pub fn secret(&self) -> &'a str {
+        match self {
+            Credential::Token(s) | Credential::Session(s) => s,
+        }
+    }
+
+    /// The interface its holder acts through.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Credential::Token(_) => Channel::Api,
+            Credential::Session(_) => Channel::Web,
+        }
+    }
+}
+
 /// Failed sign-ins in a row that lock an account.
 pub const LOCKOUT_AFTER: i64 = 5;
 /// How long a lockout lasts.
@@ -521,15 +547,14 @@ impl App {
     /// Ends a session.
     pub async fn logout(&self, secret: &str) -> Result<()> {
         let hash = secret_hash(secret);
-        let who = directory::Who::Session {
-            hash: &hash,
-            now: self.now(),
-            idle: self.idle_micros(),
+        let who = self.who(Credential::Session(secret), &hash, self.now());
+        let user = {
+            let mut c = self.store().read().await?;
+            directory::signed_in(&mut c, who, self.store().cache())
+                .await?
+                .filter(|s| !s.user.suspended)
+                .map(|s| s.user.id)
         };
-        let user = self
-            .signed_in(who, Channel::Web)
-            .await?
-            .map(|(p, _)| p.user.id);
         let mut tx = self.store().begin().await?;
         directory::delete_session(&mut tx, &hash).await?;
         if let Some(id) = user {
@@ -555,50 +580,70 @@ impl App {
     /// idle period) and its user not suspended. Marks the session as seen at most once a
     /// minute.
     pub async fn principal_from_session(&self, secret: &str) -> Result<Option<Principal>> {
-        let now = self.now();
-        let hash = secret_hash(secret);
-        let who = directory::Who::Session {
-            hash: &hash,
-            now,
-            idle: self.idle_micros(),
-        };
-        let Some((principal, seen)) = self.signed_in(who, Channel::Web).await? else {
-            return Ok(None);
-        };
-        if now - seen.unwrap_or(0) > TOUCH_EVERY_MICROS {
-            self.mark_used(true, &hash, now).await?;
-        }
-        Ok(Some(principal.with_credential(hash)))
+        self.principal_from(Credential::Session(secret)).await
     }
 
     /// The principal of a bearer token, if it is valid (not expired) and its user not
     /// suspended. Marks the token as used at most once a minute.
     pub async fn principal_from_token(&self, secret: &str) -> Result<Option<Principal>> {
+        self.principal_from(Credential::Token(secret)).await
+    }
+
+    /// The principal of a credential, if it is live and its user not suspended.
+    pub async fn principal_from(&self, credential: Credential<'_>) -> Result<Option<Principal>> {
         let now = self.now();
-        let hash = secret_hash(secret);
-        let who = directory::Who::Token { hash: &hash, now };
-        let Some((principal, used)) = self.signed_in(who, Channel::Api).await? else {
+        let hash = secret_hash(credential.secret());
+        let signed = {
+            let mut c = self.store().read().await?;
+            directory::signed_in(
+                &mut c,
+                self.who(credential, &hash, now),
+                self.store().cache(),
+            )
+            .await?
+        };
+        match signed {
+            Some(s) => self.admit(credential, s, hash, now).await,
+            None => Ok(None),
+        }
+    }
+
+    /// How the store names the holder of `credential`, whose secret's hash is `hash`, `now`.
+    pub(crate) fn who<'h>(
+        &self,
+        credential: Credential<'_>,
+        hash: &'h str,
+        now: i64,
+    ) -> directory::Who<'h> {
+        match credential {
+            Credential::Session(_) => directory::Who::Session {
+                hash,
+                now,
+                idle: self.idle_micros(),
+            },
+            Credential::Token(_) => directory::Who::Token { hash, now },
+        }
+    }
+
+    /// The principal of a user signed in with `credential` (whose secret's hash is `hash`),
+    /// none when suspended; marks the credential as used when it was last marked over a
+    /// minute before `now`.
+    pub(crate) async fn admit(
+        &self,
+        credential: Credential<'_>,
+        s: directory::SignedIn,
+        hash: String,
+        now: i64,
+    ) -> Result<Option<Principal>> {
+        let used = s.credential_used;
+        let Some(principal) = principal_of(s, credential.channel()) else {
             return Ok(None);
         };
         if used.is_none_or(|u| now - u > TOUCH_EVERY_MICROS) {
-            self.mark_used(false, &hash, now).await?;
+            let session = matches!(credential, Credential::Session(_));
+            self.mark_used(session, &hash, now).await?;
         }
         Ok(Some(principal.with_credential(hash)))
-    }
-
-    /// The principal a credential names, and when the credential was last marked used.
-    async fn signed_in(
-        &self,
-        who: directory::Who<'_>,
-        via: Channel,
-    ) -> Result<Option<(Principal, Option<i64>)>> {
-        let mut c = self.store().read().await?;
-        Ok(directory::signed_in(&mut c, who, self.store().cache())
-            .await?
-            .and_then(|s| {
-                let used = s.credential_used;
-                principal_of(s, via).map(|p| (p, used))
-            }))
     }
 
     /// Marks a session or token as used, in its own transaction (no part of the request's

@@ -13,6 +13,7 @@ use ferrodesk_store::directory::{self as dir, Status};
 use ferrodesk_store::scope::{self, TicketFilter};
 use ferrodesk_store::tickets::{self as store, Comment, CustomField, Ticket};
 
+use crate::auth::{Credential, secret_hash};
 use crate::directory::{commit, cursor, page, page_size};
 use crate::dto::{
     ActorOut, ChangeOut, CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut,
@@ -24,6 +25,17 @@ use ferrodesk_core::rules::Happening;
 
 /// Longest comment body, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
+
+/// Ticket `t` (none: there is no such ticket) and what `p` may do with it, if they may see
+/// it (else 404, as for a ticket that does not exist).
+fn visible(p: &Principal, t: Option<Ticket>) -> Result<(Ticket, Decision)> {
+    let t = t.ok_or(AppError::NotFound("ticket"))?;
+    let d = policy::decide(&p.viewer, &t.facts());
+    if !d.can_view() {
+        return Err(AppError::NotFound("ticket"));
+    }
+    Ok((t, d))
+}
 
 /// The API view of a ticket, as `p` may see it.
 pub fn ticket_out(p: &Principal, t: &Ticket, statuses: &[Status]) -> TicketOut {
@@ -190,14 +202,7 @@ impl App {
         p: &Principal,
         id: TicketId,
     ) -> Result<(Ticket, Decision)> {
-        let t = store::get_ticket(c, id)
-            .await?
-            .ok_or(AppError::NotFound("ticket"))?;
-        let d = policy::decide(&p.viewer, &t.facts());
-        if !d.can_view() {
-            return Err(AppError::NotFound("ticket"));
-        }
-        Ok((t, d))
+        visible(p, store::get_ticket(c, id).await?)
     }
 
     /// Creates a ticket with its description as first comment.
@@ -397,6 +402,35 @@ impl App {
         let (t, _) = self.visible_ticket(&mut c, p, id).await?;
         let statuses = self.statuses(&mut c, p).await?;
         Ok(ticket_out(p, &t, &statuses))
+    }
+
+    /// Reads a ticket for whoever holds `credential`, in one statement with who they are
+    /// (`ferrodesk_store::signed`): none when the credential is not live or its user
+    /// suspended; else their principal, and the ticket or why they may not have it (404 when
+    /// they may not see it), which is only to be answered once the principal is let through.
+    pub async fn get_ticket_with(
+        &self,
+        credential: Credential<'_>,
+        id: TicketId,
+    ) -> Result<Option<(Principal, Result<TicketOut>)>> {
+        let now = self.now();
+        let hash = secret_hash(credential.secret());
+        let who = self.who(credential, &hash, now);
+        let mut c = self.store().read().await?;
+        let cache = self.store().cache();
+        let Some((signed, ticket)) =
+            ferrodesk_store::signed::ticket(&mut c, who, id, cache).await?
+        else {
+            return Ok(None);
+        };
+        let Some(p) = self.admit(credential, signed, hash, now).await? else {
+            return Ok(None);
+        };
+        let out = match visible(&p, ticket) {
+            Ok((t, _)) => Ok(ticket_out(&p, &t, &self.statuses(&mut c, &p).await?)),
+            Err(e) => Err(e),
+        };
+        Ok(Some((p, out)))
     }
 
     /// Lists the tickets the caller may see, newest first, filtered in SQL.

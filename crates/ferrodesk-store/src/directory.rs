@@ -50,6 +50,7 @@ pub struct User {
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
+    #[sqlx(rename = "user_id")]
     id: i64,
     name: String,
     email: String,
@@ -61,13 +62,18 @@ struct UserRow {
     manages_memberships: i64,
     default_organization_id: Option<i64>,
     time_zone: Option<String>,
+    #[sqlx(rename = "user_created_at")]
     created_at: i64,
+    #[sqlx(rename = "user_updated_at")]
     updated_at: i64,
 }
 
-const USER_COLUMNS: &str = "id, name, email, role, ticket_scope, access, suspended, \
+/// A user's columns. Those a ticket has too are named `user_…`, so that a user and a ticket
+/// can be read in one row (`crate::signed`).
+const USER_COLUMNS: &str = "id AS user_id, name, email, role, ticket_scope, access, suspended, \
      CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, manages_memberships, \
-     default_organization_id, time_zone, created_at, updated_at";
+     default_organization_id, time_zone, created_at AS user_created_at, \
+     updated_at AS user_updated_at";
 
 impl UserRow {
     fn into_user(self) -> Result<User> {
@@ -438,8 +444,9 @@ pub enum Who<'a> {
     },
 }
 
+/// The row of [`push_signed_in`].
 #[derive(sqlx::FromRow)]
-struct SignedInRow {
+pub(crate) struct SignedInRow {
     #[sqlx(flatten)]
     user: UserRow,
     totp_enabled: i64,
@@ -510,55 +517,68 @@ pub async fn signed_in(
     who: Who<'_>,
     cache: &DirectoryCache,
 ) -> Result<Option<SignedIn>> {
-    let select = format!(
+    let mut q = Sql::new("");
+    push_signed_in(&mut q, who);
+    let row: Option<SignedInRow> = q.query_as().fetch_optional(&mut *c).await?;
+    match row {
+        Some(row) => Ok(Some(signed_in_of(c, row, cache).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Appends the statement of [`SignedInRow`]s of whom `who` names: one row, or none for an
+/// unknown user or a credential that is not live. Also the first part of the reads that bring
+/// their caller along (`crate::signed`), so that both hold a credential to the same test.
+pub(crate) fn push_signed_in(q: &mut Sql, who: Who<'_>) {
+    q.push(format!(
         "SELECT {USER_COLUMNS}, totp_enabled, \
          (SELECT value FROM settings WHERE key = 'require_two_factor_for_staff') \
          AS require_two_factor, \
-         (SELECT value FROM directory_generation WHERE id = 1) AS generation"
-    );
-    let row: Option<SignedInRow> = match who {
+         (SELECT value FROM directory_generation WHERE id = 1) AS generation, "
+    ));
+    match who {
         Who::User(id) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{select}, CAST(NULL AS BIGINT) AS credential_used FROM users WHERE id = $1"
-            )))
-            .bind(id.0)
-            .fetch_optional(&mut *c)
-            .await?
+            q.push("CAST(NULL AS BIGINT) AS credential_used FROM users WHERE id = ")
+                .push_bind(id.0);
         }
-        Who::Email(address) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{select}, CAST(NULL AS BIGINT) AS credential_used FROM users WHERE email_lower = $1"
-        )))
-        .bind(address.trim().to_lowercase())
-        .fetch_optional(&mut *c)
-        .await?,
+        Who::Email(address) => {
+            q.push("CAST(NULL AS BIGINT) AS credential_used FROM users WHERE email_lower = ")
+                .push_bind(address.trim().to_lowercase());
+        }
         Who::Session { hash, now, idle } => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{select}, k.seen AS credential_used FROM users JOIN \
+            q.push(
+                "k.seen AS credential_used FROM users JOIN \
                  (SELECT user_id AS holder, COALESCE(last_seen_at, created_at) AS seen \
-                  FROM sessions WHERE token_hash = $1 AND expires_at > $2 \
-                  AND COALESCE(last_seen_at, created_at) > $3) k ON k.holder = users.id \
-                 WHERE suspended = 0"
-            )))
-            .bind(hash)
-            .bind(now)
-            .bind(now - idle)
-            .fetch_optional(&mut *c)
-            .await?
+                  FROM sessions WHERE token_hash = ",
+            )
+            .push_bind(hash.to_owned())
+            .push(" AND expires_at > ")
+            .push_bind(now)
+            .push(" AND COALESCE(last_seen_at, created_at) > ")
+            .push_bind(now - idle)
+            .push(") k ON k.holder = users.id WHERE suspended = 0");
         }
         Who::Token { hash, now } => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{select}, k.used AS credential_used FROM users JOIN \
+            q.push(
+                "k.used AS credential_used FROM users JOIN \
                  (SELECT user_id AS holder, last_used_at AS used FROM api_tokens \
-                  WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)) k \
-                 ON k.holder = users.id WHERE suspended = 0"
-            )))
-            .bind(hash)
-            .bind(now)
-            .fetch_optional(&mut *c)
-            .await?
+                  WHERE token_hash = ",
+            )
+            .push_bind(hash.to_owned())
+            .push(" AND (expires_at IS NULL OR expires_at > ")
+            .push_bind(now)
+            .push(")) k ON k.holder = users.id WHERE suspended = 0");
         }
-    };
-    let Some(row) = row else { return Ok(None) };
+    }
+}
+
+/// Who a [`SignedInRow`] names, with their groups and organizations from `cache` at the row's
+/// generation, or read on `c`.
+pub(crate) async fn signed_in_of(
+    c: &mut Conn,
+    row: SignedInRow,
+    cache: &DirectoryCache,
+) -> Result<SignedIn> {
     let two_factor_off_but_required =
         row.totp_enabled == 0 && row.require_two_factor.as_deref() == Some("true");
     let credential_used = row.credential_used;
@@ -576,13 +596,13 @@ pub async fn signed_in(
         }
     }
     let viewer = viewer(&user, memberships);
-    Ok(Some(SignedIn {
+    Ok(SignedIn {
         user,
         viewer,
         two_factor_off_but_required,
         credential_used,
         generation,
-    }))
+    })
 }
 
 /// The policy facts of a user already read: one query for their organizations' sharing.

@@ -22,6 +22,7 @@ pub mod scope;
 pub mod search;
 pub mod seen;
 pub mod sharing;
+pub mod signed;
 mod sql;
 mod ticket_rows;
 pub mod tickets;

@@ -182,16 +182,48 @@ pub(crate) struct TicketChildRow {
     pub(crate) b: Option<String>,
 }
 
-/// The statement of [`TicketChildRow`]s of ticket `$1`, children in the order
-/// [`attach_children`] gives them.
-pub(crate) fn ticket_with_children_sql() -> String {
-    format!(
-        "SELECT {TICKET_COLUMNS}, ch.kind, ch.n, ch.a, ch.b FROM tickets t LEFT JOIN ( \
-         SELECT ticket_id, 'c' AS kind, user_id AS n, '' AS a, '' AS b FROM ticket_ccs \
-         WHERE ticket_id = $1 \
-         UNION ALL SELECT ticket_id, 't', 0, tag, '' FROM ticket_tags WHERE ticket_id = $1 \
-         UNION ALL SELECT v.ticket_id, 'f', 0, f.key, v.value FROM ticket_field_values v \
-         JOIN custom_fields f ON f.id = v.field_id WHERE v.ticket_id = $1) ch \
-         ON ch.ticket_id = t.id WHERE t.id = $1 ORDER BY ch.kind, ch.n, ch.a, ch.b"
-    )
+/// The columns of a [`TicketChildRow`], of tickets `t` joined by [`push_children_join`].
+pub(crate) fn ticket_child_columns() -> String {
+    format!("{TICKET_COLUMNS}, ch.kind, ch.n, ch.a, ch.b")
+}
+
+/// Appends the join of ticket `id`'s CCs, tags and custom field values (`ch`) to tickets `t`.
+pub(crate) fn push_children_join(q: &mut Sql, id: TicketId) {
+    q.push(" LEFT JOIN (SELECT ticket_id, 'c' AS kind, user_id AS n, '' AS a, '' AS b FROM ticket_ccs WHERE ticket_id = ")
+        .push_bind(id.0)
+        .push(" UNION ALL SELECT ticket_id, 't', 0, tag, '' FROM ticket_tags WHERE ticket_id = ")
+        .push_bind(id.0)
+        .push(
+            " UNION ALL SELECT v.ticket_id, 'f', 0, f.key, v.value FROM ticket_field_values v \
+             JOIN custom_fields f ON f.id = v.field_id WHERE v.ticket_id = ",
+        )
+        .push_bind(id.0)
+        .push(") ch ON ch.ticket_id = t.id");
+}
+
+/// Orders [`TicketChildRow`]s' children as [`attach_children`] does.
+pub(crate) const CHILD_ORDER: &str = " ORDER BY ch.kind, ch.n, ch.a, ch.b";
+
+/// The ticket of [`TicketChildRow`]s (none when there are no rows).
+pub(crate) fn ticket_of_child_rows(
+    rows: impl IntoIterator<Item = TicketChildRow>,
+) -> Result<Option<Ticket>> {
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else {
+        return Ok(None);
+    };
+    let mut t = first.ticket.into_ticket()?;
+    for child in std::iter::once((first.kind, first.n, first.a, first.b))
+        .chain(rows.map(|r| (r.kind, r.n, r.a, r.b)))
+    {
+        if let (Some(kind), n, a, b) = child {
+            t.add_child(
+                &kind,
+                n.unwrap_or_default(),
+                a.as_deref().unwrap_or_default(),
+                b.as_deref().unwrap_or_default(),
+            )?;
+        }
+    }
+    Ok(Some(t))
 }

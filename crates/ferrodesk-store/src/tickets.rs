@@ -10,32 +10,18 @@ use ferrodesk_core::{Channel, CommentId, StatusId, TicketId, UserId};
 use crate::{Conn, Micros, Result, StoreError, from_json, to_json, word};
 
 pub use crate::ticket_rows::Ticket;
-use crate::ticket_rows::{TICKET_COLUMNS, TicketChildRow, fetch_tickets, ticket_with_children_sql};
+use crate::ticket_rows::{
+    CHILD_ORDER, TICKET_COLUMNS, TicketChildRow, fetch_tickets, push_children_join,
+    ticket_child_columns, ticket_of_child_rows,
+};
 
 /// Reads a ticket with its CCs, tags and custom fields, in one statement.
 pub async fn get_ticket(c: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
-    let rows: Vec<TicketChildRow> = sqlx::query_as(sqlx::AssertSqlSafe(ticket_with_children_sql()))
-        .bind(id.0)
-        .fetch_all(&mut *c)
-        .await?;
-    let mut rows = rows.into_iter();
-    let Some(first) = rows.next() else {
-        return Ok(None);
-    };
-    let mut t = first.ticket.into_ticket()?;
-    for child in std::iter::once((first.kind, first.n, first.a, first.b))
-        .chain(rows.map(|r| (r.kind, r.n, r.a, r.b)))
-    {
-        if let (Some(kind), n, a, b) = child {
-            t.add_child(
-                &kind,
-                n.unwrap_or_default(),
-                a.as_deref().unwrap_or_default(),
-                b.as_deref().unwrap_or_default(),
-            )?;
-        }
-    }
-    Ok(Some(t))
+    let mut q = Sql::new(format!("SELECT {} FROM tickets t", ticket_child_columns()));
+    push_children_join(&mut q, id);
+    q.push(" WHERE t.id = ").push_bind(id.0).push(CHILD_ORDER);
+    let rows: Vec<TicketChildRow> = q.query_as().fetch_all(&mut *c).await?;
+    ticket_of_child_rows(rows)
 }
 
 /// Reads several tickets with their CCs, tags and custom fields, by ascending id; ids of no

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ferrodesk_app::auth::Credential;
 use ferrodesk_app::{App, AppError, Principal};
 use ferrodesk_core::validate::FieldError;
 use serde::de::DeserializeOwned;
@@ -88,9 +89,9 @@ const TWO_FACTOR_SETUP_PATHS: &[&str] = &[
     "/auth/logout",
 ];
 
-/// Lets through a principal who has no two-factor set-up due, or a call that sets it up.
-fn two_factor_gate(parts: &Parts, p: Principal) -> Result<Auth, ApiError> {
-    let path = parts.uri.path();
+/// Lets through a principal who has no two-factor set-up due, or a call (to `path`) that sets
+/// it up.
+pub fn two_factor_gate(path: &str, p: Principal) -> Result<Principal, ApiError> {
     let path = path.strip_prefix("/api/v1").unwrap_or(path);
     if p.two_factor_due && !TWO_FACTOR_SETUP_PATHS.contains(&path) {
         return Err(AppError::forbidden(
@@ -101,13 +102,35 @@ fn two_factor_gate(parts: &Parts, p: Principal) -> Result<Auth, ApiError> {
         )
         .into());
     }
-    Ok(Auth(p))
+    Ok(p)
 }
 
-impl FromRequestParts<App> for Auth {
+/// The credential a request came with, not yet checked: its bearer token, else its session
+/// cookie (cookie-authenticated writes must come from the same origin: CSRF). For a handler
+/// that reads who asks together with what they ask for (`App::get_ticket_with`); the others
+/// take [`Auth`].
+#[derive(Debug, Clone)]
+pub enum Presented {
+    /// `Authorization: Bearer …`.
+    Token(String),
+    /// The session cookie.
+    Session(String),
+}
+
+impl Presented {
+    /// The credential, to check.
+    pub fn credential(&self) -> Credential<'_> {
+        match self {
+            Presented::Token(s) => Credential::Token(s),
+            Presented::Session(s) => Credential::Session(s),
+        }
+    }
+}
+
+impl FromRequestParts<App> for Presented {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &App) -> Result<Self, Self::Rejection> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -115,10 +138,7 @@ impl FromRequestParts<App> for Auth {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .ok_or(AppError::Unauthenticated)?;
-            return match app.principal_from_token(token).await? {
-                Some(p) => two_factor_gate(parts, p),
-                None => Err(AppError::Unauthenticated.into()),
-            };
+            return Ok(Presented::Token(token.to_owned()));
         }
         if let Some(secret) = cookie(parts, SESSION_COOKIE) {
             let unsafe_method =
@@ -126,11 +146,29 @@ impl FromRequestParts<App> for Auth {
             if unsafe_method && !same_origin(parts) {
                 return Err(AppError::forbidden("csrf", "cross-site request refused").into());
             }
-            if let Some(p) = app.principal_from_session(&secret).await? {
-                return two_factor_gate(parts, p);
-            }
+            return Ok(Presented::Session(secret));
         }
         Err(AppError::Unauthenticated.into())
+    }
+}
+
+impl Auth {
+    /// The principal of `presented`, let through to `path` (401 when the credential is not
+    /// live, 403 when two-factor set-up is due).
+    pub async fn check(app: &App, presented: &Presented, path: &str) -> Result<Auth, ApiError> {
+        match app.principal_from(presented.credential()).await? {
+            Some(p) => Ok(Auth(two_factor_gate(path, p)?)),
+            None => Err(AppError::Unauthenticated.into()),
+        }
+    }
+}
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let presented = Presented::from_request_parts(parts, app).await?;
+        Auth::check(app, &presented, parts.uri.path()).await
     }
 }
 

@@ -1,14 +1,15 @@
 //! Tickets, their comments and their timelines.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use ferrodesk_app::App;
 use ferrodesk_app::dto::{
     BulkTicketsIn, CommentIn, CommentOut, CountOut, EventOut, Page, TicketIn, TicketOut,
     TicketPatch,
 };
+use ferrodesk_app::{App, AppError};
 use ferrodesk_core::{GroupId, OrganizationId, StatusId, TicketId, UserId};
 use ferrodesk_store::scope::TicketFilter;
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{Auth, Body, Params, if_match};
+use crate::extract::{Auth, Body, Params, Presented, if_match, two_factor_gate};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -226,13 +227,28 @@ async fn bulk_update_tickets(
     responses((status = 200, body = TicketOut), (status = 404, body = Problem)))]
 async fn get_ticket(
     State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): Path<i64>,
+    presented: Presented,
+    uri: Uri,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    Ok(with_etag(
-        app.get_ticket(&p, TicketId(id)).await?,
-        StatusCode::OK,
-    ))
+    // Who asks and the ticket are read in one statement (`App::get_ticket_with`); the answer
+    // is the one `Auth` would give: 401, then 403 while a two-factor set-up is due, then a 400
+    // for a bad id, the ticket or 404.
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(rejection) => {
+            Auth::check(&app, &presented, uri.path()).await?;
+            return Ok(rejection.into_response());
+        }
+    };
+    let Some((p, ticket)) = app
+        .get_ticket_with(presented.credential(), TicketId(id))
+        .await?
+    else {
+        return Err(AppError::Unauthenticated.into());
+    };
+    two_factor_gate(uri.path(), p)?;
+    Ok(with_etag(ticket?, StatusCode::OK))
 }
 
 /// Changes a ticket. Send `If-Match` with the version you read: if someone changed the

@@ -890,7 +890,142 @@ async fn cached_directory_facts_never_outlive_a_change(app: TestApp) {
     assert!(names.contains(&json!("Opened")), "{names:?}");
 }
 
+/// A ticket read checks who asks in its own statement: every change to the credential, the
+/// user or their groups shows in the very next read, with everything the reads before left in
+/// the cache.
+async fn the_next_ticket_read_follows_every_change_to_who_asks(app: TestApp) {
+    let admin = app.admin().await;
+    let g = app
+        .post(&admin.token, "/groups", json!({"name": "Billing"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let t = app.ticket(&admin.token, json!({"group_id": g})).await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/tickets/{t}");
+    let read = |token: String| {
+        let (app, path) = (&app, &path);
+        async move { app.get(&token, path).await.status }
+    };
+    let warm = |token: String| async move {
+        for _ in 0..2 {
+            assert_eq!(read(token.clone()).await, StatusCode::OK);
+        }
+    };
+
+    // A revoked token.
+    let agent = app.agent(TicketScope::Global, &[]).await;
+    let made = app
+        .post(&agent.token, "/tokens", json!({"name": "ci"}))
+        .await;
+    let ci = made.body["token"].as_str().unwrap().to_owned();
+    warm(ci.clone()).await;
+    let revoked = app
+        .delete(&agent.token, &format!("/tokens/{}", made.body["id"]))
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(read(ci).await, StatusCode::UNAUTHORIZED, "revoked");
+
+    // A session signed out.
+    let (_, email) = with_password(&app, user_in("Sam", Role::Agent)).await;
+    let session = session_of(&sign_in(&app, &email, PASSWORD).await);
+    let read_with_cookie = || app.raw(|c, url| c.get(url).header("Cookie", &session), &path);
+    for _ in 0..2 {
+        assert_eq!(read_with_cookie().await.status, StatusCode::OK);
+    }
+    let out = app
+        .raw(
+            |c, url| c.post(url).header("Cookie", &session),
+            "/auth/logout",
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        read_with_cookie().await.status,
+        StatusCode::UNAUTHORIZED,
+        "signed out"
+    );
+
+    // A suspended user.
+    let agent = app.agent(TicketScope::Global, &[]).await;
+    warm(agent.token.clone()).await;
+    let user = format!("/users/{}", agent.id);
+    let s = app
+        .patch(&admin.token, &user, json!({"suspended": true}))
+        .await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.body);
+    assert_eq!(
+        read(agent.token).await,
+        StatusCode::UNAUTHORIZED,
+        "suspended"
+    );
+
+    // A new role: an admin made an agent who sees only tickets assigned to them.
+    let other = app.admin().await;
+    warm(other.token.clone()).await;
+    let user = format!("/users/{}", other.id);
+    let r = app
+        .patch(
+            &admin.token,
+            &user,
+            json!({"role": "agent", "ticket_scope": "assigned"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        read(other.token).await,
+        StatusCode::NOT_FOUND,
+        "an agent now"
+    );
+
+    // A narrower ticket scope.
+    let agent = app.agent(TicketScope::Global, &[]).await;
+    warm(agent.token.clone()).await;
+    let user = format!("/users/{}", agent.id);
+    let r = app
+        .patch(&admin.token, &user, json!({"ticket_scope": "assigned"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        read(agent.token).await,
+        StatusCode::NOT_FOUND,
+        "assigned only"
+    );
+
+    // Out of the group the ticket belongs to.
+    let agent = app.agent(TicketScope::Group, &[g]).await;
+    warm(agent.token.clone()).await;
+    let left = app
+        .delete(&admin.token, &format!("/groups/{g}/members/{}", agent.id))
+        .await;
+    assert!(left.status.is_success(), "{}", left.body);
+    assert_eq!(
+        read(agent.token).await,
+        StatusCode::NOT_FOUND,
+        "out of the group"
+    );
+
+    // Two-factor sign-in required of staff who have not set it up.
+    let agent = app.agent(TicketScope::Global, &[]).await;
+    warm(agent.token.clone()).await;
+    turn_on_two_factor(&app, &admin.token).await;
+    let on = app
+        .patch(
+            &admin.token,
+            "/settings",
+            json!({"require_two_factor_for_staff": true}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let blocked = app.get(&agent.token, &path).await;
+    assert_eq!(blocked.status, StatusCode::FORBIDDEN);
+    assert_eq!(blocked.body["code"], "two_factor_setup_required");
+}
+
 on_both_databases!(
+    the_next_ticket_read_follows_every_change_to_who_asks,
     cached_directory_facts_never_outlive_a_change,
     required_two_factor_confines_staff_to_setting_it_up,
     two_factor_sign_in_asks_for_a_code_once_it_is_on,
