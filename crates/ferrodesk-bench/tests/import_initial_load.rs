@@ -157,7 +157,11 @@ async fn postgres_initial_load_writes_what_a_normal_import_writes_and_keeps_the_
     assert!(held(loaded.store()).await.is_empty());
     assert_eq!(written(loaded.store()).await, written(normal.store()).await);
     assert_eq!(wrong_counts(loaded.store()).await, 0);
-    loaded.verify_audit(&[]).await.expect("audit chain intact");
+    loaded
+        .verify_audit(&[])
+        .await
+        .expect("verify")
+        .expect("audit chain intact");
     let imported_events = "SELECT COUNT(*) FROM audit_events WHERE action = 'imported'";
     assert_eq!(
         scalar(loaded.store(), imported_events).await,
@@ -199,7 +203,10 @@ async fn postgres_a_load_that_fails_part_way_adds_back_what_it_dropped() {
     assert_eq!(written(app.store()).await, written(normal.store()).await);
     assert_eq!(wrong_counts(app.store()).await, 0);
     assert_eq!(catalogue(app.store()).await, before);
-    app.verify_audit(&[]).await.expect("audit chain intact");
+    app.verify_audit(&[])
+        .await
+        .expect("verify")
+        .expect("audit chain intact");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +316,10 @@ async fn sqlite_imports_with_everything_in_place() {
     assert_eq!(imported(&report, "tickets"), (TICKETS as u64, 0));
     assert!(held(app.store()).await.is_empty());
     assert_eq!(wrong_counts(app.store()).await, 0);
-    app.verify_audit(&[]).await.expect("audit chain intact");
+    app.verify_audit(&[])
+        .await
+        .expect("verify")
+        .expect("audit chain intact");
     let again = import(&app, None).await.expect("rerun");
     assert_eq!(imported(&again, "tickets"), (0, TICKETS as u64));
 }
