@@ -119,6 +119,12 @@ impl From<StoreError> for AppError {
                 code: "idempotency_key_used",
                 message: "an earlier request with this Idempotency-Key was answered first".into(),
             },
+            StoreError::NotRestored(keys) => AppError::Conflict {
+                code: "not_restored",
+                message: format!(
+                    "foreign keys added back after the initial load do not validate: {keys}"
+                ),
+            },
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -194,15 +194,19 @@ impl App {
             .await?;
         let users = *report.count("users");
         progress(&format!("users done ({})", users.imported + users.already));
-        self.import_tickets(
-            &mut reader,
-            &source,
-            &links,
-            &mut report,
-            ticket_limit,
-            progress,
-        )
-        .await?;
+        let load = self.begin_ticket_phase(progress).await?;
+        let written = self
+            .import_tickets(
+                &mut reader,
+                &source,
+                &links,
+                &mut report,
+                ticket_limit,
+                progress,
+            )
+            .await;
+        self.end_ticket_phase(load, written, &mut report, progress)
+            .await?;
         report.waits = reader.waits;
         Ok(report)
     }

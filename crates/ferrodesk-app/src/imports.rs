@@ -14,8 +14,8 @@ use ferrodesk_core::{
     TicketId, UserId,
 };
 use ferrodesk_store::directory::OrganizationFields;
-use ferrodesk_store::imports;
 use ferrodesk_store::tickets::{Comment, Ticket};
+use ferrodesk_store::{imports, initial_load};
 use serde_json::{Value, json};
 
 use crate::directory::commit;
@@ -37,6 +37,10 @@ pub struct ImportReport {
     pub stopped_early: bool,
     /// Time spent writing tickets here (their transactions), apart from reading the source.
     pub ticket_writing: Duration,
+    /// Whether the tickets went in as an initial load (PostgreSQL, a desk without tickets:
+    /// `ferrodesk_store::initial_load`), and the time spent dropping the ticket tables'
+    /// secondary indexes and foreign keys and adding them back.
+    pub initial_load: Option<Duration>,
 }
 
 /// A user of the source to create here: their source id, what to create, and whether the
@@ -624,6 +628,54 @@ impl App {
         )
         .await?;
         commit(tx).await
+    }
+
+    /// Starts an importer's ticket phase as an initial load when it can be one
+    /// (`ferrodesk_store::initial_load::begin`: PostgreSQL, no tickets here yet, and
+    /// [`crate::Config::import_initial_load`]): the ticket tables' secondary indexes and foreign
+    /// keys are dropped until [`App::end_ticket_phase`] adds them back.
+    pub(crate) async fn begin_ticket_phase(
+        &self,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Option<(initial_load::Load, Duration)>> {
+        if !self.config().import_initial_load {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let Some(load) = initial_load::begin(self.store(), self.now()).await? else {
+            return Ok(None);
+        };
+        progress(&format!(
+            "initial load: {} indexes and foreign keys of the ticket tables dropped until the tickets are in",
+            load.held()
+        ));
+        Ok(Some((load, started.elapsed())))
+    }
+
+    /// Ends a ticket phase that [`App::begin_ticket_phase`] began, `written` its outcome: adds
+    /// back what an initial load dropped, whether the phase succeeded or failed. Failing to
+    /// add it back fails the import, naming each foreign key that does not validate.
+    pub(crate) async fn end_ticket_phase(
+        &self,
+        load: Option<(initial_load::Load, Duration)>,
+        written: Result<()>,
+        report: &mut ImportReport,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<()> {
+        let Some((load, dropping)) = load else {
+            return written;
+        };
+        progress("initial load: adding back the indexes and foreign keys");
+        let started = std::time::Instant::now();
+        let added = load.finish().await;
+        report.initial_load = Some(dropping + started.elapsed());
+        match (written, added) {
+            (written, Ok(())) => written,
+            (Ok(()), Err(e)) => Err(e.into()),
+            (Err(e), Err(added)) => Err(AppError::Internal(format!(
+                "{e}; then adding back the indexes and foreign keys failed too: {added}"
+            ))),
+        }
     }
 
     /// Writes a page of source tickets with their comments and links, in one transaction,

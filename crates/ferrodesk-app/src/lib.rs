@@ -95,6 +95,10 @@ pub struct Config {
     pub attachment_max_bytes: u64,
     /// The most bytes of files one comment may have.
     pub comment_attachments_max_bytes: u64,
+    /// Whether an import into a desk without tickets loads them as an initial load on
+    /// PostgreSQL (indexes and foreign keys of the ticket tables dropped while the pages are
+    /// written, added back at the end: `ferrodesk_store::initial_load`).
+    pub import_initial_load: bool,
 }
 
 impl Default for Config {
@@ -112,6 +116,7 @@ impl Default for Config {
             files: blobs::Blobs::new(std::env::temp_dir().join("ferrodesk-files")),
             attachment_max_bytes: 20 * 1024 * 1024,
             comment_attachments_max_bytes: 50 * 1024 * 1024,
+            import_initial_load: true,
         }
     }
 }

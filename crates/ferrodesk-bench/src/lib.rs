@@ -1,1 +1,3 @@
 //! Benchmark tools for Ferrodesk (see `bench/README.md`).
+
+pub mod zendesk_account;

@@ -326,6 +326,11 @@ enum ImportSource {
         /// Stop after this many new tickets (the rest on the next run).
         #[arg(long)]
         limit: Option<u64>,
+        /// Write the tickets with every index and foreign key in place even into a desk
+        /// without tickets on PostgreSQL (by default such an import is an initial load: see
+        /// docs/operations.md "Imports").
+        #[arg(long)]
+        no_initial_load: bool,
     },
     /// A Freshdesk account (or another Ferrodesk's /freshdesk/api/v2), read through
     /// Freshdesk's API v2: groups, custom statuses with the internal groups FILE maps,
@@ -348,6 +353,11 @@ enum ImportSource {
         /// Stop after this many new tickets (the rest on the next run).
         #[arg(long)]
         limit: Option<u64>,
+        /// Write the tickets with every index and foreign key in place even into a desk
+        /// without tickets on PostgreSQL (by default such an import is an initial load: see
+        /// docs/operations.md "Imports").
+        #[arg(long)]
+        no_initial_load: bool,
     },
     /// A folder written by `ferrodesk export` (from SQLite or PostgreSQL).
     Ferrodesk {
@@ -402,6 +412,15 @@ fn describe(e: AppError) -> String {
     }
 }
 
+/// `app` importing into a desk without tickets as an initial load, or not.
+fn with_initial_load(app: App, initial_load: bool) -> App {
+    let config = Config {
+        import_initial_load: initial_load,
+        ..app.config().clone()
+    };
+    app.with_config(config)
+}
+
 /// What a vendor import did: counts per kind, waits, notes.
 fn print_import_report(report: &ferrodesk_app::imports::ImportReport) {
     for (kind, c) in &report.counts {
@@ -411,11 +430,17 @@ fn print_import_report(report: &ferrodesk_app::imports::ImportReport) {
         );
     }
     let written = report.counts.get("tickets").map_or(0, |c| c.imported);
-    let secs = report.ticket_writing.as_secs_f64();
+    let rebuilding = report.initial_load.unwrap_or_default().as_secs_f64();
+    let secs = report.ticket_writing.as_secs_f64() + rebuilding;
     if written > 0 && secs > 0.0 {
         println!(
             "tickets written in {secs:.1} s ({:.0} tickets/s); the rest of the time went to reading the source",
             written as f64 / secs
+        );
+    }
+    if report.initial_load.is_some() {
+        println!(
+            "initial load: of those, {rebuilding:.1} s went to dropping the ticket tables' indexes and foreign keys and adding them back"
         );
     }
     if report.waits > 0 {
@@ -758,8 +783,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     email,
                     token,
                     limit,
+                    no_initial_load,
                 },
         } => {
+            let app = with_initial_load(app, !no_initial_load);
             let account = ferrodesk_app::import_zendesk::ZendeskAccount { url, email, token };
             let progress = |line: &str| eprintln!("{line}");
             let report = app
@@ -775,8 +802,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     api_key,
                     status_groups,
                     limit,
+                    no_initial_load,
                 },
         } => {
+            let app = with_initial_load(app, !no_initial_load);
             use ferrodesk_app::import_freshdesk::{FreshdeskAccount, StatusGroupsFile};
             let file = match &status_groups {
                 Some(path) => {
