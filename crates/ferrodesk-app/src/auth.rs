@@ -552,8 +552,8 @@ impl App {
             let mut c = self.store().read().await?;
             directory::signed_in(&mut c, who, self.store().cache())
                 .await?
-                .filter(|s| !s.user.suspended)
-                .map(|s| s.user.id)
+                .and_then(|s| principal_of(s, Channel::Web))
+                .map(|p| p.user.id)
         };
         let mut tx = self.store().begin().await?;
         directory::delete_session(&mut tx, &hash).await?;

@@ -914,6 +914,18 @@ async fn the_next_ticket_read_follows_every_change_to_who_asks(app: TestApp) {
             assert_eq!(read(token.clone()).await, StatusCode::OK);
         }
     };
+    // An admin's change to the user's record, made once their reads are warm; their next read.
+    let read_after_patch = |user: TestUser, patch: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            warm(user.token.clone()).await;
+            let r = app
+                .patch(&admin.token, &format!("/users/{}", user.id), patch)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            read(user.token).await
+        }
+    };
 
     // A revoked token.
     let agent = app.agent(TicketScope::Global, &[]).await;
@@ -950,46 +962,25 @@ async fn the_next_ticket_read_follows_every_change_to_who_asks(app: TestApp) {
 
     // A suspended user.
     let agent = app.agent(TicketScope::Global, &[]).await;
-    warm(agent.token.clone()).await;
-    let user = format!("/users/{}", agent.id);
-    let s = app
-        .patch(&admin.token, &user, json!({"suspended": true}))
-        .await;
-    assert_eq!(s.status, StatusCode::OK, "{}", s.body);
     assert_eq!(
-        read(agent.token).await,
+        read_after_patch(agent, json!({"suspended": true})).await,
         StatusCode::UNAUTHORIZED,
         "suspended"
     );
 
     // A new role: an admin made an agent who sees only tickets assigned to them.
     let other = app.admin().await;
-    warm(other.token.clone()).await;
-    let user = format!("/users/{}", other.id);
-    let r = app
-        .patch(
-            &admin.token,
-            &user,
-            json!({"role": "agent", "ticket_scope": "assigned"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let demoted = json!({"role": "agent", "ticket_scope": "assigned"});
     assert_eq!(
-        read(other.token).await,
+        read_after_patch(other, demoted).await,
         StatusCode::NOT_FOUND,
         "an agent now"
     );
 
     // A narrower ticket scope.
     let agent = app.agent(TicketScope::Global, &[]).await;
-    warm(agent.token.clone()).await;
-    let user = format!("/users/{}", agent.id);
-    let r = app
-        .patch(&admin.token, &user, json!({"ticket_scope": "assigned"}))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
-        read(agent.token).await,
+        read_after_patch(agent, json!({"ticket_scope": "assigned"})).await,
         StatusCode::NOT_FOUND,
         "assigned only"
     );
