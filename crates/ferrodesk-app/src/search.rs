@@ -246,7 +246,7 @@ impl App {
         let public_only = !policy::sees_internals(&p.viewer);
         let mut rows = store::search(
             &mut c,
-            &self.store().cache().common_words,
+            &self.store().cache().search_planner,
             &scope,
             &filter,
             &extra,

@@ -329,9 +329,9 @@ pub struct DirectoryCache {
     pub custom_fields: cache::Slot<Vec<tickets::CustomField>>,
     /// The active rules, in evaluation order.
     pub active_rules: cache::Slot<Vec<rules::StoredRule>>,
-    /// The search index's common words (PostgreSQL), kept by time, not by generation: they
-    /// only choose how a search uses the index (see [`search::WordStats`]).
-    pub common_words: search::WordStats,
+    /// How searches use the PostgreSQL index (its common words, kept by time, not by
+    /// generation): it only chooses how a search finds its matches (see [`search::Planner`]).
+    pub search_planner: search::Planner,
 }
 
 /// Microseconds since the Unix epoch, as stored.

@@ -133,6 +133,31 @@ pub(crate) fn scope_parts(terms: &[ScopeTerm], split: bool) -> Vec<(ScopeTerm, &
     parts
 }
 
+/// Whether the tickets of a scope's `terms` number at most `cap`, answered from each term's
+/// own index without reading more than `cap + 1` entries of any (a ticket matching two terms
+/// counts twice: an upper bound, which is what choosing a plan needs).
+pub(crate) async fn scope_at_most(c: &mut Conn, terms: &[ScopeTerm], cap: i64) -> Result<bool> {
+    let mut q = Sql::new("SELECT 0");
+    for (lead, _) in scope_parts(terms, true) {
+        q.push(" + (SELECT COUNT(*) FROM (SELECT 1 FROM ");
+        match fixes(&lead) {
+            Some((col, ids)) => {
+                q.push("tickets t WHERE ").push(col.sql()).push(" IN (");
+                q.push_ids(&ids).push(")");
+            }
+            None => {
+                let ScopeTerm::CcIncludes(u) = lead else {
+                    unreachable!("fixes() covers every other term")
+                };
+                q.push("ticket_ccs WHERE user_id = ").push_bind(u.0);
+            }
+        }
+        q.push(" LIMIT ").push_bind(cap + 1).push(") AS n)");
+    }
+    let n: i64 = q.query_scalar().fetch_one(c).await?;
+    Ok(n <= cap)
+}
+
 /// Appends ` AND lead AND NOT (before…)`.
 pub(crate) fn push_part(q: &mut Sql, lead: &ScopeTerm, before: &[ScopeTerm]) {
     q.push(" AND ");

@@ -3,6 +3,7 @@
 //! by the ticket and comment functions, in the same transaction as the change.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -306,7 +307,7 @@ const RANK_TEXT_CHARS: i64 = 8192;
 #[allow(clippy::too_many_arguments)]
 pub async fn search(
     c: &mut Conn,
-    words: &WordStats,
+    planner: &Planner,
     scope: &ListScope,
     filter: &TicketFilter,
     extra: &[crate::view_query::Pred],
@@ -338,13 +339,32 @@ pub async fn search(
         sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search_more LIMIT 1) x")
             .fetch_one(&mut *c)
             .await?;
+    // PostgreSQL: how the matches are found (see `Matches::newest`). A scope of few tickets
+    // (an end user's, a narrow agent's) is read from its own indexes and each of its tickets
+    // tested; otherwise the text index answers first, asked for the uncommon terms only.
+    let scope_first = match scope {
+        ListScope::AnyOf(terms) if pg => {
+            crate::scope::scope_at_most(c, terms, planner.scope_first_max()).await?
+        }
+        _ => false,
+    };
+    let rare = if pg && !scope_first {
+        let common = planner.common(c, public_only).await?;
+        text.terms()
+            .filter(|t| !rank::words(t).iter().any(|w| common.contains(w)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let m = Matches {
         text,
         pg,
         public_only,
         long: any_long > 0,
+        scope_first,
+        rare,
     };
-    let window = newest_matches(c, words, &m, &narrow).await?;
+    let window = newest_matches(c, &m, &narrow).await?;
     let ranked = rank_window(c, text, pg, public_only, &window).await?;
     let mut ids: Vec<i64> = ranked
         .iter()
@@ -377,37 +397,26 @@ pub async fn search(
 }
 
 /// The newest [`RANK_WINDOW`] matches in scope, newest first. On PostgreSQL, when some term
-/// is not a common word, the newest tickets (the last [`SLICE_BUCKETS`] buckets of ids) are
-/// searched first through the index with only the uncommon terms and the buckets, the common
-/// words checked on those few rows; only when they hold too few matches are the older tickets
-/// searched the usual way. The answer is the same either way (every match with an id in the
-/// slice is found there); what changes is the cost: GIN reads the whole list of each word it
-/// is asked for, and a common word's list is the size of the desk.
+/// is not a common word (and the scope is not read first), the newest tickets (the last
+/// [`SLICE_BUCKETS`] buckets of ids) are searched first through the index with only the
+/// uncommon terms and the buckets, the common words checked on those few rows; only when they
+/// hold too few matches are the older tickets searched, again through the uncommon terms. The
+/// answer is the same either way (every match with an id in the slice is found there); what
+/// changes is the cost: GIN reads the whole list of each word it is asked for, and a common
+/// word's list is the size of the desk.
 async fn newest_matches(
     c: &mut Conn,
-    words: &WordStats,
     m: &Matches<'_>,
     narrow: &(dyn Fn(&mut Sql) + Sync),
 ) -> Result<Vec<i64>> {
     let mut found = Vec::new();
     let mut below = None;
-    if m.pg {
-        let common = words.common(c, m.public_only).await?;
-        let rare: Vec<&String> = m
-            .text
-            .terms()
-            .filter(|t| !rank::words(t).iter().any(|w| common.contains(w)))
-            .collect();
-        // The newest ticket's id (no query when every term is common: nothing to slice by).
-        let top: Option<i64> = if rare.is_empty() {
-            None
-        } else {
-            sqlx::query_scalar("SELECT MAX(id) FROM tickets")
-                .fetch_one(&mut *c)
-                .await?
-        };
+    if m.pg && !m.rare.is_empty() {
+        let top: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM tickets")
+            .fetch_one(&mut *c)
+            .await?;
         if let Some(top) = top {
-            let slice = Slice::newest(top, &rare);
+            let slice = Slice::newest(top);
             let mut q = m.newest(narrow, None, Some(&slice), RANK_WINDOW);
             q.push(" LIMIT ").push_bind(RANK_WINDOW);
             found = q.query_scalar().fetch_all(&mut *c).await?;
@@ -425,6 +434,12 @@ async fn newest_matches(
     Ok(found)
 }
 
+/// The largest scope (in tickets, counted from the scope's indexes) whose tickets a PostgreSQL
+/// search reads first and tests one by one against the text, instead of asking the text index
+/// first: each test reads one row of `ticket_search` by its key, a few microseconds, while the
+/// text index answers with every match in the desk, which the scope then filters one by one.
+pub const SCOPE_FIRST_MAX: i64 = 2_000;
+
 /// Ids per bucket of the PostgreSQL search index: each ticket's index entry also holds the
 /// lexeme `#sN`, N its id shifted right by this (migration 0024; the text parser never makes
 /// a lexeme with `#`, so no word can meet it).
@@ -434,18 +449,16 @@ const SLICE_BUCKETS: i64 = 4;
 /// A word in more than this share of the tickets is common (PostgreSQL's statistics).
 const COMMON_SHARE: f64 = 0.02;
 
-/// The newest tickets, as a set of buckets, and the terms the index is asked for in them.
-struct Slice<'q> {
+/// The newest tickets, as a set of buckets of the PostgreSQL search index.
+struct Slice {
     /// The lowest id in the slice (a bucket's first id).
     from: i64,
     /// `'#s12' | '#s11' …` as tsquery text.
     buckets: String,
-    /// The terms that are not common words.
-    rare: Vec<&'q String>,
 }
 
-impl<'q> Slice<'q> {
-    fn newest(top: i64, rare: &[&'q String]) -> Self {
+impl Slice {
+    fn newest(top: i64) -> Self {
         let last = top >> SLICE_SHIFT;
         let first = (last - SLICE_BUCKETS + 1).max(0);
         let buckets = (first..=last)
@@ -456,25 +469,55 @@ impl<'q> Slice<'q> {
         Slice {
             from: first << SLICE_SHIFT,
             buckets,
-            rare: rare.to_vec(),
         }
     }
 }
 
-/// The common words of the PostgreSQL search index, from its statistics (`pg_stats`, kept by
-/// ANALYZE and autovacuum; the frequencies array ends with three summary numbers, paired with
-/// no word), read at most once a minute for the public text and for all text:
-/// they choose how a search uses the index, never what it finds.
-#[derive(Debug, Default)]
-pub struct WordStats([Mutex<Option<(Instant, Words)>>; 2]);
+/// How searches use the PostgreSQL index: its common words, from its statistics (`pg_stats`,
+/// kept by ANALYZE and autovacuum; the frequencies array ends with three summary numbers, paired
+/// with no word), read at most once a minute for the public text and for all text; and the
+/// largest scope read before the text ([`SCOPE_FIRST_MAX`]). They choose how a search finds its
+/// matches, never what it finds.
+#[derive(Debug)]
+pub struct Planner {
+    common: [Mutex<Option<(Instant, Words)>>; 2],
+    scope_first_max: AtomicI64,
+}
 
 /// A set of lexemes.
 type Words = Arc<HashSet<String>>;
 
-impl WordStats {
+impl Default for Planner {
+    fn default() -> Self {
+        Planner {
+            common: Default::default(),
+            scope_first_max: AtomicI64::new(SCOPE_FIRST_MAX),
+        }
+    }
+}
+
+impl Planner {
+    /// Sets the largest scope whose tickets are read before the text (0: the text index is
+    /// always asked first), e.g. for a test that compares the ways of finding matches.
+    pub fn set_scope_first_max(&self, tickets: i64) {
+        self.scope_first_max.store(tickets, Ordering::Relaxed);
+    }
+
+    /// Forgets the common words read, so that the next search reads the statistics again
+    /// (e.g. right after an `ANALYZE`).
+    pub fn forget_common_words(&self) {
+        for slot in &self.common {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    fn scope_first_max(&self) -> i64 {
+        self.scope_first_max.load(Ordering::Relaxed)
+    }
+
     async fn common(&self, c: &mut Conn, public_only: bool) -> Result<Words> {
         const FRESH: Duration = Duration::from_secs(60);
-        let slot = &self.0[usize::from(public_only)];
+        let slot = &self.common[usize::from(public_only)];
         let kept = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some((at, words)) = kept
             && at.elapsed() < FRESH
@@ -654,16 +697,34 @@ struct Matches<'q> {
     public_only: bool,
     /// Whether long tickets' chunks exist to be searched.
     long: bool,
+    /// PostgreSQL: the scope's tickets are read first, each tested against the text.
+    scope_first: bool,
+    /// PostgreSQL: the terms that are not common words (empty when `scope_first`), which
+    /// the text index is asked for first.
+    rare: Vec<&'q String>,
 }
 
 impl Matches<'_> {
     /// `SELECT id … ORDER BY id DESC` over the newest `cap` matches in scope (`narrow`), older
-    /// than `below` when given: the index walked newest first, without scoring.
+    /// than `below` and within `slice` when given, without scoring.
     ///
     /// Two branches find the tickets: (a) a short ticket's whole text is one ticket_search
     /// row, matched at once; (b) a long ticket's text is in several ticket_search_more chunks,
     /// each term matched on its own and the ticket kept when every term matched one of its
     /// chunks.
+    ///
+    /// Branch (a) has three shapes on PostgreSQL, all with the same answer; the fences
+    /// (`OFFSET 0`) keep the planner to the one chosen, as its estimates cannot see how the
+    /// scope and the text overlap (walking the index newest first while few matches are in
+    /// scope reads the whole desk):
+    /// - the scope's tickets read first from their indexes, each tested against the text
+    ///   (`scope_first`);
+    /// - the index asked for the uncommon terms (`rare`; in `slice` when given), every term
+    ///   and the scope tested on what it answers;
+    /// - when every term is a common word, the index walked newest first with every term,
+    ///   the scope tested on each match (matches are then dense).
+    ///
+    /// SQLite's FTS5 walks its index newest first with every term.
     fn newest(
         &self,
         narrow: &dyn Fn(&mut Sql),
@@ -678,7 +739,7 @@ impl Matches<'_> {
             "all_tsv"
         };
         // What the PostgreSQL indexes are built on (migration 0024): the text's lexemes and
-        // the ticket's bucket.
+        // the ticket's bucket. A test on the bare column (`s.{pg_col} @@ …`) uses no index.
         let pg_indexed = format!(
             "(s.{pg_col} || array_to_tsvector(ARRAY['#s' || (s.ticket_id >> {SLICE_SHIFT})::text]))"
         );
@@ -708,45 +769,57 @@ impl Matches<'_> {
         };
         let mut q = Sql::new("SELECT id FROM (");
         // (a) every term in a short ticket's one row.
-        let key = match (pg, slice) {
-            (true, Some(slice)) => {
-                // The index is asked for the uncommon terms in the newest buckets; the
-                // fence (OFFSET 0) keeps the planner from asking it for the common words too.
-                q.push(format!(
-                    "SELECT * FROM (SELECT c.id FROM (SELECT s.ticket_id AS id, s.{pg_col} AS tsv \
-                     FROM ticket_search s WHERE {pg_indexed} @@ ("
-                ));
-                for term in &slice.rare {
-                    q.push("phraseto_tsquery('simple', ")
-                        .push_bind((*term).clone())
-                        .push(") && ");
+        if !pg {
+            q.push("SELECT * FROM (SELECT s.rowid AS id FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ")
+                .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
+            narrow(&mut q);
+            older(&mut q, "s.rowid");
+            q.push(" ORDER BY s.rowid DESC LIMIT ");
+        } else if self.scope_first {
+            q.push("SELECT * FROM (SELECT c.id FROM (SELECT t.id FROM tickets t WHERE 1 = 1");
+            narrow(&mut q);
+            older(&mut q, "t.id");
+            q.push(format!(
+                " OFFSET 0) c JOIN ticket_search s ON s.ticket_id = c.id WHERE s.{pg_col} @@ ("
+            ));
+            all_terms(&mut q);
+            q.push(") ORDER BY c.id DESC LIMIT ");
+        } else if !self.rare.is_empty() {
+            q.push(format!(
+                "SELECT * FROM (SELECT c.id FROM (SELECT s.ticket_id AS id, s.{pg_col} AS tsv \
+                 FROM ticket_search s WHERE {pg_indexed} @@ ("
+            ));
+            for (i, term) in self.rare.iter().enumerate() {
+                if i > 0 {
+                    q.push(" && ");
                 }
-                q.push("CAST(").push_bind(slice.buckets.clone()).push(
-                    " AS tsquery)) OFFSET 0) c JOIN tickets t ON t.id = c.id WHERE c.tsv @@ (",
-                );
-                all_terms(&mut q);
-                q.push(")");
-                "c.id"
+                q.push("phraseto_tsquery('simple', ")
+                    .push_bind((*term).clone())
+                    .push(")");
             }
-            (true, None) => {
-                q.push(format!(
-                    "SELECT * FROM (SELECT s.ticket_id AS id FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE {pg_indexed} @@ ("
-                ));
-                all_terms(&mut q);
-                q.push(")");
-                "s.ticket_id"
+            if let Some(slice) = slice {
+                q.push(" && CAST(")
+                    .push_bind(slice.buckets.clone())
+                    .push(" AS tsquery)");
             }
-            (false, _) => {
-                q.push("SELECT * FROM (SELECT s.rowid AS id FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ")
-                    .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
-                "s.rowid"
-            }
-        };
-        narrow(&mut q);
-        older(&mut q, key);
-        q.push(format!(" ORDER BY {key} DESC LIMIT "))
-            .push_bind(cap)
-            .push(") AS a");
+            q.push(")");
+            older(&mut q, "s.ticket_id");
+            q.push(" OFFSET 0) c JOIN tickets t ON t.id = c.id WHERE c.tsv @@ (");
+            all_terms(&mut q);
+            q.push(")");
+            narrow(&mut q);
+            q.push(" ORDER BY c.id DESC LIMIT ");
+        } else {
+            q.push(format!(
+                "SELECT * FROM (SELECT s.ticket_id AS id FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE {pg_indexed} @@ ("
+            ));
+            all_terms(&mut q);
+            q.push(")");
+            narrow(&mut q);
+            older(&mut q, "s.ticket_id");
+            q.push(" ORDER BY s.ticket_id DESC LIMIT ");
+        }
+        q.push_bind(cap).push(") AS a");
         // (b) each term in some chunk of a long ticket.
         if self.long {
             q.push(" UNION SELECT t.id AS id FROM (SELECT ticket_id FROM (");

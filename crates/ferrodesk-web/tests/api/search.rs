@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use ferrodesk_core::UserAccess;
+use ferrodesk_core::{TicketScope, UserAccess};
 use ferrodesk_testkit::{StatusCode, TestApp, on_both_databases};
 use serde_json::json;
 
@@ -275,9 +275,176 @@ async fn the_newest_tickets_are_searched_first_and_every_word_still_must_match(a
     });
 }
 
+/// A PostgreSQL search in a scope of few tickets reads them first, from the scope's indexes,
+/// and tests each against the text; in a wider scope it asks the text index first, for its
+/// uncommon words, or walks it newest first when every word is common. Whichever way, the
+/// answer is the same, and it is what the person may see: tickets they requested, are copied
+/// on, share through their organization or hold through their group, matching every word in
+/// the text they may read (end users never match a private note).
+async fn a_scoped_search_answers_the_same_whether_the_scope_or_the_text_is_read_first(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let id = |a: ferrodesk_testkit::Answer| a.body["id"].as_i64().unwrap();
+    let g1 = id(app
+        .post(&admin.token, "/groups", json!({"name": "Tier one"}))
+        .await);
+    let g2 = id(app
+        .post(&admin.token, "/groups", json!({"name": "Tier two"}))
+        .await);
+    let org = id(app
+        .post(&admin.token, "/organizations", json!({"name": "Acme"}))
+        .await);
+    app.execute_sql(&format!(
+        "UPDATE organizations SET sharing = 'read_only' WHERE id = {org}"
+    ))
+    .await;
+    let agent = app.agent(TicketScope::Group, &[g1]).await;
+    let member = app.end_user(&[org], UserAccess::Organization).await;
+    let colleague = app.end_user(&[org], UserAccess::Requested).await;
+    let other = app.end_user(&[], UserAccess::Requested).await;
+
+    /// What the model knows of a ticket.
+    struct Made {
+        id: i64,
+        requester: i64,
+        group: i64,
+        cc: Option<i64>,
+        public_text: String,
+        note: String,
+    }
+    let mut made = Vec::new();
+    for i in 0..40usize {
+        let requester = [colleague.id, other.id, member.id, other.id][i % 4];
+        let group = if i % 3 == 0 { g1 } else { g2 };
+        let cc = (i % 5 == 0).then_some(member.id);
+        let mut public_text = "the lantern has a fault".to_owned();
+        if i % 2 == 0 {
+            public_text.push_str(" and a zephyr");
+        }
+        let mut body = json!({
+            "subject": format!("Case {i}"),
+            "description": public_text,
+            "requester_id": requester,
+            "group_id": group,
+        });
+        if let Some(cc) = cc {
+            body["cc_ids"] = json!([cc]);
+        }
+        let t = app.ticket(&admin.token, body).await["id"].as_i64().unwrap();
+        let note = if i % 7 == 0 {
+            "zephyr fault lantern"
+        } else {
+            ""
+        };
+        if !note.is_empty() {
+            let a = app
+                .post(
+                    &admin.token,
+                    &format!("/tickets/{t}/comments"),
+                    json!({"body": note, "public": false}),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        }
+        made.push(Made {
+            id: t,
+            requester,
+            group,
+            cc,
+            public_text,
+            note: note.to_owned(),
+        });
+    }
+    let sees = |who: i64, t: &Made| {
+        if who == agent.id {
+            t.group == g1
+        } else if who == member.id || who == colleague.id {
+            // The organization shares its tickets with every member (SPEC §3).
+            t.requester == member.id || t.requester == colleague.id || t.cc == Some(who)
+        } else {
+            t.requester == who || t.cc == Some(who)
+        }
+    };
+    let searchers = [
+        ("the group agent", &agent),
+        ("the organization member", &member),
+        ("the colleague", &colleague),
+        ("the other customer", &other),
+    ];
+    let queries = [
+        "zephyr",
+        "lantern zephyr",
+        "fault lantern",
+        "\"has a fault\" zephyr",
+        "zephyr fault",
+    ];
+    let expected = |who: i64, q: &str| -> Vec<i64> {
+        let terms: Vec<String> = if q.starts_with('"') {
+            vec!["has a fault".into(), "zephyr".into()]
+        } else {
+            q.split(' ').map(str::to_owned).collect()
+        };
+        let mut ids: Vec<i64> = made
+            .iter()
+            .filter(|t| sees(who, t))
+            .filter(|t| {
+                let text = if who == agent.id {
+                    format!("{} {}", t.public_text, t.note)
+                } else {
+                    t.public_text.clone()
+                };
+                terms.iter().all(|term| text.contains(term.as_str()))
+            })
+            .map(|t| t.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let answer = |token: String, q: &'static str| {
+        let app = &app;
+        async move {
+            let a = app
+                .get(
+                    &token,
+                    &format!(
+                        "/search?q={}&limit=100",
+                        q.replace(' ', "%20").replace('"', "%22")
+                    ),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{q}: {}", a.body);
+            a.ids()
+        }
+    };
+    let planner = &app.app.store().cache().search_planner;
+    // Before and after the statistics: without them every word counts as uncommon; with them
+    // "lantern" and "fault" are common, and a wide scope walks the index for them.
+    for analyzed in [false, true] {
+        if analyzed && app.backend == ferrodesk_testkit::Backend::Postgres {
+            app.execute_sql("ANALYZE ticket_search").await;
+            planner.forget_common_words();
+        }
+        for (who, user) in &searchers {
+            for q in queries {
+                planner.set_scope_first_max(ferrodesk_store::search::SCOPE_FIRST_MAX);
+                let scope_first = answer(user.token.clone(), q).await;
+                planner.set_scope_first_max(0);
+                let text_first = answer(user.token.clone(), q).await;
+                planner.set_scope_first_max(ferrodesk_store::search::SCOPE_FIRST_MAX);
+                assert_eq!(scope_first, text_first, "{who}, {q}: the same either way");
+                let mut got = scope_first;
+                got.sort_unstable();
+                assert_eq!(got, expected(user.id, q), "{who}, {q}: what they may see");
+            }
+        }
+    }
+}
+
 on_both_databases!(
     a_ticket_with_300_long_comments_stays_searchable_across_all_of_them,
     every_word_must_match_and_or_is_just_a_word,
     past_the_ranked_window_every_match_is_reached_once_newest_first,
     the_newest_tickets_are_searched_first_and_every_word_still_must_match,
+    a_scoped_search_answers_the_same_whether_the_scope_or_the_text_is_read_first,
 );
