@@ -12,7 +12,7 @@ use ferrodesk_core::policy::ListScope;
 
 use sqlx::AssertSqlSafe;
 
-use crate::scope::{TicketFilter, push_filter_public, push_scope};
+use crate::scope::{Form, TicketFilter, push_filter_public, push_scope, push_terms};
 use crate::sql::{Sql, is_postgres};
 use crate::ticket_rows::{TICKET_COLUMNS, Ticket};
 use crate::{Conn, Result};
@@ -317,16 +317,17 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<Ticket>> {
     let pg = is_postgres(c);
-    let narrow = |q: &mut Sql| {
-        push_scope(q, scope, !pg);
-        push_filter_public(q, filter);
-        crate::view_query::push_preds(q, extra);
+    let narrow = Narrow {
+        scope,
+        filter,
+        extra,
+        sqlite: !pg,
     };
     if text.is_empty() {
         let mut q = Sql::new(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
         ));
-        narrow(&mut q);
+        narrow.all(&mut q);
         q.push(" ORDER BY t.updated_at DESC, t.id DESC LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
@@ -361,10 +362,11 @@ pub async fn search(
         pg,
         public_only,
         long: any_long > 0,
+        narrow,
         scope_first,
         rare,
     };
-    let window = newest_matches(c, &m, &narrow).await?;
+    let window = newest_matches(c, &m).await?;
     let ranked = rank_window(c, text, pg, public_only, &window).await?;
     let mut ids: Vec<i64> = ranked
         .iter()
@@ -376,7 +378,7 @@ pub async fn search(
     if window.len() as i64 == RANK_WINDOW && (ids.len() as i64) < limit {
         let oldest = window.iter().copied().min().unwrap_or(0);
         let (skip, take) = ((offset - RANK_WINDOW).max(0), limit - ids.len() as i64);
-        let mut q = m.newest(&narrow, Some(oldest), None, skip + take);
+        let mut q = m.newest(Some(oldest), None, skip + take);
         q.push(" LIMIT ")
             .push_bind(take)
             .push(" OFFSET ")
@@ -404,11 +406,7 @@ pub async fn search(
 /// answer is the same either way (every match with an id in the slice is found there); what
 /// changes is the cost: GIN reads the whole list of each word it is asked for, and a common
 /// word's list is the size of the desk.
-async fn newest_matches(
-    c: &mut Conn,
-    m: &Matches<'_>,
-    narrow: &(dyn Fn(&mut Sql) + Sync),
-) -> Result<Vec<i64>> {
+async fn newest_matches(c: &mut Conn, m: &Matches<'_>) -> Result<Vec<i64>> {
     let mut found = Vec::new();
     let mut below = None;
     if m.pg && !m.rare.is_empty() {
@@ -417,7 +415,7 @@ async fn newest_matches(
             .await?;
         if let Some(top) = top {
             let slice = Slice::newest(top);
-            let mut q = m.newest(narrow, None, Some(&slice), RANK_WINDOW);
+            let mut q = m.newest(None, Some(&slice), RANK_WINDOW);
             q.push(" LIMIT ").push_bind(RANK_WINDOW);
             found = q.query_scalar().fetch_all(&mut *c).await?;
             if found.len() as i64 == RANK_WINDOW || slice.from == 0 {
@@ -427,7 +425,7 @@ async fn newest_matches(
         }
     }
     let cap = RANK_WINDOW - found.len() as i64;
-    let mut q = m.newest(narrow, below, None, cap);
+    let mut q = m.newest(below, None, cap);
     q.push(" LIMIT ").push_bind(cap);
     let older: Vec<i64> = q.query_scalar().fetch_all(&mut *c).await?;
     found.extend(older);
@@ -436,9 +434,10 @@ async fn newest_matches(
 
 /// The largest scope (in tickets, counted from the scope's indexes) whose tickets a PostgreSQL
 /// search reads first and tests one by one against the text, instead of asking the text index
-/// first: each test reads one row of `ticket_search` by its key, a few microseconds, while the
-/// text index answers with every match in the desk, which the scope then filters one by one.
-pub const SCOPE_FIRST_MAX: i64 = 2_000;
+/// first: each test reads one row of `ticket_search` by its key (~11 µs at a million tickets,
+/// so ~11 ms for the largest such scope), while the text index answers with every match of its
+/// uncommon words in the desk (up to 2 % of it), which the scope then filters one by one.
+pub const SCOPE_FIRST_MAX: i64 = 1_000;
 
 /// Ids per bucket of the PostgreSQL search index: each ticket's index entry also holds the
 /// lexeme `#sN`, N its id shifted right by this (migration 0024; the text parser never makes
@@ -689,6 +688,29 @@ mod rank {
     }
 }
 
+/// Which tickets a search may answer: the person's scope, and the filters of the query.
+#[derive(Clone, Copy)]
+struct Narrow<'q> {
+    scope: &'q ListScope,
+    filter: &'q TicketFilter,
+    extra: &'q [crate::view_query::Pred],
+    sqlite: bool,
+}
+
+impl Narrow<'_> {
+    /// Appends ` AND scope AND filters`.
+    fn all(&self, q: &mut Sql) {
+        push_scope(q, self.scope, self.sqlite);
+        self.refine(q);
+    }
+
+    /// Appends ` AND filters` (the scope left to the caller).
+    fn refine(&self, q: &mut Sql) {
+        push_filter_public(q, self.filter);
+        crate::view_query::push_preds(q, self.extra);
+    }
+}
+
 /// The tickets that match a text query, as SQL: every word and phrase must occur in the
 /// ticket (no operators: `or` is a word, on both databases).
 struct Matches<'q> {
@@ -697,6 +719,8 @@ struct Matches<'q> {
     public_only: bool,
     /// Whether long tickets' chunks exist to be searched.
     long: bool,
+    /// Who may see which tickets, and the filters.
+    narrow: Narrow<'q>,
     /// PostgreSQL: the scope's tickets are read first, each tested against the text.
     scope_first: bool,
     /// PostgreSQL: the terms that are not common words (empty when `scope_first`), which
@@ -705,8 +729,8 @@ struct Matches<'q> {
 }
 
 impl Matches<'_> {
-    /// `SELECT id … ORDER BY id DESC` over the newest `cap` matches in scope (`narrow`), older
-    /// than `below` and within `slice` when given, without scoring.
+    /// `SELECT id … ORDER BY id DESC` over the newest `cap` matches in scope and filters
+    /// (`narrow`), older than `below` and within `slice` when given, without scoring.
     ///
     /// Two branches find the tickets: (a) a short ticket's whole text is one ticket_search
     /// row, matched at once; (b) a long ticket's text is in several ticket_search_more chunks,
@@ -725,13 +749,7 @@ impl Matches<'_> {
     ///   the scope tested on each match (matches are then dense).
     ///
     /// SQLite's FTS5 walks its index newest first with every term.
-    fn newest(
-        &self,
-        narrow: &dyn Fn(&mut Sql),
-        below: Option<i64>,
-        slice: Option<&Slice>,
-        cap: i64,
-    ) -> Sql {
+    fn newest(&self, below: Option<i64>, slice: Option<&Slice>, cap: i64) -> Sql {
         let (pg, text) = (self.pg, self.text);
         let pg_col = if self.public_only {
             "public_tsv"
@@ -772,15 +790,32 @@ impl Matches<'_> {
         if !pg {
             q.push("SELECT * FROM (SELECT s.rowid AS id FROM ticket_search s JOIN tickets t ON t.id = s.rowid WHERE ticket_search MATCH ")
                 .push_bind(format!("{fts5_columns}({})", fts5_terms.join(" ")));
-            narrow(&mut q);
+            self.narrow.all(&mut q);
             older(&mut q, "s.rowid");
             q.push(" ORDER BY s.rowid DESC LIMIT ");
         } else if self.scope_first {
-            q.push("SELECT * FROM (SELECT c.id FROM (SELECT t.id FROM tickets t WHERE 1 = 1");
-            narrow(&mut q);
-            older(&mut q, "t.id");
+            // One branch per scope term, each read through its own index (an `OR` over a
+            // CC subquery would read the whole table).
+            q.push("SELECT * FROM (SELECT c.id FROM (");
+            let terms = match self.narrow.scope {
+                ListScope::AnyOf(terms) if !terms.is_empty() => terms.as_slice(),
+                // Nobody's scope (a suspended person's): no ticket.
+                _ => &[],
+            };
+            if terms.is_empty() {
+                q.push("SELECT t.id FROM tickets t WHERE 1 = 0");
+            }
+            for (i, term) in terms.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ");
+                }
+                q.push("SELECT t.id FROM tickets t WHERE ");
+                push_terms(&mut q, std::slice::from_ref(term), Form::Plain);
+                self.narrow.refine(&mut q);
+                older(&mut q, "t.id");
+            }
             q.push(format!(
-                " OFFSET 0) c JOIN ticket_search s ON s.ticket_id = c.id WHERE s.{pg_col} @@ ("
+                ") c JOIN ticket_search s ON s.ticket_id = c.id WHERE s.{pg_col} @@ ("
             ));
             all_terms(&mut q);
             q.push(") ORDER BY c.id DESC LIMIT ");
@@ -807,7 +842,7 @@ impl Matches<'_> {
             q.push(" OFFSET 0) c JOIN tickets t ON t.id = c.id WHERE c.tsv @@ (");
             all_terms(&mut q);
             q.push(")");
-            narrow(&mut q);
+            self.narrow.all(&mut q);
             q.push(" ORDER BY c.id DESC LIMIT ");
         } else {
             q.push(format!(
@@ -815,7 +850,7 @@ impl Matches<'_> {
             ));
             all_terms(&mut q);
             q.push(")");
-            narrow(&mut q);
+            self.narrow.all(&mut q);
             older(&mut q, "s.ticket_id");
             q.push(" ORDER BY s.ticket_id DESC LIMIT ");
         }
@@ -839,7 +874,7 @@ impl Matches<'_> {
             q.push(") AS hits GROUP BY ticket_id HAVING COUNT(DISTINCT k) = ")
                 .push_bind(text.len() as i64)
                 .push(") AS g JOIN tickets t ON t.id = g.ticket_id WHERE 1 = 1");
-            narrow(&mut q);
+            self.narrow.all(&mut q);
             older(&mut q, "t.id");
         }
         q.push(") AS matches ORDER BY id DESC");

@@ -280,7 +280,7 @@ async fn the_newest_tickets_are_searched_first_and_every_word_still_must_match(a
 /// uncommon words, or walks it newest first when every word is common. Whichever way, the
 /// answer is the same, and it is what the person may see: tickets they requested, are copied
 /// on, share through their organization or hold through their group, matching every word in
-/// the text they may read (end users never match a private note).
+/// the text they may read (end users never match a private note) and the query's filters.
 async fn a_scoped_search_answers_the_same_whether_the_scope_or_the_text_is_read_first(
     app: TestApp,
 ) {
@@ -378,16 +378,21 @@ async fn a_scoped_search_answers_the_same_whether_the_scope_or_the_text_is_read_
         "fault lantern",
         "\"has a fault\" zephyr",
         "zephyr fault",
+        "zephyr requester:me",
     ];
     let expected = |who: i64, q: &str| -> Vec<i64> {
         let terms: Vec<String> = if q.starts_with('"') {
             vec!["has a fault".into(), "zephyr".into()]
         } else {
-            q.split(' ').map(str::to_owned).collect()
+            q.split(' ')
+                .filter(|w| *w != "requester:me")
+                .map(str::to_owned)
+                .collect()
         };
+        let mine_only = q.contains("requester:me");
         let mut ids: Vec<i64> = made
             .iter()
-            .filter(|t| sees(who, t))
+            .filter(|t| sees(who, t) && (!mine_only || t.requester == who))
             .filter(|t| {
                 let text = if who == agent.id {
                     format!("{} {}", t.public_text, t.note)
