@@ -128,7 +128,7 @@ async fn postgres_initial_load_writes_what_a_normal_import_writes_and_keeps_the_
             && before.iter().any(|d| d.name == "comments_ticket_id_fkey")
             && before
                 .iter()
-                .any(|d| d.name == "ticket_search_all_slice_idx"),
+                .any(|d| d.name == "ticket_search_all_scope_idx"),
         "the catalogue lists the ticket tables' indexes and foreign keys: {before:?}"
     );
     assert_eq!(before, catalogue(normal.store()).await);

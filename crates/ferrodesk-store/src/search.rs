@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrodesk_core::TicketId;
-use ferrodesk_core::policy::ListScope;
+use ferrodesk_core::policy::{ListScope, ScopeTerm};
 
 use sqlx::AssertSqlSafe;
 
@@ -688,6 +688,34 @@ mod rank {
     }
 }
 
+/// A scope as a tsquery over the scope lexemes of the PostgreSQL search index (migration 0028:
+/// `'#g3' | '#r12' | …`), or `None` for every ticket. No user text: ids only.
+fn scope_keys(scope: &ListScope) -> Option<String> {
+    let ListScope::AnyOf(terms) = scope else {
+        return None;
+    };
+    let mut keys = Vec::new();
+    for term in terms {
+        match term {
+            ScopeTerm::RequesterIs(u) => keys.push(format!("'#r{}'", u.0)),
+            ScopeTerm::CcIncludes(u) => keys.push(format!("'#c{}'", u.0)),
+            ScopeTerm::AssigneeIs(u) => keys.push(format!("'#a{}'", u.0)),
+            ScopeTerm::InternalAgentIs(u) => keys.push(format!("'#ia{}'", u.0)),
+            ScopeTerm::GroupIn(gs) => keys.extend(gs.iter().map(|g| format!("'#g{}'", g.0))),
+            ScopeTerm::InternalGroupIn(gs) => {
+                keys.extend(gs.iter().map(|g| format!("'#ig{}'", g.0)))
+            }
+            ScopeTerm::OrganizationIn(os) => keys.extend(os.iter().map(|o| format!("'#o{}'", o.0))),
+        }
+    }
+    // An empty scope sees nothing: a key no ticket has.
+    Some(if keys.is_empty() {
+        "'#none'".to_owned()
+    } else {
+        keys.join(" | ")
+    })
+}
+
 /// Which tickets a search may answer: the person's scope, and the filters of the query.
 #[derive(Clone, Copy)]
 struct Narrow<'q> {
@@ -756,10 +784,11 @@ impl Matches<'_> {
         } else {
             "all_tsv"
         };
-        // What the PostgreSQL indexes are built on (migration 0024): the text's lexemes and
-        // the ticket's bucket. A test on the bare column (`s.{pg_col} @@ …`) uses no index.
+        // What the PostgreSQL indexes are built on (migrations 0024, 0028): the text's
+        // lexemes, the ticket's bucket and its scope keys. A test on the bare column
+        // (`s.{pg_col} @@ …`) uses no index.
         let pg_indexed = format!(
-            "(s.{pg_col} || array_to_tsvector(ARRAY['#s' || (s.ticket_id >> {SLICE_SHIFT})::text]))"
+            "(s.{pg_col} || array_to_tsvector(ARRAY['#s' || (s.ticket_id >> {SLICE_SHIFT})::text] || s.scope_keys))"
         );
         let fts5_columns = if self.public_only {
             "{subject public_text} : "
@@ -836,6 +865,11 @@ impl Matches<'_> {
                 q.push(" && CAST(")
                     .push_bind(slice.buckets.clone())
                     .push(" AS tsquery)");
+            }
+            // The person's scope, as the index knows it: only a narrowing, the scope itself
+            // is tested on the ticket below.
+            if let Some(keys) = scope_keys(self.narrow.scope) {
+                q.push(" && CAST(").push_bind(keys).push(" AS tsquery)");
             }
             q.push(")");
             older(&mut q, "s.ticket_id");
