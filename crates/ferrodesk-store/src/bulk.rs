@@ -31,13 +31,19 @@ pub async fn relax_commit(c: &mut Conn) -> Result<()> {
 /// `n` new ids of `table` (`tickets` or `comments`), ascending. PostgreSQL takes them from the
 /// column's sequence; SQLite's rowids continue from the largest, which no other writer can
 /// take before this transaction ends.
+///
+/// The sequence is looked up once (a materialized CTE), not per id: `pg_get_serial_sequence`
+/// in the select list ran once per row, two catalogue scans each — 20 ms of a page's 5,000
+/// comment ids, against under 2 ms for the `nextval`s themselves
+/// (bench/results/2026-12-03-s13-import-pg.md).
 async fn reserve_ids(c: &mut Conn, table: &'static str, n: usize) -> Result<Vec<i64>> {
     if n == 0 {
         return Ok(Vec::new());
     }
     if is_postgres(c) {
         let mut ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{table}', 'id')::regclass AS seq) \
+             SELECT nextval(s.seq) FROM s CROSS JOIN generate_series(1, $1)"
         )))
         .bind(n as i64)
         .fetch_all(&mut *c)

@@ -57,6 +57,8 @@ pub struct Definition {
 #[derive(Debug)]
 pub struct Load {
     session: Conn,
+    /// For a second session at the end (see [`Load::finish`]).
+    store: Store,
     held: usize,
 }
 
@@ -168,6 +170,7 @@ pub async fn begin(store: &Store, now: i64) -> Result<Option<Load>> {
     tx.commit().await?;
     Ok(Some(Load {
         session,
+        store: store.clone(),
         held: definitions.len(),
     }))
 }
@@ -178,9 +181,14 @@ impl Load {
         self.held
     }
 
-    /// Adds back what the load dropped (see [`add_back`]) and ends it.
+    /// Adds back what the load dropped (see [`add_back`]) and ends it, on two sessions at
+    /// once: the tables with a held GIN index (`ticket_search`: its two GIN builds are half of
+    /// the work, and one build uses one core) on a second session, every other table on the
+    /// load's own. The two parts share no table; the only lock they both take is on
+    /// `tickets`, the table every foreign key refers to, so one may wait for the other's
+    /// commit but never the other way round as well.
     pub async fn finish(mut self) -> Result<()> {
-        let added = add_back(&mut self.session).await;
+        let added = add_back_split(&self.store, &mut self.session).await;
         let closed = self.session.close().await;
         added?;
         Ok(closed?)
@@ -202,7 +210,7 @@ pub async fn restore_interrupted(store: &Store) -> Result<()> {
         return Ok(());
     }
     tracing::warn!("an initial load was interrupted: adding back its indexes and foreign keys");
-    let added = add_back(&mut session).await;
+    let added = add_back(&mut session, Part::All).await;
     let closed = session.close().await;
     added?;
     Ok(closed?)
@@ -216,26 +224,93 @@ async fn try_lock(session: &mut Conn) -> Result<bool> {
         .await?)
 }
 
-/// Builds the held indexes and adds the held foreign keys in one transaction (what is already
-/// there is left alone: a rerun after a failure in the middle), the keys `NOT VALID` so that
-/// they hold for every new row at once; then validates each key on its own and forgets it once
-/// valid. Fails naming every key that does not validate: it stays, enforced for new rows but
-/// not validated, and held, so every start tries again.
-async fn add_back(session: &mut Conn) -> Result<()> {
+/// Which of the held definitions one [`add_back`] takes: all, or those of the tables named or
+/// of every other table.
+#[derive(Debug, Clone, Copy)]
+enum Part<'a> {
+    All,
+    Only(&'a [String]),
+    Except(&'a [String]),
+}
+
+impl Part<'_> {
+    /// `AND table_name …` for this part, bound to `q`.
+    fn filter(self, q: &mut Sql) {
+        match self {
+            Part::All => {}
+            Part::Only(tables) => {
+                q.push(" AND table_name IN (").push_words(tables).push(")");
+            }
+            Part::Except(tables) => {
+                q.push(" AND table_name NOT IN (")
+                    .push_words(tables)
+                    .push(")");
+            }
+        }
+    }
+
+    fn takes(self, table: &str) -> bool {
+        match self {
+            Part::All => true,
+            Part::Only(tables) => tables.iter().any(|t| t == table),
+            Part::Except(tables) => !tables.iter().any(|t| t == table),
+        }
+    }
+}
+
+/// [`add_back`] split in two parts run at once, the second on a session of its own (see
+/// [`Load::finish`]); one part when no held index is a GIN index. Fails as [`add_back`] does,
+/// with the keys of both parts that do not validate.
+async fn add_back_split(store: &Store, session: &mut Conn) -> Result<()> {
+    let gin_tables: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT table_name FROM load_held_definitions \
+         WHERE kind = 'index' AND definition LIKE '% USING gin %' ORDER BY table_name",
+    )
+    .fetch_all(&mut *session)
+    .await?;
+    if gin_tables.is_empty() {
+        return add_back(session, Part::All).await;
+    }
+    let mut second = store.session().await?;
+    let (first, other) = tokio::join!(
+        add_back(session, Part::Except(&gin_tables)),
+        add_back(&mut second, Part::Only(&gin_tables))
+    );
+    let closed = second.close().await;
+    match (first, other) {
+        (Ok(()), Ok(())) => Ok(closed?),
+        (Err(StoreError::NotRestored(a)), Err(StoreError::NotRestored(b))) => {
+            Err(StoreError::NotRestored(format!("{a}; {b}")))
+        }
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        // A failure other than a key that does not validate says more.
+        (Err(StoreError::NotRestored(_)), Err(e)) | (Err(e), Err(_)) => Err(e),
+    }
+}
+
+/// Builds the held indexes and adds the held foreign keys of `part` in one transaction (what
+/// is already there is left alone: a rerun after a failure in the middle), the keys `NOT
+/// VALID` so that they hold for every new row at once; then validates each key on its own and
+/// forgets it once valid, and analyzes the part's tables. Fails naming every key that does not
+/// validate: it stays, enforced for new rows but not validated, and held, so every start tries
+/// again.
+async fn add_back(session: &mut Conn, part: Part<'_>) -> Result<()> {
     let mut tx = session.begin().await?;
     // Sorting the index entries in memory instead of on disk.
     sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
         .execute(&mut *tx)
         .await?;
-    let held: Vec<Definition> = sqlx::query(
-        "SELECT kind, table_name, name, definition FROM load_held_definitions \
-         ORDER BY kind DESC, table_name, name FOR UPDATE",
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(definition_of)
-    .collect::<Result<_>>()?;
+    let mut q =
+        Sql::new("SELECT kind, table_name, name, definition FROM load_held_definitions WHERE TRUE");
+    part.filter(&mut q);
+    q.push(" ORDER BY kind DESC, table_name, name FOR UPDATE");
+    let held: Vec<Definition> = q
+        .query()
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(definition_of)
+        .collect::<Result<_>>()?;
     let there: Vec<Definition> = definitions(&mut tx).await?;
     let exists = |d: &Definition| {
         there
@@ -256,9 +331,9 @@ async fn add_back(session: &mut Conn) -> Result<()> {
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("DELETE FROM load_held_definitions WHERE kind = 'index'")
-        .execute(&mut *tx)
-        .await?;
+    let mut q = Sql::new("DELETE FROM load_held_definitions WHERE kind = 'index'");
+    part.filter(&mut q);
+    q.query().execute(&mut *tx).await?;
     tx.commit().await?;
     let mut failed = Vec::new();
     for d in held.iter().filter(|d| d.kind == "foreign_key") {
@@ -275,7 +350,7 @@ async fn add_back(session: &mut Conn) -> Result<()> {
             Err(e) => failed.push(format!("{} on {}: {e}", d.name, d.table)),
         }
     }
-    for table in LOAD_TABLES {
+    for table in LOAD_TABLES.iter().filter(|t| part.takes(t)) {
         sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {}", ident(table))))
             .execute(&mut *session)
             .await?;
