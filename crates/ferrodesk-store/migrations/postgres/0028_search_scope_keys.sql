@@ -64,11 +64,12 @@ CREATE CONSTRAINT TRIGGER ticket_ccs_scope_keys AFTER INSERT OR DELETE ON ticket
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     EXECUTE FUNCTION ticket_search_scope_refresh();
 
+-- The old indexes go first, so that filling the keys does not maintain them row by row.
+DROP INDEX ticket_search_public_slice_idx;
+DROP INDEX ticket_search_all_slice_idx;
 UPDATE ticket_search SET scope_keys = ticket_scope_keys(ticket_id);
 
 CREATE INDEX ticket_search_public_scope_idx ON ticket_search USING GIN (
     (public_tsv || array_to_tsvector(ARRAY['#s' || (ticket_id >> 14)::text] || scope_keys)));
 CREATE INDEX ticket_search_all_scope_idx ON ticket_search USING GIN (
     (all_tsv || array_to_tsvector(ARRAY['#s' || (ticket_id >> 14)::text] || scope_keys)));
-DROP INDEX ticket_search_public_slice_idx;
-DROP INDEX ticket_search_all_slice_idx;
