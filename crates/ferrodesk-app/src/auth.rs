@@ -547,14 +547,11 @@ impl App {
     /// Ends a session.
     pub async fn logout(&self, secret: &str) -> Result<()> {
         let hash = secret_hash(secret);
-        let who = self.who(Credential::Session(secret), &hash, self.now());
-        let user = {
-            let mut c = self.store().read().await?;
-            directory::signed_in(&mut c, who, self.store().cache())
-                .await?
-                .and_then(|s| principal_of(s, Channel::Web))
-                .map(|p| p.user.id)
-        };
+        let user = self
+            .signed_in(Credential::Session(secret), &hash, self.now())
+            .await?
+            .and_then(|s| principal_of(s, Channel::Web))
+            .map(|p| p.user.id);
         let mut tx = self.store().begin().await?;
         directory::delete_session(&mut tx, &hash).await?;
         if let Some(id) = user {
@@ -593,19 +590,22 @@ impl App {
     pub async fn principal_from(&self, credential: Credential<'_>) -> Result<Option<Principal>> {
         let now = self.now();
         let hash = secret_hash(credential.secret());
-        let signed = {
-            let mut c = self.store().read().await?;
-            directory::signed_in(
-                &mut c,
-                self.who(credential, &hash, now),
-                self.store().cache(),
-            )
-            .await?
-        };
-        match signed {
+        match self.signed_in(credential, &hash, now).await? {
             Some(s) => self.admit(credential, s, hash, now).await,
             None => Ok(None),
         }
+    }
+
+    /// Who holds `credential` (whose secret's hash is `hash`), if it is live at `now`.
+    async fn signed_in(
+        &self,
+        credential: Credential<'_>,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<directory::SignedIn>> {
+        let mut c = self.store().read().await?;
+        let who = self.who(credential, hash, now);
+        Ok(directory::signed_in(&mut c, who, self.store().cache()).await?)
     }
 
     /// How the store names the holder of `credential`, whose secret's hash is `hash`, `now`.

@@ -342,7 +342,8 @@ pub async fn search(
             .await?;
     // PostgreSQL: how the matches are found (see `Matches::newest`). A scope of few tickets
     // (an end user's, a narrow agent's) is read from its own indexes and each of its tickets
-    // tested; otherwise the text index answers first, asked for the uncommon terms only.
+    // tested; otherwise the text index answers first, asked for the uncommon terms only
+    // (and the scope's keys).
     let scope_first = match scope {
         ListScope::AnyOf(terms) if pg => {
             crate::scope::scope_at_most(c, terms, planner.scope_first_max()).await?
@@ -436,7 +437,7 @@ async fn newest_matches(c: &mut Conn, m: &Matches<'_>) -> Result<Vec<i64>> {
 /// search reads first and tests one by one against the text, instead of asking the text index
 /// first: each test reads one row of `ticket_search` by its key (~11 µs at a million tickets,
 /// so ~11 ms for the largest such scope), while the text index answers with every match of its
-/// uncommon words in the desk (up to 2 % of it), which the scope then filters one by one.
+/// uncommon words within the scope's keys (migration 0028), each then read and tested.
 pub const SCOPE_FIRST_MAX: i64 = 1_000;
 
 /// Ids per bucket of the PostgreSQL search index: each ticket's index entry also holds the
@@ -771,8 +772,9 @@ impl Matches<'_> {
     /// scope reads the whole desk):
     /// - the scope's tickets read first from their indexes, each tested against the text
     ///   (`scope_first`);
-    /// - the index asked for the uncommon terms (`rare`; in `slice` when given), every term
-    ///   and the scope tested on what it answers;
+    /// - the index asked for the uncommon terms (`rare`; in `slice` when given) within the
+    ///   person's scope keys ([`scope_keys`]), every term and the scope tested on what it
+    ///   answers;
     /// - when every term is a common word, the index walked newest first with every term,
     ///   the scope tested on each match (matches are then dense).
     ///

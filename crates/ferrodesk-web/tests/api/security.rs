@@ -728,6 +728,20 @@ async fn turn_on_two_factor(app: &TestApp, token: &str) -> String {
     secret
 }
 
+/// The admin (`token`) turns on their own two-factor sign-in and requires it of all staff.
+async fn require_two_factor_of_staff(app: &TestApp, token: &str) -> Answer {
+    turn_on_two_factor(app, token).await;
+    let on = app
+        .patch(
+            token,
+            "/settings",
+            json!({"require_two_factor_for_staff": true}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    on
+}
+
 async fn required_two_factor_confines_staff_to_setting_it_up(app: TestApp) {
     let admin = app.admin().await;
     let agent = app.agent(TicketScope::Global, &[]).await;
@@ -745,15 +759,7 @@ async fn required_two_factor_confines_staff_to_setting_it_up(app: TestApp) {
         app.get(&agent.token, "/tickets").await.status,
         StatusCode::OK
     );
-    turn_on_two_factor(&app, &admin.token).await;
-    let on = app
-        .patch(
-            &admin.token,
-            "/settings",
-            json!({"require_two_factor_for_staff": true}),
-        )
-        .await;
-    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let on = require_two_factor_of_staff(&app, &admin.token).await;
     assert_eq!(on.body["require_two_factor_for_staff"], true);
 
     // The agent without it may only see who they are, set it up, or sign out.
@@ -1001,15 +1007,7 @@ async fn the_next_ticket_read_follows_every_change_to_who_asks(app: TestApp) {
     // Two-factor sign-in required of staff who have not set it up.
     let agent = app.agent(TicketScope::Global, &[]).await;
     warm(agent.token.clone()).await;
-    turn_on_two_factor(&app, &admin.token).await;
-    let on = app
-        .patch(
-            &admin.token,
-            "/settings",
-            json!({"require_two_factor_for_staff": true}),
-        )
-        .await;
-    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    require_two_factor_of_staff(&app, &admin.token).await;
     let blocked = app.get(&agent.token, &path).await;
     assert_eq!(blocked.status, StatusCode::FORBIDDEN);
     assert_eq!(blocked.body["code"], "two_factor_setup_required");
