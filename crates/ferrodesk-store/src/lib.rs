@@ -156,6 +156,9 @@ pub struct Store {
     cache: std::sync::Arc<DirectoryCache>,
 }
 
+/// How much of a SQLite database file each read connection maps into memory (`mmap_size`).
+const READ_MMAP_BYTES: i64 = 1 << 32;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -180,7 +183,7 @@ impl Store {
         // the index pages it needs again, reads them back through the kernel and spills dirty
         // pages to the WAL before it commits — a third of the SQLite writer's time at 100,000
         // tickets (bench/results/2026-12-02-s10-import-write.md). Pages are only taken as used.
-        let pool = |max: u32, cache_kib: i64| {
+        let pool = |max: u32, cache_kib: i64, mmap_bytes: i64| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(30))
@@ -190,7 +193,7 @@ impl Store {
                             conn.execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; \
-                                 PRAGMA cache_size = -{cache_kib};"
+                                 PRAGMA cache_size = -{cache_kib}; PRAGMA mmap_size = {mmap_bytes};"
                             )))
                             .await?;
                         }
@@ -200,15 +203,15 @@ impl Store {
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1, 65_536).connect_with(opts.clone()).await?;
-                let read = pool(8, 2_000).connect_with(opts).await?;
+                let write = pool(1, 65_536, 0).connect_with(opts.clone()).await?;
+                let read = pool(8, 2_000, READ_MMAP_BYTES).connect_with(opts).await?;
                 (read, write)
             }
             Backend::Postgres => {
                 // Writers queue on one lock: a few connections are enough for them, and
                 // readers keep their own pool instead of waiting behind queued writers.
-                let write = pool(6, 0).connect_with(opts.clone()).await?;
-                let read = pool(16, 0).connect_with(opts).await?;
+                let write = pool(6, 0, 0).connect_with(opts.clone()).await?;
+                let read = pool(16, 0, 0).connect_with(opts).await?;
                 (read, write)
             }
         };
