@@ -414,8 +414,8 @@ pub async fn view_page(
             };
             q.push(", ").push_bind(*id).push(")");
         }
-        q.push(format!(" ORDER BY {sort} {dir}, t.id {dir} LIMIT "))
-            .push_bind(limit);
+        q.push(format!(" ORDER BY {sort} {dir}, t.id {dir}"))
+            .push_limit(limit);
     };
     let whole = std::slice::from_ref(view);
     let branches: Vec<(&Part, &ViewQuery)> = parts
@@ -446,10 +446,10 @@ pub async fn view_page(
             branch(&mut q, "t.id AS page_id", part, v);
         }
         q.push(format!(
-            ") AS b{} ORDER BY sort_key {dir}, page_id {dir} LIMIT ",
+            ") AS b{} ORDER BY sort_key {dir}, page_id {dir}",
             branches.len() - 1
         ))
-        .push_bind(limit)
+        .push_limit(limit)
         .push(format!(
             ") AS k JOIN tickets t ON t.id = k.page_id ORDER BY k.sort_key {dir}, t.id {dir}"
         ));
