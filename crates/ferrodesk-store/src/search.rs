@@ -874,7 +874,12 @@ impl Matches<'_> {
                 q.push(" && CAST(").push_bind(keys).push(" AS tsquery)");
             }
             q.push(")");
-            older(&mut q, "s.ticket_id");
+            // The slice's lower bound is left to its buckets, which say the same: with it
+            // also written as `ticket_id >= …`, PostgreSQL may AND a bitmap of the primary
+            // key's whole range (tens of thousands of entries) to the few matches.
+            if let Some(id) = below {
+                q.push(" AND s.ticket_id < ").push_bind(id);
+            }
             q.push(" OFFSET 0) c JOIN tickets t ON t.id = c.id WHERE c.tsv @@ (");
             all_terms(&mut q);
             q.push(")");
