@@ -156,7 +156,9 @@ pub struct Store {
     cache: std::sync::Arc<DirectoryCache>,
 }
 
-/// How much of a SQLite database file each read connection maps into memory (`mmap_size`).
+/// How much of a SQLite database file each read connection maps into memory (`mmap_size`): a
+/// read then takes its pages from the kernel's page cache instead of copying each in through a
+/// system call. The writer maps nothing; docs/operations.md says how the mapped pages show in RSS.
 const READ_MMAP_BYTES: i64 = 1 << 32;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

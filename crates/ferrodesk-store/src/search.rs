@@ -798,10 +798,14 @@ impl Matches<'_> {
             ""
         };
         let fts5_terms: Vec<String> = text.terms().map(|t| fts5_phrase(t)).collect();
-        let older = |q: &mut Sql, column: &str| {
+        // Tickets below `below`; `older` also keeps them in `slice` when one is given.
+        let below_bound = |q: &mut Sql, column: &str| {
             if let Some(id) = below {
                 q.push(format!(" AND {column} < ")).push_bind(id);
             }
+        };
+        let older = |q: &mut Sql, column: &str| {
+            below_bound(q, column);
             if let Some(slice) = slice {
                 q.push(format!(" AND {column} >= ")).push_bind(slice.from);
             }
@@ -877,9 +881,7 @@ impl Matches<'_> {
             // The slice's lower bound is left to its buckets, which say the same: with it
             // also written as `ticket_id >= …`, PostgreSQL may AND a bitmap of the primary
             // key's whole range (tens of thousands of entries) to the few matches.
-            if let Some(id) = below {
-                q.push(" AND s.ticket_id < ").push_bind(id);
-            }
+            below_bound(&mut q, "s.ticket_id");
             q.push(" OFFSET 0) c JOIN tickets t ON t.id = c.id WHERE c.tsv @@ (");
             all_terms(&mut q);
             q.push(")");
